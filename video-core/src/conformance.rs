@@ -1,0 +1,141 @@
+//! Checks every implementation of the core traits must pass.
+//!
+//! Backends call these from their own tests (feature `conformance`). The checks panic with a
+//! message on failure. **Not covered by semver.**
+
+use futures::StreamExt;
+
+use crate::{
+    DatasetSink, EncodedFrame, Frame, FrameSource, FrameTable, ImageFormat, ResolvedPlan,
+    VideoMetadata, VideoRef,
+};
+
+/// The source yields exactly the plan's frames, in order, each identified by the table's index
+/// and pts; an empty plan yields nothing; the source can be reused after a stream is dropped
+/// early. Returns the frames of `plan`.
+pub async fn frame_source_honours_plan(
+    src: &mut dyn FrameSource,
+    table: &FrameTable,
+    plan: &ResolvedPlan,
+) -> Vec<Frame> {
+    let frames: Vec<Frame> = src
+        .frames(plan)
+        .map(|r| r.expect("frame source failed on a valid plan"))
+        .collect()
+        .await;
+    let got: Vec<u64> = frames.iter().map(|f| f.info.index).collect();
+    assert_eq!(
+        got,
+        plan.indices(),
+        "frame source did not yield exactly the plan's indices in order"
+    );
+    for f in &frames {
+        let t = table.get(f.info.index).expect("index in table");
+        assert_eq!(
+            f.info.pts, t.pts,
+            "frame {} has pts {} but the table says {}",
+            f.info.index, f.info.pts, t.pts
+        );
+        assert!(
+            f.width > 0 && f.height > 0,
+            "frame {} has no pixels",
+            f.info.index
+        );
+        for (i, p) in f.planes.iter().enumerate() {
+            assert!(p.row_bytes <= p.stride, "plane {i} row wider than stride");
+            assert!(
+                p.offset + p.stride * p.rows.saturating_sub(1) + p.row_bytes <= f.data.len(),
+                "plane {i} outside data"
+            );
+        }
+    }
+    assert!(
+        src.stats().frames_emitted >= plan.len() as u64,
+        "stats count fewer emitted frames than yielded"
+    );
+
+    let empty: Vec<_> = src.frames(&ResolvedPlan::default()).collect().await;
+    assert!(empty.is_empty(), "an empty plan yielded frames");
+
+    if plan.len() >= 2 {
+        // Drop a stream after one frame; the source must serve the next plan.
+        {
+            let mut s = src.frames(plan);
+            let first = s.next().await.expect("one frame").expect("frame ok");
+            assert_eq!(first.info.index, plan.indices()[0]);
+        }
+        let last = ResolvedPlan::from_indices(vec![*plan.indices().last().expect("non-empty")]);
+        let again: Vec<Frame> = src
+            .frames(&last)
+            .map(|r| r.expect("reuse after drop"))
+            .collect()
+            .await;
+        assert_eq!(again.len(), 1, "source not reusable after a dropped stream");
+        assert_eq!(again[0].info.index, last.indices()[0]);
+    }
+    frames
+}
+
+/// The sink stores, reports existing frames, and finishes videos, as its contract says.
+pub async fn dataset_sink_contract(sink: &dyn DatasetSink) {
+    let video = VideoRef {
+        folder: "conformance/a".into(),
+        name: "clip".into(),
+    };
+    let table = FrameTable::from_decode_order(
+        "conformance",
+        (0..3).map(|i| crate::PacketEntry {
+            pts: crate::Timestamp::from_nanos(i * 40_000_000),
+            duration: None,
+            keyframe: true,
+        }),
+    )
+    .expect("table");
+    assert!(
+        sink.existing(&video, &[0, 1, 2])
+            .await
+            .expect("existing")
+            .is_empty(),
+        "new sink reports frames"
+    );
+    let mut recs = Vec::new();
+    for i in [0u64, 2] {
+        let f = EncodedFrame {
+            info: *table.frame(i).expect("frame"),
+            width: 2,
+            height: 1,
+            format: ImageFormat::Png,
+            bytes: vec![i as u8; 10 + i as usize],
+        };
+        let r = sink.write_frame(&video, &f).await.expect("write");
+        assert_eq!(r.index, i);
+        assert_eq!(r.bytes, 10 + i);
+        assert!(
+            r.key.contains("clip_00000"),
+            "key {} does not name the frame",
+            r.key
+        );
+        recs.push(r);
+    }
+    let have = sink.existing(&video, &[0, 1, 2]).await.expect("existing");
+    let idx: Vec<u64> = have.iter().map(|r| r.index).collect();
+    assert_eq!(
+        idx,
+        vec![0, 2],
+        "existing() does not report what was written"
+    );
+    let other = VideoRef {
+        folder: "conformance/a".into(),
+        name: "other".into(),
+    };
+    assert!(
+        sink.existing(&other, &[0])
+            .await
+            .expect("existing")
+            .is_empty(),
+        "frames leak between videos"
+    );
+    sink.finish_video(&video, &VideoMetadata::new("conformance"), &recs)
+        .await
+        .expect("finish");
+}

@@ -1,0 +1,173 @@
+//! The one error type of video-dataset.
+
+use std::path::PathBuf;
+
+/// A boxed error kept as the `source` of a variant.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// `Result` with [`Error`] as the default error type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong in video-dataset.
+///
+/// Every variant names what it is about (the file or URI, the frame index, the timestamp, the
+/// element) so that a message alone is enough to reproduce the failure. Underlying errors are kept
+/// as [`std::error::Error::source`] and never repeated in the message: print the chain.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The input does not exist or cannot be opened.
+    #[error("{uri}: not found or not readable")]
+    NotFound {
+        /// The file or URI that was asked for.
+        uri: String,
+        /// What the operating system or store said.
+        #[source]
+        source: Option<BoxError>,
+    },
+    /// The input exists but is not a video container the backend can read (text, random bytes,
+    /// an empty file, a cut-off header).
+    #[error("{uri}: not a video: {reason}")]
+    NotAVideo {
+        /// The file or URI.
+        uri: String,
+        /// What was wrong, in a few words.
+        reason: String,
+        /// The backend's own error, if any.
+        #[source]
+        source: Option<BoxError>,
+    },
+    /// The container holds no video stream (an audio-only file), or not the one asked for.
+    #[error("{uri}: no video stream{}", match .requested { Some(i) => format!(" with index {i}"), None => String::new() })]
+    NoVideoStream {
+        /// The file or URI.
+        uri: String,
+        /// The video stream index that was asked for, if one was.
+        requested: Option<usize>,
+    },
+    /// The video codec (or container) cannot be decoded with what is installed.
+    #[error("{uri}: unsupported codec {codec}{}", match (.element, .package) {
+        (Some(e), Some(p)) => format!(" (missing GStreamer element {e}; install the Debian package {p})"),
+        (Some(e), None) => format!(" (missing GStreamer element {e})"),
+        (None, Some(p)) => format!(" (install the Debian package {p})"),
+        (None, None) => String::new(),
+    })]
+    UnsupportedCodec {
+        /// The file or URI.
+        uri: String,
+        /// The codec's short name (`h264`, `av1`, …) or its caps when it has none.
+        codec: String,
+        /// The GStreamer element that would decode it, when one is missing.
+        element: Option<String>,
+        /// The Debian package that provides that element.
+        package: Option<String>,
+    },
+    /// The input is a video, but something in it is not supported (for example a container
+    /// that gives no timestamps, so frames cannot be identified).
+    #[error("{uri}: unsupported: {reason}")]
+    Unsupported {
+        /// The file or URI.
+        uri: String,
+        /// What is not supported.
+        reason: String,
+    },
+    /// A sampling plan or an option has a value that cannot work.
+    #[error("invalid plan: {reason}")]
+    InvalidPlan {
+        /// What is wrong, naming the value.
+        reason: String,
+    },
+    /// A frame index past the end of the video.
+    #[error("frame index {index} out of range: the video has {frame_count} frames")]
+    IndexOutOfRange {
+        /// The index asked for.
+        index: u64,
+        /// How many frames the video has.
+        frame_count: u64,
+    },
+    /// A pipeline made no progress for longer than the configured limit.
+    #[error("{uri}: timed out after {waited:?} while {operation}")]
+    Timeout {
+        /// The file or URI.
+        uri: String,
+        /// What was being done.
+        operation: String,
+        /// How long it waited.
+        waited: std::time::Duration,
+    },
+    /// A frame that the frame table lists could not be decoded.
+    #[error("{uri}: could not decode frame {}{}: {reason}",
+        .index.map(|i| i.to_string()).unwrap_or_else(|| "?".into()),
+        .pts.map(|p| format!(" (pts {p})")).unwrap_or_default())]
+    Decode {
+        /// The file or URI.
+        uri: String,
+        /// The frame index, when known.
+        index: Option<u64>,
+        /// The frame's timestamp, when known.
+        pts: Option<crate::Timestamp>,
+        /// What went wrong.
+        reason: String,
+    },
+    /// An image could not be encoded or written.
+    #[error("could not encode frame {index} as {format}")]
+    Encode {
+        /// The frame index.
+        index: u64,
+        /// The image format (`jpeg`, `png`).
+        format: &'static str,
+        /// The encoder's error.
+        #[source]
+        source: BoxError,
+    },
+    /// A configured limit was exceeded (dimensions, frame count, bytes).
+    #[error("{what}: limit {limit} exceeded (got {actual})")]
+    LimitExceeded {
+        /// What was limited.
+        what: String,
+        /// The limit.
+        limit: u64,
+        /// The value seen.
+        actual: u64,
+    },
+    /// An I/O error on a local path.
+    #[error("{}: {operation} failed", .path.display())]
+    Io {
+        /// The path.
+        path: PathBuf,
+        /// What was being done (`create`, `write`, `rename`, …).
+        operation: &'static str,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A failure inside a backend that fits no other variant.
+    #[error("{backend} backend failed{}{}", .element.as_ref().map(|e| format!(" in {e}")).unwrap_or_default(),
+        .uri.as_ref().map(|u| format!(" on {u}")).unwrap_or_default())]
+    Backend {
+        /// The backend's name (`gstreamer`, `object_store`).
+        backend: &'static str,
+        /// The file or URI, when known.
+        uri: Option<String>,
+        /// The element (or component) that failed, when known.
+        element: Option<String>,
+        /// The backend's error.
+        #[source]
+        source: BoxError,
+    },
+    /// A trait method that an implementation does not provide.
+    #[error("{operation} is not implemented by {implementer}")]
+    NotImplemented {
+        /// The method.
+        operation: &'static str,
+        /// The implementation.
+        implementer: &'static str,
+    },
+}
+
+impl Error {
+    /// Whether retrying the same call could succeed (timeouts and backend failures).
+    pub fn is_transient(&self) -> bool {
+        matches!(self, Error::Timeout { .. })
+    }
+}

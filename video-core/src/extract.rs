@@ -1,0 +1,89 @@
+//! Orchestration: plan → source → encoder → sink.
+
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+
+use crate::{
+    DatasetSink, DecodeStats, Error, FrameEncoder, FrameRecord, FrameSource, ResolvedPlan, Result,
+    VideoMetadata, VideoRef,
+};
+
+/// What [`extract_to_sink`] did.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[non_exhaustive]
+pub struct ExtractReport {
+    /// Frames in the plan.
+    pub frames_planned: u64,
+    /// Frames decoded, encoded and written now.
+    pub frames_written: u64,
+    /// Frames of the plan the sink already had (not decoded again).
+    pub frames_existing: u64,
+    /// Decoder counters (frames decoded including skipped ones, seeks).
+    pub decode: DecodeStats,
+    /// Encoded bytes written now.
+    pub bytes_written: u64,
+    /// Records of every frame of the plan, in index order.
+    pub frames: Vec<FrameRecord>,
+    /// Wall time.
+    #[serde(serialize_with = "secs")]
+    pub elapsed: Duration,
+}
+
+fn secs<S: serde::Serializer>(d: &Duration, s: S) -> std::result::Result<S::Ok, S::Error> {
+    s.serialize_f64(d.as_secs_f64())
+}
+
+/// Decode the frames of `plan` that `sink` does not have yet, encode them and store them, then
+/// finish the video in the sink.
+///
+/// Frames the sink already has are not decoded. The sink's `finish_video` is called only when
+/// every frame of the plan is stored, so an interrupted run leaves a video that a re-run
+/// completes.
+pub async fn extract_to_sink(
+    source: &mut dyn FrameSource,
+    encoder: &dyn FrameEncoder,
+    sink: &dyn DatasetSink,
+    video: &VideoRef,
+    metadata: &VideoMetadata,
+    plan: &ResolvedPlan,
+) -> Result<ExtractReport> {
+    let started = Instant::now();
+    let mut records = sink.existing(video, plan.indices()).await?;
+    let existing = records.len() as u64;
+    let todo = ResolvedPlan::from_indices(crate::missing_indices(plan.indices(), &records));
+    let mut written = 0u64;
+    let mut bytes = 0u64;
+    {
+        let mut frames = source.frames(&todo);
+        while let Some(frame) = frames.next().await {
+            let frame = frame?;
+            let encoded = encoder.encode(&frame)?;
+            bytes += encoded.bytes.len() as u64;
+            records.push(sink.write_frame(video, &encoded).await?);
+            written += 1;
+        }
+    }
+    if written != todo.len() as u64 {
+        return Err(Error::Decode {
+            uri: metadata.uri.clone(),
+            index: None,
+            pts: None,
+            reason: format!(
+                "the frame source gave {written} frames for a plan of {}",
+                todo.len()
+            ),
+        });
+    }
+    records.sort_by_key(|r| r.index);
+    sink.finish_video(video, metadata, &records).await?;
+    Ok(ExtractReport {
+        frames_planned: plan.len() as u64,
+        frames_written: written,
+        frames_existing: existing,
+        decode: source.stats(),
+        bytes_written: bytes,
+        frames: records,
+        elapsed: started.elapsed(),
+    })
+}

@@ -1,0 +1,174 @@
+//! The vocabulary and orchestration of **video-dataset**, free of any media framework or store.
+//!
+//! Backends implement three small, object-safe traits:
+//!
+//! | trait | does | GStreamer backend |
+//! |---|---|---|
+//! | [`Demuxer`] | probes a video and builds its [`FrameTable`] | `video_gst::GstDemuxer` |
+//! | [`FrameSource`] | decodes the frames of a [`ResolvedPlan`] as a bounded stream | `video_gst::GstFrameSource` |
+//! | [`DatasetSink`] | stores encoded frames and per-video manifests | `video_storage` |
+//!
+//! [`extract_to_sink`] ties them together; [`testing`] has in-memory implementations.
+//!
+//! # What "frame N" means
+//!
+//! Frame indices are defined exactly as FFmpeg numbers frames when it decodes every frame:
+//!
+//! ```text
+//! ffmpeg -i VIDEO -map 0:v:S -fps_mode passthrough -f framemd5 -
+//! ```
+//!
+//! Index `N` is the `N`-th line of that output, 0-based: frames in **presentation order**,
+//! counting **only frames a decoder actually outputs**. So:
+//! - frames hidden by an MP4/MOV edit list, packets flagged for discard, and packets before the
+//!   first key frame (an MPEG-TS cut mid-GOP) are not frames and have no index;
+//! - B-frames are counted where they are shown, not where they are stored;
+//! - a variable frame rate does not matter: indices count frames, not time;
+//! - zero-byte "dropped frame" chunks (AVI) are not frames.
+//!
+//! A frame's `pts` is its presentation time on the container's timeline after edit lists. For
+//! MP4/MOV with edit lists, Matroska and WebM it equals FFmpeg's `pts_time`; where a container's
+//! timeline has an origin FFmpeg keeps and GStreamer removes (MPEG-TS, MP4 with a composition
+//! offset but no edit list, AVI without timestamps) the two differ by a constant, and indices
+//! are unaffected.
+//!
+//! "The frame shown at time `t`" is the last frame whose pts is `<= t`
+//! ([`FrameTable::index_at_time`]); plans by time measure seconds from the first frame.
+//!
+//! # Example
+//!
+//! ```
+//! use video_core::{testing::SyntheticSource, FrameSource, FrameTable, PacketEntry, SamplingPlan, Timestamp};
+//! use futures::StreamExt;
+//! # futures::executor::block_on(async {
+//! let table = FrameTable::from_decode_order("synthetic", (0..100).map(|i| PacketEntry {
+//!     pts: Timestamp::from_nanos(i * 40_000_000),
+//!     duration: None,
+//!     keyframe: i % 25 == 0,
+//! }))?;
+//! let plan = SamplingPlan::fps(1.0).resolve(&table)?; // frames 0, 25, 50, 75
+//! let mut source = SyntheticSource::new(table, 64, 48);
+//! let frames: Vec<_> = source.frames(&plan).collect().await;
+//! assert_eq!(frames.len(), 4);
+//! # Ok::<(), video_core::Error>(())
+//! # }).unwrap();
+//! ```
+//!
+//! # Features
+//!
+//! | Feature | Enables | Default |
+//! |---|---|---|
+//! | `conformance` | the `conformance` module of checks every backend must pass (not semver-covered) | no |
+#![cfg_attr(docsrs, feature(doc_cfg))]
+#![deny(rustdoc::broken_intra_doc_links)]
+
+mod error;
+mod extract;
+mod frame;
+mod metadata;
+mod plan;
+mod table;
+mod time;
+mod traits;
+
+#[cfg(any(feature = "conformance", test))]
+pub mod conformance;
+pub mod testing;
+
+pub use error::{BoxError, Error, Result};
+pub use extract::{ExtractReport, extract_to_sink};
+pub use frame::{EncodedFrame, Frame, FrameInfo, ImageFormat, PixelFormat, Plane};
+pub use metadata::VideoMetadata;
+pub use plan::{FnFilter, FrameFilter, ResolvedPlan, SamplingPlan, Selection};
+pub use table::{FrameTable, PacketEntry};
+pub use time::{FrameRate, Rational, Timestamp};
+pub use traits::{
+    DatasetSink, DecodeStats, Demuxer, FrameEncoder, FrameRecord, FrameSource, VideoRef,
+    missing_indices,
+};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{MemorySink, SyntheticSource};
+
+    fn table(n: i64) -> FrameTable {
+        FrameTable::from_decode_order(
+            "t",
+            (0..n).map(|i| PacketEntry {
+                pts: Timestamp::from_nanos(i * 40_000_000),
+                duration: None,
+                keyframe: i % 10 == 0,
+            }),
+        )
+        .unwrap()
+    }
+
+    #[derive(Debug)]
+    struct RawEncoder;
+    impl FrameEncoder for RawEncoder {
+        fn encode(&self, frame: &Frame) -> Result<EncodedFrame> {
+            Ok(EncodedFrame {
+                info: frame.info,
+                width: frame.width,
+                height: frame.height,
+                format: ImageFormat::Png,
+                bytes: frame.to_packed(),
+            })
+        }
+    }
+
+    #[tokio::test]
+    async fn synthetic_source_passes_conformance() {
+        let t = table(50);
+        let mut src = SyntheticSource::new(t.clone(), 8, 4);
+        let plan = SamplingPlan::indices([3, 17, 42]).resolve(&t).unwrap();
+        let frames = conformance::frame_source_honours_plan(&mut src, &t, &plan).await;
+        assert!(frames.iter().all(|f| {
+            f.to_packed()
+                .iter()
+                .all(|&b| b == SyntheticSource::value_of(f.info.index))
+        }));
+        assert_eq!(frames[0].to_packed().len(), 8 * 4 * 3);
+    }
+
+    #[tokio::test]
+    async fn memory_sink_passes_conformance() {
+        conformance::dataset_sink_contract(&MemorySink::new()).await;
+    }
+
+    #[tokio::test]
+    async fn extraction_skips_what_exists_and_finishes() {
+        let t = table(100);
+        let sink = MemorySink::new();
+        let video = VideoRef {
+            folder: "f".into(),
+            name: "clip".into(),
+        };
+        let meta = VideoMetadata::new("clip.mp4");
+        let plan = SamplingPlan::every(10).resolve(&t).unwrap();
+        let mut src = SyntheticSource::new(t.clone(), 4, 4);
+        let first = ResolvedPlan::from_indices(vec![0, 10, 20]);
+        let r1 = extract_to_sink(&mut src, &RawEncoder, &sink, &video, &meta, &first)
+            .await
+            .unwrap();
+        assert_eq!((r1.frames_written, r1.frames_existing), (3, 0));
+        let r2 = extract_to_sink(&mut src, &RawEncoder, &sink, &video, &meta, &plan)
+            .await
+            .unwrap();
+        assert_eq!((r2.frames_written, r2.frames_existing), (7, 3));
+        assert_eq!(
+            r2.decode.frames_decoded, 7,
+            "existing frames were decoded again"
+        );
+        let m = sink.manifest(&video).unwrap();
+        assert_eq!(
+            m.iter().map(|r| r.index).collect::<Vec<_>>(),
+            plan.indices()
+        );
+        assert_eq!(
+            sink.frame(&video, 30).unwrap().bytes[0],
+            SyntheticSource::value_of(30)
+        );
+    }
+}

@@ -1,0 +1,523 @@
+//! Sampling plans: which frames to take from a video.
+
+use std::fmt;
+use std::sync::Arc;
+
+use crate::{Error, FrameInfo, FrameTable, Result, Timestamp};
+
+/// Decides whether a frame of the plan is kept (for example "only frames with annotations").
+pub trait FrameFilter: Send + Sync + fmt::Debug {
+    /// Whether to keep this frame.
+    fn keep(&self, frame: &FrameInfo) -> bool;
+}
+
+impl<F: Fn(&FrameInfo) -> bool + Send + Sync> FrameFilter for FnFilter<F> {
+    fn keep(&self, frame: &FrameInfo) -> bool {
+        (self.0)(frame)
+    }
+}
+
+/// A [`FrameFilter`] made from a closure.
+pub struct FnFilter<F>(pub F);
+
+impl<F> fmt::Debug for FnFilter<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("FnFilter")
+    }
+}
+
+/// Which frames a plan selects before its cap and filter.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum Selection {
+    /// Every frame.
+    All,
+    /// Exactly these indices (any order, duplicates allowed).
+    Indices(Vec<u64>),
+    /// `start, start + step, …` below `end` (`None`: the end of the video).
+    Range {
+        /// First index.
+        start: u64,
+        /// One past the last index; `None` for the end of the video.
+        end: Option<u64>,
+        /// Distance between indices, at least 1.
+        step: u64,
+    },
+    /// `fps` frames per second of source time, within `[start_seconds, end_seconds)`.
+    ///
+    /// Output time `k` is `t_k = start + k / fps`, measured from the first frame's pts, and picks
+    /// the frame shown at `t_k`: the last frame whose pts is `<= t_k` (so a 30 fps video sampled at
+    /// 1 fps gives frames 0, 30, 60, …). Times stop before `end_seconds`, or before the end of the
+    /// last frame.
+    Fps {
+        /// Samples per second, `> 0`.
+        fps: f64,
+        /// Start time in seconds from the first frame (default 0).
+        start_seconds: Option<f64>,
+        /// End time in seconds from the first frame, exclusive (default: end of video).
+        end_seconds: Option<f64>,
+    },
+    /// Every frame whose pts lies in `[start_seconds, end_seconds)`, measured from the first frame.
+    TimeRange {
+        /// Start in seconds from the first frame.
+        start_seconds: f64,
+        /// End in seconds from the first frame, exclusive; `None` for the end of the video.
+        end_seconds: Option<f64>,
+    },
+}
+
+/// Which frames to take from a video: a [`Selection`], an optional filter, an optional cap.
+///
+/// A plan is resolved against a [`FrameTable`] into a sorted, de-duplicated list of indices with
+/// [`resolve`](Self::resolve). Order of operations: selection, then filter, then `max_frames`.
+///
+/// ```
+/// use video_core::SamplingPlan;
+/// let plan = SamplingPlan::every(30).range(0, 300).max_frames(5);
+/// # let _ = plan;
+/// ```
+#[derive(Clone, Debug)]
+pub struct SamplingPlan {
+    selection: Selection,
+    max_frames: Option<u64>,
+    filter: Option<Arc<dyn FrameFilter>>,
+}
+
+impl SamplingPlan {
+    /// Every frame of the video.
+    pub fn all() -> Self {
+        Self::new(Selection::All)
+    }
+
+    /// A plan from a selection.
+    pub fn new(selection: Selection) -> Self {
+        SamplingPlan {
+            selection,
+            max_frames: None,
+            filter: None,
+        }
+    }
+
+    /// Exactly these frame indices.
+    pub fn indices(indices: impl IntoIterator<Item = u64>) -> Self {
+        Self::new(Selection::Indices(indices.into_iter().collect()))
+    }
+
+    /// Every `step`-th frame from frame 0 to the end; narrow it with [`range`](Self::range).
+    pub fn every(step: u64) -> Self {
+        Self::new(Selection::Range {
+            start: 0,
+            end: None,
+            step,
+        })
+    }
+
+    /// `fps` frames per second of video; narrow it with [`seconds`](Self::seconds).
+    pub fn fps(fps: f64) -> Self {
+        Self::new(Selection::Fps {
+            fps,
+            start_seconds: None,
+            end_seconds: None,
+        })
+    }
+
+    /// Every frame shown within `[start, end)` seconds.
+    pub fn time_range(start_seconds: f64, end_seconds: Option<f64>) -> Self {
+        Self::new(Selection::TimeRange {
+            start_seconds,
+            end_seconds,
+        })
+    }
+
+    /// Limit a step plan to `[start, end)` (for other selections this replaces the selection
+    /// with every frame of that range).
+    pub fn range(mut self, start: u64, end: u64) -> Self {
+        self.selection = match self.selection {
+            Selection::Range { step, .. } => Selection::Range {
+                start,
+                end: Some(end),
+                step,
+            },
+            _ => Selection::Range {
+                start,
+                end: Some(end),
+                step: 1,
+            },
+        };
+        self
+    }
+
+    /// Limit an fps or time-range plan to `[start, end)` seconds.
+    pub fn seconds(mut self, start: Option<f64>, end: Option<f64>) -> Self {
+        match &mut self.selection {
+            Selection::Fps {
+                start_seconds,
+                end_seconds,
+                ..
+            } => {
+                *start_seconds = start;
+                *end_seconds = end;
+            }
+            _ => {
+                self.selection = Selection::TimeRange {
+                    start_seconds: start.unwrap_or(0.0),
+                    end_seconds: end,
+                }
+            }
+        }
+        self
+    }
+
+    /// Keep at most `n` frames, spread evenly over the selection (the first selected frame is
+    /// always kept). Default: no cap.
+    pub fn max_frames(mut self, n: u64) -> Self {
+        self.max_frames = Some(n);
+        self
+    }
+
+    /// Keep only frames the filter accepts (applied before the cap). Default: none.
+    pub fn filter(mut self, filter: Arc<dyn FrameFilter>) -> Self {
+        self.filter = Some(filter);
+        self
+    }
+
+    /// The selection.
+    pub fn selection(&self) -> &Selection {
+        &self.selection
+    }
+
+    /// The cap, if any.
+    pub fn max_frames_cap(&self) -> Option<u64> {
+        self.max_frames
+    }
+
+    /// Resolve against a frame table into sorted, unique indices.
+    ///
+    /// # Errors
+    /// [`Error::InvalidPlan`] for values that cannot work (step 0, fps ≤ 0 or not finite,
+    /// start after end, negative or non-finite seconds, a cap of 0) and
+    /// [`Error::IndexOutOfRange`] for an explicit index or range start past the end.
+    pub fn resolve(&self, table: &FrameTable) -> Result<ResolvedPlan> {
+        let n = table.len();
+        let mut idx: Vec<u64> = match &self.selection {
+            Selection::All => (0..n).collect(),
+            Selection::Indices(v) => {
+                if let Some(&bad) = v.iter().find(|&&i| i >= n) {
+                    return Err(Error::IndexOutOfRange {
+                        index: bad,
+                        frame_count: n,
+                    });
+                }
+                let mut v = v.clone();
+                v.sort_unstable();
+                v.dedup();
+                v
+            }
+            &Selection::Range { start, end, step } => {
+                if step == 0 {
+                    return invalid("step must be at least 1 (got 0)");
+                }
+                if let Some(e) = end
+                    && start > e
+                {
+                    return invalid(format!("range start {start} is after its end {e}"));
+                }
+                if start >= n && !(end == Some(start)) {
+                    return Err(Error::IndexOutOfRange {
+                        index: start,
+                        frame_count: n,
+                    });
+                }
+                let end = end.unwrap_or(n).min(n);
+                (start..end)
+                    .step_by(usize::try_from(step).unwrap_or(usize::MAX))
+                    .collect()
+            }
+            &Selection::Fps {
+                fps,
+                start_seconds,
+                end_seconds,
+            } => {
+                if !(fps.is_finite() && fps > 0.0) {
+                    return invalid(format!("fps must be a positive number (got {fps})"));
+                }
+                let (start, end) = seconds_window(table, start_seconds, end_seconds)?;
+                let mut v = Vec::new();
+                if let (Some(first), Some(start), Some(end)) = (table.first(), start, end) {
+                    let base = first.pts;
+                    let step_ns = 1e9 / fps;
+                    let start_ns = (start.as_nanos() - base.as_nanos()) as f64;
+                    let end_ns = (end.as_nanos() - base.as_nanos()) as f64;
+                    let mut k: u64 = 0;
+                    loop {
+                        let t = start_ns + k as f64 * step_ns;
+                        if t >= end_ns {
+                            break;
+                        }
+                        let ts = Timestamp::from_nanos(base.as_nanos() + t.round() as i64);
+                        if let Some(i) = table.index_at_time(ts).or(Some(0)) {
+                            if v.last() != Some(&i) {
+                                v.push(i);
+                            }
+                        }
+                        k += 1;
+                        if k > n.saturating_mul(4).saturating_add(1_000_000) {
+                            break;
+                        }
+                    }
+                }
+                v.dedup();
+                v
+            }
+            &Selection::TimeRange {
+                start_seconds,
+                end_seconds,
+            } => {
+                let (start, end) = seconds_window(table, Some(start_seconds), end_seconds)?;
+                match (start, end) {
+                    (Some(s), Some(e)) => table
+                        .iter()
+                        .filter(|f| f.pts >= s && f.pts < e)
+                        .map(|f| f.index)
+                        .collect(),
+                    _ => Vec::new(),
+                }
+            }
+        };
+        if let Some(f) = &self.filter {
+            idx.retain(|&i| table.get(i).is_some_and(|fi| f.keep(fi)));
+        }
+        if let Some(cap) = self.max_frames {
+            if cap == 0 {
+                return invalid("max_frames must be at least 1 (got 0)");
+            }
+            let len = idx.len() as u64;
+            if len > cap {
+                idx = (0..cap).map(|j| idx[(j * len / cap) as usize]).collect();
+            }
+        }
+        Ok(ResolvedPlan { indices: idx })
+    }
+}
+
+fn invalid<T>(reason: impl Into<String>) -> Result<T> {
+    Err(Error::InvalidPlan {
+        reason: reason.into(),
+    })
+}
+
+/// The absolute `[start, end)` window of a seconds-based selection; `None`s when the table is empty.
+fn seconds_window(
+    table: &FrameTable,
+    start_seconds: Option<f64>,
+    end_seconds: Option<f64>,
+) -> Result<(Option<Timestamp>, Option<Timestamp>)> {
+    for (name, v) in [
+        ("start_seconds", start_seconds),
+        ("end_seconds", end_seconds),
+    ] {
+        if let Some(v) = v
+            && !(v.is_finite() && v >= 0.0)
+        {
+            return invalid(format!("{name} must be a finite number >= 0 (got {v})"));
+        }
+    }
+    if let (Some(s), Some(e)) = (start_seconds, end_seconds)
+        && s > e
+    {
+        return invalid(format!("start_seconds {s} is after end_seconds {e}"));
+    }
+    let (Some(first), Some(video_end)) = (table.first(), table.end()) else {
+        return Ok((None, None));
+    };
+    let rel = |s: f64| {
+        Timestamp::from_seconds(s)
+            .map(|t| Timestamp::from_nanos(first.pts.as_nanos().saturating_add(t.as_nanos())))
+    };
+    let start = rel(start_seconds.unwrap_or(0.0));
+    let end = match end_seconds.and_then(rel) {
+        Some(e) => e.min(video_end),
+        None => video_end,
+    };
+    Ok((start, Some(end)))
+}
+
+/// A plan resolved against a frame table: sorted, unique frame indices.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ResolvedPlan {
+    indices: Vec<u64>,
+}
+
+impl ResolvedPlan {
+    /// A resolved plan of the given indices (sorted and de-duplicated here).
+    pub fn from_indices(mut indices: Vec<u64>) -> Self {
+        indices.sort_unstable();
+        indices.dedup();
+        ResolvedPlan { indices }
+    }
+
+    /// The indices, ascending.
+    pub fn indices(&self) -> &[u64] {
+        &self.indices
+    }
+
+    /// How many frames.
+    pub fn len(&self) -> usize {
+        self.indices.len()
+    }
+
+    /// Whether no frame is selected.
+    pub fn is_empty(&self) -> bool {
+        self.indices.is_empty()
+    }
+
+    /// A plan without the given indices (for example those already stored).
+    pub fn without(&self, done: &std::collections::BTreeSet<u64>) -> Self {
+        ResolvedPlan {
+            indices: self
+                .indices
+                .iter()
+                .copied()
+                .filter(|i| !done.contains(i))
+                .collect(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::PacketEntry;
+    use std::time::Duration;
+
+    fn table(n: i64, frame_ms: i64) -> FrameTable {
+        FrameTable::from_decode_order(
+            "t",
+            (0..n).map(|i| PacketEntry {
+                pts: Timestamp::from_nanos(i * frame_ms * 1_000_000),
+                duration: Some(Duration::from_millis(frame_ms as u64)),
+                keyframe: i % 10 == 0,
+            }),
+        )
+        .unwrap()
+    }
+
+    fn r(p: SamplingPlan, t: &FrameTable) -> Vec<u64> {
+        p.resolve(t).unwrap().indices().to_vec()
+    }
+
+    #[test]
+    fn indices_sorted_dedup_and_range_checked() {
+        let t = table(100, 40);
+        assert_eq!(
+            r(SamplingPlan::indices([42, 3, 17, 3]), &t),
+            vec![3, 17, 42]
+        );
+        let e = SamplingPlan::indices([5, 100]).resolve(&t).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                Error::IndexOutOfRange {
+                    index: 100,
+                    frame_count: 100
+                }
+            ),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn steps_and_ranges() {
+        let t = table(100, 40);
+        assert_eq!(r(SamplingPlan::every(30), &t), vec![0, 30, 60, 90]);
+        assert_eq!(
+            r(SamplingPlan::every(5).range(10, 26), &t),
+            vec![10, 15, 20, 25]
+        );
+        assert_eq!(r(SamplingPlan::every(5).range(90, 1000), &t), vec![90, 95]);
+        assert!(matches!(
+            SamplingPlan::every(0).resolve(&t),
+            Err(Error::InvalidPlan { .. })
+        ));
+        assert!(matches!(
+            SamplingPlan::every(1).range(5, 4).resolve(&t),
+            Err(Error::InvalidPlan { .. })
+        ));
+        assert!(matches!(
+            SamplingPlan::every(1).range(100, 200).resolve(&t),
+            Err(Error::IndexOutOfRange { .. })
+        ));
+    }
+
+    #[test]
+    fn fps_picks_frame_shown_at_each_time() {
+        // 25 fps, 4 s.
+        let t = table(100, 40);
+        assert_eq!(r(SamplingPlan::fps(1.0), &t), vec![0, 25, 50, 75]);
+        assert_eq!(
+            r(SamplingPlan::fps(2.0).seconds(Some(1.0), Some(2.0)), &t),
+            vec![25, 37]
+        );
+        // 0.5 s per sample at 30 fps -> frame shown at 0.5 s is 15 (0.5 exactly on a pts)
+        let t30 = FrameTable::from_decode_order(
+            "t",
+            (0..90).map(|i| PacketEntry {
+                pts: Timestamp::from_nanos(i * 1_000_000_000 / 30),
+                duration: None,
+                keyframe: true,
+            }),
+        )
+        .unwrap();
+        assert_eq!(r(SamplingPlan::fps(2.0), &t30), vec![0, 15, 30, 45, 60, 75]);
+        // Higher than the source rate: no duplicates.
+        assert_eq!(r(SamplingPlan::fps(1000.0), &t).len(), 100);
+        for bad in [0.0, -1.0, f64::NAN, f64::INFINITY] {
+            assert!(
+                matches!(
+                    SamplingPlan::fps(bad).resolve(&t),
+                    Err(Error::InvalidPlan { .. })
+                ),
+                "{bad}"
+            );
+        }
+        assert!(matches!(
+            SamplingPlan::fps(1.0)
+                .seconds(Some(3.0), Some(1.0))
+                .resolve(&t),
+            Err(Error::InvalidPlan { .. })
+        ));
+        assert!(matches!(
+            SamplingPlan::fps(1.0).seconds(Some(-1.0), None).resolve(&t),
+            Err(Error::InvalidPlan { .. })
+        ));
+    }
+
+    #[test]
+    fn time_range_filter_and_cap() {
+        let t = table(100, 40);
+        assert_eq!(
+            r(SamplingPlan::time_range(1.0, Some(1.2)), &t),
+            vec![25, 26, 27, 28, 29]
+        );
+        let even = Arc::new(FnFilter(|f: &FrameInfo| f.index % 2 == 0));
+        assert_eq!(
+            r(SamplingPlan::time_range(1.0, Some(1.2)).filter(even), &t),
+            vec![26, 28]
+        );
+        assert_eq!(
+            r(SamplingPlan::all().max_frames(4), &t),
+            vec![0, 25, 50, 75]
+        );
+        assert!(matches!(
+            SamplingPlan::all().max_frames(0).resolve(&t),
+            Err(Error::InvalidPlan { .. })
+        ));
+    }
+
+    #[test]
+    fn empty_table_gives_empty_plans() {
+        let t = FrameTable::default();
+        assert!(SamplingPlan::fps(1.0).resolve(&t).unwrap().is_empty());
+        assert!(SamplingPlan::all().resolve(&t).unwrap().is_empty());
+    }
+}

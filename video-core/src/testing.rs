@@ -1,0 +1,189 @@
+//! In-memory implementations of the traits, for tests of code built on them.
+//!
+//! [`SyntheticSource`] makes frames without any video; [`MemorySink`] keeps a dataset in a map.
+//! Both satisfy the [`conformance`](crate) checks like any backend.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+
+use async_trait::async_trait;
+use futures::stream::{self, BoxStream, StreamExt};
+
+use crate::{
+    DatasetSink, DecodeStats, EncodedFrame, Error, Frame, FrameRecord, FrameSource, FrameTable,
+    PixelFormat, Plane, ResolvedPlan, Result, VideoMetadata, VideoRef,
+};
+
+/// A frame source that paints each frame's index into its pixels: every byte of frame `i`
+/// is `i % 251`. Rows are padded to a stride of `width * 3 + 5` to exercise stride handling.
+#[derive(Debug)]
+pub struct SyntheticSource {
+    table: FrameTable,
+    width: u32,
+    height: u32,
+    stats: DecodeStats,
+}
+
+impl SyntheticSource {
+    /// A source over `table`, producing `width`×`height` RGB frames.
+    pub fn new(table: FrameTable, width: u32, height: u32) -> Self {
+        SyntheticSource {
+            table,
+            width,
+            height,
+            stats: DecodeStats::default(),
+        }
+    }
+
+    /// The value every pixel byte of frame `index` has.
+    pub fn value_of(index: u64) -> u8 {
+        (index % 251) as u8
+    }
+}
+
+impl FrameSource for SyntheticSource {
+    fn frames(&mut self, plan: &ResolvedPlan) -> BoxStream<'_, Result<Frame>> {
+        self.stats = DecodeStats::default();
+        let (w, h) = (self.width, self.height);
+        let stride = w as usize * 3 + 5;
+        let items: Vec<Result<Frame>> = plan
+            .indices()
+            .iter()
+            .map(|&i| {
+                let info = *self.table.frame(i)?;
+                Ok(Frame {
+                    info,
+                    width: w,
+                    height: h,
+                    format: PixelFormat::Rgb8,
+                    planes: vec![Plane {
+                        offset: 0,
+                        stride,
+                        row_bytes: w as usize * 3,
+                        rows: h as usize,
+                    }],
+                    data: vec![Self::value_of(i); stride * h as usize],
+                })
+            })
+            .collect();
+        let n = items.iter().filter(|r| r.is_ok()).count() as u64;
+        self.stats.frames_decoded = n;
+        self.stats.frames_emitted = n;
+        // End the stream after the first error, as the contract says.
+        let mut failed = false;
+        stream::iter(items)
+            .take_while(move |r| {
+                let go = !failed;
+                failed |= r.is_err();
+                futures::future::ready(go)
+            })
+            .boxed()
+    }
+
+    fn stats(&self) -> DecodeStats {
+        self.stats
+    }
+}
+
+/// A dataset kept in memory.
+#[derive(Debug, Default)]
+pub struct MemorySink {
+    frames: Mutex<BTreeMap<(VideoRef, u64), (EncodedFrame, FrameRecord)>>,
+    finished: Mutex<BTreeMap<String, (VideoMetadata, Vec<FrameRecord>)>>,
+}
+
+fn key_of(video: &VideoRef, frame: &EncodedFrame) -> String {
+    let name = format!(
+        "{}_{:06}.{}",
+        video.name,
+        frame.info.index,
+        frame.format.extension()
+    );
+    if video.folder.is_empty() {
+        name
+    } else {
+        format!("{}/{}", video.folder, name)
+    }
+}
+
+fn poisoned() -> Error {
+    Error::Backend {
+        backend: "memory",
+        uri: None,
+        element: None,
+        source: "a thread panicked while holding the sink".into(),
+    }
+}
+
+impl MemorySink {
+    /// An empty sink.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The stored image of a frame.
+    pub fn frame(&self, video: &VideoRef, index: u64) -> Option<EncodedFrame> {
+        self.frames
+            .lock()
+            .ok()?
+            .get(&(video.clone(), index))
+            .map(|(f, _)| f.clone())
+    }
+
+    /// Number of stored frames.
+    pub fn len(&self) -> usize {
+        self.frames.lock().map(|m| m.len()).unwrap_or(0)
+    }
+
+    /// Whether no frame is stored.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The records a finished video's manifest lists.
+    pub fn manifest(&self, video: &VideoRef) -> Option<Vec<FrameRecord>> {
+        let k = format!("{}/{}", video.folder, video.name);
+        self.finished.lock().ok()?.get(&k).map(|(_, r)| r.clone())
+    }
+}
+
+#[async_trait]
+impl DatasetSink for MemorySink {
+    async fn existing(&self, video: &VideoRef, indices: &[u64]) -> Result<Vec<FrameRecord>> {
+        let m = self.frames.lock().map_err(|_| poisoned())?;
+        Ok(indices
+            .iter()
+            .filter_map(|&i| m.get(&(video.clone(), i)).map(|(_, r)| r.clone()))
+            .collect())
+    }
+
+    async fn write_frame(&self, video: &VideoRef, frame: &EncodedFrame) -> Result<FrameRecord> {
+        let rec = FrameRecord {
+            index: frame.info.index,
+            pts_seconds: frame.info.pts.as_seconds(),
+            key: key_of(video, frame),
+            width: frame.width,
+            height: frame.height,
+            bytes: frame.bytes.len() as u64,
+        };
+        self.frames.lock().map_err(|_| poisoned())?.insert(
+            (video.clone(), frame.info.index),
+            (frame.clone(), rec.clone()),
+        );
+        Ok(rec)
+    }
+
+    async fn finish_video(
+        &self,
+        video: &VideoRef,
+        metadata: &VideoMetadata,
+        frames: &[FrameRecord],
+    ) -> Result<()> {
+        let k = format!("{}/{}", video.folder, video.name);
+        self.finished
+            .lock()
+            .map_err(|_| poisoned())?
+            .insert(k, (metadata.clone(), frames.to_vec()));
+        Ok(())
+    }
+}

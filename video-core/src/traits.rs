@@ -1,0 +1,206 @@
+//! The three backend traits.
+
+use std::collections::BTreeSet;
+use std::fmt::Debug;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use futures::stream::BoxStream;
+
+use crate::{EncodedFrame, Frame, FrameTable, ResolvedPlan, Result, VideoMetadata};
+
+/// Reads a video's container: its metadata and its frame table.
+///
+/// # Contract
+/// - `probe` and `frame_table` may be called in any order, any number of times; an
+///   implementation may compute the table once and cache it (both methods take `&mut self`).
+/// - `probe` fills every field of [`VideoMetadata`] it can; `frame_count` is the exact count
+///   from the frame table, so probing may read the whole container (never decode it, where the
+///   container allows that).
+/// - Errors name the input. After an error, calling again repeats the work and may succeed only
+///   when the error was transient ([`Error::is_transient`](crate::Error::is_transient)).
+/// - Dropping the future of an `async` method cancels it and releases what it held.
+#[async_trait]
+pub trait Demuxer: Send + Debug {
+    /// Metadata of the chosen video stream and of the container.
+    async fn probe(&mut self) -> Result<VideoMetadata>;
+
+    /// The frame table of the chosen video stream.
+    async fn frame_table(&mut self) -> Result<Arc<FrameTable>>;
+}
+
+/// Counters of one decoding run, for checking that sparse plans stay sparse.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct DecodeStats {
+    /// Frames that came out of the decoder (including those not in the plan).
+    pub frames_decoded: u64,
+    /// Frames handed to the caller.
+    pub frames_emitted: u64,
+    /// Seeks performed.
+    pub seeks: u64,
+    /// Decoding restarts from an earlier key frame after a target did not come out.
+    pub retries: u64,
+}
+
+/// Decoded frames for a resolved plan, as an asynchronous stream.
+///
+/// # Contract
+/// - [`frames`](Self::frames) yields exactly one `Ok(Frame)` per index of the plan, in ascending
+///   index order, then ends (`None`). `Frame::info.index` is the frame table's index: frames are
+///   identified by their timestamp, never by counting.
+/// - A frame that cannot be produced yields one `Err` naming the index; the stream ends after an
+///   error (a truncated file's missing frames are errors, the frames before them arrive first).
+/// - The stream buffers a bounded number of frames: a slow consumer slows decoding instead of
+///   growing memory.
+/// - Dropping the stream stops decoding and releases the pipeline; the source can then be asked
+///   for another plan.
+/// - An empty plan gives an empty stream without opening the input.
+pub trait FrameSource: Send + Debug {
+    /// Decode the frames of `plan`.
+    fn frames(&mut self, plan: &ResolvedPlan) -> BoxStream<'_, Result<Frame>>;
+
+    /// Counters of the most recent (or current) call to `frames`.
+    fn stats(&self) -> DecodeStats;
+}
+
+/// Turns decoded frames into stored images (JPEG, PNG).
+pub trait FrameEncoder: Send + Sync + Debug {
+    /// Encode one frame.
+    fn encode(&self, frame: &Frame) -> Result<EncodedFrame>;
+}
+
+/// Names a video inside a dataset.
+#[derive(
+    Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
+pub struct VideoRef {
+    /// Folder inside the dataset (`""` for the top), `/`-separated.
+    pub folder: String,
+    /// The video's base name without extension; frame names start with it.
+    pub name: String,
+}
+
+/// What was stored for one frame.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct FrameRecord {
+    /// Frame index.
+    pub index: u64,
+    /// Presentation time in seconds.
+    pub pts_seconds: f64,
+    /// Where the image was stored (a key or path relative to the dataset).
+    pub key: String,
+    /// Image width.
+    pub width: u32,
+    /// Image height.
+    pub height: u32,
+    /// Encoded size in bytes.
+    pub bytes: u64,
+}
+
+/// Where sampled frames go.
+///
+/// # Contract
+/// Per video the calls follow `existing? write_frame* finish_video`:
+/// - `existing` tells which of the given frame indices are already stored, so they are not
+///   decoded again.
+/// - `write_frame` stores one image atomically (a reader never sees part of it) and returns
+///   its record. It may be called concurrently for different frames.
+/// - `finish_video` is called once, after every frame of the plan was written, with all
+///   records (written now and found existing) in index order; it writes the video's manifest.
+///   A video without `finish_video` is incomplete and a re-run completes it.
+/// - Errors name the key or path. After an error the sink stays usable.
+#[async_trait]
+pub trait DatasetSink: Send + Sync + Debug {
+    /// Which of `indices` are already stored for `video`, with their records.
+    async fn existing(&self, video: &VideoRef, indices: &[u64]) -> Result<Vec<FrameRecord>>;
+
+    /// Store one encoded frame.
+    async fn write_frame(&self, video: &VideoRef, frame: &EncodedFrame) -> Result<FrameRecord>;
+
+    /// Finish a video: all its frames are stored.
+    async fn finish_video(
+        &self,
+        video: &VideoRef,
+        metadata: &VideoMetadata,
+        frames: &[FrameRecord],
+    ) -> Result<()>;
+}
+
+macro_rules! forward_source {
+    ($t:ty) => {
+        impl<T: FrameSource + ?Sized> FrameSource for $t {
+            fn frames(&mut self, plan: &ResolvedPlan) -> BoxStream<'_, Result<Frame>> {
+                (**self).frames(plan)
+            }
+            fn stats(&self) -> DecodeStats {
+                (**self).stats()
+            }
+        }
+    };
+}
+forward_source!(Box<T>);
+forward_source!(&mut T);
+
+#[async_trait]
+impl<T: Demuxer + ?Sized> Demuxer for Box<T> {
+    async fn probe(&mut self) -> Result<VideoMetadata> {
+        (**self).probe().await
+    }
+    async fn frame_table(&mut self) -> Result<Arc<FrameTable>> {
+        (**self).frame_table().await
+    }
+}
+
+macro_rules! forward_sink {
+    ($t:ty) => {
+        #[async_trait]
+        impl<T: DatasetSink + ?Sized> DatasetSink for $t {
+            async fn existing(
+                &self,
+                video: &VideoRef,
+                indices: &[u64],
+            ) -> Result<Vec<FrameRecord>> {
+                (**self).existing(video, indices).await
+            }
+            async fn write_frame(
+                &self,
+                video: &VideoRef,
+                frame: &EncodedFrame,
+            ) -> Result<FrameRecord> {
+                (**self).write_frame(video, frame).await
+            }
+            async fn finish_video(
+                &self,
+                video: &VideoRef,
+                metadata: &VideoMetadata,
+                frames: &[FrameRecord],
+            ) -> Result<()> {
+                (**self).finish_video(video, metadata, frames).await
+            }
+        }
+    };
+}
+forward_sink!(Box<T>);
+forward_sink!(Arc<T>);
+
+impl<T: FrameEncoder + ?Sized> FrameEncoder for Box<T> {
+    fn encode(&self, frame: &Frame) -> Result<EncodedFrame> {
+        (**self).encode(frame)
+    }
+}
+
+impl<T: FrameEncoder + ?Sized> FrameEncoder for Arc<T> {
+    fn encode(&self, frame: &Frame) -> Result<EncodedFrame> {
+        (**self).encode(frame)
+    }
+}
+
+/// Indices of `indices` that `records` does not list.
+pub fn missing_indices(indices: &[u64], records: &[FrameRecord]) -> Vec<u64> {
+    let have: BTreeSet<u64> = records.iter().map(|r| r.index).collect();
+    indices
+        .iter()
+        .copied()
+        .filter(|i| !have.contains(i))
+        .collect()
+}
