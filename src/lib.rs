@@ -1,1 +1,20 @@
-//! placeholder
+//! **video-dataset**: turn videos into frame-accurate image datasets.
+//!
+//! This crate re-exports the workspace's crates and wires the defaults: GStreamer for probing
+//! and decoding ([`gst`]), object_store for storage ([`storage`]). See [`core`] for the
+//! vocabulary and the exact definition of a frame index.
+#![cfg_attr(docsrs, feature(doc_cfg))]
+#![deny(rustdoc::broken_intra_doc_links)]
+
+pub use video_core as core;
+pub use video_gst as gst;
+pub use video_storage as storage;
+
+pub use video_core::{
+    DatasetSink, Demuxer, Error, Frame, FrameInfo, FrameSource, FrameTable, ImageFormat,
+    ResolvedPlan, Result, SamplingPlan, Timestamp, VideoMetadata,
+};
+pub use video_gst::{
+    DecodeOptions, EncodeOptions, GstDemuxer, GstFrameSource, ImageEncoder, Orientation,
+    OutputFormat, Resize,
+};

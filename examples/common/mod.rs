@@ -1,0 +1,51 @@
+//! Helpers shared by the examples.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+
+/// The error and its sources on one line.
+pub fn chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        s.push_str(": ");
+        s.push_str(&c.to_string());
+        cur = c.source();
+    }
+    s
+}
+
+/// A 10-second 640x360 H.264 clip with B-frames, made once with GStreamer
+/// (`videotestsrc ! x264enc ! mp4mux`) in the system temp directory.
+pub fn sample_clip() -> anyhow::Result<PathBuf> {
+    use gst::prelude::*;
+    use gstreamer as gst;
+    let path = std::env::temp_dir().join("video-dataset-sample-640x360-300f.mp4");
+    if path.exists() {
+        return Ok(path);
+    }
+    gst::init()?;
+    let tmp = path.with_extension(format!("{}.part", std::process::id()));
+    let desc = format!(
+        "videotestsrc num-buffers=300 pattern=smpte ! video/x-raw,width=640,height=360,framerate=30/1 ! \
+         timeoverlay ! x264enc bframes=2 key-int-max=60 speed-preset=veryfast ! mp4mux ! filesink location={}",
+        tmp.display()
+    );
+    let pipeline = gst::parse::launch(&desc)?;
+    pipeline.set_state(gst::State::Playing)?;
+    let bus = pipeline.bus().ok_or_else(|| anyhow::anyhow!("no bus"))?;
+    let msg = bus.timed_pop_filtered(
+        gst::ClockTime::from_seconds(120),
+        &[gst::MessageType::Eos, gst::MessageType::Error],
+    );
+    pipeline.set_state(gst::State::Null)?;
+    match msg.as_ref().map(|m| m.view()) {
+        Some(gst::MessageView::Eos(_)) => {}
+        Some(gst::MessageView::Error(e)) => {
+            anyhow::bail!("generating the sample clip failed: {}", e.error())
+        }
+        _ => anyhow::bail!("generating the sample clip timed out"),
+    }
+    std::fs::rename(&tmp, &path)?;
+    Ok(path)
+}

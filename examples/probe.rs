@@ -1,0 +1,79 @@
+//! Probe a video and print its metadata as one JSON object.
+//!
+//! ```text
+//! {filesrc} - {typefind} - {parsebin} - {appsink} -> FrameTable -> VideoMetadata -> JSON
+//! ```
+//!
+//! `cargo run --release --example probe -- VIDEO [--stream N]`. Without a VIDEO, probes a
+//! clip it generates. On bad input it exits non-zero with a one-line error on stderr.
+
+use video_dataset::{Demuxer, GstDemuxer};
+
+#[path = "common/mod.rs"]
+mod common;
+
+async fn run() -> anyhow::Result<()> {
+    let mut args = std::env::args().skip(1);
+    let mut path = None;
+    let mut stream = None;
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--stream" => {
+                stream = Some(
+                    args.next()
+                        .ok_or_else(|| anyhow::anyhow!("--stream needs a value"))?
+                        .parse()?,
+                )
+            }
+            _ if path.is_none() => path = Some(std::path::PathBuf::from(a)),
+            other => anyhow::bail!("unexpected argument {other:?}"),
+        }
+    }
+    let path = match path {
+        Some(p) => p,
+        None => common::sample_clip()?,
+    };
+    let mut b = GstDemuxer::builder(&path);
+    if let Some(s) = stream {
+        b = b.with_video_stream(s);
+    }
+    let mut demuxer = b.build()?;
+    let m = demuxer.probe().await?;
+    let json = serde_json::json!({
+        "path": m.uri,
+        "container": m.container,
+        "duration_seconds": m.duration.map(|d| d.as_secs_f64()),
+        "container_duration_seconds": m.container_duration.map(|d| d.as_secs_f64()),
+        "fps": m.avg_fps,
+        "nominal_fps": m.nominal_fps.and_then(|r| r.to_f64()),
+        "width": m.width,
+        "height": m.height,
+        "stored_width": m.stored_width,
+        "stored_height": m.stored_height,
+        "rotation": m.rotation,
+        "pixel_aspect_ratio": m.pixel_aspect_ratio.to_string(),
+        "codec": m.codec,
+        "profile": m.profile,
+        "pixel_format": m.pixel_format,
+        "bit_depth": m.bit_depth,
+        "bitrate": m.bitrate,
+        "audio_streams": m.audio_streams,
+        "video_streams": m.video_streams,
+        "video_stream": m.video_stream,
+        "header_frame_count": m.header_frame_count,
+        "frame_count": m.frame_count,
+        "keyframe_count": m.keyframe_count,
+        "max_gop": m.max_gop,
+        "variable_frame_rate": m.variable_frame_rate,
+        "start_seconds": m.start.map(|t| t.as_seconds()),
+    });
+    println!("{json}");
+    Ok(())
+}
+
+fn main() {
+    if let Err(e) = futures::executor::block_on(run()) {
+        eprintln!("error: {}", common::chain(&*e));
+        std::process::exit(1);
+    }
+}

@@ -1,0 +1,488 @@
+//! The demux-only pass: probe and frame table without decoding.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use gstreamer as gst;
+use gstreamer::prelude::*;
+use video_core::{
+    Demuxer, Error, FrameTable, PacketEntry, Rational, Result, Timestamp, VideoMetadata,
+};
+
+use crate::gsterror::codec_of;
+use crate::pipeline::{
+    Progress, container_name, discard, is_audio, is_video, pad_caps, parse_pipeline,
+};
+
+/// One packet of a video stream as the demux pass saw it.
+#[derive(Clone, Copy, Debug)]
+struct RawPacket {
+    pts: Option<i64>,
+    dts: Option<i64>,
+    duration: Option<Duration>,
+    keyframe: bool,
+}
+
+/// Everything the demux pass learned about one video stream.
+#[derive(Debug, Default)]
+pub(crate) struct StreamScan {
+    pub(crate) stream_id: Option<String>,
+    pub(crate) caps: Option<gst::Caps>,
+    pub(crate) tags: Option<gst::TagList>,
+    packets: Vec<RawPacket>,
+    zero_size: u64,
+    segment: Option<gst::FormattedSegment<gst::ClockTime>>,
+}
+
+/// Everything the demux pass learned about a file.
+#[derive(Debug, Default)]
+pub(crate) struct Scan {
+    pub(crate) container: String,
+    pub(crate) container_caps: Option<gst::Caps>,
+    pub(crate) video: Vec<StreamScan>,
+    pub(crate) audio: u32,
+    pub(crate) duration: Option<gst::ClockTime>,
+}
+
+fn nanos(t: Option<gst::ClockTime>) -> Option<i64> {
+    t.and_then(|t| i64::try_from(t.nseconds()).ok())
+}
+
+/// Run `filesrc ! typefind ! parsebin` to the end, collecting every video stream's packets.
+pub(crate) fn scan(path: &Path, stall: Duration) -> Result<Scan> {
+    crate::pipeline::check_file(path)?;
+    let uri = path.display().to_string();
+    let scan = Arc::new(Mutex::new(Scan::default()));
+    let progress = Progress::default();
+    let (s2, p2) = (scan.clone(), progress.clone());
+    let (guard, typefind) = parse_pipeline(path, move |pipeline, pad| {
+        let Some(caps) = pad_caps(pad) else {
+            return discard(pipeline, pad);
+        };
+        if is_audio(&caps) {
+            if let Ok(mut s) = s2.lock() {
+                s.audio += 1;
+            }
+            return discard(pipeline, pad);
+        }
+        if !is_video(&caps) {
+            return discard(pipeline, pad);
+        }
+        let slot = {
+            let Ok(mut s) = s2.lock() else { return };
+            s.video.push(StreamScan {
+                stream_id: pad.stream_id().map(|s| s.to_string()),
+                caps: Some(caps),
+                ..Default::default()
+            });
+            s.video.len() - 1
+        };
+        // A fakesink with a probe sees every packet exactly once (no preroll bookkeeping).
+        let Ok(sink) = gst::ElementFactory::make("fakesink")
+            .property("sync", false)
+            .property("async", false)
+            .build()
+        else {
+            return;
+        };
+        if let Some(sinkpad) = sink.static_pad("sink") {
+            let (s3, p3) = (s2.clone(), p2.clone());
+            sinkpad.add_probe(
+                gst::PadProbeType::BUFFER | gst::PadProbeType::EVENT_DOWNSTREAM,
+                move |_, info| {
+                    let Ok(mut s) = s3.lock() else {
+                        return gst::PadProbeReturn::Ok;
+                    };
+                    let st = &mut s.video[slot];
+                    match &info.data {
+                        Some(gst::PadProbeData::Event(ev)) => match ev.view() {
+                            gst::EventView::Segment(e) => {
+                                st.segment = e.segment().downcast_ref::<gst::ClockTime>().cloned()
+                            }
+                            gst::EventView::Caps(c) => st.caps = Some(c.caps_owned()),
+                            gst::EventView::Tag(t) => {
+                                let merged = match &st.tags {
+                                    Some(old) => old.merge(t.tag(), gst::TagMergeMode::Append),
+                                    None => t.tag_owned(),
+                                };
+                                st.tags = Some(merged);
+                            }
+                            _ => {}
+                        },
+                        Some(gst::PadProbeData::Buffer(buf)) => {
+                            p3.bump();
+                            st.record(buf);
+                        }
+                        _ => {}
+                    }
+                    gst::PadProbeReturn::Ok
+                },
+            );
+        }
+        if pipeline.add(&sink).is_err() {
+            return;
+        }
+        let _ = sink.sync_state_with_parent();
+        if let Some(sinkpad) = sink.static_pad("sink") {
+            let _ = pad.link(&sinkpad);
+        }
+    })?;
+    guard.set_state(gst::State::Playing)?;
+    // GIF gives every frame the timestamp 0 and avdemux_gif never ends: refuse it up front.
+    let result = guard.wait_eos(&progress, stall, "reading the container (demux pass)");
+    let tf_caps = typefind.property::<Option<gst::Caps>>("caps");
+    let container =
+        crate::header::sniff_container(path).unwrap_or_else(|| container_name(tf_caps.as_deref()));
+    if let Ok(mut s) = scan.lock() {
+        s.container = container.clone();
+        s.container_caps = tf_caps;
+    }
+    result?;
+    let duration = guard.pipeline.query_duration::<gst::ClockTime>();
+    drop(guard);
+    let mut out = std::mem::take(
+        &mut *scan
+            .lock()
+            .map_err(|_| crate::gsterror::backend(&uri, None, "scan poisoned"))?,
+    );
+    out.duration = duration;
+    if out.container.is_empty() {
+        out.container = "unknown".into();
+    }
+    Ok(out)
+}
+
+impl StreamScan {
+    /// Record one packet.
+    fn record(&mut self, buf: &gst::BufferRef) {
+        let seg = self.segment.as_ref();
+        if buf.size() == 0 {
+            self.zero_size += 1;
+            return;
+        }
+        let flags = buf.flags();
+        if flags.intersects(gst::BufferFlags::GAP | gst::BufferFlags::DECODE_ONLY) {
+            return;
+        }
+        let to_st = |t: Option<gst::ClockTime>| -> Option<i64> {
+            match seg {
+                Some(seg) => nanos(t.and_then(|t| seg.to_stream_time(t))),
+                None => nanos(t),
+            }
+        };
+        // Decoders clip frames that start at or after the segment's stop (an edit list's end).
+        if let (Some(seg), Some(pts)) = (seg, buf.pts())
+            && seg.stop().is_some_and(|stop| pts >= stop)
+        {
+            return;
+        }
+        self.packets.push(RawPacket {
+            pts: to_st(buf.pts()),
+            dts: to_st(buf.dts()),
+            duration: buf.duration().map(|d| Duration::from_nanos(d.nseconds())),
+            keyframe: !flags.contains(gst::BufferFlags::DELTA_UNIT),
+        });
+    }
+
+    /// The frame table of this stream.
+    pub(crate) fn table(&self, uri: &str) -> Result<FrameTable> {
+        let all_pts = self.packets.iter().all(|p| p.pts.is_some());
+        let all_dts = self.packets.iter().all(|p| p.dts.is_some());
+        // Containers such as AVI give decode timestamps only; for them the presentation
+        // timestamps are the same set of values, reordered by the table.
+        let use_pts = all_pts || !all_dts;
+        let entries: Vec<PacketEntry> = self
+            .packets
+            .iter()
+            .filter_map(|p| {
+                let t = if use_pts { p.pts } else { p.dts }?;
+                Some(PacketEntry {
+                    pts: Timestamp::from_nanos(t),
+                    duration: p.duration,
+                    keyframe: p.keyframe,
+                })
+            })
+            .collect();
+        FrameTable::from_decode_order(uri, entries)
+    }
+
+    fn structure(&self) -> Option<&gst::StructureRef> {
+        self.caps.as_ref().and_then(|c| c.structure(0))
+    }
+
+    /// Stored width × height from the caps.
+    pub(crate) fn size(&self) -> (u32, u32) {
+        let s = self.structure();
+        let g = |f: &str| {
+            s.and_then(|s| s.get::<i32>(f).ok())
+                .map(|v| v.max(0) as u32)
+                .unwrap_or(0)
+        };
+        (g("width"), g("height"))
+    }
+
+    /// Clockwise rotation from the image-orientation tag.
+    pub(crate) fn rotation(&self) -> u32 {
+        let o = self
+            .tags
+            .as_ref()
+            .and_then(|t| t.get::<gst::tags::ImageOrientation>())
+            .map(|v| v.get().to_string());
+        match o.as_deref() {
+            Some("rotate-90") => 90,
+            Some("rotate-180") => 180,
+            Some("rotate-270") => 270,
+            _ => 0,
+        }
+    }
+}
+
+/// Options of [`GstDemuxer`].
+#[derive(Clone, Debug)]
+#[must_use = "the builder must be built to be used"]
+pub struct GstDemuxerBuilder {
+    path: PathBuf,
+    video_stream: Option<usize>,
+    stall_timeout: Duration,
+}
+
+impl GstDemuxerBuilder {
+    /// A demuxer for the file at `path`.
+    pub fn new(path: impl Into<PathBuf>) -> Self {
+        GstDemuxerBuilder {
+            path: path.into(),
+            video_stream: None,
+            stall_timeout: Duration::from_secs(20),
+        }
+    }
+
+    /// Use the `index`-th video stream (0-based, in container order). Default: the stream with
+    /// the most pixels, as FFmpeg picks it.
+    pub fn with_video_stream(mut self, index: usize) -> Self {
+        self.video_stream = Some(index);
+        self
+    }
+
+    /// Fail with [`Error::Timeout`] when the pipeline makes no progress for this long.
+    /// Default: 20 s.
+    pub fn with_stall_timeout(mut self, timeout: Duration) -> Self {
+        self.stall_timeout = timeout;
+        self
+    }
+
+    /// Build the demuxer. Nothing is read until `probe` or `frame_table`.
+    pub fn build(self) -> Result<GstDemuxer> {
+        if self.stall_timeout.is_zero() {
+            return Err(Error::InvalidPlan {
+                reason: "stall timeout must be positive".into(),
+            });
+        }
+        Ok(GstDemuxer {
+            opts: self,
+            cached: None,
+        })
+    }
+}
+
+/// What the demuxer found, shared with the frame source.
+#[derive(Debug)]
+pub(crate) struct Probed {
+    pub(crate) metadata: VideoMetadata,
+    pub(crate) table: Arc<FrameTable>,
+    pub(crate) stream_id: Option<String>,
+    pub(crate) stream_index: usize,
+}
+
+/// [`Demuxer`] on GStreamer: `filesrc ! typefind ! parsebin ! appsink`, no decoding.
+///
+/// The frame table comes from the parsed packets' timestamps (converted to stream time
+/// through the segment, so edit lists and B-frame delays are applied) and the parsers' key
+/// frame flags (from the bitstream, not only the container's index). Packets before the first
+/// key frame and zero-size packets are not frames.
+#[derive(Debug)]
+pub struct GstDemuxer {
+    opts: GstDemuxerBuilder,
+    cached: Option<Arc<Probed>>,
+}
+
+impl GstDemuxer {
+    /// A demuxer with default options for the file at `path`.
+    pub fn open(path: impl Into<PathBuf>) -> Result<Self> {
+        GstDemuxerBuilder::new(path).build()
+    }
+
+    /// A builder.
+    pub fn builder(path: impl Into<PathBuf>) -> GstDemuxerBuilder {
+        GstDemuxerBuilder::new(path)
+    }
+
+    /// The file this demuxer reads.
+    pub fn path(&self) -> &Path {
+        &self.opts.path
+    }
+
+    pub(crate) async fn probed(&mut self) -> Result<Arc<Probed>> {
+        if let Some(p) = &self.cached {
+            return Ok(p.clone());
+        }
+        let opts = self.opts.clone();
+        let p = Arc::new(crate::blocking::run(move || probe_blocking(&opts)).await?);
+        self.cached = Some(p.clone());
+        Ok(p)
+    }
+
+    /// A frame source for this demuxer's video stream (probing first if needed).
+    pub async fn frame_source(
+        &mut self,
+        options: crate::DecodeOptions,
+    ) -> Result<crate::GstFrameSource> {
+        let p = self.probed().await?;
+        crate::GstFrameSource::from_probed(
+            self.opts.path.clone(),
+            p,
+            options,
+            self.opts.stall_timeout,
+        )
+    }
+}
+
+#[async_trait]
+impl Demuxer for GstDemuxer {
+    async fn probe(&mut self) -> Result<VideoMetadata> {
+        Ok(self.probed().await?.metadata.clone())
+    }
+
+    async fn frame_table(&mut self) -> Result<Arc<FrameTable>> {
+        Ok(self.probed().await?.table.clone())
+    }
+}
+
+fn probe_blocking(opts: &GstDemuxerBuilder) -> Result<Probed> {
+    let path = &opts.path;
+    let uri = path.display().to_string();
+    let scan = scan(path, opts.stall_timeout)?;
+    if scan.video.is_empty() {
+        if scan.container_caps.is_none() {
+            return Err(Error::NotAVideo {
+                uri,
+                reason: "no known container or stream format".into(),
+                source: None,
+            });
+        }
+        return Err(Error::NoVideoStream {
+            uri,
+            requested: opts.video_stream,
+        });
+    }
+    let index = match opts.video_stream {
+        Some(i) if i < scan.video.len() => i,
+        Some(i) => {
+            return Err(Error::NoVideoStream {
+                uri,
+                requested: Some(i),
+            });
+        }
+        None => {
+            // FFmpeg's choice: the stream with the most pixels; the first on a tie.
+            let mut best = 0;
+            let mut best_area = 0u64;
+            for (i, v) in scan.video.iter().enumerate() {
+                let (w, h) = v.size();
+                let area = u64::from(w) * u64::from(h);
+                if area > best_area {
+                    best = i;
+                    best_area = area;
+                }
+            }
+            best
+        }
+    };
+    let stream = &scan.video[index];
+    let caps = stream.caps.as_ref().ok_or_else(|| Error::NotAVideo {
+        uri: uri.clone(),
+        reason: "video stream without caps".into(),
+        source: None,
+    })?;
+    let (codec, element, package) = codec_of(caps);
+    if caps
+        .structure(0)
+        .is_some_and(|s| s.name() == "video/x-avi-unknown")
+    {
+        return Err(Error::UnsupportedCodec {
+            uri,
+            codec,
+            element: element.map(str::to_owned),
+            package: package.map(str::to_owned),
+        });
+    }
+    let table = stream.table(&uri)?;
+    let mut m = VideoMetadata::new(uri.clone());
+    m.container = scan.container.clone();
+    m.container_duration = scan.duration.map(|d| Duration::from_nanos(d.nseconds()));
+    m.codec = codec;
+    m.video_streams = scan.video.len() as u32;
+    m.audio_streams = scan.audio;
+    m.video_stream = index;
+    let (w, h) = stream.size();
+    m.stored_width = w;
+    m.stored_height = h;
+    m.rotation = stream.rotation();
+    (m.width, m.height) = if m.rotation % 180 == 90 {
+        (h, w)
+    } else {
+        (w, h)
+    };
+    if let Some(s) = caps.structure(0) {
+        if let Ok(f) = s.get::<gst::Fraction>("framerate")
+            && f.numer() > 0
+        {
+            m.nominal_fps = Some(Rational::new(i64::from(f.numer()), i64::from(f.denom())));
+        }
+        if let Ok(par) = s.get::<gst::Fraction>("pixel-aspect-ratio") {
+            m.pixel_aspect_ratio = Rational::new(i64::from(par.numer()), i64::from(par.denom()));
+        }
+        m.profile = s.get::<String>("profile").ok();
+        let depth = s
+            .get::<u32>("bit-depth-luma")
+            .ok()
+            .or_else(|| s.get::<i32>("bit-depth-luma").ok().map(|v| v.max(0) as u32));
+        m.bit_depth = depth;
+        let chroma = s.get::<String>("chroma-format").ok();
+        m.pixel_format = match (chroma.as_deref(), depth) {
+            (Some("4:2:0"), Some(8)) => Some("I420".into()),
+            (Some("4:2:0"), Some(10)) => Some("I420_10LE".into()),
+            (Some("4:2:2"), Some(8)) => Some("Y42B".into()),
+            (Some("4:2:2"), Some(10)) => Some("I422_10LE".into()),
+            (Some("4:4:4"), Some(8)) => Some("Y444".into()),
+            (Some("4:4:4"), Some(10)) => Some("Y444_10LE".into()),
+            (Some("4:0:0"), Some(8)) => Some("GRAY8".into()),
+            _ => None,
+        };
+    }
+    if let Some(tags) = &stream.tags {
+        m.bitrate = tags
+            .get::<gst::tags::Bitrate>()
+            .map(|v| u64::from(v.get()))
+            .or_else(|| {
+                tags.get::<gst::tags::NominalBitrate>()
+                    .map(|v| u64::from(v.get()))
+            })
+            .filter(|&b| b > 0);
+    }
+    if m.bitrate.is_none()
+        && let (Some(d), Ok(meta)) = (m.container_duration, std::fs::metadata(path))
+        && d.as_secs_f64() > 0.0
+    {
+        m.bitrate = Some((meta.len() as f64 * 8.0 / d.as_secs_f64()) as u64);
+    }
+    m.header_frame_count = crate::header::frame_count(path, &m.container, index);
+    m.fill_from_table(&table);
+    Ok(Probed {
+        metadata: m,
+        table: Arc::new(table),
+        stream_id: stream.stream_id.clone(),
+        stream_index: index,
+    })
+}

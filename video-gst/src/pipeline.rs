@@ -1,0 +1,273 @@
+//! Pipeline plumbing shared by the demux and decode passes.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use gstreamer as gst;
+use gstreamer::prelude::*;
+use video_core::{Error, Result};
+
+use crate::gsterror::{backend, from_bus_error};
+
+/// Initialise GStreamer once; errors if the library cannot start.
+pub(crate) fn init(uri: &str) -> Result<()> {
+    gst::init().map_err(|e| Error::Backend {
+        backend: "gstreamer",
+        uri: Some(uri.to_owned()),
+        element: None,
+        source: Box::new(e),
+    })
+}
+
+/// Make an element, naming the Debian package when it is missing.
+pub(crate) fn make(uri: &str, factory: &str) -> Result<gst::Element> {
+    gst::ElementFactory::make(factory).build().map_err(|_| {
+        let package = match factory {
+            "parsebin" | "typefind" | "appsink" | "videoconvert" | "videoscale" | "videoflip" => {
+                "gstreamer1.0-plugins-base"
+            }
+            _ => "a GStreamer plugins package",
+        };
+        backend(
+            uri,
+            Some(factory),
+            format!("cannot create the GStreamer element {factory}: install {package}"),
+        )
+    })
+}
+
+/// Check the input is a readable, non-empty regular file.
+pub(crate) fn check_file(path: &Path) -> Result<()> {
+    let uri = path.display().to_string();
+    let meta = std::fs::metadata(path).map_err(|e| Error::NotFound {
+        uri: uri.clone(),
+        source: Some(Box::new(e)),
+    })?;
+    if meta.is_dir() {
+        return Err(Error::NotAVideo {
+            uri,
+            reason: "is a directory".into(),
+            source: None,
+        });
+    }
+    if meta.len() == 0 {
+        return Err(Error::NotAVideo {
+            uri,
+            reason: "the file is empty".into(),
+            source: None,
+        });
+    }
+    let mut head = [0u8; 6];
+    let mut f = std::fs::File::open(path).map_err(|e| Error::NotFound {
+        uri: uri.clone(),
+        source: Some(Box::new(e)),
+    })?;
+    let n = std::io::Read::read(&mut f, &mut head).unwrap_or(0);
+    if n == 6 && (&head == b"GIF87a" || &head == b"GIF89a") {
+        // GStreamer 1.22's GIF demuxer stamps every frame 0 and never ends (it spins).
+        return Err(Error::Unsupported {
+            uri,
+            reason: "animated GIF: GStreamer 1.22's GIF demuxer gives every frame the timestamp 0 and never ends, so frames cannot be identified".into(),
+        });
+    }
+    Ok(())
+}
+
+/// A progress counter the streaming threads bump, so a watcher can tell a stall from slow work.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Progress(Arc<AtomicU64>);
+
+impl Progress {
+    pub(crate) fn bump(&self) {
+        self.0.fetch_add(1, Ordering::Relaxed);
+    }
+    pub(crate) fn get(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+/// Owns a pipeline and sets it to NULL when dropped, on every path.
+#[derive(Debug)]
+pub(crate) struct PipelineGuard {
+    pub(crate) pipeline: gst::Pipeline,
+    pub(crate) uri: String,
+}
+
+impl Drop for PipelineGuard {
+    fn drop(&mut self) {
+        let _ = self.pipeline.set_state(gst::State::Null);
+    }
+}
+
+impl PipelineGuard {
+    /// Change state; on failure, report the error the bus holds (the return value only says
+    /// "failed").
+    pub(crate) fn set_state(&self, state: gst::State) -> Result<()> {
+        match self.pipeline.set_state(state) {
+            Ok(_) => Ok(()),
+            Err(_) => Err(self
+                .bus_error(Duration::from_millis(200))
+                .unwrap_or_else(|| {
+                    backend(
+                        &self.uri,
+                        None,
+                        format!("failed to change the pipeline state to {state:?}"),
+                    )
+                })),
+        }
+    }
+
+    /// The first error message on the bus, waiting at most `wait`.
+    pub(crate) fn bus_error(&self, wait: Duration) -> Option<Error> {
+        let bus = self.pipeline.bus()?;
+        let msg = bus.timed_pop_filtered(
+            gst::ClockTime::from_nseconds(wait.as_nanos() as u64),
+            &[gst::MessageType::Error],
+        )?;
+        match msg.view() {
+            gst::MessageView::Error(e) => Some(from_bus_error(&self.uri, e)),
+            _ => None,
+        }
+    }
+
+    /// Drain pending bus messages: an error becomes `Err`, EOS is reported as `Ok(true)`.
+    pub(crate) fn poll_bus(&self) -> Result<bool> {
+        let Some(bus) = self.pipeline.bus() else {
+            return Ok(false);
+        };
+        let mut eos = false;
+        while let Some(msg) = bus.pop_filtered(&[gst::MessageType::Error, gst::MessageType::Eos]) {
+            match msg.view() {
+                gst::MessageView::Error(e) => return Err(from_bus_error(&self.uri, e)),
+                gst::MessageView::Eos(_) => eos = true,
+                _ => {}
+            }
+        }
+        Ok(eos)
+    }
+
+    /// Wait for EOS, failing on a bus error or when `progress` stops moving for `stall`.
+    pub(crate) fn wait_eos(&self, progress: &Progress, stall: Duration, what: &str) -> Result<()> {
+        let bus = self
+            .pipeline
+            .bus()
+            .ok_or_else(|| backend(&self.uri, None, "pipeline has no bus"))?;
+        let mut last = progress.get();
+        let mut since = Instant::now();
+        loop {
+            if let Some(msg) = bus.timed_pop_filtered(
+                gst::ClockTime::from_mseconds(50),
+                &[gst::MessageType::Error, gst::MessageType::Eos],
+            ) {
+                match msg.view() {
+                    gst::MessageView::Error(e) => return Err(from_bus_error(&self.uri, e)),
+                    gst::MessageView::Eos(_) => return Ok(()),
+                    _ => {}
+                }
+            }
+            let now = progress.get();
+            if now != last {
+                last = now;
+                since = Instant::now();
+            } else if since.elapsed() > stall {
+                return Err(Error::Timeout {
+                    uri: self.uri.clone(),
+                    operation: what.to_owned(),
+                    waited: since.elapsed(),
+                });
+            }
+        }
+    }
+}
+
+/// Build `filesrc ! typefind ! parsebin` in a new pipeline. The typefind element is returned
+/// so its caps can be read; `on_pad` is called for every stream parsebin exposes.
+pub(crate) fn parse_pipeline(
+    path: &Path,
+    on_pad: impl Fn(&gst::Pipeline, &gst::Pad) + Send + Sync + 'static,
+) -> Result<(PipelineGuard, gst::Element)> {
+    let uri = path.display().to_string();
+    init(&uri)?;
+    let pipeline = gst::Pipeline::new();
+    let guard = PipelineGuard {
+        pipeline: pipeline.clone(),
+        uri: uri.clone(),
+    };
+    let src = make(&uri, "filesrc")?;
+    src.set_property("location", path.to_string_lossy().as_ref());
+    let typefind = make(&uri, "typefind")?;
+    let parsebin = make(&uri, "parsebin")?;
+    pipeline
+        .add_many([&src, &typefind, &parsebin])
+        .map_err(|e| backend(&uri, None, e.to_string()))?;
+    gst::Element::link_many([&src, &typefind, &parsebin])
+        .map_err(|e| backend(&uri, Some("parsebin"), e.to_string()))?;
+    let weak = pipeline.downgrade();
+    parsebin.connect_pad_added(move |_, pad| {
+        if let Some(p) = weak.upgrade() {
+            on_pad(&p, pad);
+        }
+    });
+    Ok((guard, typefind))
+}
+
+/// Link `pad` to a new `fakesink` that swallows the stream.
+pub(crate) fn discard(pipeline: &gst::Pipeline, pad: &gst::Pad) {
+    let Ok(sink) = gst::ElementFactory::make("fakesink")
+        .property("sync", false)
+        .property("async", false)
+        .build()
+    else {
+        return;
+    };
+    if pipeline.add(&sink).is_err() {
+        return;
+    }
+    let _ = sink.sync_state_with_parent();
+    if let Some(sinkpad) = sink.static_pad("sink") {
+        let _ = pad.link(&sinkpad);
+    }
+}
+
+/// The kind of stream a pad carries, from its caps.
+pub(crate) fn pad_caps(pad: &gst::Pad) -> Option<gst::Caps> {
+    pad.current_caps().or_else(|| Some(pad.query_caps(None)))
+}
+
+/// Whether the caps are of a video stream (including undecodable AVI ones).
+pub(crate) fn is_video(caps: &gst::CapsRef) -> bool {
+    caps.structure(0).is_some_and(|s| {
+        let n = s.name().as_str();
+        n.starts_with("video/") || n == "image/jpeg" || n == "image/gif" || n == "image/png"
+    })
+}
+
+/// Whether the caps are of an audio stream.
+pub(crate) fn is_audio(caps: &gst::CapsRef) -> bool {
+    caps.structure(0)
+        .is_some_and(|s| s.name().as_str().starts_with("audio/"))
+}
+
+/// The container's short name from typefind caps.
+pub(crate) fn container_name(caps: Option<&gst::CapsRef>) -> String {
+    let Some(s) = caps.and_then(|c| c.structure(0)) else {
+        return "unknown".into();
+    };
+    match s.name().as_str() {
+        "video/quicktime" => match s.get::<String>("variant").ok().as_deref() {
+            Some("iso") | Some("iso-fragmented") => "mp4".into(),
+            _ => "mov".into(),
+        },
+        "video/x-matroska" => "matroska".into(),
+        "video/webm" => "webm".into(),
+        "video/x-msvideo" => "avi".into(),
+        "video/mpegts" => "mpegts".into(),
+        "video/mpeg" => "mpeg-ps".into(),
+        "image/gif" => "gif".into(),
+        "video/x-flv" => "flv".into(),
+        "application/ogg" => "ogg".into(),
+        other => other.to_owned(),
+    }
+}
