@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 /// The error and its sources on one line.
-pub fn chain(e: &(dyn std::error::Error + 'static)) -> String {
+pub(crate) fn chain(e: &(dyn std::error::Error + 'static)) -> String {
     let mut s = e.to_string();
     let mut cur = e.source();
     while let Some(c) = cur {
@@ -17,7 +17,7 @@ pub fn chain(e: &(dyn std::error::Error + 'static)) -> String {
 
 /// A 10-second 640x360 H.264 clip with B-frames, made once with GStreamer
 /// (`videotestsrc ! x264enc ! mp4mux`) in the system temp directory.
-pub fn sample_clip() -> anyhow::Result<PathBuf> {
+pub(crate) fn sample_clip() -> anyhow::Result<PathBuf> {
     use gst::prelude::*;
     use gstreamer as gst;
     let path = std::env::temp_dir().join("video-dataset-sample-640x360-300f.mp4");

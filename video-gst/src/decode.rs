@@ -665,6 +665,29 @@ fn link_branch(
         // Never hand out frames decoded from missing references.
         decoder.set_property("output-corrupt", false);
     }
+    if factory.name().starts_with("avdec_")
+        && let Some(sinkpad) = decoder.static_pad("sink")
+    {
+        // GStreamer 1.22's parsers drop the VUI full-range flag and write a limited-range
+        // `colorimetry` into the caps, which avdec then trusts over the bitstream. Without the
+        // field, libavcodec's own reading (range, matrix, primaries, transfer) is used, as in
+        // FFmpeg.
+        sinkpad.add_probe(gst::PadProbeType::EVENT_DOWNSTREAM, |_, info| {
+            if let Some(gst::PadProbeData::Event(ev)) = &mut info.data
+                && let gst::EventView::Caps(c) = ev.view()
+                && c.caps()
+                    .structure(0)
+                    .is_some_and(|s| s.has_field("colorimetry"))
+            {
+                let mut caps = c.caps_owned();
+                if let Some(s) = caps.make_mut().structure_mut(0) {
+                    s.remove_field("colorimetry");
+                }
+                *ev = gst::event::Caps::new(&caps);
+            }
+            gst::PadProbeReturn::Ok
+        });
+    }
     let mut chain = vec![decoder.clone()];
     if opts.output == OutputFormat::Rgb8 {
         let threads = std::thread::available_parallelism()

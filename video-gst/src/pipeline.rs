@@ -213,22 +213,15 @@ pub(crate) fn parse_pipeline(
     Ok((guard, typefind))
 }
 
-/// Link `pad` to a new `fakesink` that swallows the stream.
-pub(crate) fn discard(pipeline: &gst::Pipeline, pad: &gst::Pad) {
-    let Ok(sink) = gst::ElementFactory::make("fakesink")
-        .property("sync", false)
-        .property("async", false)
-        .build()
-    else {
-        return;
-    };
-    if pipeline.add(&sink).is_err() {
-        return;
-    }
-    let _ = sink.sync_state_with_parent();
-    if let Some(sinkpad) = sink.static_pad("sink") {
-        let _ = pad.link(&sinkpad);
-    }
+/// Swallow a stream we do not want: everything pushed on `pad` is dropped right there, so it
+/// never reaches a sink (a sink would block the demuxer's thread while prerolling in PAUSED).
+pub(crate) fn discard(_pipeline: &gst::Pipeline, pad: &gst::Pad) {
+    pad.add_probe(
+        gst::PadProbeType::BUFFER
+            | gst::PadProbeType::BUFFER_LIST
+            | gst::PadProbeType::EVENT_DOWNSTREAM,
+        |_, _| gst::PadProbeReturn::Drop,
+    );
 }
 
 /// The kind of stream a pad carries, from its caps.
