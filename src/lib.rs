@@ -1,5 +1,7 @@
 //! **video-dataset**: turn videos into frame-accurate image datasets.
 //!
+#![doc = include_str!("../README.md")]
+//!
 //! This crate re-exports the workspace's crates and wires the defaults: GStreamer for probing
 //! and decoding ([`gst`]), object_store for storage ([`storage`]). See [`core`] for the
 //! vocabulary and the exact definition of a frame index.

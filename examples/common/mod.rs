@@ -27,8 +27,8 @@ pub(crate) fn sample_clip() -> anyhow::Result<PathBuf> {
     gst::init()?;
     let tmp = path.with_extension(format!("{}.part", std::process::id()));
     let desc = format!(
-        "videotestsrc num-buffers=300 pattern=smpte ! video/x-raw,width=640,height=360,framerate=30/1 ! \
-         timeoverlay ! x264enc bframes=2 key-int-max=60 speed-preset=veryfast ! mp4mux ! filesink location={}",
+        "videotestsrc num-buffers=300 pattern=smpte horizontal-speed=3 ! video/x-raw,width=640,height=360,framerate=30/1 ! \
+         x264enc bframes=2 key-int-max=60 speed-preset=veryfast ! mp4mux ! filesink location={}",
         tmp.display()
     );
     let pipeline = gst::parse::launch(&desc)?;

@@ -222,7 +222,7 @@ impl SamplingPlan {
                 {
                     return invalid(format!("range start {start} is after its end {e}"));
                 }
-                if start >= n && !(end == Some(start)) {
+                if start >= n && end != Some(start) {
                     return Err(Error::IndexOutOfRange {
                         index: start,
                         frame_count: n,
@@ -255,10 +255,9 @@ impl SamplingPlan {
                             break;
                         }
                         let ts = Timestamp::from_nanos(base.as_nanos() + t.round() as i64);
-                        if let Some(i) = table.index_at_time(ts).or(Some(0)) {
-                            if v.last() != Some(&i) {
-                                v.push(i);
-                            }
+                        let i = table.index_at_time(ts).unwrap_or(0);
+                        if v.last() != Some(&i) {
+                            v.push(i);
                         }
                         k += 1;
                         if k > n.saturating_mul(4).saturating_add(1_000_000) {

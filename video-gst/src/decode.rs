@@ -157,17 +157,11 @@ impl GstFrameSource {
                 reason: "buffer_frames must be at least 1".into(),
             });
         }
-        match opts.resize {
-            Some(
-                Resize::Exact { width: 0, .. }
-                | Resize::Exact { height: 0, .. }
-                | Resize::FitWithin { max_side: 0 },
-            ) => {
-                return Err(Error::InvalidPlan {
-                    reason: "resize to a zero size".into(),
-                });
-            }
-            _ => {}
+        if matches!(
+            opts.resize,
+            Some(Resize::Exact { width: 0, .. } | Resize::Exact { height: 0, .. } | Resize::FitWithin { max_side: 0 })
+        ) {
+            return Err(Error::InvalidPlan { reason: "resize to a zero size".into() });
         }
         Ok(GstFrameSource {
             uri: path.display().to_string(),

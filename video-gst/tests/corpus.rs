@@ -3,6 +3,8 @@
 //!
 //! Without the corpus these tests print a loud SKIPPED line and pass; every other test still runs.
 
+#![allow(clippy::unwrap_used)]
+
 mod support;
 
 use futures::StreamExt;
