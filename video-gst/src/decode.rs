@@ -159,9 +159,15 @@ impl GstFrameSource {
         }
         if matches!(
             opts.resize,
-            Some(Resize::Exact { width: 0, .. } | Resize::Exact { height: 0, .. } | Resize::FitWithin { max_side: 0 })
+            Some(
+                Resize::Exact { width: 0, .. }
+                    | Resize::Exact { height: 0, .. }
+                    | Resize::FitWithin { max_side: 0 }
+            )
         ) {
-            return Err(Error::InvalidPlan { reason: "resize to a zero size".into() });
+            return Err(Error::InvalidPlan {
+                reason: "resize to a zero size".into(),
+            });
         }
         Ok(GstFrameSource {
             uri: path.display().to_string(),
@@ -514,7 +520,10 @@ impl Job {
             .pipeline
             .seek(
                 1.0,
-                gst::SeekFlags::FLUSH | gst::SeekFlags::KEY_UNIT | gst::SeekFlags::SNAP_BEFORE,
+                // Not KEY_UNIT: with several streams qtdemux would snap to a key frame that suits
+                // every stream (often the start of the file). The target is a key frame of ours,
+                // so each stream starts at its own key frame at or before it.
+                gst::SeekFlags::FLUSH,
                 gst::SeekType::Set,
                 target,
                 gst::SeekType::None,

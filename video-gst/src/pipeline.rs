@@ -98,6 +98,12 @@ pub(crate) struct PipelineGuard {
 impl Drop for PipelineGuard {
     fn drop(&mut self) {
         let _ = self.pipeline.set_state(gst::State::Null);
+        // Sinks kept out of the pipeline's state changes (see `discard`) are stopped by hand.
+        for el in self.pipeline.iterate_elements().into_iter().flatten() {
+            if el.is_locked_state() {
+                let _ = el.set_state(gst::State::Null);
+            }
+        }
     }
 }
 
@@ -213,15 +219,25 @@ pub(crate) fn parse_pipeline(
     Ok((guard, typefind))
 }
 
-/// Swallow a stream we do not want: everything pushed on `pad` is dropped right there, so it
-/// never reaches a sink (a sink would block the demuxer's thread while prerolling in PAUSED).
-pub(crate) fn discard(_pipeline: &gst::Pipeline, pad: &gst::Pad) {
-    pad.add_probe(
-        gst::PadProbeType::BUFFER
-            | gst::PadProbeType::BUFFER_LIST
-            | gst::PadProbeType::EVENT_DOWNSTREAM,
-        |_, _| gst::PadProbeReturn::Drop,
-    );
+/// Swallow a stream we do not want: link it to a `fakesink` kept in PLAYING whatever the
+/// pipeline's state, so it never prerolls (a prerolling sink would block the demuxer's thread
+/// while the pipeline is PAUSED, before the wanted stream prerolls).
+pub(crate) fn discard(pipeline: &gst::Pipeline, pad: &gst::Pad) {
+    let Ok(sink) = gst::ElementFactory::make("fakesink")
+        .property("sync", false)
+        .property("async", false)
+        .build()
+    else {
+        return;
+    };
+    sink.set_locked_state(true);
+    if pipeline.add(&sink).is_err() {
+        return;
+    }
+    let _ = sink.set_state(gst::State::Playing);
+    if let Some(sinkpad) = sink.static_pad("sink") {
+        let _ = pad.link(&sinkpad);
+    }
 }
 
 /// The kind of stream a pad carries, from its caps.

@@ -302,3 +302,73 @@ fn rgb_frames_are_close_to_ffmpeg_where_colour_is_tagged() {
     eprintln!("{total} tagged RGB frames within 40 dB of ffmpeg");
     assert!(total >= 8);
 }
+
+/// Every frame asked for alone (so decoding starts with a seek) is the right frame, on the files
+/// whose key frames, GOP structure or timestamps make seeking hard.
+#[test]
+fn single_frame_plans_seek_to_the_right_frame() {
+    let Some(files) = corpus::load() else { return };
+    let hard = [
+        "fucked-keyframes.mp4", // stss lists P-frames as sync samples
+        "h265_video.mp4",       // open GOPs: B-frames reference the previous GOP
+        "hevc.ts",              // one key frame, MPEG-TS origin
+        "no-initial-keyframe.ts",
+        "frames.webm", // millisecond timestamps
+        "cursed-vfr.mp4",
+        "edts.mp4",
+        "video-h265.mp4",
+        "avc-aac.avi", // no pts
+        "nasa_13013.mp4",
+        "big_buck_bunny_0_30.webm",
+    ];
+    let mut total = 0;
+    for name in hard {
+        let f = corpus::find(&files, name);
+        let md5 = ffmpeg::read_framemd5(&f.primary().framemd5_native);
+        let mut d = GstDemuxer::open(&f.path).unwrap();
+        let table = block(d.frame_table()).unwrap();
+        let mut src =
+            block(d.frame_source(DecodeOptions::default().output(OutputFormat::Native))).unwrap();
+        let n = table.len();
+        let mut picks: Vec<u64> = (0..12).map(|k| k * n / 12).collect();
+        picks.extend([n - 1, n / 2 + 1]);
+        for f_ in table.iter().filter(|f| f.keyframe).skip(1).take(3) {
+            picks.extend([f_.index, f_.index.saturating_sub(1)]);
+        }
+        picks.sort_unstable();
+        picks.dedup();
+        for i in picks {
+            let frames: Vec<Frame> = block(
+                src.frames(&ResolvedPlan::from_indices(vec![i]))
+                    .collect::<Vec<_>>(),
+            )
+            .into_iter()
+            .map(|r| r.unwrap_or_else(|e| panic!("{name} frame {i}: {e}")))
+            .collect();
+            assert_eq!(frames.len(), 1);
+            let got = ffmpeg::md5_hex(&frames[0].to_packed());
+            assert_eq!(
+                got, md5.frames[i as usize].md5,
+                "{name}: frame {i} alone is not ffmpeg's frame {i}"
+            );
+            let s = src.stats();
+            let mut k = table.decode_start(i).unwrap();
+            if name == "fucked-keyframes.mp4" {
+                // qtdemux can only start at the container's (wrong) sync samples 0, 25, 49, ...:
+                // the real IDR before them is one GOP further back.
+                k = table
+                    .keyframe_at_or_before(k.saturating_sub(1))
+                    .unwrap_or(0);
+            }
+            // GOP-aware: decoding starts at the key frame the target needs, so it never decodes
+            // much more than the frames from that key frame to the target (plus decoder delay).
+            assert!(
+                s.frames_decoded <= (i - k.min(i)) + 1 + 16 || s.retries > 0,
+                "{name}: frame {i} decoded {} frames from key frame {k}",
+                s.frames_decoded
+            );
+            total += 1;
+        }
+    }
+    eprintln!("{total} single-frame seeks bit-exact");
+}
