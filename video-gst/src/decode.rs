@@ -437,6 +437,9 @@ impl Job {
             let mut last = g.decoded.get();
             let mut since = Instant::now();
             loop {
+                if tx.is_closed() {
+                    return Ok(()); // the consumer dropped the stream: stop decoding now
+                }
                 check(&g)?;
                 let Some(sample) = g.appsink.try_pull_sample(gst::ClockTime::from_mseconds(50))
                 else {
