@@ -125,9 +125,11 @@ impl DecodeOptions {
 ///
 /// `filesrc ! typefind ! parsebin ! <decoder> [! videoflip ! videoconvert ! videoscale] ! appsink`
 ///
-/// Decoding is GOP-aware: for each target the source seeks to the key frame decoding must start
-/// from ([`FrameTable::decode_start`]) unless continuing from where the decoder is now touches
-/// no GOP without a target; it stops after the last target. Each decoded frame is identified by
+/// Decoding is GOP-aware: for each target the source needs the key frame decoding must start
+/// from ([`FrameTable::decode_start`]). When the decoder is already at or past it (the target is
+/// in the GOP being decoded) or it lies only a few frames ahead, decoding goes on; otherwise the
+/// source seeks to it, so GOPs without a target are never decoded. Decoding stops after the last
+/// target. Each decoded frame is identified by
 /// its stream time through the frame table. If a target does not come out (a container whose
 /// key frame index lies, an open GOP), decoding restarts from an earlier key frame.
 #[derive(Debug)]
@@ -261,6 +263,10 @@ impl FrameSource for GstFrameSource {
         self.stats.lock().map(|s| *s).unwrap_or_default()
     }
 }
+
+/// Keep decoding (no seek) when the key frame the next target needs is at most this many frames
+/// ahead of the last decoded frame.
+const CONTINUE_WITHIN: u64 = 8;
 
 /// One run of `frames`, on its own thread.
 struct Job {
@@ -411,15 +417,13 @@ impl Job {
             let t = self.targets[i];
             let start_k =
                 start_override.unwrap_or_else(|| table.decode_start(t).unwrap_or(first_key));
+            // Decoding on from `p` passes through `start_k` anyway, so a seek is never more work
+            // unless the key frame is only a few frames ahead (a flushing seek throws away the
+            // frames in flight, about that many).
             let reach = match pos {
                 None if !playing => first_key,
                 None => 0,
-                Some(p) => table
-                    .iter()
-                    .skip(p as usize + 1)
-                    .find(|f| f.keyframe)
-                    .map(|f| f.index)
-                    .unwrap_or(table.len()),
+                Some(p) => p + CONTINUE_WITHIN,
             };
             let must_seek =
                 start_override.is_some() || pos.is_some_and(|p| p >= t) || start_k > reach;
