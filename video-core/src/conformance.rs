@@ -85,7 +85,7 @@ pub async fn dataset_sink_contract(sink: &dyn DatasetSink) {
     let table = FrameTable::from_decode_order(
         "conformance",
         (0..3).map(|i| crate::PacketEntry {
-            pts: crate::Timestamp::from_nanos(i * 40_000_000),
+            pts: Some(crate::Timestamp::from_nanos(i * 40_000_000)),
             duration: None,
             keyframe: true,
         }),

@@ -42,7 +42,7 @@
 //! use futures::StreamExt;
 //! # futures::executor::block_on(async {
 //! let table = FrameTable::from_decode_order("synthetic", (0..100).map(|i| PacketEntry {
-//!     pts: Timestamp::from_nanos(i * 40_000_000),
+//!     pts: Some(Timestamp::from_nanos(i * 40_000_000)),
 //!     duration: None,
 //!     keyframe: i % 25 == 0,
 //! }))?;
@@ -96,7 +96,7 @@ mod tests {
         FrameTable::from_decode_order(
             "t",
             (0..n).map(|i| PacketEntry {
-                pts: Timestamp::from_nanos(i * 40_000_000),
+                pts: Some(Timestamp::from_nanos(i * 40_000_000)),
                 duration: None,
                 keyframe: i % 10 == 0,
             }),

@@ -393,7 +393,7 @@ mod tests {
         FrameTable::from_decode_order(
             "t",
             (0..n).map(|i| PacketEntry {
-                pts: Timestamp::from_nanos(i * frame_ms * 1_000_000),
+                pts: Some(Timestamp::from_nanos(i * frame_ms * 1_000_000)),
                 duration: Some(Duration::from_millis(frame_ms as u64)),
                 keyframe: i % 10 == 0,
             }),
@@ -461,7 +461,7 @@ mod tests {
         let t30 = FrameTable::from_decode_order(
             "t",
             (0..90).map(|i| PacketEntry {
-                pts: Timestamp::from_nanos(i * 1_000_000_000 / 30),
+                pts: Some(Timestamp::from_nanos(i * 1_000_000_000 / 30)),
                 duration: None,
                 keyframe: true,
             }),
@@ -498,7 +498,7 @@ mod tests {
             r(SamplingPlan::time_range(1.0, Some(1.2)), &t),
             vec![25, 26, 27, 28, 29]
         );
-        let even = Arc::new(FnFilter(|f: &FrameInfo| f.index % 2 == 0));
+        let even = Arc::new(FnFilter(|f: &FrameInfo| f.index.is_multiple_of(2)));
         assert_eq!(
             r(SamplingPlan::time_range(1.0, Some(1.2)).filter(even), &t),
             vec![26, 28]

@@ -16,11 +16,12 @@ pub struct FrameTable {
     frames: Vec<FrameInfo>,
 }
 
-/// One frame as a backend sees it while building a table, before indices are assigned.
+/// One packet as a backend sees it while building a table, before indices are assigned.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PacketEntry {
-    /// Presentation timestamp.
-    pub pts: Timestamp,
+    /// Presentation timestamp; `None` for a packet that is decoded but never shown (outside an
+    /// edit list: it only serves as a reference for the frames that are shown).
+    pub pts: Option<Timestamp>,
     /// Duration, if known.
     pub duration: Option<Duration>,
     /// Whether the packet starts a decodable sequence.
@@ -28,26 +29,35 @@ pub struct PacketEntry {
 }
 
 impl FrameTable {
-    /// Build a table from packets given in decode order. Packets are sorted by pts to get
+    /// Build a table from packets given in decode order. Shown packets are sorted by pts to get
     /// presentation order; `decode_order` records where each came from. Packets before the first
-    /// key frame (in decode order) are dropped, as decoders drop them. Two packets with the same
-    /// pts make the table ambiguous and give [`Error::Unsupported`] naming `uri`.
+    /// key frame (in decode order) are dropped, as decoders drop them; packets without a pts
+    /// are decoded but not shown. Two packets with the same pts make the table ambiguous and
+    /// give [`Error::Unsupported`] naming `uri`.
+    ///
+    /// When a key frame is not shown (an edit list starts inside its GOP), the first frame shown
+    /// after it is flagged as a key frame: seeking to it makes the demuxer start at the hidden
+    /// key frame, so decoding can start there.
     pub fn from_decode_order(
         uri: &str,
         packets: impl IntoIterator<Item = PacketEntry>,
     ) -> Result<Self> {
-        let mut frames: Vec<FrameInfo> = packets
-            .into_iter()
-            .skip_while(|p| !p.keyframe)
-            .enumerate()
-            .map(|(d, p)| FrameInfo {
+        let mut frames: Vec<FrameInfo> = Vec::new();
+        let mut hidden_key = false;
+        for (d, p) in packets.into_iter().skip_while(|p| !p.keyframe).enumerate() {
+            let Some(pts) = p.pts else {
+                hidden_key |= p.keyframe;
+                continue;
+            };
+            frames.push(FrameInfo {
                 index: 0,
-                pts: p.pts,
+                pts,
                 duration: p.duration,
-                keyframe: p.keyframe,
+                keyframe: p.keyframe || std::mem::take(&mut hidden_key),
                 decode_order: d as u64,
-            })
-            .collect();
+            });
+            hidden_key &= !p.keyframe;
+        }
         frames.sort_by_key(|f| (f.pts, f.decode_order));
         for w in frames.windows(2) {
             if w[0].pts == w[1].pts {
@@ -280,7 +290,7 @@ mod tests {
         FrameTable::from_decode_order(
             "t",
             order.iter().map(|&(i, k)| PacketEntry {
-                pts: ms(40 * i),
+                pts: Some(ms(40 * i)),
                 duration: Some(Duration::from_millis(40)),
                 keyframe: k,
             }),
@@ -322,7 +332,7 @@ mod tests {
         let t = FrameTable::from_decode_order(
             "t",
             order.iter().map(|&(i, k)| PacketEntry {
-                pts: ms(i * 10),
+                pts: Some(ms(i * 10)),
                 duration: None,
                 keyframe: k,
             }),
@@ -340,7 +350,7 @@ mod tests {
             [(5, false), (6, false), (7, true), (8, false)]
                 .iter()
                 .map(|&(i, k)| PacketEntry {
-                    pts: ms(i),
+                    pts: Some(ms(i)),
                     duration: None,
                     keyframe: k,
                 }),
@@ -351,11 +361,37 @@ mod tests {
     }
 
     #[test]
+    fn hidden_key_frame_makes_the_first_shown_frame_a_start() {
+        // K(hidden) P(hidden) P P | K P
+        let pk = |pts: Option<i64>, k: bool| PacketEntry {
+            pts: pts.map(ms),
+            duration: None,
+            keyframe: k,
+        };
+        let t = FrameTable::from_decode_order(
+            "t",
+            [
+                pk(None, true),
+                pk(None, false),
+                pk(Some(0), false),
+                pk(Some(1), false),
+                pk(Some(2), true),
+                pk(Some(3), false),
+            ],
+        )
+        .unwrap();
+        assert_eq!(t.len(), 4);
+        let keys: Vec<bool> = t.iter().map(|f| f.keyframe).collect();
+        assert_eq!(keys, vec![true, false, true, false]);
+        assert_eq!(t.get(0).unwrap().decode_order, 2);
+    }
+
+    #[test]
     fn duplicate_pts_is_an_error() {
         let e = FrameTable::from_decode_order(
             "clip.gif",
             [0, 0].iter().map(|&i| PacketEntry {
-                pts: ms(i),
+                pts: Some(ms(i)),
                 duration: None,
                 keyframe: true,
             }),
@@ -369,7 +405,7 @@ mod tests {
         let t = FrameTable::from_decode_order(
             "t",
             [0, 33, 66, 200, 233].iter().map(|&i| PacketEntry {
-                pts: ms(i),
+                pts: Some(ms(i)),
                 duration: None,
                 keyframe: true,
             }),

@@ -288,6 +288,72 @@ struct Graph {
     decoded: Progress,
 }
 
+/// Build `filesrc ! typefind ! parsebin ! <decoder> [...] ! appsink` for the chosen stream.
+fn build_graph(
+    path: &std::path::Path,
+    uri: &str,
+    want_id: Option<String>,
+    want_index: usize,
+    opts: DecodeOptions,
+    size: (u32, u32),
+) -> Result<Graph> {
+    let uri_owned = uri.to_owned();
+    let appsink = gst_app::AppSink::builder()
+        .sync(false)
+        .max_buffers(2)
+        .drop(false)
+        .enable_last_sample(false)
+        .build();
+    let failure: Arc<Mutex<Option<Error>>> = Arc::default();
+    let decoded = Progress::default();
+    let seen = Arc::new(Mutex::new(0usize));
+    let branch_sink = appsink.clone();
+    let (f2, d2) = (failure.clone(), decoded.clone());
+    let (guard, _typefind) = parse_pipeline(path, move |pipeline, pad| {
+        let Some(caps) = pad_caps(pad) else {
+            return discard(pipeline, pad);
+        };
+        if !is_video(&caps) {
+            return discard(pipeline, pad);
+        }
+        let ordinal = {
+            let Ok(mut n) = seen.lock() else { return };
+            *n += 1;
+            *n - 1
+        };
+        let chosen = match &want_id {
+            Some(id) => pad.stream_id().is_some_and(|s| s.as_str() == id),
+            None => ordinal == want_index,
+        };
+        if !chosen {
+            return discard(pipeline, pad);
+        }
+        if let Err(e) = link_branch(
+            &uri_owned,
+            pipeline,
+            pad,
+            &caps,
+            &branch_sink,
+            &opts,
+            size,
+            &d2,
+        ) && let Ok(mut f) = f2.lock()
+        {
+            *f = Some(e);
+        }
+    })?;
+    guard
+        .pipeline
+        .add(&appsink)
+        .map_err(|e| backend(uri, Some("appsink"), e.to_string()))?;
+    Ok(Graph {
+        guard,
+        appsink,
+        failure,
+        decoded,
+    })
+}
+
 /// Decoder factories for `caps`, best first. Alpha-combining bins are skipped: they fail on
 /// streams that flag alpha but carry none, and the colour planes are the same without them.
 fn decoders_for(caps: &gst::CapsRef) -> Vec<gst::ElementFactory> {
@@ -315,59 +381,14 @@ impl Job {
     }
 
     fn build(&self) -> Result<Graph> {
-        let uri = self.uri.clone();
-        let appsink = gst_app::AppSink::builder()
-            .sync(false)
-            .max_buffers(2)
-            .drop(false)
-            .enable_last_sample(false)
-            .build();
-        let failure: Arc<Mutex<Option<Error>>> = Arc::default();
-        let decoded = Progress::default();
-        let (want_id, want_index) = (self.probed.stream_id.clone(), self.probed.stream_index);
-        let seen = Arc::new(Mutex::new(0usize));
-        let branch_sink = appsink.clone();
-        let (f2, d2, opts, size) = (
-            failure.clone(),
-            decoded.clone(),
+        build_graph(
+            &self.path,
+            &self.uri,
+            self.probed.stream_id.clone(),
+            self.probed.stream_index,
             self.opts.clone(),
             self.size,
-        );
-        let (guard, _typefind) = parse_pipeline(&self.path, move |pipeline, pad| {
-            let Some(caps) = pad_caps(pad) else {
-                return discard(pipeline, pad);
-            };
-            if !is_video(&caps) {
-                return discard(pipeline, pad);
-            }
-            let ordinal = {
-                let Ok(mut n) = seen.lock() else { return };
-                *n += 1;
-                *n - 1
-            };
-            let chosen = match &want_id {
-                Some(id) => pad.stream_id().is_some_and(|s| s.as_str() == id),
-                None => ordinal == want_index,
-            };
-            if !chosen {
-                return discard(pipeline, pad);
-            }
-            if let Err(e) = link_branch(&uri, pipeline, pad, &caps, &branch_sink, &opts, size, &d2)
-                && let Ok(mut f) = f2.lock()
-            {
-                *f = Some(e);
-            }
-        })?;
-        guard
-            .pipeline
-            .add(&appsink)
-            .map_err(|e| backend(&self.uri, Some("appsink"), e.to_string()))?;
-        Ok(Graph {
-            guard,
-            appsink,
-            failure,
-            decoded,
-        })
+        )
     }
 
     fn run(&self, tx: &mut mpsc::Sender<Result<Frame>>) -> Result<()> {
@@ -412,6 +433,7 @@ impl Job {
         let mut retries = 0u32;
         let mut start_override: Option<u64> = None;
         let tolerance = match_tolerance(&table);
+        let mut outputs = 0u64; // frames out of the decoder since the start (by_position mode)
         let mut i = 0usize;
         while i < self.targets.len() {
             let t = self.targets[i];
@@ -470,7 +492,13 @@ impl Job {
                 };
                 since = Instant::now();
                 self.stat(|s| s.frames_decoded = g.decoded.get());
-                let Some(idx) = identify(&sample, &table, tolerance) else {
+                let idx = if self.probed.by_position {
+                    outputs += 1;
+                    Some(outputs - 1)
+                } else {
+                    identify(&sample, &table, tolerance)
+                };
+                let Some(idx) = idx else {
                     continue;
                 };
                 if pos.is_some_and(|p| idx <= p) {
@@ -479,6 +507,16 @@ impl Job {
                 pos = Some(idx);
                 if idx < t {
                     continue;
+                }
+                if idx > t && self.probed.by_position {
+                    return Err(Error::Decode {
+                        uri: self.uri.clone(),
+                        index: Some(t),
+                        pts: table.pts_of(t),
+                        reason: format!(
+                            "the decoder's output skipped this frame (it went on to frame {idx})"
+                        ),
+                    });
                 }
                 if idx > t {
                     // The target was skipped: restart further back.
@@ -762,4 +800,72 @@ fn link_branch(
         )
     })?;
     Ok(())
+}
+
+/// Every frame the decoder outputs, in output (presentation) order, with its stream time: the
+/// frame table of containers whose packets carry no presentation timestamps
+/// (AVI with B-frames), where reordering is only known after decoding.
+pub(crate) fn decoded_frames(
+    path: &std::path::Path,
+    stream_id: Option<String>,
+    stream_index: usize,
+    stall: Duration,
+) -> Result<Vec<video_core::FrameInfo>> {
+    let uri = path.display().to_string();
+    let g = build_graph(
+        path,
+        &uri,
+        stream_id,
+        stream_index,
+        DecodeOptions::default().output(OutputFormat::Native),
+        (0, 0),
+    )?;
+    g.guard.set_state(gst::State::Playing)?;
+    let mut out: Vec<video_core::FrameInfo> = Vec::new();
+    let mut since = Instant::now();
+    loop {
+        if let Some(e) = g.failure.lock().ok().and_then(|mut f| f.take()) {
+            return Err(e);
+        }
+        if g.guard.poll_bus()? && g.appsink.is_eos() {
+            break;
+        }
+        let Some(sample) = g.appsink.try_pull_sample(gst::ClockTime::from_mseconds(50)) else {
+            if g.appsink.is_eos() {
+                break;
+            }
+            if since.elapsed() > stall {
+                return Err(Error::Timeout {
+                    uri,
+                    operation: "decoding to find frame timestamps".into(),
+                    waited: since.elapsed(),
+                });
+            }
+            continue;
+        };
+        since = Instant::now();
+        let Some(buf) = sample.buffer() else { continue };
+        let seg = sample
+            .segment()
+            .and_then(|s| s.downcast_ref::<gst::ClockTime>().cloned());
+        let st = match (&seg, buf.pts()) {
+            (Some(seg), Some(p)) => seg.to_stream_time(p),
+            (None, p) => p,
+            _ => None,
+        };
+        let Some(st) = st.and_then(|t| i64::try_from(t.nseconds()).ok()) else {
+            continue;
+        };
+        let index = out.len() as u64;
+        out.push(video_core::FrameInfo {
+            index,
+            pts: Timestamp::from_nanos(st),
+            duration: buf.duration().map(|d| Duration::from_nanos(d.nseconds())),
+            // Decoders do not flag their output reliably, and without timestamps a seek cannot
+            // be aimed at a key frame: only the first frame is a place to start decoding.
+            keyframe: index == 0,
+            decode_order: index,
+        });
+    }
+    Ok(out)
 }

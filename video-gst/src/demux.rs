@@ -19,8 +19,10 @@ use crate::pipeline::{
 /// One packet of a video stream as the demux pass saw it.
 #[derive(Clone, Copy, Debug)]
 struct RawPacket {
+    /// Stream time; `None` outside the segment (decoded as a reference, never shown).
     pts: Option<i64>,
-    dts: Option<i64>,
+    /// Whether the container gave a presentation timestamp at all.
+    has_pts: bool,
     duration: Option<Duration>,
     keyframe: bool,
 }
@@ -130,8 +132,24 @@ pub(crate) fn scan(path: &Path, stall: Duration) -> Result<Scan> {
         }
     })?;
     guard.set_state(gst::State::Playing)?;
-    // GIF gives every frame the timestamp 0 and avdemux_gif never ends: refuse it up front.
-    let result = guard.wait_eos(&progress, stall, "reading the container (demux pass)");
+    // Before the first packet, wait at most a few seconds: demuxers expose streams in
+    // milliseconds, and a file that gives none would otherwise wait for the whole stall timeout.
+    let stall_first = stall.min(Duration::from_secs(3));
+    let result = match guard.wait_eos(
+        &progress,
+        stall,
+        stall_first,
+        "reading the container (demux pass)",
+    ) {
+        // Nothing ever came out: qtdemux sometimes reports "no playable streams" only inside
+        // parsebin, where the error never reaches the pipeline's bus.
+        Err(Error::Timeout { .. }) if progress.get() == 0 => Err(Error::NotAVideo {
+            uri: uri.clone(),
+            reason: format!("no stream data came out of the container within {stall:?}"),
+            source: None,
+        }),
+        other => other,
+    };
     let tf_caps = typefind.property::<Option<gst::Caps>>("caps");
     let container =
         crate::header::sniff_container(path).unwrap_or_else(|| container_name(tf_caps.as_deref()));
@@ -173,38 +191,27 @@ impl StreamScan {
             }
         };
         // Decoders clip frames that start at or after the segment's stop (an edit list's end).
-        if let (Some(seg), Some(pts)) = (seg, buf.pts())
-            && seg.stop().is_some_and(|stop| pts >= stop)
-        {
-            return;
-        }
+        let after_stop = matches!((seg, buf.pts()), (Some(seg), Some(pts)) if seg.stop().is_some_and(|stop| pts >= stop));
         self.packets.push(RawPacket {
-            pts: to_st(buf.pts()),
-            dts: to_st(buf.dts()),
+            pts: if after_stop { None } else { to_st(buf.pts()) },
+            has_pts: buf.pts().is_some(),
             duration: buf.duration().map(|d| Duration::from_nanos(d.nseconds())),
             keyframe: !flags.contains(gst::BufferFlags::DELTA_UNIT),
         });
     }
 
+    /// Whether every packet has a presentation timestamp.
+    fn has_all_pts(&self) -> bool {
+        self.packets.iter().all(|p| p.has_pts)
+    }
+
     /// The frame table of this stream.
     pub(crate) fn table(&self, uri: &str) -> Result<FrameTable> {
-        let all_pts = self.packets.iter().all(|p| p.pts.is_some());
-        let all_dts = self.packets.iter().all(|p| p.dts.is_some());
-        // Containers such as AVI give decode timestamps only; for them the presentation
-        // timestamps are the same set of values, reordered by the table.
-        let use_pts = all_pts || !all_dts;
-        let entries: Vec<PacketEntry> = self
-            .packets
-            .iter()
-            .filter_map(|p| {
-                let t = if use_pts { p.pts } else { p.dts }?;
-                Some(PacketEntry {
-                    pts: Timestamp::from_nanos(t),
-                    duration: p.duration,
-                    keyframe: p.keyframe,
-                })
-            })
-            .collect();
+        let entries = self.packets.iter().map(|p| PacketEntry {
+            pts: p.pts.map(Timestamp::from_nanos),
+            duration: p.duration,
+            keyframe: p.keyframe,
+        });
         FrameTable::from_decode_order(uri, entries)
     }
 
@@ -293,6 +300,9 @@ pub(crate) struct Probed {
     pub(crate) table: Arc<FrameTable>,
     pub(crate) stream_id: Option<String>,
     pub(crate) stream_index: usize,
+    /// Identify decoded frames by their position in the output of a decode from the start
+    /// (tables built by decoding), not by timestamp.
+    pub(crate) by_position: bool,
 }
 
 /// [`Demuxer`] on GStreamer: `filesrc ! typefind ! parsebin ! appsink`, no decoding.
@@ -364,10 +374,10 @@ fn probe_blocking(opts: &GstDemuxerBuilder) -> Result<Probed> {
     let uri = path.display().to_string();
     let scan = scan(path, opts.stall_timeout)?;
     if scan.video.is_empty() {
-        if scan.container_caps.is_none() {
+        if scan.audio == 0 {
             return Err(Error::NotAVideo {
                 uri,
-                reason: "no known container or stream format".into(),
+                reason: "no audio or video stream found".into(),
                 source: None,
             });
         }
@@ -417,7 +427,39 @@ fn probe_blocking(opts: &GstDemuxerBuilder) -> Result<Probed> {
             package: package.map(str::to_owned),
         });
     }
-    let table = stream.table(&uri)?;
+    let by_position = !stream.has_all_pts();
+    let table = if by_position {
+        // Packets without presentation timestamps (AVI with B-frames): the order frames are shown
+        // in is only known after decoding, so the table comes from a decoding pass. The
+        // timestamps GStreamer then invents are not always unique, so such files are decoded
+        // from their start and frames are identified by their position in the decoder's output.
+        let frames = crate::decode::decoded_frames(
+            path,
+            stream.stream_id.clone(),
+            index,
+            opts.stall_timeout,
+        )?;
+        FrameTable::from_presentation_order(frames)
+    } else {
+        let leading = stream
+            .packets
+            .iter()
+            .take_while(|p| !p.keyframe)
+            .filter(|p| p.pts.is_some())
+            .count();
+        if leading > 0 && matches!(scan.container.as_str(), "mp4" | "mov") {
+            // qtdemux began this edit list mid-GOP: FFmpeg decodes those frames from the key
+            // frame before the edit, GStreamer cannot, so every index would be shifted.
+            return Err(Error::Unsupported {
+                uri,
+                reason: format!(
+                    "the edit list starts inside a GOP and GStreamer's MP4 demuxer does not send the key frame before it, \
+                     so the first {leading} frames a player shows cannot be decoded and frame numbers would not match"
+                ),
+            });
+        }
+        stream.table(&uri)?
+    };
     let mut m = VideoMetadata::new(uri.clone());
     m.container = scan.container.clone();
     m.container_duration = scan.duration.map(|d| Duration::from_nanos(d.nseconds()));
@@ -484,5 +526,6 @@ fn probe_blocking(opts: &GstDemuxerBuilder) -> Result<Probed> {
         table: Arc::new(table),
         stream_id: stream.stream_id.clone(),
         stream_index: index,
+        by_position,
     })
 }

@@ -155,7 +155,14 @@ impl PipelineGuard {
     }
 
     /// Wait for EOS, failing on a bus error or when `progress` stops moving for `stall`.
-    pub(crate) fn wait_eos(&self, progress: &Progress, stall: Duration, what: &str) -> Result<()> {
+    /// Before any progress at all, `first` is the limit instead of `stall`.
+    pub(crate) fn wait_eos(
+        &self,
+        progress: &Progress,
+        stall: Duration,
+        first: Duration,
+        what: &str,
+    ) -> Result<()> {
         let bus = self
             .pipeline
             .bus()
@@ -177,7 +184,7 @@ impl PipelineGuard {
             if now != last {
                 last = now;
                 since = Instant::now();
-            } else if since.elapsed() > stall {
+            } else if since.elapsed() > if now == 0 { first } else { stall } {
                 return Err(Error::Timeout {
                     uri: self.uri.clone(),
                     operation: what.to_owned(),
