@@ -1,1 +1,955 @@
-fn main() {}
+//! Decoding speed and peak memory of video-dataset beside the ffmpeg CLI, on the same generated
+//! clip, in the same run.
+//!
+//! `cargo bench --bench decode` generates (once, cached in `target/bench-fixtures/`) a 1080p30
+//! H.264 clip with B-frames and a GOP of 250 frames, plus one twice as long, then measures:
+//!
+//! | Workload       | Ours                                          | ffmpeg CLI                                        |
+//! |----------------|-----------------------------------------------|---------------------------------------------------|
+//! | `dense-rgb`    | every frame as RGB8, discarded                | `-pix_fmt rgb24 -f rawvideo /dev/null`            |
+//! | `dense-native` | every frame in the decoder's format (I420)    | `-f rawvideo /dev/null` (yuv420p)                 |
+//! | `every30-jpeg` | every 30th frame, JPEG q90 files              | `select=not(mod(n\,30))`, `-q:v 2` JPEG files      |
+//! | `random100-jpeg` | 100 random frames (fixed seed), JPEG files  | `select=eq(n\,a)+eq(n\,b)+…`, JPEG files           |
+//! | `gopsK-jpeg`   | one frame in the middle of K GOPs, long clip  | one `ffmpeg -ss T -i … -frames:v 1` per frame      |
+//!
+//! Each measurement is a separate process, ours being this binary re-run as
+//! `--child PLAN OUTPUT CLIP OUTDIR`, so that both sides pay for process start-up and are
+//! measured the same way: wall time by this process, CPU time and peak RSS by `/usr/bin/time`
+//! (from `wait4`). Without `/usr/bin/time`, `/proc/PID/status` is polled instead (peak RSS
+//! then may miss a short final spike). Runs of ours and ffmpeg alternate, and the median of
+//! `BENCH_REPS` repetitions is reported, so that load from other processes hits both sides.
+//!
+//! Environment: `BENCH_SECONDS` (length of the short clip, default 20; the long one is twice
+//! that), `BENCH_REPS` (default 3), `BENCH_COMPARE=0` to skip the comparison, `BENCH_STAGES=0`
+//! to skip the criterion micro-benchmarks of the pure stages (plan resolution, JPEG encoding)
+//! that run last. Without `--bench` (`cargo test --all-targets`) it is a smoke test: a 2 s
+//! clip, one repetition, criterion in test mode. See `benches/README.md`.
+
+use std::collections::BTreeSet;
+use std::hint::black_box;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail, ensure};
+use criterion::{Criterion, Throughput};
+use futures::StreamExt;
+use video_dataset::core::FrameEncoder;
+use video_dataset::{
+    DecodeOptions, Demuxer, EncodeOptions, FrameSource, FrameTable, GstDemuxer, ImageEncoder,
+    ImageFormat, OutputFormat, ResolvedPlan, SamplingPlan,
+};
+
+/// Frame rate of the generated clips.
+const FPS: u64 = 30;
+/// Distance between key frames of the generated clips.
+const GOP: u64 = 250;
+/// Seed of the random-frames workload.
+const SEED: u64 = 0x00C0_FFEE_5EED;
+/// JPEG quality of our encoder; `-q:v 2` is ffmpeg's nearest (files are reported to compare).
+const JPEG_QUALITY: u8 = 90;
+
+fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some("--child") {
+        return child(&args[2..]);
+    }
+    // Like criterion: `cargo bench` passes `--bench`; without it (`cargo test --benches`,
+    // `cargo test --all-targets`) run a quick smoke test on a tiny clip instead.
+    let bench = args.iter().any(|a| a == "--bench") && !args.iter().any(|a| a == "--test");
+    parent(bench)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Workloads
+// ---------------------------------------------------------------------------------------------
+
+/// Which frames a workload takes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Pick {
+    /// Every frame.
+    All,
+    /// Every n-th frame, starting with the first.
+    Every(u64),
+    /// This many distinct frames drawn with [`SEED`], in order.
+    Random(usize),
+    /// One frame in the middle of each of this many GOPs spread over the clip.
+    Gops(usize),
+}
+
+impl Pick {
+    fn to_arg(self) -> String {
+        match self {
+            Pick::All => "all".into(),
+            Pick::Every(n) => format!("every:{n}"),
+            Pick::Random(n) => format!("random:{n}"),
+            Pick::Gops(n) => format!("gops:{n}"),
+        }
+    }
+
+    fn parse(s: &str) -> anyhow::Result<Self> {
+        let (kind, n) = s.split_once(':').unwrap_or((s, ""));
+        Ok(match kind {
+            "all" => Pick::All,
+            "every" => Pick::Every(n.parse()?),
+            "random" => Pick::Random(n.parse()?),
+            "gops" => Pick::Gops(n.parse()?),
+            _ => bail!("unknown plan {s:?}"),
+        })
+    }
+
+    /// The plan, resolved against a clip's frame table.
+    fn plan(self, table: &FrameTable) -> anyhow::Result<ResolvedPlan> {
+        let n = table.len();
+        let plan = match self {
+            Pick::All => SamplingPlan::all(),
+            Pick::Every(k) => SamplingPlan::every(k),
+            Pick::Random(count) => SamplingPlan::indices(random_indices(n, count, SEED)),
+            Pick::Gops(k) => {
+                let keys: Vec<u64> = table
+                    .iter()
+                    .filter(|f| f.keyframe)
+                    .map(|f| f.index)
+                    .collect();
+                let g = keys.len();
+                let k = k.min(g);
+                SamplingPlan::indices((0..k).map(|i| {
+                    let j = (2 * i + 1) * g / (2 * k);
+                    let end = keys.get(j + 1).copied().unwrap_or(n);
+                    keys[j] + (end - keys[j]) / 2
+                }))
+            }
+        };
+        Ok(plan.resolve(table)?)
+    }
+
+    /// The frame indices, in order.
+    fn indices(self, table: &FrameTable) -> anyhow::Result<Vec<u64>> {
+        Ok(self.plan(table)?.indices().to_vec())
+    }
+}
+
+/// What a workload does with the frames.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Output {
+    /// RGB8 frames, discarded.
+    Rgb,
+    /// The decoder's own format, discarded.
+    Native,
+    /// RGB8 frames encoded as JPEG files.
+    Jpeg,
+}
+
+impl Output {
+    fn to_arg(self) -> &'static str {
+        match self {
+            Output::Rgb => "rgb",
+            Output::Native => "native",
+            Output::Jpeg => "jpeg",
+        }
+    }
+
+    fn parse(s: &str) -> anyhow::Result<Self> {
+        Ok(match s {
+            "rgb" => Output::Rgb,
+            "native" => Output::Native,
+            "jpeg" => Output::Jpeg,
+            _ => bail!("unknown output {s:?}"),
+        })
+    }
+}
+
+/// How ffmpeg does the same work.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Peer {
+    /// One ffmpeg run over the whole clip (`-f rawvideo /dev/null`, or a `select` filter
+    /// writing JPEG files).
+    OneRun,
+    /// One `ffmpeg -ss T -i CLIP -frames:v 1` run per frame.
+    SeekPerFrame,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Workload {
+    name: &'static str,
+    pick: Pick,
+    output: Output,
+    long_clip: bool,
+    peer: Peer,
+}
+
+fn workloads() -> Vec<Workload> {
+    let w = |name, pick, output, long_clip, peer| Workload {
+        name,
+        pick,
+        output,
+        long_clip,
+        peer,
+    };
+    vec![
+        w("dense-rgb", Pick::All, Output::Rgb, false, Peer::OneRun),
+        w(
+            "dense-native",
+            Pick::All,
+            Output::Native,
+            false,
+            Peer::OneRun,
+        ),
+        w(
+            "every30-jpeg",
+            Pick::Every(30),
+            Output::Jpeg,
+            false,
+            Peer::OneRun,
+        ),
+        w(
+            "random100-jpeg",
+            Pick::Random(100),
+            Output::Jpeg,
+            false,
+            Peer::OneRun,
+        ),
+        w("dense-rgb", Pick::All, Output::Rgb, true, Peer::OneRun),
+        w(
+            "gops1-jpeg",
+            Pick::Gops(1),
+            Output::Jpeg,
+            true,
+            Peer::SeekPerFrame,
+        ),
+        w(
+            "gops2-jpeg",
+            Pick::Gops(2),
+            Output::Jpeg,
+            true,
+            Peer::SeekPerFrame,
+        ),
+        w(
+            "gops4-jpeg",
+            Pick::Gops(4),
+            Output::Jpeg,
+            true,
+            Peer::SeekPerFrame,
+        ),
+    ]
+}
+
+/// `count` distinct indices below `n` (splitmix64 from `seed`), sorted.
+fn random_indices(n: u64, count: usize, seed: u64) -> Vec<u64> {
+    let mut state = seed;
+    let mut next = move || {
+        state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    };
+    let want = count.min(usize::try_from(n).unwrap_or(usize::MAX));
+    let mut set = BTreeSet::new();
+    while set.len() < want {
+        set.insert(next() % n);
+    }
+    set.into_iter().collect()
+}
+
+/// The fewest frames a decoder must output to reach `targets`: the union of
+/// `decode_start(t)..=t`, and the number of GOPs decoding starts from.
+fn lower_bound(table: &FrameTable, targets: &[u64]) -> (u64, usize) {
+    let mut frames = 0;
+    let mut covered_to: Option<u64> = None; // last index already counted
+    let mut starts = BTreeSet::new();
+    for &t in targets {
+        let k = table.decode_start(t).unwrap_or(0);
+        starts.insert(k);
+        let from = match covered_to {
+            Some(c) if c >= k => c + 1,
+            _ => k,
+        };
+        if t >= from {
+            frames += t - from + 1;
+        }
+        covered_to = Some(covered_to.map_or(t, |c| c.max(t)));
+    }
+    (frames, starts.len())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Child: one of our workloads, in its own process
+// ---------------------------------------------------------------------------------------------
+
+/// What a child reports on its last line of stdout (`RESULT {json}`).
+#[derive(Debug, Default, Clone, serde::Serialize, serde::Deserialize)]
+struct ChildReport {
+    /// Opening the file, probing and building the frame table (a demux-only pass).
+    open_s: f64,
+    /// The frame stream, including JPEG encoding and file writes.
+    decode_s: f64,
+    frames_emitted: u64,
+    frames_decoded: u64,
+    seeks: u64,
+    retries: u64,
+    /// `VmHWM` of the child just before it exits.
+    vm_hwm_kib: u64,
+}
+
+fn child(args: &[String]) -> anyhow::Result<()> {
+    let [pick, output, clip, outdir] = args else {
+        bail!("usage: --child PLAN OUTPUT CLIP OUTDIR");
+    };
+    let pick = Pick::parse(pick)?;
+    let output = Output::parse(output)?;
+    let report =
+        futures::executor::block_on(run_ours(pick, output, Path::new(clip), Path::new(outdir)))?;
+    println!("RESULT {}", serde_json::to_string(&report)?);
+    Ok(())
+}
+
+async fn run_ours(
+    pick: Pick,
+    output: Output,
+    clip: &Path,
+    outdir: &Path,
+) -> anyhow::Result<ChildReport> {
+    let t0 = Instant::now();
+    let mut demuxer = GstDemuxer::open(clip)?;
+    let table = demuxer.frame_table().await?;
+    let plan = pick.plan(&table)?;
+    let opts = DecodeOptions::default().output(match output {
+        Output::Native => OutputFormat::Native,
+        Output::Rgb | Output::Jpeg => OutputFormat::Rgb8,
+    });
+    let mut source = demuxer.frame_source(opts).await?;
+    let open_s = t0.elapsed().as_secs_f64();
+
+    let encoder = ImageEncoder::new(
+        EncodeOptions::default()
+            .format(ImageFormat::Jpeg)
+            .jpeg_quality(JPEG_QUALITY),
+    )?;
+    let t1 = Instant::now();
+    let mut expected = plan.indices().iter();
+    let mut emitted = 0u64;
+    let mut stream = source.frames(&plan);
+    while let Some(frame) = stream.next().await {
+        let frame = frame?;
+        let want = expected.next().copied();
+        ensure!(
+            want == Some(frame.info.index),
+            "frame {} came out where frame {want:?} was expected",
+            frame.info.index
+        );
+        match output {
+            Output::Rgb | Output::Native => {
+                black_box(&frame.data);
+            }
+            Output::Jpeg => {
+                let jpeg = encoder.encode(&frame)?;
+                std::fs::write(
+                    outdir.join(format!("{:06}.jpg", frame.info.index)),
+                    &jpeg.bytes,
+                )?;
+            }
+        }
+        emitted += 1;
+    }
+    drop(stream);
+    let decode_s = t1.elapsed().as_secs_f64();
+    ensure!(
+        emitted == plan.len() as u64,
+        "{emitted} frames came out of a plan of {}",
+        plan.len()
+    );
+    let stats = source.stats();
+    Ok(ChildReport {
+        open_s,
+        decode_s,
+        frames_emitted: stats.frames_emitted,
+        frames_decoded: stats.frames_decoded,
+        seeks: stats.seeks,
+        retries: stats.retries,
+        vm_hwm_kib: proc_status_kib("self", "VmHWM:").unwrap_or(0),
+    })
+}
+
+/// A `kB` field of `/proc/PID/status`.
+fn proc_status_kib(pid: &str, field: &str) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with(field))?;
+    line[field.len()..].split_whitespace().next()?.parse().ok()
+}
+
+/// User + system CPU seconds of a live process, from `/proc/PID/stat` (USER_HZ = 100).
+fn proc_cpu_s(pid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let after = &stat[stat.rfind(')')? + 2..];
+    let f: Vec<&str> = after.split_whitespace().collect();
+    let ticks: u64 = f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?;
+    Some(ticks as f64 / 100.0)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Measuring a process
+// ---------------------------------------------------------------------------------------------
+
+/// One measured process (or several, summed, for [`Peer::SeekPerFrame`]).
+#[derive(Debug, Default, Clone)]
+struct Run {
+    wall_s: f64,
+    cpu_s: f64,
+    peak_rss_kib: u64,
+    child: Option<ChildReport>,
+}
+
+impl Run {
+    fn add(&mut self, other: Run) {
+        self.wall_s += other.wall_s;
+        self.cpu_s += other.cpu_s;
+        self.peak_rss_kib = self.peak_rss_kib.max(other.peak_rss_kib);
+    }
+}
+
+struct Meter {
+    gnu_time: Option<PathBuf>,
+    scratch: PathBuf,
+}
+
+impl Meter {
+    fn measure(&self, program: &Path, args: &[String]) -> anyhow::Result<Run> {
+        let what = format!("{} {}", program.display(), args.join(" "));
+        let time_out = self.scratch.join("time.txt");
+        let mut cmd = match &self.gnu_time {
+            Some(t) => {
+                let mut c = Command::new(t);
+                c.arg("-o")
+                    .arg(&time_out)
+                    .args(["-f", "%e %U %S %M"])
+                    .arg(program);
+                c
+            }
+            None => Command::new(program),
+        };
+        cmd.args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let started = Instant::now();
+        let child = cmd.spawn().with_context(|| format!("starting {what}"))?;
+        let (mut polled_rss, mut polled_cpu) = (0u64, 0f64);
+        let out = if self.gnu_time.is_none() {
+            // Poll until the process is gone; `wait_with_output` below then reaps it.
+            let pid = child.id();
+            let pid_s = pid.to_string();
+            while let Some(rss) = proc_status_kib(&pid_s, "VmHWM:") {
+                polled_rss = polled_rss.max(rss);
+                polled_cpu = proc_cpu_s(pid).unwrap_or(polled_cpu);
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            child.wait_with_output()?
+        } else {
+            child.wait_with_output()?
+        };
+        let wall_s = started.elapsed().as_secs_f64();
+        if !out.status.success() {
+            bail!(
+                "{what} failed ({}):\n{}{}",
+                out.status,
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let child_report = match stdout.lines().rev().find_map(|l| l.strip_prefix("RESULT ")) {
+            Some(json) => Some(serde_json::from_str::<ChildReport>(json)?),
+            None => None,
+        };
+        let (cpu_s, peak_rss_kib) = if self.gnu_time.is_some() {
+            let text = std::fs::read_to_string(&time_out)?;
+            // The last line; earlier ones may say "Command exited with non-zero status".
+            let f: Vec<&str> = text
+                .lines()
+                .last()
+                .unwrap_or_default()
+                .split_whitespace()
+                .collect();
+            ensure!(f.len() == 4, "unexpected /usr/bin/time output {text:?}");
+            (f[1].parse::<f64>()? + f[2].parse::<f64>()?, f[3].parse()?)
+        } else {
+            let own = child_report.as_ref().map_or(0, |c| c.vm_hwm_kib);
+            (polled_cpu, polled_rss.max(own))
+        };
+        Ok(Run {
+            wall_s,
+            cpu_s,
+            peak_rss_kib,
+            child: child_report,
+        })
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Parent
+// ---------------------------------------------------------------------------------------------
+
+fn env_u64(name: &str, default: u64) -> anyhow::Result<u64> {
+    match std::env::var(name) {
+        Ok(v) => v.parse().with_context(|| format!("{name}={v:?}")),
+        Err(_) => Ok(default),
+    }
+}
+
+/// Generates (once) a 1080p30 H.264 clip: `testsrc2` with temporal noise (so that it costs
+/// about what camera footage costs to decode, ~8 Mbit/s), 3 B-frames, closed GOPs of exactly
+/// 250 frames.
+fn fixture(dir: &Path, seconds: u64) -> anyhow::Result<PathBuf> {
+    let path = dir.join(format!("h264-1080p{FPS}-{seconds}s-gop{GOP}-bf3-8M.mp4"));
+    if path.exists() {
+        return Ok(path);
+    }
+    eprintln!("generating {} ...", path.display());
+    let tmp = path.with_extension("tmp.mp4");
+    let status = Command::new("ffmpeg")
+        .args([
+            "-hide_banner",
+            "-nostdin",
+            "-v",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+        ])
+        .arg(format!("testsrc2=size=1920x1080:rate={FPS}"))
+        .args(["-t", &seconds.to_string()])
+        .args([
+            "-vf",
+            "noise=alls=8:allf=t",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "veryfast",
+        ])
+        .args([
+            "-b:v", "8M", "-maxrate", "12M", "-bufsize", "16M", "-bf", "3",
+        ])
+        .args(["-g", &GOP.to_string(), "-keyint_min", &GOP.to_string()])
+        .args([
+            "-sc_threshold",
+            "0",
+            "-pix_fmt",
+            "yuv420p",
+            "-movflags",
+            "+faststart",
+        ])
+        .arg(&tmp)
+        .status()
+        .context("running ffmpeg (is it installed?)")?;
+    ensure!(
+        status.success(),
+        "ffmpeg could not generate {}",
+        tmp.display()
+    );
+    std::fs::rename(&tmp, &path)?;
+    Ok(path)
+}
+
+/// A clip and what we know of it.
+struct Clip {
+    path: PathBuf,
+    seconds: u64,
+    table: std::sync::Arc<FrameTable>,
+    bytes: u64,
+}
+
+fn open_clip(path: PathBuf, seconds: u64) -> anyhow::Result<Clip> {
+    let table = futures::executor::block_on(async {
+        let mut d = GstDemuxer::open(&path)?;
+        d.frame_table().await
+    })?;
+    ensure!(
+        table.len() == seconds * FPS,
+        "{}: {} frames in the frame table, expected {}",
+        path.display(),
+        table.len(),
+        seconds * FPS
+    );
+    let b_frames = table
+        .as_slice()
+        .windows(2)
+        .any(|w| w[1].decode_order < w[0].decode_order);
+    ensure!(
+        b_frames,
+        "{}: no B-frames (decode order = presentation order)",
+        path.display()
+    );
+    let bytes = std::fs::read(&path)?.len() as u64; // also warms the page cache
+    Ok(Clip {
+        path,
+        seconds,
+        table,
+        bytes,
+    })
+}
+
+/// The ffmpeg command line(s) doing a workload's work.
+fn ffmpeg_runs(w: &Workload, clip: &Clip, outdir: &Path) -> anyhow::Result<Vec<Vec<String>>> {
+    let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<String>>();
+    let clip_s = clip.path.display().to_string();
+    let mut base = s(&["-hide_banner", "-nostdin", "-v", "error"]);
+    let jpeg_out = outdir.join("%06d.jpg").display().to_string();
+    let select = |expr: String| {
+        s(&["-vf", &format!("select={expr}"), "-fps_mode", "passthrough"])
+            .into_iter()
+            .chain(s(&["-q:v", "2", "-f", "image2", &jpeg_out]))
+            .collect::<Vec<String>>()
+    };
+    if w.peer == Peer::SeekPerFrame {
+        return w
+            .pick
+            .indices(&clip.table)?
+            .into_iter()
+            .map(|t| {
+                // Input seeking is exact by default (decodes from the key frame before and
+                // drops frames before T); 1 ms early so that rounding cannot skip the target.
+                let secs = clip.table.pts_of(t).map_or(0.0, |p| p.as_seconds()) - 0.001;
+                let mut a = base.clone();
+                a.extend(s(&["-ss", &format!("{:.6}", secs.max(0.0)), "-i", &clip_s]));
+                a.extend(s(&["-map", "0:v:0", "-frames:v", "1", "-q:v", "2", "-y"]));
+                a.push(outdir.join(format!("{t:06}.jpg")).display().to_string());
+                Ok(a)
+            })
+            .collect();
+    }
+    base.extend(s(&["-i", &clip_s, "-map", "0:v:0"]));
+    let tail = match (w.pick, w.output) {
+        (Pick::All, Output::Rgb) => s(&[
+            "-fps_mode",
+            "passthrough",
+            "-pix_fmt",
+            "rgb24",
+            "-f",
+            "rawvideo",
+            "-y",
+            "/dev/null",
+        ]),
+        (Pick::All, Output::Native) => s(&[
+            "-fps_mode",
+            "passthrough",
+            "-f",
+            "rawvideo",
+            "-y",
+            "/dev/null",
+        ]),
+        (Pick::Every(n), Output::Jpeg) => select(format!("not(mod(n\\,{n}))")),
+        (pick, Output::Jpeg) => {
+            let terms: Vec<String> = pick
+                .indices(&clip.table)?
+                .iter()
+                .map(|i| format!("eq(n\\,{i})"))
+                .collect();
+            select(terms.join("+"))
+        }
+        other => bail!("no ffmpeg peer for {other:?}"),
+    };
+    base.extend(tail);
+    Ok(vec![base])
+}
+
+/// Files in `dir` and their total size.
+fn files_in(dir: &Path) -> anyhow::Result<(u64, u64)> {
+    let mut n = 0;
+    let mut bytes = 0;
+    for e in std::fs::read_dir(dir)? {
+        n += 1;
+        bytes += e?.metadata()?.len();
+    }
+    Ok((n, bytes))
+}
+
+fn fresh_dir(dir: &Path) -> anyhow::Result<()> {
+    if dir.exists() {
+        std::fs::remove_dir_all(dir)?;
+    }
+    std::fs::create_dir_all(dir)?;
+    Ok(())
+}
+
+/// All measurements of one workload.
+#[derive(Default)]
+struct Results {
+    ours: Vec<Run>,
+    ffmpeg: Vec<Run>,
+    /// Files written and their bytes, ours and ffmpeg's (last run).
+    files: [(u64, u64); 2],
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    match v.len() {
+        0 => f64::NAN,
+        n if n % 2 == 1 => v[n / 2],
+        n => (v[n / 2 - 1] + v[n / 2]) / 2.0,
+    }
+}
+
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "?".into())
+}
+
+fn tool_version(program: &str, arg: &str) -> String {
+    Command::new(program)
+        .arg(arg)
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .and_then(|s| s.lines().next().map(str::to_owned))
+        .unwrap_or_else(|| format!("{program}: not found"))
+}
+
+fn parent(bench: bool) -> anyhow::Result<()> {
+    let seconds = env_u64("BENCH_SECONDS", if bench { 20 } else { 2 })?;
+    let reps = env_u64("BENCH_REPS", if bench { 3 } else { 1 })?.max(1);
+    let compare = env_u64("BENCH_COMPARE", 1)? != 0;
+    let stages = env_u64("BENCH_STAGES", 1)? != 0;
+    ensure!(seconds >= 1, "BENCH_SECONDS must be at least 1");
+    if !bench {
+        println!("test mode (no --bench): a smoke run on a {seconds} s clip; use `cargo bench`");
+    }
+
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench-fixtures");
+    std::fs::create_dir_all(&dir)?;
+    let short = open_clip(fixture(&dir, seconds)?, seconds)?;
+    let long = open_clip(fixture(&dir, 2 * seconds)?, 2 * seconds)?;
+    let gnu_time = Path::new("/usr/bin/time");
+    let meter = Meter {
+        gnu_time: gnu_time.exists().then(|| gnu_time.to_path_buf()),
+        scratch: dir.clone(),
+    };
+
+    println!("# decode bench: video-dataset vs ffmpeg CLI");
+    println!(
+        "clips: {} ({} frames, {:.1} MB), {} ({} frames, {:.1} MB); 1080p{FPS} H.264, B-frames, GOP {GOP}",
+        short.path.file_name().unwrap_or_default().to_string_lossy(),
+        short.table.len(),
+        short.bytes as f64 / 1e6,
+        long.path.file_name().unwrap_or_default().to_string_lossy(),
+        long.table.len(),
+        long.bytes as f64 / 1e6,
+    );
+    println!(
+        "{}; {}; {} CPUs; {} repetitions; peak RSS and CPU by {}",
+        tool_version("ffmpeg", "-version"),
+        tool_version("gst-launch-1.0", "--gst-version"),
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        reps,
+        if meter.gnu_time.is_some() {
+            "/usr/bin/time (wait4)"
+        } else {
+            "polling /proc (approximate)"
+        }
+    );
+    if compare {
+        compare_with_ffmpeg(&meter, &short, &long, reps, &dir)?;
+    }
+    if stages {
+        micro_stages(&long)?;
+    }
+    Ok(())
+}
+
+/// Runs every workload `reps` times, ours and ffmpeg's alternately, and prints the tables.
+fn compare_with_ffmpeg(
+    meter: &Meter,
+    short: &Clip,
+    long: &Clip,
+    reps: u64,
+    dir: &Path,
+) -> anyhow::Result<()> {
+    let exe = std::env::current_exe()?;
+    let ffmpeg = PathBuf::from("ffmpeg");
+    let (ours_dir, ff_dir) = (dir.join("out-ours"), dir.join("out-ffmpeg"));
+    let load_before = load_average();
+    let started = Instant::now();
+
+    let list = workloads();
+    let mut results: Vec<Results> = list.iter().map(|_| Results::default()).collect();
+    for rep in 0..reps {
+        for (w, r) in list.iter().zip(results.iter_mut()) {
+            let clip = if w.long_clip { long } else { short };
+            let ours_args: Vec<String> = vec![
+                "--child".into(),
+                w.pick.to_arg(),
+                w.output.to_arg().into(),
+                clip.path.display().to_string(),
+                ours_dir.display().to_string(),
+            ];
+            let ff_args = ffmpeg_runs(w, clip, &ff_dir)?;
+            // Alternate who goes first.
+            for side in [rep % 2, 1 - rep % 2] {
+                if side == 0 {
+                    fresh_dir(&ours_dir)?;
+                    let run = meter.measure(&exe, &ours_args)?;
+                    r.files[0] = files_in(&ours_dir)?;
+                    r.ours.push(run);
+                } else {
+                    fresh_dir(&ff_dir)?;
+                    let mut total = Run::default();
+                    for a in &ff_args {
+                        total.add(meter.measure(&ffmpeg, a)?);
+                    }
+                    r.files[1] = files_in(&ff_dir)?;
+                    r.ffmpeg.push(total);
+                }
+            }
+            let last = r
+                .ours
+                .last()
+                .and_then(|o| o.child.clone())
+                .unwrap_or_default();
+            eprintln!(
+                "rep {}/{reps} {:<15} {:>3}s clip: ours {:6.2} s, ffmpeg {:6.2} s (decoded {}, seeks {})",
+                rep + 1,
+                w.name,
+                clip.seconds,
+                r.ours.last().map_or(f64::NAN, |x| x.wall_s),
+                r.ffmpeg.last().map_or(f64::NAN, |x| x.wall_s),
+                last.frames_decoded,
+                last.seeks,
+            );
+        }
+    }
+    let _ = std::fs::remove_dir_all(&ours_dir);
+    let _ = std::fs::remove_dir_all(&ff_dir);
+
+    let mib = |kib: f64| kib / 1024.0;
+    println!();
+    println!(
+        "| workload | clip | frames out | ours s | ffmpeg s | ours/ffmpeg | ours CPU s | ffmpeg CPU s | CPU ratio | ours peak RSS MiB | ffmpeg peak RSS MiB |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|---|---|");
+    for (w, r) in list.iter().zip(&results) {
+        let clip = if w.long_clip { long } else { short };
+        let med = |runs: &[Run], f: fn(&Run) -> f64| median(runs.iter().map(f).collect());
+        let (ow, fw) = (med(&r.ours, |x| x.wall_s), med(&r.ffmpeg, |x| x.wall_s));
+        let (oc, fc) = (med(&r.ours, |x| x.cpu_s), med(&r.ffmpeg, |x| x.cpu_s));
+        let (orss, frss) = (
+            med(&r.ours, |x| x.peak_rss_kib as f64),
+            med(&r.ffmpeg, |x| x.peak_rss_kib as f64),
+        );
+        let out = r
+            .ours
+            .last()
+            .and_then(|o| o.child.as_ref())
+            .map_or(0, |c| c.frames_emitted);
+        println!(
+            "| {} | {} s | {} | {:.2} | {:.2} | **{:.2}×** | {:.2} | {:.2} | {:.2}× | {:.0} | {:.0} |",
+            w.name,
+            clip.seconds,
+            out,
+            ow,
+            fw,
+            ow / fw,
+            oc,
+            fc,
+            oc / fc,
+            mib(orss),
+            mib(frss),
+        );
+    }
+
+    println!();
+    println!(
+        "| workload | clip | ours: open + frame table s | ours: frames s | frames decoded | lower bound (GOPs) | decoded / bound | seeks | retries | JPEG files ours / ffmpeg | mean JPEG KiB ours / ffmpeg |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|---|---|");
+    for (w, r) in list.iter().zip(&results) {
+        let clip = if w.long_clip { long } else { short };
+        let reports: Vec<&ChildReport> = r.ours.iter().filter_map(|o| o.child.as_ref()).collect();
+        let open = median(reports.iter().map(|c| c.open_s).collect());
+        let frames = median(reports.iter().map(|c| c.decode_s).collect());
+        let last = reports.last().copied().cloned().unwrap_or_default();
+        let (bound, gops) = lower_bound(&clip.table, &w.pick.indices(&clip.table)?);
+        let jpeg = if w.output == Output::Jpeg {
+            let mean = |(n, b): (u64, u64)| {
+                if n == 0 {
+                    0.0
+                } else {
+                    b as f64 / n as f64 / 1024.0
+                }
+            };
+            (
+                format!("{} / {}", r.files[0].0, r.files[1].0),
+                format!("{:.0} / {:.0}", mean(r.files[0]), mean(r.files[1])),
+            )
+        } else {
+            ("–".into(), "–".into())
+        };
+        println!(
+            "| {} | {} s | {:.2} | {:.2} | {} | {} ({}) | {:.2} | {} | {} | {} | {} |",
+            w.name,
+            clip.seconds,
+            open,
+            frames,
+            last.frames_decoded,
+            bound,
+            gops,
+            last.frames_decoded as f64 / bound.max(1) as f64,
+            last.seeks,
+            last.retries,
+            jpeg.0,
+            jpeg.1,
+        );
+    }
+    println!();
+    println!(
+        "load average before: {load_before}, after: {}; comparison took {:.0} s",
+        load_average(),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+/// Criterion benchmarks of the pure stages: plan resolution and JPEG encoding of one frame.
+fn micro_stages(clip: &Clip) -> anyhow::Result<()> {
+    let frame = futures::executor::block_on(async {
+        let mut d = GstDemuxer::open(&clip.path)?;
+        let mut source = d.frame_source(DecodeOptions::default()).await?;
+        let mut stream = source.frames(&SamplingPlan::indices([100]).resolve(&clip.table)?);
+        let frame = stream.next().await.context("no frame came out")??;
+        anyhow::Ok(frame)
+    })?;
+    let encoder = ImageEncoder::new(
+        EncodeOptions::default()
+            .format(ImageFormat::Jpeg)
+            .jpeg_quality(JPEG_QUALITY),
+    )?;
+    let table = clip.table.clone();
+    let mut c = Criterion::default()
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(2))
+        .sample_size(20)
+        .configure_from_args();
+    {
+        let mut g = c.benchmark_group("plan");
+        g.throughput(Throughput::Elements(table.len()));
+        g.bench_function("resolve_every30", |b| {
+            b.iter(|| SamplingPlan::every(30).resolve(black_box(&table)))
+        });
+        let random = random_indices(table.len(), 100, SEED);
+        g.bench_function("resolve_indices100", |b| {
+            b.iter(|| SamplingPlan::indices(black_box(random.clone())).resolve(black_box(&table)))
+        });
+        g.finish();
+    }
+    {
+        let mut g = c.benchmark_group("encode");
+        g.throughput(Throughput::Elements(1));
+        g.bench_function("jpeg_q90_1080p", |b| {
+            b.iter(|| encoder.encode(black_box(&frame)))
+        });
+        g.finish();
+    }
+    c.final_summary();
+    Ok(())
+}

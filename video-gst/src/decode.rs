@@ -27,7 +27,9 @@ use crate::pipeline::{PipelineGuard, Progress, discard, is_video, make, pad_caps
 pub enum OutputFormat {
     /// Packed 8-bit RGB. YUV is converted with the matrix and range the stream signals; untagged
     /// streams use BT.709 when at least 720 rows high and BT.601 below (GStreamer's default,
-    /// which is what players do).
+    /// which is what players do). 8-bit planar YUV (4:2:0, 4:2:2, 4:4:4) is converted only for
+    /// the frames of the plan, on the consumer's side of the pipeline, with `yuvutils-rs`;
+    /// other formats (10-bit, packed) go through GStreamer's `videoconvert`.
     #[default]
     Rgb8,
     /// The decoder's own pixel format and planes (for bit-exact comparisons); never resized or
@@ -638,6 +640,9 @@ fn to_frame(
         .ok_or_else(|| fail("decoded sample has no buffer"))?;
     let vframe = gst_video::VideoFrameRef::from_buffer_ref_readable(buffer, &vinfo)
         .map_err(|_| fail("cannot map the decoded buffer"))?;
+    if output == OutputFormat::Rgb8 && vinfo.format() != gst_video::VideoFormat::Rgb {
+        return yuv_to_rgb_frame(&vinfo, &vframe, info).map_err(|e| fail(&e));
+    }
     let finfo = vinfo.format_info();
     let mut planes = Vec::new();
     let mut data = Vec::with_capacity(buffer.size());
@@ -680,6 +685,76 @@ fn to_frame(
         height: vinfo.height(),
         format,
         planes,
+        data,
+    })
+}
+
+/// Convert a decoded 8-bit planar YUV frame (I420, Y42B, Y444) to packed RGB with the matrix
+/// and range its caps signal (untagged: BT.709 from 720 rows up, BT.601 below).
+fn yuv_to_rgb_frame(
+    vinfo: &gst_video::VideoInfo,
+    vframe: &gst_video::VideoFrameRef<&gst::BufferRef>,
+    info: video_core::FrameInfo,
+) -> std::result::Result<Frame, String> {
+    use gst_video::{VideoColorMatrix, VideoColorRange, VideoFormat};
+    use yuvutils_rs::{YuvPlanarImage, YuvRange, YuvStandardMatrix};
+    let (w, h) = (vinfo.width(), vinfo.height());
+    let plane = |p: u32| {
+        vframe
+            .plane_data(p)
+            .map_err(|_| format!("cannot read plane {p}"))
+    };
+    let stride = |p: usize| vframe.plane_stride()[p].max(0) as u32;
+    let image = YuvPlanarImage {
+        y_plane: plane(0)?,
+        y_stride: stride(0),
+        u_plane: plane(1)?,
+        u_stride: stride(1),
+        v_plane: plane(2)?,
+        v_stride: stride(2),
+        width: w,
+        height: h,
+    };
+    let colorimetry = vinfo.colorimetry();
+    let range = match colorimetry.range() {
+        VideoColorRange::Range0_255 => YuvRange::Full,
+        _ => YuvRange::Limited,
+    };
+    let matrix = match colorimetry.matrix() {
+        VideoColorMatrix::Bt709 => YuvStandardMatrix::Bt709,
+        VideoColorMatrix::Bt601 => YuvStandardMatrix::Bt601,
+        VideoColorMatrix::Bt2020 => YuvStandardMatrix::Bt2020,
+        VideoColorMatrix::Smpte240m => YuvStandardMatrix::Smpte240,
+        VideoColorMatrix::Fcc => YuvStandardMatrix::Custom(0.30, 0.11),
+        _ if h >= 720 => YuvStandardMatrix::Bt709,
+        _ => YuvStandardMatrix::Bt601,
+    };
+    let row_bytes = w as usize * 3;
+    let mut data = vec![0u8; row_bytes * h as usize];
+    let res = match vinfo.format() {
+        VideoFormat::I420 => {
+            yuvutils_rs::yuv420_to_rgb(&image, &mut data, row_bytes as u32, range, matrix)
+        }
+        VideoFormat::Y42b => {
+            yuvutils_rs::yuv422_to_rgb(&image, &mut data, row_bytes as u32, range, matrix)
+        }
+        VideoFormat::Y444 => {
+            yuvutils_rs::yuv444_to_rgb(&image, &mut data, row_bytes as u32, range, matrix)
+        }
+        other => return Err(format!("no RGB conversion for {other:?}")),
+    };
+    res.map_err(|e| format!("YUV to RGB conversion failed: {e}"))?;
+    Ok(Frame {
+        info,
+        width: w,
+        height: h,
+        format: PixelFormat::Rgb8,
+        planes: vec![Plane {
+            offset: 0,
+            stride: row_bytes,
+            row_bytes,
+            rows: h as usize,
+        }],
         data,
     })
 }
@@ -751,7 +826,11 @@ fn link_branch(
             convert.set_property("n-threads", threads);
         }
         chain.push(convert);
-        let mut out = gst::Caps::builder("video/x-raw").field("format", "RGB");
+        // 8-bit planar YUV passes through and is converted to RGB here, after frames the plan
+        // does not want were dropped (and ~3× faster than videoconvert); anything else is
+        // converted to RGB by videoconvert.
+        let mut out = gst::Caps::builder("video/x-raw")
+            .field("format", gst::List::new(["I420", "Y42B", "Y444", "RGB"]));
         if opts.resize.is_some() {
             let scale = make(uri, "videoscale")?;
             if scale.has_property("n-threads") {
