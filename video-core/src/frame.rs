@@ -13,8 +13,10 @@ pub struct FrameInfo {
     pub pts: Timestamp,
     /// How long the frame is shown, when the container says.
     pub duration: Option<Duration>,
-    /// Whether decoding can start at this frame (an IDR, intra-only or key frame as the
-    /// bitstream parser reports it, not only as the container index claims).
+    /// Whether decoding can start at this frame: an IDR, intra-only or key frame as the
+    /// bitstream parser reports it (not only as the container index claims), or the first frame
+    /// shown after an edit list hides its GOP's key frame (seeking to it makes the demuxer start
+    /// at that hidden key frame).
     pub keyframe: bool,
     /// Position of the frame's packet in decode order among the frames of the table.
     pub decode_order: u64,

@@ -16,6 +16,10 @@ use crate::pipeline::{
     Progress, container_name, discard, is_audio, is_video, pad_caps, parse_pipeline,
 };
 
+/// How long the demux pass waits for the first packet before deciding the container yields
+/// nothing (demuxers expose their streams within milliseconds).
+const FIRST_DATA: Duration = Duration::from_secs(3);
+
 /// One packet of a video stream as the demux pass saw it.
 #[derive(Clone, Copy, Debug)]
 struct RawPacket {
@@ -134,7 +138,7 @@ pub(crate) fn scan(path: &Path, stall: Duration) -> Result<Scan> {
     guard.set_state(gst::State::Playing)?;
     // Before the first packet, wait at most a few seconds: demuxers expose streams in
     // milliseconds, and a file that gives none would otherwise wait for the whole stall timeout.
-    let stall_first = stall.min(Duration::from_secs(3));
+    let stall_first = stall.min(FIRST_DATA);
     let result = match guard.wait_eos(
         &progress,
         stall,
@@ -143,11 +147,13 @@ pub(crate) fn scan(path: &Path, stall: Duration) -> Result<Scan> {
     ) {
         // Nothing ever came out: qtdemux sometimes reports "no playable streams" only inside
         // parsebin, where the error never reaches the pipeline's bus.
-        Err(Error::Timeout { .. }) if progress.get() == 0 => Err(Error::NotAVideo {
-            uri: uri.clone(),
-            reason: format!("no stream data came out of the container within {stall:?}"),
-            source: None,
-        }),
+        Err(Error::Timeout { .. }) if progress.get() == 0 && stall >= FIRST_DATA => {
+            Err(Error::NotAVideo {
+                uri: uri.clone(),
+                reason: format!("no stream data came out of the container within {stall:?}"),
+                source: None,
+            })
+        }
         other => other,
     };
     let tf_caps = typefind.property::<Option<gst::Caps>>("caps");

@@ -1,13 +1,39 @@
 //! GStreamer backend of video-dataset: probing, frame tables and frame-accurate decoding.
 //!
 //! - [`GstDemuxer`] implements [`video_core::Demuxer`] with a demux-only pass
-//!   (`filesrc ! typefind ! parsebin ! appsink`).
+//!   (`filesrc ! typefind ! parsebin`, a probe on each video stream; no decoding).
 //! - [`GstFrameSource`] implements [`video_core::FrameSource`]: GOP-aware seeking and decoding,
 //!   frames identified by timestamp through the frame table, RGB or native output, rotation,
 //!   resizing.
 //! - [`ImageEncoder`] implements [`video_core::FrameEncoder`] (JPEG with libturbojpeg, PNG).
 //!
-//! Requires GStreamer 1.22 or newer with the base, good, bad, ugly and libav plugin sets.
+//! ```no_run
+//! use futures::StreamExt;
+//! use video_core::{Demuxer, FrameSource, SamplingPlan};
+//! use video_gst::{DecodeOptions, GstDemuxer, Resize};
+//! # async fn run() -> video_core::Result<()> {
+//! let mut demuxer = GstDemuxer::builder("clip.mp4").with_stall_timeout(std::time::Duration::from_secs(10)).build()?;
+//! let table = demuxer.frame_table().await?;
+//! let plan = SamplingPlan::indices([3, 17, 42]).resolve(&table)?;
+//! let opts = DecodeOptions::default().resize(Some(Resize::FitWithin { max_side: 512 }));
+//! let mut source = demuxer.frame_source(opts).await?;
+//! let mut frames = source.frames(&plan);
+//! while let Some(frame) = frames.next().await {
+//!     let frame = frame?; // frame.info.index is 3, then 17, then 42
+//! #   let _ = frame;
+//! }
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! Requires GStreamer 1.22 or newer with the base, good, bad, ugly and libav plugin sets
+//! (Debian: `gstreamer1.0-plugins-{base,good,bad,ugly} gstreamer1.0-libav`), and libturbojpeg.
+//!
+//! # Features
+//!
+//! | Feature | Enables | Default |
+//! |---|---|---|
+//! | (none) | everything above, for GStreamer 1.22 | yes |
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(rustdoc::broken_intra_doc_links)]
 
