@@ -534,13 +534,12 @@ impl Job {
                             ),
                         });
                     }
-                    let k = table.decode_start(t).unwrap_or(first_key);
-                    let earlier = if k == 0 {
-                        0
-                    } else {
-                        table.keyframe_at_or_before(k - 1).unwrap_or(first_key)
+                    // One key frame further back than the start that failed.
+                    let earlier = match start_k.checked_sub(1) {
+                        Some(before) => table.keyframe_at_or_before(before).unwrap_or(first_key),
+                        None => first_key,
                     };
-                    start_override = Some(earlier.min(k));
+                    start_override = Some(earlier.min(start_k));
                     break;
                 }
                 retries = 0;
