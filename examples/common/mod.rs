@@ -20,14 +20,14 @@ pub(crate) fn chain(e: &(dyn std::error::Error + 'static)) -> String {
 pub(crate) fn sample_clip() -> anyhow::Result<PathBuf> {
     use gst::prelude::*;
     use gstreamer as gst;
-    let path = std::env::temp_dir().join("video-dataset-sample-640x360-300f.mp4");
+    let path = std::env::temp_dir().join("video-dataset-sample-640x360-300f-i420.mp4");
     if path.exists() {
         return Ok(path);
     }
     gst::init()?;
     let tmp = path.with_extension(format!("{}.part", std::process::id()));
     let desc = format!(
-        "videotestsrc num-buffers=300 pattern=smpte horizontal-speed=3 ! video/x-raw,width=640,height=360,framerate=30/1 ! \
+        "videotestsrc num-buffers=300 pattern=smpte horizontal-speed=3 ! video/x-raw,format=I420,width=640,height=360,framerate=30/1 ! \
          x264enc bframes=2 key-int-max=60 speed-preset=veryfast ! mp4mux ! filesink location={}",
         tmp.display()
     );

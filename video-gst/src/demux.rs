@@ -38,7 +38,6 @@ pub(crate) struct StreamScan {
     pub(crate) caps: Option<gst::Caps>,
     pub(crate) tags: Option<gst::TagList>,
     packets: Vec<RawPacket>,
-    zero_size: u64,
     segment: Option<gst::FormattedSegment<gst::ClockTime>>,
 }
 
@@ -46,7 +45,6 @@ pub(crate) struct StreamScan {
 #[derive(Debug, Default)]
 pub(crate) struct Scan {
     pub(crate) container: String,
-    pub(crate) container_caps: Option<gst::Caps>,
     pub(crate) video: Vec<StreamScan>,
     pub(crate) audio: u32,
     pub(crate) duration: Option<gst::ClockTime>,
@@ -161,7 +159,6 @@ pub(crate) fn scan(path: &Path, stall: Duration) -> Result<Scan> {
         crate::header::sniff_container(path).unwrap_or_else(|| container_name(tf_caps.as_deref()));
     if let Ok(mut s) = scan.lock() {
         s.container = container.clone();
-        s.container_caps = tf_caps;
     }
     result?;
     let duration = guard.pipeline.query_duration::<gst::ClockTime>();
@@ -183,8 +180,7 @@ impl StreamScan {
     fn record(&mut self, buf: &gst::BufferRef) {
         let seg = self.segment.as_ref();
         if buf.size() == 0 {
-            self.zero_size += 1;
-            return;
+            return; // AVI's "dropped frame" chunks: not frames
         }
         let flags = buf.flags();
         if flags.intersects(gst::BufferFlags::GAP | gst::BufferFlags::DECODE_ONLY) {

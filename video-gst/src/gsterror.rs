@@ -78,14 +78,20 @@ pub(crate) fn from_bus_error(uri: &str, err: &gst::message::Error) -> Error {
     let gerr = err.error();
     let debug = err.debug().map(|d| d.to_string()).unwrap_or_default();
     let src_name = err.src().map(|s| s.name().to_string()).unwrap_or_default();
+    let not_a_video =
+        |reason: String, error: gstreamer::glib::Error, debug: String| Error::NotAVideo {
+            uri: uri.to_owned(),
+            reason,
+            source: Some(Box::new(BusError { error, debug })),
+        };
     if let Some(e) = gerr.kind::<gst::StreamError>() {
         match e {
             gst::StreamError::TypeNotFound | gst::StreamError::WrongType => {
-                return Error::NotAVideo {
-                    uri: uri.to_owned(),
-                    reason: gerr.message().to_owned(),
-                    source: Some(Box::new(gerr)),
-                };
+                return not_a_video(
+                    "the content is not a known media format".into(),
+                    gerr,
+                    debug,
+                );
             }
             gst::StreamError::CodecNotFound => {
                 return Error::UnsupportedCodec {
@@ -96,18 +102,18 @@ pub(crate) fn from_bus_error(uri: &str, err: &gst::message::Error) -> Error {
                 };
             }
             gst::StreamError::Demux if src_name.contains("typefind") => {
-                return Error::NotAVideo {
-                    uri: uri.to_owned(),
-                    reason: gerr.message().to_owned(),
-                    source: Some(Box::new(gerr)),
-                };
+                return not_a_video(
+                    "the content is not a known media format".into(),
+                    gerr,
+                    debug,
+                );
             }
             gst::StreamError::Demux | gst::StreamError::Format => {
-                return Error::NotAVideo {
-                    uri: uri.to_owned(),
-                    reason: format!("{} ({debug})", gerr.message()),
-                    source: Some(Box::new(gerr)),
-                };
+                return not_a_video(
+                    format!("{src_name} could not read the container"),
+                    gerr,
+                    debug,
+                );
             }
             _ => {}
         }
@@ -137,19 +143,18 @@ struct BusError {
 
 impl std::fmt::Display for BusError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        if self.debug.is_empty() {
+        // One line: GStreamer's message, then its debug text (which names the element).
+        let debug = self.debug.split_whitespace().collect::<Vec<_>>().join(" ");
+        if debug.is_empty() {
             write!(f, "{}", self.error)
         } else {
-            write!(f, "{} ({})", self.error, self.debug)
+            write!(f, "{} ({debug})", self.error)
         }
     }
 }
 
-impl std::error::Error for BusError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        Some(&self.error)
-    }
-}
+/// The `glib::Error` is shown in this error's own message, so it is not repeated as a source.
+impl std::error::Error for BusError {}
 
 /// An error from a GStreamer call (state change, element creation, linking).
 pub(crate) fn backend(uri: &str, element: Option<&str>, what: impl Into<String>) -> Error {
