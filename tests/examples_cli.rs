@@ -1,0 +1,206 @@
+//! The examples' command lines are a contract: run them as a user would and check their output.
+
+#![allow(clippy::unwrap_used)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+/// Build the examples once and return the directory that holds them.
+fn examples_dir() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut cmd = Command::new(env!("CARGO"));
+        cmd.args([
+            "build",
+            "--quiet",
+            "--example",
+            "probe",
+            "--example",
+            "extract_frames",
+        ]);
+        if !cfg!(debug_assertions) {
+            cmd.arg("--release"); // the same profile as this test
+        }
+        let status = cmd.current_dir(root).status().unwrap();
+        assert!(status.success(), "building the examples failed");
+        // Integration tests live in target/<profile>/deps; examples in target/<profile>/examples.
+        let exe = std::env::current_exe().unwrap();
+        exe.parent().unwrap().parent().unwrap().join("examples")
+    })
+}
+
+fn run(example: &str, args: &[&str], cwd: &Path) -> Output {
+    Command::new(examples_dir().join(example))
+        .args(args)
+        .current_dir(cwd)
+        .output()
+        .unwrap()
+}
+
+fn json(out: &Output) -> serde_json::Value {
+    assert!(
+        out.status.success(),
+        "failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let d = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("examples-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// Width and height from a PNG's IHDR chunk.
+fn png_size(path: &Path) -> (u32, u32) {
+    let b = std::fs::read(path).unwrap();
+    assert_eq!(&b[1..4], b"PNG", "{} is not a PNG", path.display());
+    let be = |i: usize| u32::from_be_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]);
+    (be(16), be(20))
+}
+
+#[test]
+fn probe_prints_one_json_object_and_fails_cleanly() {
+    let dir = scratch("probe");
+    let m = json(&run("probe", &[], &dir));
+    assert_eq!(m["codec"], "h264");
+    assert_eq!(
+        (m["width"].as_u64(), m["height"].as_u64()),
+        (Some(640), Some(360))
+    );
+    assert_eq!(m["frame_count"].as_u64(), Some(300));
+    assert_eq!(m["rotation"].as_u64(), Some(0));
+    assert!((m["fps"].as_f64().unwrap() - 30.0).abs() < 1e-6);
+    assert!((m["duration_seconds"].as_f64().unwrap() - 10.0).abs() < 1e-6);
+
+    let missing = dir.join("missing.mp4");
+    let out = run("probe", &[missing.to_str().unwrap()], &dir);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.trim_end().lines().count(), 1, "not one line: {err}");
+    assert!(err.contains("missing.mp4"), "{err}");
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn extract_frames_without_arguments_fills_dataset() {
+    let dir = scratch("default");
+    let s = json(&run("extract_frames", &[], &dir));
+    assert_eq!(s["frames_written"].as_u64(), Some(10), "1 fps over 10 s");
+    let mut names: Vec<String> = std::fs::read_dir(dir.join("dataset"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    let want: Vec<String> = (0..10)
+        .map(|k| format!("video-dataset-sample-640x360-300f-i420_{:06}.jpg", k * 30))
+        .collect();
+    assert_eq!(names, want);
+    for k in ["frames_decoded", "seeks", "wall_seconds"] {
+        assert!(s[k].is_number(), "summary lacks {k}");
+    }
+}
+
+#[test]
+fn extract_frames_plans_formats_and_errors() {
+    let dir = scratch("plans");
+    // The sample clip the examples make.
+    let clip = json(&run("probe", &[], &dir))["path"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let out = dir.join("out");
+    let s = json(&run(
+        "extract_frames",
+        &[
+            &clip,
+            out.to_str().unwrap(),
+            "--step",
+            "100",
+            "--format",
+            "png",
+            "--resize",
+            "64x36",
+        ],
+        &dir,
+    ));
+    assert_eq!(s["frames_written"].as_u64(), Some(3));
+    let stem = Path::new(&clip)
+        .file_stem()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
+    for i in [0, 100, 200] {
+        assert_eq!(png_size(&out.join(format!("{stem}_{i:06}.png"))), (64, 36));
+    }
+    let s = json(&run(
+        "extract_frames",
+        &[
+            &clip,
+            out.to_str().unwrap(),
+            "--indices",
+            "3,17,42",
+            "--max-side",
+            "320",
+        ],
+        &dir,
+    ));
+    let got: Vec<u64> = s["frames"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["index"].as_u64().unwrap())
+        .collect();
+    assert_eq!(got, [3, 17, 42]);
+    assert!(
+        s["frames"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| f["width"] == 320 && f["height"] == 180)
+    );
+    let s = json(&run(
+        "extract_frames",
+        &[
+            &clip,
+            out.to_str().unwrap(),
+            "--fps",
+            "2",
+            "--start-seconds",
+            "1",
+            "--end-seconds",
+            "2",
+        ],
+        &dir,
+    ));
+    let got: Vec<u64> = s["frames"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["index"].as_u64().unwrap())
+        .collect();
+    assert_eq!(got, [30, 45]);
+
+    for bad in [
+        vec!["--indices", "999"],
+        vec!["--step", "0"],
+        vec!["--fps", "-1"],
+        vec!["--format", "gif"],
+    ] {
+        let mut args = vec![clip.as_str(), out.to_str().unwrap()];
+        args.extend(bad.iter().copied());
+        let o = run("extract_frames", &args, &dir);
+        assert!(!o.status.success(), "{bad:?} succeeded");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(
+            err.trim_end().lines().count(),
+            1,
+            "{bad:?}: not one line: {err}"
+        );
+    }
+}
