@@ -120,6 +120,15 @@ pub enum Error {
         #[source]
         source: BoxError,
     },
+    /// A dataset folder, video name or object key that is not allowed (it could escape the
+    /// dataset's prefix, or is empty).
+    #[error("invalid dataset path {path:?}: {reason}")]
+    InvalidPath {
+        /// The path as given.
+        path: String,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// A configured limit was exceeded (dimensions, frame count, bytes).
     #[error("{what}: limit {limit} exceeded (got {actual})")]
     LimitExceeded {

@@ -165,6 +165,7 @@ impl DatasetSink for MemorySink {
             width: frame.width,
             height: frame.height,
             bytes: frame.bytes.len() as u64,
+            content_hash: None,
         };
         self.frames.lock().map_err(|_| poisoned())?.insert(
             (video.clone(), frame.info.index),

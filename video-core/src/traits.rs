@@ -95,6 +95,9 @@ pub struct FrameRecord {
     pub height: u32,
     /// Encoded size in bytes.
     pub bytes: u64,
+    /// Content hash of the encoded image (`sha256:` and lowercase hex), when the sink computes one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_hash: Option<String>,
 }
 
 /// Where sampled frames go.

@@ -1,9 +1,45 @@
-//! object_store backend of video-dataset: a [`video_core::DatasetSink`] over local disk, memory,
-//! S3, GCS and Azure, and video upload.
+//! object_store backend of video-dataset: [`ObjectStoreSink`], a [`video_core::DatasetSink`] over
+//! local disk, memory, S3, GCS and Azure (the cloud stores behind features).
 //!
-//! Not implemented yet: this crate only fixes its place in the workspace. Until it lands, use
-//! [`video_core::testing::MemorySink`] or implement [`video_core::DatasetSink`] yourself.
+//! # Dataset layout
+//!
+//! ```text
+//! {prefix}/{folder}/{video}_{index:06}.{jpg|png}              the frames
+//! {prefix}/{folder}/{video}.scene.json                        the video's manifest, written last
+//! {prefix}/{folder}/.video-dataset/{video}/{index:06}.json    one record per stored frame
+//! ```
+//!
+//! Every object is written in one `put`, which object_store makes atomic (local disk writes a
+//! temporary file and renames it), so no reader sees half an image. A frame's record is written
+//! after its image: a frame counts as stored only when its record exists, so a process killed
+//! between the two rewrites that frame on the next run. The manifest is written once every frame
+//! of the plan is stored.
+//!
+//! ```
+//! # async fn run() -> video_core::Result<()> {
+//! use video_core::{DatasetSink, VideoRef};
+//! let sink = video_storage::ObjectStoreSink::from_url("memory:///datasets/a")?;
+//! let video = VideoRef { folder: "train/cam1".into(), name: "clip".into() };
+//! assert!(sink.existing(&video, &[0, 30]).await?.is_empty());
+//! # Ok(())
+//! # }
+//! # tokio::runtime::Runtime::new().unwrap().block_on(run()).unwrap();
+//! ```
+//!
+//! # Features
+//!
+//! | Feature | Enables | Default |
+//! |---|---|---|
+//! | `fs` | local disk (`file://` URLs and plain paths) | yes |
+//! | `aws` | `s3://` | no |
+//! | `gcp` | `gs://` | no |
+//! | `azure` | `az://`, `abfs://` | no |
+//! | `http` | `http(s)://` (WebDAV) | no |
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(rustdoc::broken_intra_doc_links)]
 
+mod sink;
+
+pub use object_store;
+pub use sink::ObjectStoreSink;
 pub use video_core::DatasetSink;

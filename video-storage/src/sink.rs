@@ -1,0 +1,299 @@
+//! [`ObjectStoreSink`]: a dataset in any object store.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use futures::{StreamExt, TryStreamExt};
+use object_store::path::Path;
+use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
+use sha2::{Digest, Sha256};
+use video_core::{DatasetSink, EncodedFrame, Error, FrameRecord, Result, VideoMetadata, VideoRef};
+
+/// Reads of frame records kept in flight at once by [`ObjectStoreSink::existing`].
+const CONCURRENT_READS: usize = 16;
+
+/// A [`DatasetSink`] over an object store and a prefix inside it (see the crate docs for the
+/// layout).
+#[derive(Debug, Clone)]
+pub struct ObjectStoreSink {
+    store: Arc<dyn ObjectStore>,
+    prefix: Path,
+}
+
+fn backend(key: &str, e: object_store::Error) -> Error {
+    match e {
+        object_store::Error::NotFound { source, .. } => Error::NotFound {
+            uri: key.to_owned(),
+            source: Some(source),
+        },
+        e => Error::Backend {
+            backend: "object_store",
+            uri: Some(key.to_owned()),
+            element: None,
+            source: Box::new(e),
+        },
+    }
+}
+
+/// Check one path segment: not empty, not `.`/`..`, no separators or control characters.
+fn check_segment(whole: &str, seg: &str) -> Result<()> {
+    let bad = |reason: &str| {
+        Err(Error::InvalidPath {
+            path: whole.to_owned(),
+            reason: reason.to_owned(),
+        })
+    };
+    if seg.is_empty() {
+        return bad("empty path segment (leading, trailing or doubled '/')");
+    }
+    if seg == "." || seg == ".." {
+        return bad("'.' and '..' segments could leave the dataset");
+    }
+    if seg.contains('\\') || seg.chars().any(char::is_control) {
+        return bad("backslashes and control characters are not allowed");
+    }
+    Ok(())
+}
+
+impl ObjectStoreSink {
+    /// A sink writing under `prefix` in `store`.
+    pub fn new(store: Arc<dyn ObjectStore>, prefix: Path) -> Self {
+        ObjectStoreSink { store, prefix }
+    }
+
+    /// A sink from a URL (`file:///abs/dir`, `memory:///`, `s3://bucket/prefix`, `gs://…`,
+    /// `az://…`) or a plain local directory path (created if missing). Cloud credentials come from
+    /// the environment the way object_store's builders read them (`AWS_*`, `GOOGLE_*`,
+    /// `AZURE_*`), as do options such as `AWS_ENDPOINT` and `AWS_ALLOW_HTTP`.
+    pub fn from_url(url: &str) -> Result<Self> {
+        if !url.contains("://") {
+            return Self::local(std::path::Path::new(url));
+        }
+        let parsed = url::Url::parse(url).map_err(|e| Error::InvalidPath {
+            path: url.to_owned(),
+            reason: e.to_string(),
+        })?;
+        let opts: Vec<(String, String)> = std::env::vars()
+            .filter(|(k, _)| {
+                k.starts_with("AWS_") || k.starts_with("GOOGLE_") || k.starts_with("AZURE_")
+            })
+            .map(|(k, v)| (k.to_ascii_lowercase(), v))
+            .collect();
+        let (store, prefix) =
+            object_store::parse_url_opts(&parsed, opts).map_err(|e| backend(url, e))?;
+        Ok(Self::new(Arc::from(store), prefix))
+    }
+
+    /// A sink in a local directory, created if missing.
+    #[cfg(feature = "fs")]
+    pub fn local(dir: &std::path::Path) -> Result<Self> {
+        let io = |operation, source| Error::Io {
+            path: dir.to_owned(),
+            operation,
+            source,
+        };
+        std::fs::create_dir_all(dir).map_err(|e| io("create", e))?;
+        let abs = std::fs::canonicalize(dir).map_err(|e| io("resolve", e))?;
+        let store = object_store::local::LocalFileSystem::new_with_prefix(abs)
+            .map_err(|e| backend(&dir.display().to_string(), e))?;
+        Ok(Self::new(Arc::new(store), Path::default()))
+    }
+
+    /// A sink in a local directory: not available without the `fs` feature.
+    #[cfg(not(feature = "fs"))]
+    pub fn local(dir: &std::path::Path) -> Result<Self> {
+        let _ = dir;
+        Err(Error::NotImplemented {
+            operation: "local directories (enable the fs feature)",
+            implementer: "ObjectStoreSink",
+        })
+    }
+
+    /// The store this sink writes to.
+    pub fn store(&self) -> &Arc<dyn ObjectStore> {
+        &self.store
+    }
+
+    /// The prefix inside the store.
+    pub fn prefix(&self) -> &Path {
+        &self.prefix
+    }
+
+    /// `{folder}/{rest}` relative to the dataset, after validating the folder and the name.
+    fn relative(video: &VideoRef, rest: &str) -> Result<String> {
+        check_segment(&video.name, &video.name)?;
+        if video.name.contains('/') {
+            return Err(Error::InvalidPath {
+                path: video.name.clone(),
+                reason: "a video name cannot contain '/'".into(),
+            });
+        }
+        if video.folder.is_empty() {
+            return Ok(rest.to_owned());
+        }
+        if video.folder.starts_with('/') {
+            return Err(Error::InvalidPath {
+                path: video.folder.clone(),
+                reason: "absolute folder paths could leave the dataset".into(),
+            });
+        }
+        for seg in video.folder.split('/') {
+            check_segment(&video.folder, seg)?;
+        }
+        Ok(format!("{}/{rest}", video.folder))
+    }
+
+    /// The full object path of a dataset-relative key.
+    fn path(&self, relative: &str) -> Path {
+        let mut p = self.prefix.clone();
+        for seg in relative.split('/') {
+            p = p.clone().join(seg);
+        }
+        p
+    }
+
+    fn frame_key(video: &VideoRef, frame: &EncodedFrame) -> Result<String> {
+        Self::relative(
+            video,
+            &format!(
+                "{}_{:06}.{}",
+                video.name,
+                frame.info.index,
+                frame.format.extension()
+            ),
+        )
+    }
+
+    fn record_key(video: &VideoRef, index: u64) -> Result<String> {
+        Self::relative(
+            video,
+            &format!(".video-dataset/{}/{index:06}.json", video.name),
+        )
+    }
+
+    fn manifest_key(video: &VideoRef) -> Result<String> {
+        Self::relative(video, &format!("{}.scene.json", video.name))
+    }
+
+    async fn put(&self, key: &str, bytes: Vec<u8>) -> Result<()> {
+        self.store
+            .put(&self.path(key), PutPayload::from(bytes))
+            .await
+            .map_err(|e| backend(key, e))?;
+        Ok(())
+    }
+
+    /// The bytes stored under a dataset-relative key.
+    pub async fn read(&self, key: &str) -> Result<Vec<u8>> {
+        let got = self
+            .store
+            .get(&self.path(key))
+            .await
+            .map_err(|e| backend(key, e))?;
+        Ok(got.bytes().await.map_err(|e| backend(key, e))?.to_vec())
+    }
+
+    /// The manifest of a finished video, `None` if the video is not finished.
+    pub async fn manifest(&self, video: &VideoRef) -> Result<Option<serde_json::Value>> {
+        let key = Self::manifest_key(video)?;
+        match self.read(&key).await {
+            Ok(b) => serde_json::from_slice(&b)
+                .map(Some)
+                .map_err(|e| Error::Backend {
+                    backend: "object_store",
+                    uri: Some(key),
+                    element: None,
+                    source: Box::new(e),
+                }),
+            Err(Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+#[async_trait]
+impl DatasetSink for ObjectStoreSink {
+    async fn existing(&self, video: &VideoRef, indices: &[u64]) -> Result<Vec<FrameRecord>> {
+        let dir_key = Self::relative(video, &format!(".video-dataset/{}", video.name))?;
+        let dir = self.path(&dir_key);
+        let listed: Vec<object_store::ObjectMeta> = self
+            .store
+            .list(Some(&dir))
+            .try_collect()
+            .await
+            .map_err(|e| backend(&dir_key, e))?;
+        let wanted: std::collections::BTreeSet<u64> = indices.iter().copied().collect();
+        let present: Vec<u64> = listed
+            .iter()
+            .filter_map(|m| {
+                m.location
+                    .filename()?
+                    .strip_suffix(".json")?
+                    .parse::<u64>()
+                    .ok()
+            })
+            .filter(|i| wanted.contains(i))
+            .collect();
+        let mut records: Vec<FrameRecord> = futures::stream::iter(present)
+            .map(|i| async move {
+                let key = Self::record_key(video, i)?;
+                let bytes = self.read(&key).await?;
+                serde_json::from_slice::<FrameRecord>(&bytes).map_err(|e| Error::Backend {
+                    backend: "object_store",
+                    uri: Some(key),
+                    element: None,
+                    source: Box::new(e),
+                })
+            })
+            .buffer_unordered(CONCURRENT_READS)
+            .try_collect()
+            .await?;
+        records.sort_by_key(|r| r.index);
+        Ok(records)
+    }
+
+    async fn write_frame(&self, video: &VideoRef, frame: &EncodedFrame) -> Result<FrameRecord> {
+        let key = Self::frame_key(video, frame)?;
+        let record = FrameRecord {
+            index: frame.info.index,
+            pts_seconds: frame.info.pts.as_seconds(),
+            key: key.clone(),
+            width: frame.width,
+            height: frame.height,
+            bytes: frame.bytes.len() as u64,
+            content_hash: Some(format!("sha256:{:x}", Sha256::digest(&frame.bytes))),
+        };
+        self.put(&key, frame.bytes.clone()).await?;
+        // The record last: it is what marks the frame as stored.
+        let rec_key = Self::record_key(video, frame.info.index)?;
+        let json = serde_json::to_vec(&record).map_err(|e| Error::Backend {
+            backend: "object_store",
+            uri: Some(rec_key.clone()),
+            element: None,
+            source: Box::new(e),
+        })?;
+        self.put(&rec_key, json).await?;
+        Ok(record)
+    }
+
+    async fn finish_video(
+        &self,
+        video: &VideoRef,
+        metadata: &VideoMetadata,
+        frames: &[FrameRecord],
+    ) -> Result<()> {
+        let key = Self::manifest_key(video)?;
+        let manifest = serde_json::json!({
+            "format": "video-dataset/scene-1",
+            "video": { "folder": video.folder, "name": video.name, "source": metadata.uri, "metadata": metadata },
+            "frames": frames,
+        });
+        let json = serde_json::to_vec_pretty(&manifest).map_err(|e| Error::Backend {
+            backend: "object_store",
+            uri: Some(key.clone()),
+            element: None,
+            source: Box::new(e),
+        })?;
+        self.put(&key, json).await
+    }
+}
