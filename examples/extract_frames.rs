@@ -2,26 +2,29 @@
 //!
 //! ```text
 //! {filesrc} - {parsebin} - {decoder} - {videoflip} - {videoconvert} - {videoscale} - {appsink}
-//!     -> SamplingPlan -> ImageEncoder (JPEG/PNG) -> OUT_DIR/{video}_{index:06}.{ext}
+//!     -> SamplingPlan -> ImageEncoder (JPEG/PNG) -> ObjectStoreSink: OUT/{video}_{index:06}.{ext}
 //! ```
 //!
 //! ```text
-//! cargo run --release --example extract_frames -- VIDEO OUT_DIR
+//! cargo run --release --example extract_frames -- VIDEO OUT
 //!     [--indices 3,17,42 | --step N [--start N] [--end N] | --fps F [--start-seconds S] [--end-seconds S]]
 //!     [--max-frames N] [--format jpg|png] [--quality Q] [--resize WxH | --max-side N]
 //! ```
 //!
-//! Default plan: 1 frame per second, JPEG. With no arguments it generates a 10-second sample
+//! OUT is a directory or a store URL (`file:///abs/dir`, `memory:///`, `s3://bucket/prefix` with
+//! the `aws` feature). Frames already in OUT are not decoded again; the video's manifest
+//! `OUT/{video}.scene.json` is written once all frames are there. Default plan: 1 frame per
+//! second, JPEG. With no arguments it generates a 10-second sample
 //! clip (videotestsrc + x264enc) and extracts from it into `./dataset/`. Prints a JSON summary.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Instant;
 
-use futures::StreamExt;
-use video_dataset::core::FrameEncoder;
+use video_dataset::core::{VideoRef, extract_to_sink};
+use video_dataset::storage::ObjectStoreSink;
 use video_dataset::{
-    DecodeOptions, Demuxer, EncodeOptions, FrameSource, GstDemuxer, ImageEncoder, ImageFormat,
-    Resize, SamplingPlan,
+    DecodeOptions, Demuxer, EncodeOptions, GstDemuxer, ImageEncoder, ImageFormat, Resize,
+    SamplingPlan,
 };
 
 #[path = "common/mod.rs"]
@@ -30,7 +33,7 @@ mod common;
 #[derive(Debug, Default)]
 struct Args {
     video: Option<PathBuf>,
-    out: Option<PathBuf>,
+    out: Option<String>,
     indices: Option<Vec<u64>>,
     step: Option<u64>,
     start: Option<u64>,
@@ -88,7 +91,7 @@ fn parse_args() -> anyhow::Result<Args> {
             }
             s if s.starts_with("--") => anyhow::bail!("unknown option {s}"),
             _ if a.video.is_none() => a.video = Some(arg.into()),
-            _ if a.out.is_none() => a.out = Some(arg.into()),
+            _ if a.out.is_none() => a.out = Some(arg),
             other => anyhow::bail!("unexpected argument {other:?}"),
         }
     }
@@ -127,14 +130,6 @@ fn plan_of(a: &Args) -> anyhow::Result<SamplingPlan> {
     Ok(plan)
 }
 
-/// Write `bytes` to `path` atomically: a reader never sees a partial image.
-fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-    std::fs::write(&tmp, bytes)?;
-    std::fs::rename(&tmp, path)?;
-    Ok(())
-}
-
 async fn run() -> anyhow::Result<()> {
     let a = parse_args()?;
     let started = Instant::now();
@@ -142,7 +137,7 @@ async fn run() -> anyhow::Result<()> {
         Some(v) => v.clone(),
         None => common::sample_clip()?,
     };
-    let out = a.out.clone().unwrap_or_else(|| PathBuf::from("dataset"));
+    let out = a.out.clone().unwrap_or_else(|| "dataset".to_owned());
     let plan = plan_of(&a)?;
     let format = a.format.unwrap_or(ImageFormat::Jpeg);
     let mut enc_opts = EncodeOptions::default().format(format);
@@ -158,41 +153,31 @@ async fn run() -> anyhow::Result<()> {
     let mut source = demuxer
         .frame_source(DecodeOptions::default().resize(a.resize))
         .await?;
-    std::fs::create_dir_all(&out)?;
+    // A directory path or a store URL (file://, memory://, s3://…).
+    let sink = ObjectStoreSink::from_url(&out)?;
     let stem = video
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_else(|| "video".into());
-    let mut written = Vec::new();
-    let mut bytes = 0u64;
-    {
-        let mut frames = source.frames(&resolved);
-        while let Some(frame) = frames.next().await {
-            let frame = frame?;
-            let img = encoder.encode(&frame)?;
-            let path = out.join(format!(
-                "{stem}_{:06}.{}",
-                frame.info.index,
-                format.extension()
-            ));
-            write_atomic(&path, &img.bytes)?;
-            bytes += img.bytes.len() as u64;
-            written.push(serde_json::json!({"index": frame.info.index, "pts_seconds": frame.info.pts.as_seconds(), "path": path, "width": img.width, "height": img.height}));
-        }
-    }
-    let stats = source.stats();
+    let video_ref = VideoRef {
+        folder: String::new(),
+        name: stem,
+    };
+    let report =
+        extract_to_sink(&mut source, &encoder, &sink, &video_ref, &meta, &resolved).await?;
     let summary = serde_json::json!({
         "video": video,
-        "out_dir": out,
+        "out": out,
         "frame_count": meta.frame_count,
-        "frames_planned": resolved.len(),
-        "frames_written": written.len(),
-        "frames_decoded": stats.frames_decoded,
-        "seeks": stats.seeks,
-        "retries": stats.retries,
-        "bytes_written": bytes,
+        "frames_planned": report.frames_planned,
+        "frames_written": report.frames_written,
+        "frames_existing": report.frames_existing,
+        "frames_decoded": report.decode.frames_decoded,
+        "seeks": report.decode.seeks,
+        "retries": report.decode.retries,
+        "bytes_written": report.bytes_written,
         "wall_seconds": started.elapsed().as_secs_f64(),
-        "frames": written,
+        "frames": report.frames,
     });
     println!("{}", serde_json::to_string_pretty(&summary)?);
     Ok(())

@@ -95,6 +95,7 @@ fn extract_frames_without_arguments_fills_dataset() {
     let mut names: Vec<String> = std::fs::read_dir(dir.join("dataset"))
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".jpg"))
         .collect();
     names.sort();
     let want: Vec<String> = (0..10)
@@ -104,6 +105,21 @@ fn extract_frames_without_arguments_fills_dataset() {
     for k in ["frames_decoded", "seeks", "wall_seconds"] {
         assert!(s[k].is_number(), "summary lacks {k}");
     }
+    assert!(
+        dir.join("dataset/video-dataset-sample-640x360-300f-i420.scene.json")
+            .is_file(),
+        "no manifest"
+    );
+    // A re-run finds every frame stored and decodes nothing.
+    let again = json(&run("extract_frames", &[], &dir));
+    assert_eq!(
+        (
+            again["frames_written"].as_u64(),
+            again["frames_existing"].as_u64()
+        ),
+        (Some(0), Some(10))
+    );
+    assert_eq!(again["frames_decoded"].as_u64(), Some(0));
 }
 
 #[test]
