@@ -184,7 +184,11 @@ async fn run() -> anyhow::Result<()> {
 }
 
 fn main() {
-    if let Err(e) = futures::executor::block_on(run()) {
+    // object_store's cloud clients need a Tokio runtime.
+    let result = tokio::runtime::Runtime::new()
+        .map_err(anyhow::Error::from)
+        .and_then(|rt| rt.block_on(run()));
+    if let Err(e) = result {
         eprintln!("error: {}", common::chain(&*e));
         std::process::exit(1);
     }

@@ -12,7 +12,7 @@ packages=(
   libturbojpeg0-dev
 )
 if [[ "${1:-}" == "--test" ]]; then
-  packages+=(ffmpeg gstreamer1.0-tools)
+  packages+=(ffmpeg gstreamer1.0-tools python3-pip curl)
 fi
 
 missing=()
@@ -28,6 +28,12 @@ if ((${#missing[@]})); then
   echo "setup: installing ${missing[*]}" >&2
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# The S3 tests run against moto's S3 server on 127.0.0.1 (PyPI: moto[server]).
+if [[ "${1:-}" == "--test" ]] && ! python3 -c "import moto.server, flask" >/dev/null 2>&1; then
+  echo "setup: installing moto[server] (S3 server for the tests)" >&2
+  python3 -m pip install -q --disable-pip-version-check 'moto[server]' >/dev/null
 fi
 
 if ! command -v cargo >/dev/null 2>&1; then

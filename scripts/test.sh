@@ -1,10 +1,27 @@
 #!/usr/bin/env bash
-# Runs the whole test suite: installs what it needs, then formatting, lints, docs and tests.
+# Runs the whole test suite: installs what it needs, starts an S3 server (moto) on 127.0.0.1 for
+# the S3 tests, then formatting, lints, docs and tests; stops the server on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh --test
+
+# moto's S3 server on a free loopback port, for the duration of this script.
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+python3 -m moto.server -H 127.0.0.1 -p "$port" >/dev/null 2>&1 &
+moto_pid=$!
+trap 'kill "$moto_pid" 2>/dev/null || true' EXIT
+for _ in $(seq 1 100); do
+  if curl -sf "http://127.0.0.1:$port/" >/dev/null 2>&1; then break; fi
+  sleep 0.1
+done
+curl -sf -X PUT "http://127.0.0.1:$port/video-dataset-test" >/dev/null
+export VIDEO_TEST_INTEGRATION=1
+export VIDEO_TEST_S3_URL="s3://video-dataset-test"
+export AWS_ENDPOINT="http://127.0.0.1:$port" AWS_ALLOW_HTTP=true AWS_REGION=us-east-1 \
+  AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_VIRTUAL_HOSTED_STYLE_REQUEST=false
+
 cargo fmt --all -- --check
-cargo clippy --workspace --all-targets --locked -- -D warnings
-RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked --quiet
-cargo build --workspace --examples --benches --locked --quiet
-cargo test --workspace --locked
+cargo clippy --workspace --all-targets --all-features --locked -- -D warnings
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --all-features --locked --quiet
+cargo build --workspace --examples --benches --all-features --locked --quiet
+cargo test --workspace --all-features --locked

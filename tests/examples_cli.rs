@@ -23,6 +23,9 @@ fn examples_dir() -> &'static Path {
         if !cfg!(debug_assertions) {
             cmd.arg("--release"); // the same profile as this test
         }
+        if cfg!(feature = "aws") {
+            cmd.args(["--features", "aws"]); // the same features as this test
+        }
         let status = cmd.current_dir(root).status().unwrap();
         assert!(status.success(), "building the examples failed");
         // Integration tests live in target/<profile>/deps; examples in target/<profile>/examples.

@@ -1,0 +1,80 @@
+//! ObjectStoreSink on a real S3-compatible server. `scripts/test.sh` starts moto's S3 server on
+//! 127.0.0.1 and sets `VIDEO_TEST_INTEGRATION`, `VIDEO_TEST_S3_URL` and the `AWS_*` variables;
+//! without them these tests say SKIPPED.
+#![cfg(feature = "aws")]
+#![allow(clippy::unwrap_used)]
+
+use std::io::Write as _;
+
+use video_core::{
+    DatasetSink, EncodedFrame, FrameInfo, ImageFormat, Timestamp, VideoMetadata, VideoRef,
+    conformance,
+};
+use video_storage::ObjectStoreSink;
+
+/// The sink under a fresh prefix of the test bucket, or `None` (loudly) without a server.
+fn sink(test: &str) -> Option<ObjectStoreSink> {
+    let (Some(_), Ok(url)) = (
+        std::env::var_os("VIDEO_TEST_INTEGRATION"),
+        std::env::var("VIDEO_TEST_S3_URL"),
+    ) else {
+        let _ = writeln!(
+            std::io::stderr(),
+            "\n*** SKIPPED {test}: set VIDEO_TEST_INTEGRATION and VIDEO_TEST_S3_URL (scripts/test.sh does) ***\n"
+        );
+        return None;
+    };
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    Some(
+        ObjectStoreSink::from_url(&format!("{url}/{test}-{}-{nanos}", std::process::id())).unwrap(),
+    )
+}
+
+#[tokio::test]
+async fn s3_sink_passes_conformance() {
+    let Some(sink) = sink("conformance") else {
+        return;
+    };
+    conformance::dataset_sink_contract(&sink).await;
+}
+
+#[tokio::test]
+async fn s3_sink_stores_frames_records_and_manifest() {
+    let Some(sink) = sink("layout") else { return };
+    let video = VideoRef {
+        folder: "train/cam1".into(),
+        name: "clip".into(),
+    };
+    let mut recs = Vec::new();
+    for i in [0u64, 30, 60] {
+        let f = EncodedFrame {
+            info: FrameInfo {
+                index: i,
+                pts: Timestamp::from_nanos(i as i64 * 33_366_667),
+                duration: None,
+                keyframe: false,
+                decode_order: i,
+            },
+            width: 8,
+            height: 6,
+            format: ImageFormat::Png,
+            bytes: vec![i as u8; 1000 + i as usize],
+        };
+        recs.push(sink.write_frame(&video, &f).await.unwrap());
+    }
+    assert_eq!(
+        sink.read("train/cam1/clip_000030.png").await.unwrap(),
+        vec![30u8; 1030]
+    );
+    assert_eq!(sink.existing(&video, &[0, 30, 60, 90]).await.unwrap(), recs);
+    assert!(sink.manifest(&video).await.unwrap().is_none());
+    sink.finish_video(&video, &VideoMetadata::new("clip.mp4"), &recs)
+        .await
+        .unwrap();
+    let m = sink.manifest(&video).await.unwrap().unwrap();
+    assert_eq!(m["frames"].as_array().unwrap().len(), 3);
+    assert_eq!(m["frames"][2]["key"], "train/cam1/clip_000060.png");
+}
