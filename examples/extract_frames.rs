@@ -163,8 +163,16 @@ async fn run() -> anyhow::Result<()> {
         folder: String::new(),
         name: stem,
     };
-    let report =
-        extract_to_sink(&mut source, &encoder, &sink, &video_ref, &meta, &resolved).await?;
+    let report = extract_to_sink(
+        &mut source,
+        &encoder,
+        &sink,
+        &video_ref,
+        &meta,
+        &resolved,
+        8,
+    )
+    .await?;
     let summary = serde_json::json!({
         "video": video,
         "out": out,

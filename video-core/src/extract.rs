@@ -37,7 +37,8 @@ fn secs<S: serde::Serializer>(d: &Duration, s: S) -> std::result::Result<S::Ok, 
 /// Decode the frames of `plan` that `sink` does not have yet, encode them and store them, then
 /// finish the video in the sink.
 ///
-/// Frames the sink already has are not decoded. The sink's `finish_video` is called only when
+/// Frames the sink already has are not decoded. Up to `writes_in_flight` (at least 1) frames are
+/// being written at once while decoding goes on; the first error stops the run. The sink's `finish_video` is called only when
 /// every frame of the plan is stored, so an interrupted run leaves a video that a re-run
 /// completes.
 pub async fn extract_to_sink(
@@ -47,6 +48,7 @@ pub async fn extract_to_sink(
     video: &VideoRef,
     metadata: &VideoMetadata,
     plan: &ResolvedPlan,
+    writes_in_flight: usize,
 ) -> Result<ExtractReport> {
     let started = Instant::now();
     let mut records = sink.existing(video, plan.indices()).await?;
@@ -55,12 +57,24 @@ pub async fn extract_to_sink(
     let mut written = 0u64;
     let mut bytes = 0u64;
     {
-        let mut frames = source.frames(&todo);
-        while let Some(frame) = frames.next().await {
-            let frame = frame?;
-            let encoded = encoder.encode(&frame)?;
-            bytes += encoded.bytes.len() as u64;
-            records.push(sink.write_frame(video, &encoded).await?);
+        // Encode on this task as frames arrive; keep up to `writes_in_flight` writes running
+        // while the next frames are decoded and encoded.
+        let in_flight = writes_in_flight.max(1);
+        let mut writes = source
+            .frames(&todo)
+            .map(|frame| {
+                let encoded = frame.and_then(|f| encoder.encode(&f));
+                async move {
+                    let encoded = encoded?;
+                    let n = encoded.bytes.len() as u64;
+                    sink.write_frame(video, &encoded).await.map(|r| (r, n))
+                }
+            })
+            .buffer_unordered(in_flight);
+        while let Some(done) = writes.next().await {
+            let (record, n) = done?;
+            bytes += n;
+            records.push(record);
             written += 1;
         }
     }

@@ -149,11 +149,11 @@ mod tests {
         let plan = SamplingPlan::every(10).resolve(&t).unwrap();
         let mut src = SyntheticSource::new(t.clone(), 4, 4);
         let first = ResolvedPlan::from_indices(vec![0, 10, 20]);
-        let r1 = extract_to_sink(&mut src, &RawEncoder, &sink, &video, &meta, &first)
+        let r1 = extract_to_sink(&mut src, &RawEncoder, &sink, &video, &meta, &first, 1)
             .await
             .unwrap();
         assert_eq!((r1.frames_written, r1.frames_existing), (3, 0));
-        let r2 = extract_to_sink(&mut src, &RawEncoder, &sink, &video, &meta, &plan)
+        let r2 = extract_to_sink(&mut src, &RawEncoder, &sink, &video, &meta, &plan, 4)
             .await
             .unwrap();
         assert_eq!((r2.frames_written, r2.frames_existing), (7, 3));
@@ -170,5 +170,62 @@ mod tests {
             sink.frame(&video, 30).unwrap().bytes[0],
             SyntheticSource::value_of(30)
         );
+    }
+
+    /// A sink that takes a while per write and records how many writes overlap.
+    #[derive(Debug, Default)]
+    struct SlowSink {
+        inner: MemorySink,
+        now: std::sync::atomic::AtomicUsize,
+        max: std::sync::atomic::AtomicUsize,
+    }
+
+    #[async_trait::async_trait]
+    impl DatasetSink for SlowSink {
+        async fn existing(&self, video: &VideoRef, indices: &[u64]) -> Result<Vec<FrameRecord>> {
+            self.inner.existing(video, indices).await
+        }
+        async fn write_frame(&self, video: &VideoRef, frame: &EncodedFrame) -> Result<FrameRecord> {
+            use std::sync::atomic::Ordering::SeqCst;
+            let n = self.now.fetch_add(1, SeqCst) + 1;
+            self.max.fetch_max(n, SeqCst);
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            self.now.fetch_sub(1, SeqCst);
+            self.inner.write_frame(video, frame).await
+        }
+        async fn finish_video(
+            &self,
+            video: &VideoRef,
+            metadata: &VideoMetadata,
+            frames: &[FrameRecord],
+        ) -> Result<()> {
+            self.inner.finish_video(video, metadata, frames).await
+        }
+    }
+
+    #[tokio::test]
+    async fn writes_overlap_up_to_the_limit() {
+        let t = table(40);
+        let sink = SlowSink::default();
+        let video = VideoRef {
+            folder: String::new(),
+            name: "clip".into(),
+        };
+        let plan = SamplingPlan::all().resolve(&t).unwrap();
+        let mut src = SyntheticSource::new(t.clone(), 2, 2);
+        let r = extract_to_sink(
+            &mut src,
+            &RawEncoder,
+            &sink,
+            &video,
+            &VideoMetadata::new("c"),
+            &plan,
+            4,
+        )
+        .await
+        .unwrap();
+        assert_eq!(r.frames_written, 40);
+        assert_eq!(sink.max.load(std::sync::atomic::Ordering::SeqCst), 4);
+        assert_eq!(sink.inner.manifest(&video).unwrap().len(), 40);
     }
 }
