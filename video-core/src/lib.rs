@@ -67,6 +67,7 @@ mod extract;
 mod frame;
 mod metadata;
 mod plan;
+mod scene;
 mod table;
 mod time;
 mod traits;
@@ -80,6 +81,7 @@ pub use extract::{ExtractReport, extract_to_sink};
 pub use frame::{EncodedFrame, Frame, FrameInfo, ImageFormat, PixelFormat, Plane};
 pub use metadata::VideoMetadata;
 pub use plan::{FnFilter, FrameFilter, ResolvedPlan, SamplingPlan, Selection};
+pub use scene::{AddOutcome, DEFAULT_SCENE_CAP, SceneItem, VideoScene};
 pub use table::{FrameTable, PacketEntry};
 pub use time::{FrameRate, Rational, Timestamp};
 pub use traits::{

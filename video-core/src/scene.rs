@@ -1,0 +1,224 @@
+//! Scenes: a video's sampled frames as an ordered list of image items (Scale Nucleus'
+//! `VideoScene`), ready to be shown as a sequence by a labeling tool.
+
+use std::collections::BTreeMap;
+
+use crate::{Error, FrameRecord, Rational, Result};
+
+/// One frame of a scene.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct SceneItem {
+    /// Identifier of the item in the dataset, unique within it.
+    pub reference_id: String,
+    /// Where the image is (a key in the dataset or a URL).
+    pub location: String,
+    /// Free-form metadata (frame index, pts, source video, …).
+    #[serde(default)]
+    pub metadata: BTreeMap<String, serde_json::Value>,
+}
+
+/// What [`VideoScene::add_item`] did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AddOutcome {
+    /// The item was appended.
+    Added,
+    /// An item was at that position and `update` was set: it was replaced.
+    Replaced,
+    /// An item was at that position and `update` was not set: it was kept as it was.
+    Kept,
+}
+
+/// The default largest number of items in a scene.
+pub const DEFAULT_SCENE_CAP: usize = 3000;
+
+/// An ordered list of frame items with a frame rate and scene metadata.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct VideoScene {
+    /// Identifier of the scene.
+    pub reference_id: String,
+    /// Frames per second at which the items are meant to be shown.
+    pub frame_rate: Option<Rational>,
+    /// The items, in order.
+    pub items: Vec<SceneItem>,
+    /// Free-form scene metadata.
+    #[serde(default)]
+    pub metadata: BTreeMap<String, serde_json::Value>,
+    /// Largest number of items. Default: [`DEFAULT_SCENE_CAP`].
+    #[serde(skip, default = "default_cap")]
+    cap: usize,
+}
+
+fn default_cap() -> usize {
+    DEFAULT_SCENE_CAP
+}
+
+impl VideoScene {
+    /// An empty scene holding at most [`DEFAULT_SCENE_CAP`] items.
+    pub fn new(reference_id: impl Into<String>, frame_rate: Option<Rational>) -> Self {
+        VideoScene {
+            reference_id: reference_id.into(),
+            frame_rate,
+            items: Vec::new(),
+            metadata: BTreeMap::new(),
+            cap: DEFAULT_SCENE_CAP,
+        }
+    }
+
+    /// Hold at most `cap` items (at least 1).
+    pub fn with_cap(mut self, cap: usize) -> Self {
+        self.cap = cap.max(1);
+        self
+    }
+
+    /// The cap.
+    pub fn cap(&self) -> usize {
+        self.cap
+    }
+
+    /// A scene from the records of a sampled video, in index order: item reference ids are
+    /// `{reference_id}_{index:06}`, locations the records' keys, metadata the frame index and pts.
+    pub fn from_records(
+        reference_id: impl Into<String>,
+        frame_rate: Option<Rational>,
+        records: &[FrameRecord],
+    ) -> Result<Self> {
+        let mut scene = Self::new(reference_id, frame_rate);
+        let mut sorted: Vec<&FrameRecord> = records.iter().collect();
+        sorted.sort_by_key(|r| r.index);
+        for r in sorted {
+            let mut metadata = BTreeMap::new();
+            metadata.insert("frame_index".to_owned(), serde_json::Value::from(r.index));
+            metadata.insert(
+                "pts_seconds".to_owned(),
+                serde_json::Value::from(r.pts_seconds),
+            );
+            let item = SceneItem {
+                reference_id: format!("{}_{:06}", scene.reference_id, r.index),
+                location: r.key.clone(),
+                metadata,
+            };
+            let at = scene.items.len();
+            scene.add_item(at, item, false)?;
+        }
+        Ok(scene)
+    }
+
+    /// Put `item` at position `index`: appended when `index` is the length (or beyond it);
+    /// when an item is already there it is replaced only if `update` is set, and kept otherwise.
+    ///
+    /// # Errors
+    /// [`Error::LimitExceeded`] when appending would pass the cap; [`Error::InvalidPlan`] when
+    /// another position already uses the item's reference id.
+    pub fn add_item(&mut self, index: usize, item: SceneItem, update: bool) -> Result<AddOutcome> {
+        if let Some(other) = self
+            .items
+            .iter()
+            .position(|i| i.reference_id == item.reference_id)
+            && other != index
+        {
+            return Err(Error::InvalidPlan {
+                reason: format!(
+                    "reference id {:?} is already item {other} of scene {:?}",
+                    item.reference_id, self.reference_id
+                ),
+            });
+        }
+        match self.items.get_mut(index) {
+            Some(existing) if update => {
+                *existing = item;
+                Ok(AddOutcome::Replaced)
+            }
+            Some(_) => Ok(AddOutcome::Kept),
+            None => {
+                if self.items.len() >= self.cap {
+                    return Err(Error::LimitExceeded {
+                        what: format!("items in scene {:?}", self.reference_id),
+                        limit: self.cap as u64,
+                        actual: self.items.len() as u64 + 1,
+                    });
+                }
+                self.items.push(item);
+                Ok(AddOutcome::Added)
+            }
+        }
+    }
+
+    /// Number of items.
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    /// Whether the scene has no items.
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn item(id: &str) -> SceneItem {
+        SceneItem {
+            reference_id: id.into(),
+            location: format!("{id}.jpg"),
+            metadata: BTreeMap::new(),
+        }
+    }
+
+    #[test]
+    fn add_replace_keep_and_cap() {
+        let mut s = VideoScene::new("clip", Some(Rational::new(30, 1))).with_cap(2);
+        assert_eq!(s.add_item(0, item("a"), false).unwrap(), AddOutcome::Added);
+        assert_eq!(s.add_item(7, item("b"), false).unwrap(), AddOutcome::Added);
+        let mut b2 = item("b");
+        b2.location = "new.jpg".into();
+        assert_eq!(s.add_item(1, b2.clone(), false).unwrap(), AddOutcome::Kept);
+        assert_eq!(s.items[1].location, "b.jpg");
+        assert_eq!(s.add_item(1, b2, true).unwrap(), AddOutcome::Replaced);
+        assert_eq!(s.items[1].location, "new.jpg");
+        let e = s.add_item(2, item("c"), false).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                Error::LimitExceeded {
+                    limit: 2,
+                    actual: 3,
+                    ..
+                }
+            ),
+            "{e}"
+        );
+        assert!(
+            matches!(
+                s.add_item(0, item("b"), true),
+                Err(Error::InvalidPlan { .. })
+            ),
+            "duplicate reference id"
+        );
+    }
+
+    #[test]
+    fn from_records_orders_by_index() {
+        let rec = |index: u64| FrameRecord {
+            index,
+            pts_seconds: index as f64 / 30.0,
+            key: format!("f/clip_{index:06}.jpg"),
+            width: 2,
+            height: 2,
+            bytes: 1,
+            content_hash: None,
+        };
+        let s = VideoScene::from_records("clip", None, &[rec(60), rec(0), rec(30)]).unwrap();
+        let ids: Vec<&str> = s.items.iter().map(|i| i.reference_id.as_str()).collect();
+        assert_eq!(ids, ["clip_000000", "clip_000030", "clip_000060"]);
+        assert_eq!(s.items[2].location, "f/clip_000060.jpg");
+        assert_eq!(s.items[1].metadata["frame_index"], 30);
+        assert_eq!(s.cap(), DEFAULT_SCENE_CAP);
+        let many: Vec<FrameRecord> = (0..3001).map(rec).collect();
+        assert!(matches!(
+            VideoScene::from_records("big", None, &many),
+            Err(Error::LimitExceeded { limit: 3000, .. })
+        ));
+    }
+}
