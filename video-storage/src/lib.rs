@@ -39,7 +39,9 @@
 #![deny(rustdoc::broken_intra_doc_links)]
 
 mod sink;
+mod upload;
 
 pub use object_store;
 pub use sink::ObjectStoreSink;
+pub use upload::{UploadOptions, UploadedVideo, upload_video};
 pub use video_core::DatasetSink;

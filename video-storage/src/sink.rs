@@ -20,7 +20,7 @@ pub struct ObjectStoreSink {
     prefix: Path,
 }
 
-fn backend(key: &str, e: object_store::Error) -> Error {
+pub(crate) fn backend(key: &str, e: object_store::Error) -> Error {
     match e {
         object_store::Error::NotFound { source, .. } => Error::NotFound {
             uri: key.to_owned(),
@@ -120,7 +120,7 @@ impl ObjectStoreSink {
     }
 
     /// `{folder}/{rest}` relative to the dataset, after validating the folder and the name.
-    fn relative(video: &VideoRef, rest: &str) -> Result<String> {
+    pub(crate) fn relative(video: &VideoRef, rest: &str) -> Result<String> {
         check_segment(&video.name, &video.name)?;
         if video.name.contains('/') {
             return Err(Error::InvalidPath {
@@ -144,7 +144,7 @@ impl ObjectStoreSink {
     }
 
     /// The full object path of a dataset-relative key.
-    fn path(&self, relative: &str) -> Path {
+    pub(crate) fn path(&self, relative: &str) -> Path {
         let mut p = self.prefix.clone();
         for seg in relative.split('/') {
             p = p.clone().join(seg);
