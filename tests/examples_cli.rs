@@ -19,6 +19,8 @@ fn examples_dir() -> &'static Path {
             "probe",
             "--example",
             "extract_frames",
+            "--example",
+            "upload",
         ]);
         if !cfg!(debug_assertions) {
             cmd.arg("--release"); // the same profile as this test
@@ -222,4 +224,39 @@ fn extract_frames_plans_formats_and_errors() {
             "{bad:?}: not one line: {err}"
         );
     }
+}
+
+#[test]
+fn upload_streams_the_video_into_the_dataset() {
+    let dir = scratch("upload");
+    let clip = json(&run("probe", &[], &dir))["path"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let out = dir.join("ds");
+    let up = json(&run(
+        "upload",
+        &[&clip, out.to_str().unwrap(), "--folder", "raw/cam1"],
+        &dir,
+    ));
+    let name = Path::new(&clip)
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
+    assert_eq!(up["key"], format!("raw/cam1/{name}"));
+    assert_eq!(
+        std::fs::read(out.join("raw/cam1").join(&name)).unwrap(),
+        std::fs::read(&clip).unwrap()
+    );
+    assert_eq!(up["frame_count"].as_u64(), Some(300));
+    let bad = run(
+        "upload",
+        &[
+            out.join("raw/cam1").to_str().unwrap(),
+            out.to_str().unwrap(),
+        ],
+        &dir,
+    );
+    assert!(!bad.status.success(), "uploading a directory succeeded");
 }

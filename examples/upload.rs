@@ -1,0 +1,65 @@
+//! Upload a video into a dataset: probe it, then stream it into the store in parts.
+//!
+//! ```text
+//! VIDEO -> GstDemuxer::probe -> upload_video (multipart, sha256) -> DATASET/{folder}/{name}
+//! ```
+//!
+//! `cargo run --release --example upload -- VIDEO DATASET [--folder F]` (DATASET: a directory or
+//! a store URL). Without arguments it uploads the generated sample clip into `./dataset/raw`.
+//! Prints the stored key, content hash, size and probed frame count as JSON.
+
+use video_dataset::GstDemuxer;
+use video_dataset::storage::{ObjectStoreSink, UploadOptions, upload_video};
+
+#[path = "common/mod.rs"]
+mod common;
+
+async fn run() -> anyhow::Result<()> {
+    let mut args = std::env::args().skip(1);
+    let mut pos = Vec::new();
+    let mut folder = "raw".to_owned();
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--folder" => {
+                folder = args
+                    .next()
+                    .ok_or_else(|| anyhow::anyhow!("--folder needs a value"))?
+            }
+            _ => pos.push(a),
+        }
+    }
+    let video = match pos.first() {
+        Some(v) => std::path::PathBuf::from(v),
+        None => common::sample_clip()?,
+    };
+    let dataset = pos.get(1).cloned().unwrap_or_else(|| "dataset".to_owned());
+    let sink = ObjectStoreSink::from_url(&dataset)?;
+    let mut demuxer = GstDemuxer::open(&video)?;
+    let up = upload_video(
+        &sink,
+        &video,
+        &folder,
+        &mut demuxer,
+        UploadOptions::default(),
+    )
+    .await?;
+    let json = serde_json::json!({
+        "key": up.key,
+        "content_hash": up.content_hash,
+        "size": up.size,
+        "frame_count": up.metadata.frame_count,
+        "duration_seconds": up.metadata.duration.map(|d| d.as_secs_f64()),
+    });
+    println!("{json}");
+    Ok(())
+}
+
+fn main() {
+    let result = tokio::runtime::Runtime::new()
+        .map_err(anyhow::Error::from)
+        .and_then(|rt| rt.block_on(run()));
+    if let Err(e) = result {
+        eprintln!("error: {}", common::chain(&*e));
+        std::process::exit(1);
+    }
+}
