@@ -3,6 +3,7 @@
 //! ```text
 //! {filesrc} - {parsebin} - {decoder} - {videoflip} - {videoconvert} - {videoscale} - {appsink}
 //!     -> SamplingPlan -> ImageEncoder (JPEG/PNG) -> ObjectStoreSink: OUT/{video}_{index:06}.{ext}
+//! (all through `video_dataset::extract_frames`)
 //! ```
 //!
 //! ```text
@@ -20,12 +21,7 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use video_dataset::core::{VideoRef, extract_to_sink};
-use video_dataset::storage::ObjectStoreSink;
-use video_dataset::{
-    DecodeOptions, Demuxer, EncodeOptions, GstDemuxer, ImageEncoder, ImageFormat, Resize,
-    SamplingPlan,
-};
+use video_dataset::{ExtractOptions, ImageFormat, Resize, SamplingPlan, extract_frames};
 
 #[path = "common/mod.rs"]
 mod common;
@@ -139,44 +135,18 @@ async fn run() -> anyhow::Result<()> {
     };
     let out = a.out.clone().unwrap_or_else(|| "dataset".to_owned());
     let plan = plan_of(&a)?;
-    let format = a.format.unwrap_or(ImageFormat::Jpeg);
-    let mut enc_opts = EncodeOptions::default().format(format);
-    if let Some(q) = a.quality {
-        enc_opts = enc_opts.jpeg_quality(q);
+    let mut options = ExtractOptions::default().plan(plan).resize(a.resize);
+    if let Some(f) = a.format {
+        options = options.format(f);
     }
-    let encoder = ImageEncoder::new(enc_opts)?;
-
-    let mut demuxer = GstDemuxer::open(&video)?;
-    let meta = demuxer.probe().await?;
-    let table = demuxer.frame_table().await?;
-    let resolved = plan.resolve(&table)?;
-    let mut source = demuxer
-        .frame_source(DecodeOptions::default().resize(a.resize))
-        .await?;
-    // A directory path or a store URL (file://, memory://, s3://…).
-    let sink = ObjectStoreSink::from_url(&out)?;
-    let stem = video
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "video".into());
-    let video_ref = VideoRef {
-        folder: String::new(),
-        name: stem,
-    };
-    let report = extract_to_sink(
-        &mut source,
-        &encoder,
-        &sink,
-        &video_ref,
-        &meta,
-        &resolved,
-        8,
-    )
-    .await?;
+    if let Some(q) = a.quality {
+        options = options.quality(q);
+    }
+    // OUT: a directory path or a store URL (file://, memory://, s3://…).
+    let report = extract_frames(&video, &out, options).await?;
     let summary = serde_json::json!({
         "video": video,
         "out": out,
-        "frame_count": meta.frame_count,
         "frames_planned": report.frames_planned,
         "frames_written": report.frames_written,
         "frames_existing": report.frames_existing,

@@ -8,6 +8,9 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(rustdoc::broken_intra_doc_links)]
 
+mod job;
+
+pub use job::{ExtractOptions, extract_frames};
 pub use video_core as core;
 pub use video_gst as gst;
 pub use video_storage as storage;
