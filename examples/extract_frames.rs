@@ -162,12 +162,5 @@ async fn run() -> anyhow::Result<()> {
 }
 
 fn main() {
-    // object_store's cloud clients need a Tokio runtime.
-    let result = tokio::runtime::Runtime::new()
-        .map_err(anyhow::Error::from)
-        .and_then(|rt| rt.block_on(run()));
-    if let Err(e) = result {
-        eprintln!("error: {}", common::chain(&*e));
-        std::process::exit(1);
-    }
+    common::main_with(run);
 }

@@ -72,8 +72,5 @@ async fn run() -> anyhow::Result<()> {
 }
 
 fn main() {
-    if let Err(e) = futures::executor::block_on(run()) {
-        eprintln!("error: {}", common::chain(&*e));
-        std::process::exit(1);
-    }
+    common::main_with(run);
 }

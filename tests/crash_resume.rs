@@ -7,32 +7,13 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+mod common;
+
+use common::example;
 use futures::TryStreamExt;
 use sha2::{Digest, Sha256};
 use video_dataset::core::{DatasetSink, VideoRef};
 use video_dataset::storage::{ObjectStoreSink, object_store::ObjectStore};
-
-fn example(name: &str) -> PathBuf {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let mut cmd = Command::new(env!("CARGO"));
-    cmd.args(["build", "--quiet", "--example", name])
-        .current_dir(root);
-    if !cfg!(debug_assertions) {
-        cmd.arg("--release");
-    }
-    if cfg!(feature = "aws") {
-        cmd.args(["--features", "aws"]); // the same features as this test
-    }
-    assert!(cmd.status().unwrap().success());
-    std::env::current_exe()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .join("examples")
-        .join(name)
-}
 
 /// A PNG that parses to its end: signature, IHDR of the right size, chunks up to IEND.
 fn assert_whole_png(name: &str, b: &[u8], w: u32, h: u32) {

@@ -6,38 +6,24 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
 
-/// Build the examples once and return the directory that holds them.
-fn examples_dir() -> &'static Path {
-    static DIR: OnceLock<PathBuf> = OnceLock::new();
-    DIR.get_or_init(|| {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-        let mut cmd = Command::new(env!("CARGO"));
-        cmd.args([
-            "build",
-            "--quiet",
-            "--example",
-            "probe",
-            "--example",
-            "extract_frames",
-            "--example",
-            "upload",
-        ]);
-        if !cfg!(debug_assertions) {
-            cmd.arg("--release"); // the same profile as this test
-        }
-        if cfg!(feature = "aws") {
-            cmd.args(["--features", "aws"]); // the same features as this test
-        }
-        let status = cmd.current_dir(root).status().unwrap();
-        assert!(status.success(), "building the examples failed");
-        // Integration tests live in target/<profile>/deps; examples in target/<profile>/examples.
-        let exe = std::env::current_exe().unwrap();
-        exe.parent().unwrap().parent().unwrap().join("examples")
-    })
+mod common;
+use common::example;
+
+/// The examples, built once.
+fn example_path(name: &'static str) -> &'static Path {
+    static BUILT: OnceLock<[PathBuf; 3]> = OnceLock::new();
+    let built = BUILT.get_or_init(|| {
+        [
+            example("probe"),
+            example("extract_frames"),
+            example("upload"),
+        ]
+    });
+    built.iter().find(|p| p.ends_with(name)).unwrap()
 }
 
-fn run(example: &str, args: &[&str], cwd: &Path) -> Output {
-    Command::new(examples_dir().join(example))
+fn run(example: &'static str, args: &[&str], cwd: &Path) -> Output {
+    Command::new(example_path(example))
         .args(args)
         .current_dir(cwd)
         .output()
@@ -53,14 +39,6 @@ fn json(out: &Output) -> serde_json::Value {
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
-fn scratch(name: &str) -> PathBuf {
-    let d = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-        .join(format!("examples-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
 /// Width and height from a PNG's IHDR chunk.
 fn png_size(path: &Path) -> (u32, u32) {
     let b = std::fs::read(path).unwrap();
@@ -71,7 +49,7 @@ fn png_size(path: &Path) -> (u32, u32) {
 
 #[test]
 fn probe_prints_one_json_object_and_fails_cleanly() {
-    let dir = scratch("probe");
+    let dir = common::scratch("probe");
     let m = json(&run("probe", &[], &dir));
     assert_eq!(m["codec"], "h264");
     assert_eq!(
@@ -94,7 +72,7 @@ fn probe_prints_one_json_object_and_fails_cleanly() {
 
 #[test]
 fn extract_frames_without_arguments_fills_dataset() {
-    let dir = scratch("default");
+    let dir = common::scratch("default");
     let s = json(&run("extract_frames", &[], &dir));
     assert_eq!(s["frames_written"].as_u64(), Some(10), "1 fps over 10 s");
     let mut names: Vec<String> = std::fs::read_dir(dir.join("dataset"))
@@ -129,7 +107,7 @@ fn extract_frames_without_arguments_fills_dataset() {
 
 #[test]
 fn extract_frames_plans_formats_and_errors() {
-    let dir = scratch("plans");
+    let dir = common::scratch("plans");
     // The sample clip the examples make.
     let clip = json(&run("probe", &[], &dir))["path"]
         .as_str()
@@ -228,7 +206,7 @@ fn extract_frames_plans_formats_and_errors() {
 
 #[test]
 fn upload_streams_the_video_into_the_dataset() {
-    let dir = scratch("upload");
+    let dir = common::scratch("upload");
     let clip = json(&run("probe", &[], &dir))["path"]
         .as_str()
         .unwrap()

@@ -3,6 +3,20 @@
 
 use std::path::PathBuf;
 
+/// Run an example's `run` on a Tokio runtime (object_store's cloud clients need one); on error,
+/// print the error chain on one line and exit with status 1.
+pub(crate) fn main_with<F: std::future::Future<Output = anyhow::Result<()>>>(
+    run: impl FnOnce() -> F,
+) {
+    let result = tokio::runtime::Runtime::new()
+        .map_err(anyhow::Error::from)
+        .and_then(|rt| rt.block_on(run()));
+    if let Err(e) = result {
+        eprintln!("error: {}", chain(&*e));
+        std::process::exit(1);
+    }
+}
+
 /// The error and its sources on one line.
 pub(crate) fn chain(e: &(dyn std::error::Error + 'static)) -> String {
     let mut s = e.to_string();
