@@ -68,6 +68,7 @@ mod frame;
 mod metadata;
 mod plan;
 mod scene;
+mod source;
 mod table;
 mod time;
 mod traits;
@@ -82,6 +83,7 @@ pub use frame::{EncodedFrame, Frame, FrameInfo, ImageFormat, PixelFormat, Plane}
 pub use metadata::VideoMetadata;
 pub use plan::{FnFilter, FrameFilter, ResolvedPlan, SamplingPlan, Selection};
 pub use scene::{AddOutcome, DEFAULT_SCENE_CAP, SceneItem, VideoScene};
+pub use source::{ByteReader, ByteSource, FileSource};
 pub use table::{FrameTable, PacketEntry};
 pub use time::{FrameRate, Rational, Timestamp};
 pub use traits::{

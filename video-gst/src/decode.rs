@@ -1,6 +1,6 @@
 //! Frame-accurate, GOP-aware decoding of a resolved plan.
 
-use std::path::PathBuf;
+use crate::input::Input;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -136,7 +136,7 @@ impl DecodeOptions {
 /// key frame index lies, an open GOP), decoding restarts from an earlier key frame.
 #[derive(Debug)]
 pub struct GstFrameSource {
-    path: PathBuf,
+    input: Input,
     uri: String,
     probed: Arc<Probed>,
     opts: DecodeOptions,
@@ -146,7 +146,7 @@ pub struct GstFrameSource {
 
 impl GstFrameSource {
     pub(crate) fn from_probed(
-        path: PathBuf,
+        input: Input,
         probed: Arc<Probed>,
         opts: DecodeOptions,
         stall: Duration,
@@ -174,8 +174,8 @@ impl GstFrameSource {
             });
         }
         Ok(GstFrameSource {
-            uri: path.display().to_string(),
-            path,
+            uri: input.uri(),
+            input,
             probed,
             opts,
             stall,
@@ -232,7 +232,7 @@ impl FrameSource for GstFrameSource {
         }
         let (tx, rx) = mpsc::channel(self.opts.buffer_frames.saturating_sub(1));
         let job = Job {
-            path: self.path.clone(),
+            input: self.input.clone(),
             uri: self.uri.clone(),
             probed: self.probed.clone(),
             opts: self.opts.clone(),
@@ -270,9 +270,18 @@ impl FrameSource for GstFrameSource {
 /// ahead of the last decoded frame.
 const CONTINUE_WITHIN: u64 = 8;
 
+/// The key frame before `start_k` (one further back than a start that failed).
+fn earlier_key(table: &FrameTable, start_k: u64, first_key: u64) -> u64 {
+    let earlier = match start_k.checked_sub(1) {
+        Some(before) => table.keyframe_at_or_before(before).unwrap_or(first_key),
+        None => first_key,
+    };
+    earlier.min(start_k)
+}
+
 /// One run of `frames`, on its own thread.
 struct Job {
-    path: PathBuf,
+    input: Input,
     uri: String,
     probed: Arc<Probed>,
     opts: DecodeOptions,
@@ -292,7 +301,7 @@ struct Graph {
 
 /// Build `filesrc ! typefind ! parsebin ! <decoder> [...] ! appsink` for the chosen stream.
 fn build_graph(
-    path: &std::path::Path,
+    input: &Input,
     uri: &str,
     want_id: Option<String>,
     want_index: usize,
@@ -311,7 +320,7 @@ fn build_graph(
     let seen = Arc::new(Mutex::new(0usize));
     let branch_sink = appsink.clone();
     let (f2, d2) = (failure.clone(), decoded.clone());
-    let (guard, _typefind) = parse_pipeline(path, move |pipeline, pad| {
+    let (guard, _typefind) = parse_pipeline(input, move |pipeline, pad| {
         let Some(caps) = pad_caps(pad) else {
             return discard(pipeline, pad);
         };
@@ -384,7 +393,7 @@ impl Job {
 
     fn build(&self) -> Result<Graph> {
         build_graph(
-            &self.path,
+            &self.input,
             &self.uri,
             self.probed.stream_id.clone(),
             self.probed.stream_index,
@@ -472,6 +481,19 @@ impl Job {
                 let Some(sample) = g.appsink.try_pull_sample(gst::ClockTime::from_mseconds(50))
                 else {
                     if g.appsink.is_eos() {
+                        // A seek can land where the demuxer cannot deliver from (qtdemux in
+                        // the last fragment of some fragmented MP4s): start further back
+                        // before calling the frame missing.
+                        if must_seek
+                            && start_k > first_key
+                            && retries < self.opts.max_retries
+                            && !self.probed.by_position
+                        {
+                            retries += 1;
+                            self.stat(|s| s.retries += 1);
+                            start_override = Some(earlier_key(&table, start_k, first_key));
+                            break;
+                        }
                         let pts = table.pts_of(t);
                         return Err(Error::Decode {
                             uri: self.uri.clone(),
@@ -534,12 +556,7 @@ impl Job {
                             ),
                         });
                     }
-                    // One key frame further back than the start that failed.
-                    let earlier = match start_k.checked_sub(1) {
-                        Some(before) => table.keyframe_at_or_before(before).unwrap_or(first_key),
-                        None => first_key,
-                    };
-                    start_override = Some(earlier.min(start_k));
+                    start_override = Some(earlier_key(&table, start_k, first_key));
                     break;
                 }
                 retries = 0;
@@ -884,14 +901,14 @@ fn link_branch(
 /// frame table of containers whose packets carry no presentation timestamps
 /// (AVI with B-frames), where reordering is only known after decoding.
 pub(crate) fn decoded_frames(
-    path: &std::path::Path,
+    input: &Input,
     stream_id: Option<String>,
     stream_index: usize,
     stall: Duration,
 ) -> Result<Vec<video_core::FrameInfo>> {
-    let uri = path.display().to_string();
+    let uri = input.uri();
     let g = build_graph(
-        path,
+        input,
         &uri,
         stream_id,
         stream_index,

@@ -1,6 +1,7 @@
 //! The demux-only pass: probe and frame table without decoding.
 
 use std::path::{Path, PathBuf};
+
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -8,10 +9,11 @@ use async_trait::async_trait;
 use gstreamer as gst;
 use gstreamer::prelude::*;
 use video_core::{
-    Demuxer, Error, FrameTable, PacketEntry, Rational, Result, Timestamp, VideoMetadata,
+    ByteSource, Demuxer, Error, FrameTable, PacketEntry, Rational, Result, Timestamp, VideoMetadata,
 };
 
 use crate::gsterror::codec_of;
+use crate::input::Input;
 use crate::pipeline::{
     Progress, container_name, discard, is_audio, is_video, pad_caps, parse_pipeline,
 };
@@ -55,13 +57,13 @@ fn nanos(t: Option<gst::ClockTime>) -> Option<i64> {
 }
 
 /// Run `filesrc ! typefind ! parsebin` to the end, collecting every video stream's packets.
-pub(crate) fn scan(path: &Path, stall: Duration) -> Result<Scan> {
-    crate::pipeline::check_file(path)?;
-    let uri = path.display().to_string();
+pub(crate) fn scan(input: &Input, stall: Duration) -> Result<Scan> {
+    input.check()?;
+    let uri = input.uri();
     let scan = Arc::new(Mutex::new(Scan::default()));
     let progress = Progress::default();
     let (s2, p2) = (scan.clone(), progress.clone());
-    let (guard, typefind) = parse_pipeline(path, move |pipeline, pad| {
+    let (guard, typefind) = parse_pipeline(input, move |pipeline, pad| {
         let Some(caps) = pad_caps(pad) else {
             return discard(pipeline, pad);
         };
@@ -156,7 +158,7 @@ pub(crate) fn scan(path: &Path, stall: Duration) -> Result<Scan> {
     };
     let tf_caps = typefind.property::<Option<gst::Caps>>("caps");
     let container =
-        crate::header::sniff_container(path).unwrap_or_else(|| container_name(tf_caps.as_deref()));
+        crate::header::sniff_container(input).unwrap_or_else(|| container_name(tf_caps.as_deref()));
     if let Ok(mut s) = scan.lock() {
         s.container = container.clone();
     }
@@ -252,7 +254,7 @@ impl StreamScan {
 #[derive(Clone, Debug)]
 #[must_use = "the builder must be built to be used"]
 pub struct GstDemuxerBuilder {
-    path: PathBuf,
+    input: Input,
     video_stream: Option<usize>,
     stall_timeout: Duration,
 }
@@ -260,8 +262,18 @@ pub struct GstDemuxerBuilder {
 impl GstDemuxerBuilder {
     /// A demuxer for the file at `path`.
     pub fn new(path: impl Into<PathBuf>) -> Self {
+        Self::with_input(Input::File(path.into()))
+    }
+
+    /// A demuxer reading through `source` (an object in a store, say): the demuxer reads only
+    /// the byte ranges the container needs.
+    pub fn from_source(source: Arc<dyn ByteSource>) -> Self {
+        Self::with_input(Input::Bytes(source))
+    }
+
+    fn with_input(input: Input) -> Self {
         GstDemuxerBuilder {
-            path: path.into(),
+            input,
             video_stream: None,
             stall_timeout: Duration::from_secs(20),
         }
@@ -330,9 +342,22 @@ impl GstDemuxer {
         GstDemuxerBuilder::new(path)
     }
 
-    /// The file this demuxer reads.
-    pub fn path(&self) -> &Path {
-        &self.opts.path
+    /// A demuxer with default options reading through `source`.
+    pub fn from_source(source: Arc<dyn ByteSource>) -> Result<Self> {
+        GstDemuxerBuilder::from_source(source).build()
+    }
+
+    /// The local file this demuxer reads, if it reads one.
+    pub fn path(&self) -> Option<&Path> {
+        match &self.opts.input {
+            Input::File(p) => Some(p),
+            Input::Bytes(_) => None,
+        }
+    }
+
+    /// The path or URL this demuxer reads.
+    pub fn uri(&self) -> String {
+        self.opts.input.uri()
     }
 
     pub(crate) async fn probed(&mut self) -> Result<Arc<Probed>> {
@@ -352,7 +377,7 @@ impl GstDemuxer {
     ) -> Result<crate::GstFrameSource> {
         let p = self.probed().await?;
         crate::GstFrameSource::from_probed(
-            self.opts.path.clone(),
+            self.opts.input.clone(),
             p,
             options,
             self.opts.stall_timeout,
@@ -372,9 +397,9 @@ impl Demuxer for GstDemuxer {
 }
 
 fn probe_blocking(opts: &GstDemuxerBuilder) -> Result<Probed> {
-    let path = &opts.path;
-    let uri = path.display().to_string();
-    let scan = scan(path, opts.stall_timeout)?;
+    let input = &opts.input;
+    let uri = input.uri();
+    let scan = scan(input, opts.stall_timeout)?;
     if scan.video.is_empty() {
         if scan.audio == 0 {
             return Err(Error::NotAVideo {
@@ -436,7 +461,7 @@ fn probe_blocking(opts: &GstDemuxerBuilder) -> Result<Probed> {
         // timestamps GStreamer then invents are not always unique, so such files are decoded
         // from their start and frames are identified by their position in the decoder's output.
         let frames = crate::decode::decoded_frames(
-            path,
+            input,
             stream.stream_id.clone(),
             index,
             opts.stall_timeout,
@@ -516,12 +541,12 @@ fn probe_blocking(opts: &GstDemuxerBuilder) -> Result<Probed> {
             .filter(|&b| b > 0);
     }
     if m.bitrate.is_none()
-        && let (Some(d), Ok(meta)) = (m.container_duration, std::fs::metadata(path))
+        && let (Some(d), Some(meta)) = (m.container_duration, input.len())
         && d.as_secs_f64() > 0.0
     {
-        m.bitrate = Some((meta.len() as f64 * 8.0 / d.as_secs_f64()) as u64);
+        m.bitrate = Some((meta as f64 * 8.0 / d.as_secs_f64()) as u64);
     }
-    m.header_frame_count = crate::header::frame_count(path, &m.container, index);
+    m.header_frame_count = crate::header::frame_count(input, &m.container, index);
     m.fill_from_table(&table);
     Ok(Probed {
         metadata: m,

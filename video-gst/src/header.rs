@@ -1,17 +1,17 @@
 //! The frame count a container header states (MP4/MOV `stsz`, AVI `strh`), read directly: no
 //! GStreamer element exposes it.
 
-use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
-use std::path::Path;
+
+use crate::input::Input;
 
 /// The header frame count of the `video_index`-th video track, if the container states one.
-pub(crate) fn frame_count(path: &Path, container: &str, video_index: usize) -> Option<u64> {
-    let mut f = File::open(path).ok()?;
-    let len = f.metadata().ok()?.len();
+pub(crate) fn frame_count(input: &Input, container: &str, video_index: usize) -> Option<u64> {
+    let len = input.len()?;
+    let mut f = input.reader()?;
     let n = match container {
-        "mp4" | "mov" => mp4(&mut f, len, video_index),
-        "avi" => avi(&mut f, len, video_index),
+        "mp4" | "mov" => mp4(&mut *f, len, video_index),
+        "avi" => avi(&mut *f, len, video_index),
         _ => None,
     };
     // Fragmented MP4 declares no samples in its header: that is "not stated", not zero.
@@ -19,8 +19,8 @@ pub(crate) fn frame_count(path: &Path, container: &str, video_index: usize) -> O
 }
 
 /// The container's short name from the file's first bytes, or `None` when not recognised.
-pub(crate) fn sniff_container(path: &Path) -> Option<String> {
-    let mut f = File::open(path).ok()?;
+pub(crate) fn sniff_container(input: &Input) -> Option<String> {
+    let mut f = input.reader()?;
     let mut head = [0u8; 512];
     let n = f.read(&mut head).ok()?;
     let head = &head[..n];
@@ -57,7 +57,7 @@ pub(crate) fn sniff_container(path: &Path) -> Option<String> {
 }
 
 /// Read a box header at `pos`: (type, payload start, box end).
-fn box_at(f: &mut File, pos: u64, end: u64) -> Option<([u8; 4], u64, u64)> {
+fn box_at<R: Read + Seek + ?Sized>(f: &mut R, pos: u64, end: u64) -> Option<([u8; 4], u64, u64)> {
     if pos + 8 > end {
         return None;
     }
@@ -79,7 +79,7 @@ fn box_at(f: &mut File, pos: u64, end: u64) -> Option<([u8; 4], u64, u64)> {
     (size >= 8 && box_end <= end).then_some((kind, start, box_end))
 }
 
-fn children(f: &mut File, start: u64, end: u64) -> Vec<([u8; 4], u64, u64)> {
+fn children<R: Read + Seek + ?Sized>(f: &mut R, start: u64, end: u64) -> Vec<([u8; 4], u64, u64)> {
     let mut out = Vec::new();
     let mut pos = start;
     while let Some(b) = box_at(f, pos, end) {
@@ -92,21 +92,26 @@ fn children(f: &mut File, start: u64, end: u64) -> Vec<([u8; 4], u64, u64)> {
     out
 }
 
-fn child(f: &mut File, start: u64, end: u64, kind: &[u8; 4]) -> Option<(u64, u64)> {
+fn child<R: Read + Seek + ?Sized>(
+    f: &mut R,
+    start: u64,
+    end: u64,
+    kind: &[u8; 4],
+) -> Option<(u64, u64)> {
     children(f, start, end)
         .into_iter()
         .find(|b| &b.0 == kind)
         .map(|b| (b.1, b.2))
 }
 
-fn read_at<const N: usize>(f: &mut File, pos: u64) -> Option<[u8; N]> {
+fn read_at<const N: usize, R: Read + Seek + ?Sized>(f: &mut R, pos: u64) -> Option<[u8; N]> {
     f.seek(SeekFrom::Start(pos)).ok()?;
     let mut b = [0u8; N];
     f.read_exact(&mut b).ok()?;
     Some(b)
 }
 
-fn mp4(f: &mut File, len: u64, video_index: usize) -> Option<u64> {
+fn mp4<R: Read + Seek + ?Sized>(f: &mut R, len: u64, video_index: usize) -> Option<u64> {
     let (ms, me) = child(f, 0, len, b"moov")?;
     let mut n = 0;
     for (kind, ts, te) in children(f, ms, me) {
@@ -120,7 +125,7 @@ fn mp4(f: &mut File, len: u64, video_index: usize) -> Option<u64> {
             continue;
         };
         // hdlr: version/flags(4) pre_defined(4) handler_type(4)
-        if read_at::<4>(f, hs + 8)? != *b"vide" {
+        if read_at::<4, _>(f, hs + 8)? != *b"vide" {
             continue;
         }
         if n != video_index {
@@ -131,14 +136,14 @@ fn mp4(f: &mut File, len: u64, video_index: usize) -> Option<u64> {
         let (ss, se) = child(f, is, ie, b"stbl")?;
         let (zs, _) = child(f, ss, se, b"stsz").or_else(|| child(f, ss, se, b"stz2"))?;
         // stsz: version/flags(4) sample_size(4) sample_count(4)
-        let c = read_at::<4>(f, zs + 8)?;
+        let c = read_at::<4, _>(f, zs + 8)?;
         return Some(u64::from(u32::from_be_bytes(c)));
     }
     None
 }
 
-fn avi(f: &mut File, len: u64, video_index: usize) -> Option<u64> {
-    let riff = read_at::<12>(f, 0)?;
+fn avi<R: Read + Seek + ?Sized>(f: &mut R, len: u64, video_index: usize) -> Option<u64> {
+    let riff = read_at::<12, _>(f, 0)?;
     if &riff[0..4] != b"RIFF" || &riff[8..12] != b"AVI " {
         return None;
     }
@@ -157,12 +162,12 @@ fn avi(f: &mut File, len: u64, video_index: usize) -> Option<u64> {
             }
             continue;
         }
-        let h = read_at::<8>(f, pos)?;
+        let h = read_at::<8, _>(f, pos)?;
         let id = [h[0], h[1], h[2], h[3]];
         let size = u64::from(u32::from_le_bytes([h[4], h[5], h[6], h[7]]));
         let next = pos + 8 + size + (size & 1);
         if &id == b"LIST" {
-            let list = read_at::<4>(f, pos + 8)?;
+            let list = read_at::<4, _>(f, pos + 8)?;
             if &list == b"hdrl" || &list == b"strl" {
                 stack.push(next.min(lim));
                 pos += 12;
@@ -172,7 +177,7 @@ fn avi(f: &mut File, len: u64, video_index: usize) -> Option<u64> {
                 break;
             }
         } else if &id == b"strh" {
-            let strh = read_at::<36>(f, pos + 8)?;
+            let strh = read_at::<36, _>(f, pos + 8)?;
             if &strh[0..4] == b"vids" {
                 if n == video_index {
                     return Some(u64::from(u32::from_le_bytes([

@@ -1,6 +1,5 @@
 //! Pipeline plumbing shared by the demux and decode passes.
 
-use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -10,6 +9,7 @@ use gstreamer::prelude::*;
 use video_core::{Error, Result};
 
 use crate::gsterror::{backend, from_bus_error};
+use crate::input::{Input, InputError};
 
 /// Initialise GStreamer once; errors if the library cannot start.
 pub(crate) fn init(uri: &str) -> Result<()> {
@@ -38,43 +38,6 @@ pub(crate) fn make(uri: &str, factory: &str) -> Result<gst::Element> {
     })
 }
 
-/// Check the input is a readable, non-empty regular file.
-pub(crate) fn check_file(path: &Path) -> Result<()> {
-    let uri = path.display().to_string();
-    let meta = std::fs::metadata(path).map_err(|e| Error::NotFound {
-        uri: uri.clone(),
-        source: Some(Box::new(e)),
-    })?;
-    if meta.is_dir() {
-        return Err(Error::NotAVideo {
-            uri,
-            reason: "is a directory".into(),
-            source: None,
-        });
-    }
-    if meta.len() == 0 {
-        return Err(Error::NotAVideo {
-            uri,
-            reason: "the file is empty".into(),
-            source: None,
-        });
-    }
-    let mut head = [0u8; 6];
-    let mut f = std::fs::File::open(path).map_err(|e| Error::NotFound {
-        uri: uri.clone(),
-        source: Some(Box::new(e)),
-    })?;
-    let n = std::io::Read::read(&mut f, &mut head).unwrap_or(0);
-    if n == 6 && (&head == b"GIF87a" || &head == b"GIF89a") {
-        // GStreamer 1.22's GIF demuxer stamps every frame 0 and never ends (it spins).
-        return Err(Error::Unsupported {
-            uri,
-            reason: "animated GIF: GStreamer 1.22's GIF demuxer gives every frame the timestamp 0 and never ends, so frames cannot be identified".into(),
-        });
-    }
-    Ok(())
-}
-
 /// A progress counter the streaming threads bump, so a watcher can tell a stall from slow work.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Progress(Arc<AtomicU64>);
@@ -93,6 +56,8 @@ impl Progress {
 pub(crate) struct PipelineGuard {
     pub(crate) pipeline: gst::Pipeline,
     pub(crate) uri: String,
+    /// A read error of the input, reported instead of the bus's generic one.
+    pub(crate) input_error: InputError,
 }
 
 impl Drop for PipelineGuard {
@@ -108,6 +73,15 @@ impl Drop for PipelineGuard {
 }
 
 impl PipelineGuard {
+    /// The error for a bus error message: the input's own read error when there is one.
+    fn error_of(&self, e: &gst::message::Error) -> Error {
+        self.input_error
+            .lock()
+            .ok()
+            .and_then(|mut f| f.take())
+            .unwrap_or_else(|| from_bus_error(&self.uri, e))
+    }
+
     /// Change state; on failure, report the error the bus holds (the return value only says
     /// "failed").
     pub(crate) fn set_state(&self, state: gst::State) -> Result<()> {
@@ -133,7 +107,7 @@ impl PipelineGuard {
             &[gst::MessageType::Error],
         )?;
         match msg.view() {
-            gst::MessageView::Error(e) => Some(from_bus_error(&self.uri, e)),
+            gst::MessageView::Error(e) => Some(self.error_of(e)),
             _ => None,
         }
     }
@@ -146,7 +120,7 @@ impl PipelineGuard {
         let mut eos = false;
         while let Some(msg) = bus.pop_filtered(&[gst::MessageType::Error, gst::MessageType::Eos]) {
             match msg.view() {
-                gst::MessageView::Error(e) => return Err(from_bus_error(&self.uri, e)),
+                gst::MessageView::Error(e) => return Err(self.error_of(e)),
                 gst::MessageView::Eos(_) => eos = true,
                 _ => {}
             }
@@ -175,7 +149,7 @@ impl PipelineGuard {
                 &[gst::MessageType::Error, gst::MessageType::Eos],
             ) {
                 match msg.view() {
-                    gst::MessageView::Error(e) => return Err(from_bus_error(&self.uri, e)),
+                    gst::MessageView::Error(e) => return Err(self.error_of(e)),
                     gst::MessageView::Eos(_) => return Ok(()),
                     _ => {}
                 }
@@ -195,21 +169,21 @@ impl PipelineGuard {
     }
 }
 
-/// Build `filesrc ! typefind ! parsebin` in a new pipeline. The typefind element is returned
+/// Build `<source> ! typefind ! parsebin` in a new pipeline. The typefind element is returned
 /// so its caps can be read; `on_pad` is called for every stream parsebin exposes.
 pub(crate) fn parse_pipeline(
-    path: &Path,
+    input: &Input,
     on_pad: impl Fn(&gst::Pipeline, &gst::Pad) + Send + Sync + 'static,
 ) -> Result<(PipelineGuard, gst::Element)> {
-    let uri = path.display().to_string();
+    let uri = input.uri();
     init(&uri)?;
+    let (src, input_error) = input.element()?;
     let pipeline = gst::Pipeline::new();
     let guard = PipelineGuard {
         pipeline: pipeline.clone(),
         uri: uri.clone(),
+        input_error,
     };
-    let src = make(&uri, "filesrc")?;
-    src.set_property("location", path.to_string_lossy().as_ref());
     let typefind = make(&uri, "typefind")?;
     let parsebin = make(&uri, "parsebin")?;
     pipeline

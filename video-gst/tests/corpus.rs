@@ -320,6 +320,7 @@ fn single_frame_plans_seek_to_the_right_frame() {
         "avc-aac.avi", // no pts
         "nasa_13013.mp4",
         "big_buck_bunny_0_30.webm",
+        "frag-buck-bunny.mp4", // qtdemux cannot start in the last fragment: a retry further back
     ];
     let mut total = 0;
     for name in hard {

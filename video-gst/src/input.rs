@@ -1,0 +1,191 @@
+//! Where a video's bytes come from: a local file (`filesrc`) or any [`ByteSource`] (`appsrc` in
+//! random-access mode, so the demuxer pulls exactly the byte ranges it needs).
+
+use std::fs::File;
+use std::io::{Read, Seek};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use gstreamer as gst;
+use gstreamer::prelude::*;
+use gstreamer_app as gst_app;
+use video_core::{ByteReader, ByteSource, Error, Result};
+
+use crate::pipeline::make;
+
+/// A read failure of a [`ByteSource`], kept so the pipeline's generic "read error" on the bus
+/// can be reported as what actually failed.
+pub(crate) type InputError = Arc<Mutex<Option<Error>>>;
+
+/// The input of a pipeline.
+#[derive(Clone, Debug)]
+pub(crate) enum Input {
+    /// A local file, read by `filesrc`.
+    File(PathBuf),
+    /// Random-access reads through a [`ByteSource`].
+    Bytes(Arc<dyn ByteSource>),
+}
+
+/// Something to parse a container header from.
+pub(crate) trait ReadSeek: Read + Seek {}
+impl<T: Read + Seek> ReadSeek for T {}
+
+impl Input {
+    /// The path or URL, for messages and metadata.
+    pub(crate) fn uri(&self) -> String {
+        match self {
+            Input::File(p) => p.display().to_string(),
+            Input::Bytes(b) => b.uri().to_owned(),
+        }
+    }
+
+    /// Total size in bytes, when it can be read.
+    pub(crate) fn len(&self) -> Option<u64> {
+        match self {
+            Input::File(p) => std::fs::metadata(p).ok().map(|m| m.len()),
+            Input::Bytes(b) => Some(b.len()),
+        }
+    }
+
+    /// A reader over the input's bytes, for container header parsing.
+    pub(crate) fn reader(&self) -> Option<Box<dyn ReadSeek + '_>> {
+        match self {
+            Input::File(p) => File::open(p).ok().map(|f| Box::new(f) as Box<dyn ReadSeek>),
+            Input::Bytes(b) => Some(Box::new(ByteReader::new(b.as_ref()))),
+        }
+    }
+
+    /// Check the input can be a video before building a pipeline: it exists, is not empty and
+    /// is not a format GStreamer handles badly.
+    pub(crate) fn check(&self) -> Result<()> {
+        let uri = self.uri();
+        let head = match self {
+            Input::File(path) => {
+                let meta = std::fs::metadata(path).map_err(|e| Error::NotFound {
+                    uri: uri.clone(),
+                    source: Some(Box::new(e)),
+                })?;
+                if meta.is_dir() {
+                    return Err(not_a_video(&uri, "is a directory"));
+                }
+                if !meta.is_file() {
+                    return Err(not_a_video(&uri, "is not a regular file"));
+                }
+                if meta.len() == 0 {
+                    return Err(not_a_video(&uri, "the file is empty"));
+                }
+                let mut head = Vec::with_capacity(6);
+                File::open(path)
+                    .and_then(|f| f.take(6).read_to_end(&mut head))
+                    .map_err(|e| Error::NotFound {
+                        uri: uri.clone(),
+                        source: Some(Box::new(e)),
+                    })?;
+                head
+            }
+            Input::Bytes(b) => {
+                if b.is_empty() {
+                    return Err(not_a_video(&uri, "the object is empty"));
+                }
+                b.read_at(0, 6)?.to_vec()
+            }
+        };
+        if head == b"GIF87a" || head == b"GIF89a" {
+            // GStreamer 1.22's GIF demuxer stamps every frame 0 and never ends (it spins).
+            return Err(Error::Unsupported {
+                uri,
+                reason: "animated GIF: GStreamer 1.22's GIF demuxer gives every frame the timestamp 0 and never ends, so frames cannot be identified".into(),
+            });
+        }
+        Ok(())
+    }
+
+    /// The source element, and where a [`ByteSource`] read error is kept.
+    pub(crate) fn element(&self) -> Result<(gst::Element, InputError)> {
+        let uri = self.uri();
+        let failed = InputError::default();
+        match self {
+            Input::File(path) => {
+                let src = make(&uri, "filesrc")?;
+                src.set_property("location", path.to_string_lossy().as_ref());
+                Ok((src, failed))
+            }
+            Input::Bytes(bytes) => {
+                let total = bytes.len();
+                let src = gst_app::AppSrc::builder()
+                    .name("bytesource")
+                    .stream_type(gst_app::AppStreamType::RandomAccess)
+                    .format(gst::Format::Bytes)
+                    .size(i64::try_from(total).unwrap_or(i64::MAX))
+                    .build();
+                // appsrc tells where the next read starts (seek-data) and how much is wanted
+                // (need-data); both arrive on the thread that pulls, one request at a time.
+                let offset = Arc::new(AtomicU64::new(0));
+                let (o2, b2, f2) = (offset.clone(), bytes.clone(), failed.clone());
+                src.set_callbacks(
+                    gst_app::AppSrcCallbacks::builder()
+                        .seek_data(move |_, to| {
+                            offset.store(to, Ordering::SeqCst);
+                            true
+                        })
+                        .need_data(move |src, want| {
+                            let at = o2.load(Ordering::SeqCst);
+                            if at >= total {
+                                let _ = src.end_of_stream();
+                                return;
+                            }
+                            match b2.read_at(at, want as usize) {
+                                Ok(data) if !data.is_empty() => {
+                                    o2.store(at + data.len() as u64, Ordering::SeqCst);
+                                    let mut buf = gst::Buffer::from_slice(data);
+                                    if let Some(b) = buf.get_mut() {
+                                        b.set_offset(at);
+                                    }
+                                    let _ = src.push_buffer(buf);
+                                }
+                                Ok(_) => {
+                                    let _ = src.end_of_stream();
+                                }
+                                Err(e) => {
+                                    let text = e.to_string();
+                                    if let Ok(mut f) = f2.lock() {
+                                        f.get_or_insert(e);
+                                    }
+                                    src.post_error_message(gst::error_msg!(
+                                        gst::ResourceError::Read,
+                                        ["{}", text]
+                                    ));
+                                    let _ = src.end_of_stream();
+                                }
+                            }
+                        })
+                        .build(),
+                );
+                // Demuxers derive stream ids from the upstream URI (random without one); the
+                // decode pass finds the stream the probe chose by its id, so answer with ours.
+                if let Some(pad) = src.static_pad("src") {
+                    let uri = uri.clone();
+                    pad.add_probe(gst::PadProbeType::QUERY_UPSTREAM, move |_, info| {
+                        if let Some(gst::PadProbeData::Query(q)) = info.data.as_mut()
+                            && let gst::QueryViewMut::Uri(u) = q.view_mut()
+                        {
+                            u.set_uri(Some(uri.as_str()));
+                            return gst::PadProbeReturn::Handled;
+                        }
+                        gst::PadProbeReturn::Ok
+                    });
+                }
+                Ok((src.upcast(), failed))
+            }
+        }
+    }
+}
+
+fn not_a_video(uri: &str, reason: &str) -> Error {
+    Error::NotAVideo {
+        uri: uri.to_owned(),
+        reason: reason.to_owned(),
+        source: None,
+    }
+}
