@@ -38,10 +38,12 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(rustdoc::broken_intra_doc_links)]
 
+mod remote;
 mod sink;
 mod upload;
 
 pub use object_store;
+pub use remote::{DEFAULT_BLOCK_SIZE, DEFAULT_CACHED_BLOCKS, StoreVideo};
 pub use sink::ObjectStoreSink;
 pub use upload::{UploadOptions, UploadedVideo, upload_video};
 pub use video_core::DatasetSink;

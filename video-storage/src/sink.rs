@@ -35,6 +35,30 @@ pub(crate) fn backend(key: &str, e: object_store::Error) -> Error {
     }
 }
 
+/// The store and the path inside it that a URL names, with credentials and options from the
+/// environment (`AWS_*`, `GOOGLE_*`, `AZURE_*`, lower-cased as object_store's builders take
+/// them). A string without `://` is a local path.
+pub(crate) fn store_from_url(url: &str) -> Result<(Arc<dyn ObjectStore>, Path)> {
+    let invalid = |reason: String| Error::InvalidPath {
+        path: url.to_owned(),
+        reason,
+    };
+    let parsed = if url.contains("://") {
+        url::Url::parse(url).map_err(|e| invalid(e.to_string()))?
+    } else {
+        let abs = std::path::absolute(url).map_err(|e| invalid(e.to_string()))?;
+        url::Url::from_file_path(&abs).map_err(|()| invalid("not an absolute path".into()))?
+    };
+    let opts: Vec<(String, String)> = std::env::vars()
+        .filter(|(k, _)| {
+            k.starts_with("AWS_") || k.starts_with("GOOGLE_") || k.starts_with("AZURE_")
+        })
+        .map(|(k, v)| (k.to_ascii_lowercase(), v))
+        .collect();
+    let (store, path) = object_store::parse_url_opts(&parsed, opts).map_err(|e| backend(url, e))?;
+    Ok((Arc::from(store), path))
+}
+
 /// Check one path segment: not empty, not `.`/`..`, no separators or control characters.
 fn check_segment(whole: &str, seg: &str) -> Result<()> {
     let bad = |reason: &str| {
@@ -69,19 +93,8 @@ impl ObjectStoreSink {
         if !url.contains("://") {
             return Self::local(std::path::Path::new(url));
         }
-        let parsed = url::Url::parse(url).map_err(|e| Error::InvalidPath {
-            path: url.to_owned(),
-            reason: e.to_string(),
-        })?;
-        let opts: Vec<(String, String)> = std::env::vars()
-            .filter(|(k, _)| {
-                k.starts_with("AWS_") || k.starts_with("GOOGLE_") || k.starts_with("AZURE_")
-            })
-            .map(|(k, v)| (k.to_ascii_lowercase(), v))
-            .collect();
-        let (store, prefix) =
-            object_store::parse_url_opts(&parsed, opts).map_err(|e| backend(url, e))?;
-        Ok(Self::new(Arc::from(store), prefix))
+        let (store, prefix) = store_from_url(url)?;
+        Ok(Self::new(store, prefix))
     }
 
     /// A sink in a local directory, created if missing.
@@ -117,6 +130,17 @@ impl ObjectStoreSink {
     /// The prefix inside the store.
     pub fn prefix(&self) -> &Path {
         &self.prefix
+    }
+
+    /// A video stored in this dataset (`key` as [`upload_video`](crate::upload_video) returns
+    /// it), to probe and sample where it is: see [`StoreVideo`](crate::StoreVideo).
+    pub async fn open_video(&self, key: &str) -> Result<crate::StoreVideo> {
+        for seg in key.split('/') {
+            check_segment(key, seg)?;
+        }
+        let path = self.path(key);
+        let uri = format!("{}/{path}", self.store);
+        crate::StoreVideo::open(self.store.clone(), path, uri).await
     }
 
     /// `{folder}/{rest}` relative to the dataset, after validating the folder and the name.

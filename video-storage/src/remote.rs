@@ -1,0 +1,237 @@
+//! [`StoreVideo`]: a video object in a store, read by byte ranges.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use bytes::{Bytes, BytesMut};
+use object_store::path::Path;
+use object_store::{GetOptions, GetRange, ObjectStore, ObjectStoreExt};
+use video_core::{ByteSource, Error, Result};
+
+use crate::sink::{backend, store_from_url};
+
+/// Default size of the blocks reads are rounded to.
+pub const DEFAULT_BLOCK_SIZE: u64 = 64 * 1024;
+/// Default number of blocks kept in memory (4 MiB with the default block size).
+pub const DEFAULT_CACHED_BLOCKS: usize = 64;
+/// Largest read-ahead, in blocks: sequential reads double their request size up to this.
+const MAX_READ_AHEAD_BLOCKS: u64 = 32;
+
+/// A video object in a store as a [`ByteSource`], for probing and decoding it where it is.
+///
+/// A demuxer reading through it fetches only the byte ranges it asks for, rounded out to
+/// blocks ([`DEFAULT_BLOCK_SIZE`]); the most recent blocks stay in memory
+/// ([`DEFAULT_CACHED_BLOCKS`]), so the many small reads of a container header cost one request
+/// and memory stays bounded whatever the video's size. Reads that continue where the last
+/// request ended (a demuxer going through a GOP) fetch ahead, doubling the request up to
+/// 32 blocks, so sequential reading takes few requests and a jump costs one block. Every request is conditional on the
+/// object's entity tag (when the store gives one): a video replaced while it is read fails with
+/// an error instead of mixing two files' bytes. [`bytes_fetched`](Self::bytes_fetched) and
+/// [`requests`](Self::requests) tell what reading cost.
+///
+/// Reads block the calling thread on the Tokio runtime that [`open`](Self::open) ran in, so
+/// they must come from threads of their own (as video-gst's pipelines do), never from a task
+/// of a current-thread runtime.
+#[derive(Debug)]
+pub struct StoreVideo {
+    store: Arc<dyn ObjectStore>,
+    location: Path,
+    uri: String,
+    size: u64,
+    e_tag: Option<String>,
+    runtime: tokio::runtime::Handle,
+    block: u64,
+    capacity: usize,
+    cache: Mutex<VecDeque<(u64, Bytes)>>,
+    /// Where the last request ended and the read-ahead, in blocks.
+    ahead: Mutex<(u64, u64)>,
+    fetched: AtomicU64,
+    requests: AtomicU64,
+}
+
+impl StoreVideo {
+    /// Open the object at `location` in `store`; `uri` names it in errors and metadata.
+    /// Reads its size (one `HEAD` request); fails with [`Error::NotFound`] if it does not exist.
+    pub async fn open(
+        store: Arc<dyn ObjectStore>,
+        location: Path,
+        uri: impl Into<String>,
+    ) -> Result<Self> {
+        let uri = uri.into();
+        let runtime = tokio::runtime::Handle::try_current().map_err(|e| Error::Backend {
+            backend: "object_store",
+            uri: Some(uri.clone()),
+            element: None,
+            source: Box::new(e),
+        })?;
+        let meta = store.head(&location).await.map_err(|e| backend(&uri, e))?;
+        Ok(StoreVideo {
+            store,
+            location,
+            uri,
+            size: meta.size,
+            e_tag: meta.e_tag,
+            runtime,
+            block: DEFAULT_BLOCK_SIZE,
+            capacity: DEFAULT_CACHED_BLOCKS,
+            cache: Mutex::new(VecDeque::new()),
+            ahead: Mutex::new((u64::MAX, 1)),
+            fetched: AtomicU64::new(0),
+            requests: AtomicU64::new(0),
+        })
+    }
+
+    /// Open a video by URL (`s3://bucket/videos/a.mp4`, `file:///abs/a.mp4`, `memory:///a.mp4`,
+    /// …), with credentials and options from the environment as
+    /// [`ObjectStoreSink::from_url`](crate::ObjectStoreSink::from_url) reads them.
+    pub async fn open_url(url: &str) -> Result<Self> {
+        let (store, location) = store_from_url(url)?;
+        Self::open(store, location, url).await
+    }
+
+    /// Round reads out to blocks of `bytes` (at least 4 KiB) and keep `blocks` of them.
+    pub fn with_cache(mut self, bytes: u64, blocks: usize) -> Self {
+        self.block = bytes.max(4096);
+        self.capacity = blocks.max(1);
+        self
+    }
+
+    /// The object's location in its store.
+    pub fn location(&self) -> &Path {
+        &self.location
+    }
+
+    /// Bytes fetched from the store so far.
+    pub fn bytes_fetched(&self) -> u64 {
+        self.fetched.load(Ordering::Relaxed)
+    }
+
+    /// Range requests made so far.
+    pub fn requests(&self) -> u64 {
+        self.requests.load(Ordering::Relaxed)
+    }
+
+    fn cached(&self, block: u64) -> Option<Bytes> {
+        let mut cache = self.cache.lock().ok()?;
+        let pos = cache.iter().position(|(b, _)| *b == block)?;
+        let entry = cache.remove(pos)?;
+        let data = entry.1.clone();
+        cache.push_back(entry); // most recently used last
+        Some(data)
+    }
+
+    fn remember(&self, block: u64, data: Bytes) {
+        if let Ok(mut cache) = self.cache.lock() {
+            cache.retain(|(b, _)| *b != block);
+            while cache.len() >= self.capacity {
+                cache.pop_front();
+            }
+            cache.push_back((block, data));
+        }
+    }
+
+    /// Fetch bytes `start..end` in one conditional range request.
+    fn fetch(&self, start: u64, end: u64) -> Result<Bytes> {
+        let store = self.store.clone();
+        let location = self.location.clone();
+        let options = GetOptions {
+            range: Some(GetRange::Bounded(start..end)),
+            if_match: self.e_tag.clone(),
+            ..Default::default()
+        };
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
+        self.runtime.spawn(async move {
+            let got = match store.get_opts(&location, options).await {
+                Ok(r) => r.bytes().await,
+                Err(e) => Err(e),
+            };
+            let _ = tx.send(got);
+        });
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        let got = rx
+            .recv()
+            .map_err(|_| Error::Backend {
+                backend: "object_store",
+                uri: Some(self.uri.clone()),
+                element: None,
+                source: "the runtime the video was opened in has shut down".into(),
+            })?
+            .map_err(|e| backend(&self.uri, e))?;
+        if got.len() as u64 != end - start {
+            return Err(Error::Backend {
+                backend: "object_store",
+                uri: Some(self.uri.clone()),
+                element: None,
+                source: format!(
+                    "asked for bytes {start}..{end}, got {} bytes (the object changed?)",
+                    got.len()
+                )
+                .into(),
+            });
+        }
+        self.fetched.fetch_add(got.len() as u64, Ordering::Relaxed);
+        Ok(got)
+    }
+}
+
+impl ByteSource for StoreVideo {
+    fn uri(&self) -> &str {
+        &self.uri
+    }
+
+    fn len(&self) -> u64 {
+        self.size
+    }
+
+    fn read_at(&self, offset: u64, len: usize) -> Result<Bytes> {
+        let end = offset.saturating_add(len as u64).min(self.size);
+        if offset >= end {
+            return Ok(Bytes::new());
+        }
+        let (first, last) = (offset / self.block, (end - 1) / self.block);
+        let mut blocks: Vec<Option<Bytes>> = (first..=last).map(|b| self.cached(b)).collect();
+        // One request for the span of missing blocks (cached blocks inside it are re-read: a
+        // second request costs more than the bytes).
+        let missing = blocks.iter().position(Option::is_none);
+        if let Some(lo) = missing {
+            let hi = blocks.iter().rposition(Option::is_none).unwrap_or(lo);
+            let (b_lo, mut b_hi) = (first + lo as u64, first + hi as u64);
+            if let Ok(mut ahead) = self.ahead.lock() {
+                let (next, window) = *ahead;
+                let window = if b_lo == next {
+                    (window * 2).min(MAX_READ_AHEAD_BLOCKS)
+                } else {
+                    1
+                };
+                let last_block = (self.size - 1) / self.block;
+                b_hi = b_hi.max(b_lo + window - 1).min(last_block);
+                *ahead = (b_hi + 1, window);
+            }
+            let start = b_lo * self.block;
+            let stop = ((b_hi + 1) * self.block).min(self.size);
+            let data = self.fetch(start, stop)?;
+            for b in b_lo..=b_hi {
+                let s = ((b - b_lo) * self.block) as usize;
+                let e = (s + self.block as usize).min(data.len());
+                let piece = data.slice(s..e);
+                self.remember(b, piece.clone());
+                if let Some(slot) = blocks.get_mut((b - first) as usize) {
+                    *slot = Some(piece);
+                }
+            }
+        }
+        let mut out = BytesMut::with_capacity((end - offset) as usize);
+        for (k, data) in blocks.into_iter().enumerate() {
+            let b = first + k as u64;
+            let data = data.unwrap_or_default();
+            let base = b * self.block;
+            let s = offset.saturating_sub(base) as usize;
+            let e = ((end - base) as usize).min(data.len());
+            if s < e {
+                out.extend_from_slice(&data[s..e]);
+            }
+        }
+        Ok(out.freeze())
+    }
+}
