@@ -15,7 +15,8 @@ use video_core::{
 use crate::gsterror::codec_of;
 use crate::input::Input;
 use crate::pipeline::{
-    Progress, container_name, discard, is_audio, is_video, pad_caps, parse_pipeline,
+    PARSEBIN, PipelineGuard, Progress, container_name, discard, is_audio, is_video, pad_caps,
+    parse_pipeline,
 };
 
 /// How long the demux pass waits for the first packet before deciding the container yields
@@ -50,14 +51,36 @@ pub(crate) struct Scan {
     pub(crate) video: Vec<StreamScan>,
     pub(crate) audio: u32,
     pub(crate) duration: Option<gst::ClockTime>,
+    /// parsebin exposed every stream it will.
+    all_pads: bool,
+    /// A [`Until::FirstPackets`] scan has what it needs.
+    done: bool,
 }
 
 fn nanos(t: Option<gst::ClockTime>) -> Option<i64> {
     t.and_then(|t| i64::try_from(t.nseconds()).ok())
 }
 
-/// Run `filesrc ! typefind ! parsebin` to the end, collecting every video stream's packets.
-pub(crate) fn scan(input: &Input, stall: Duration) -> Result<Scan> {
+/// How far [`scan`] reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Until {
+    /// To the end: every packet of every video stream.
+    End,
+    /// Until every stream is exposed and every video stream has sent a packet: caps, tags and
+    /// the first packets, read from the container's header and first bytes of data.
+    FirstPackets,
+}
+
+impl Scan {
+    /// Whether a [`Until::FirstPackets`] scan has all it needs.
+    fn has_first_packets(&self) -> bool {
+        self.all_pads && self.video.iter().all(|v| !v.packets.is_empty())
+    }
+}
+
+/// Run `<source> ! typefind ! parsebin`, collecting every video stream's packets, to the end or
+/// until the first packets.
+pub(crate) fn scan(input: &Input, stall: Duration, until: Until) -> Result<Scan> {
     input.check()?;
     let uri = input.uri();
     let scan = Arc::new(Mutex::new(Scan::default()));
@@ -95,6 +118,7 @@ pub(crate) fn scan(input: &Input, stall: Duration) -> Result<Scan> {
         };
         if let Some(sinkpad) = sink.static_pad("sink") {
             let (s3, p3) = (s2.clone(), p2.clone());
+            let weak = pipeline.downgrade();
             sinkpad.add_probe(
                 gst::PadProbeType::BUFFER | gst::PadProbeType::EVENT_DOWNSTREAM,
                 move |_, info| {
@@ -120,6 +144,13 @@ pub(crate) fn scan(input: &Input, stall: Duration) -> Result<Scan> {
                         Some(gst::PadProbeData::Buffer(buf)) => {
                             p3.bump();
                             st.record(buf);
+                            if until == Until::FirstPackets
+                                && s.has_first_packets()
+                                && !std::mem::replace(&mut s.done, true)
+                                && let Some(p) = weak.upgrade()
+                            {
+                                PipelineGuard::done(&p);
+                            }
                         }
                         _ => {}
                     }
@@ -135,6 +166,20 @@ pub(crate) fn scan(input: &Input, stall: Duration) -> Result<Scan> {
             let _ = pad.link(&sinkpad);
         }
     })?;
+    if let Some(parsebin) = guard.pipeline.by_name(PARSEBIN) {
+        let (s4, weak) = (scan.clone(), guard.pipeline.downgrade());
+        parsebin.connect_no_more_pads(move |_| {
+            let Ok(mut s) = s4.lock() else { return };
+            s.all_pads = true;
+            if until == Until::FirstPackets
+                && s.has_first_packets()
+                && !std::mem::replace(&mut s.done, true)
+                && let Some(p) = weak.upgrade()
+            {
+                PipelineGuard::done(&p);
+            }
+        });
+    }
     guard.set_state(gst::State::Playing)?;
     // Before the first packet, wait at most a few seconds: demuxers expose streams in
     // milliseconds, and a file that gives none would otherwise wait for the whole stall timeout.
@@ -257,6 +302,7 @@ pub struct GstDemuxerBuilder {
     input: Input,
     video_stream: Option<usize>,
     stall_timeout: Duration,
+    header_index: bool,
 }
 
 impl GstDemuxerBuilder {
@@ -276,6 +322,7 @@ impl GstDemuxerBuilder {
             input,
             video_stream: None,
             stall_timeout: Duration::from_secs(20),
+            header_index: true,
         }
     }
 
@@ -283,6 +330,15 @@ impl GstDemuxerBuilder {
     /// the most pixels, as FFmpeg picks it.
     pub fn with_video_stream(mut self, index: usize) -> Self {
         self.video_stream = Some(index);
+        self
+    }
+
+    /// Take the frame table from the container header where it can be trusted (MP4/MOV
+    /// sample tables, checked against the demux pass on the test corpus), so probing reads the
+    /// header and the first packets instead of the whole file. Default: on. Off, every packet
+    /// is read.
+    pub fn with_header_index(mut self, on: bool) -> Self {
+        self.header_index = on;
         self
     }
 
@@ -398,8 +454,38 @@ impl Demuxer for GstDemuxer {
 
 fn probe_blocking(opts: &GstDemuxerBuilder) -> Result<Probed> {
     let input = &opts.input;
+    if opts.header_index
+        && matches!(
+            crate::header::sniff_container(input).as_deref(),
+            Some("mp4" | "mov")
+        )
+    {
+        // The sample tables in the header give the frame table: read only the streams' caps
+        // and first packets, not every packet.
+        let first = scan(input, opts.stall_timeout, Until::FirstPackets)?;
+        if let Some(p) = probed_from(opts, first, true)? {
+            return Ok(p);
+        }
+    }
+    let full = scan(input, opts.stall_timeout, Until::End)?;
+    probed_from(opts, full, false)?.ok_or_else(|| {
+        crate::gsterror::backend(&input.uri(), None, "no frame table from the demux pass")
+    })
+}
+
+/// The frame table from the container header (MP4/MOV sample tables), when it is known to
+/// equal what the demux pass would give.
+fn header_table(input: &Input, uri: &str, video_index: usize) -> Option<FrameTable> {
+    let len = input.len()?;
+    let mut reader = input.reader()?;
+    crate::mp4index::frame_table(&mut reader, len, uri, video_index)
+}
+
+/// Metadata and table from a scan. With `from_header`, the table comes from the container
+/// header and `None` says the header gives none that can be trusted.
+fn probed_from(opts: &GstDemuxerBuilder, scan: Scan, from_header: bool) -> Result<Option<Probed>> {
+    let input = &opts.input;
     let uri = input.uri();
-    let scan = scan(input, opts.stall_timeout)?;
     if scan.video.is_empty() {
         if scan.audio == 0 {
             return Err(Error::NotAVideo {
@@ -455,6 +541,9 @@ fn probe_blocking(opts: &GstDemuxerBuilder) -> Result<Probed> {
         });
     }
     let by_position = !stream.has_all_pts();
+    if by_position && from_header {
+        return Ok(None);
+    }
     let table = if by_position {
         // Packets without presentation timestamps (AVI with B-frames): the order frames are shown
         // in is only known after decoding, so the table comes from a decoding pass. The
@@ -485,7 +574,14 @@ fn probe_blocking(opts: &GstDemuxerBuilder) -> Result<Probed> {
                 ),
             });
         }
-        stream.table(&uri)?
+        if from_header {
+            match header_table(input, &uri, index) {
+                Some(t) => t,
+                None => return Ok(None),
+            }
+        } else {
+            stream.table(&uri)?
+        }
     };
     let mut m = VideoMetadata::new(uri.clone());
     m.container = scan.container.clone();
@@ -548,11 +644,11 @@ fn probe_blocking(opts: &GstDemuxerBuilder) -> Result<Probed> {
     }
     m.header_frame_count = crate::header::frame_count(input, &m.container, index);
     m.fill_from_table(&table);
-    Ok(Probed {
+    Ok(Some(Probed {
         metadata: m,
         table: Arc::new(table),
         stream_id: stream.stream_id.clone(),
         stream_index: index,
         by_position,
-    })
+    }))
 }

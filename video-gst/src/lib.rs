@@ -44,6 +44,7 @@ mod encode;
 mod gsterror;
 mod header;
 mod input;
+mod mp4index;
 mod pipeline;
 
 pub use decode::{DecodeOptions, GstFrameSource, Orientation, OutputFormat, Resize};

@@ -128,7 +128,15 @@ impl PipelineGuard {
         Ok(eos)
     }
 
-    /// Wait for EOS, failing on a bus error or when `progress` stops moving for `stall`.
+    /// Tell [`wait_eos`](Self::wait_eos) to return now, as if the stream had ended (from any
+    /// thread; the pipeline goes on until dropped).
+    pub(crate) fn done(pipeline: &gst::Pipeline) {
+        let msg = gst::message::Application::new(gst::Structure::new_empty(DONE));
+        let _ = pipeline.post_message(msg);
+    }
+
+    /// Wait for EOS (or [`done`](Self::done)), failing on a bus error or when `progress` stops
+    /// moving for `stall`.
     /// Before any progress at all, `first` is the limit instead of `stall`.
     pub(crate) fn wait_eos(
         &self,
@@ -146,11 +154,20 @@ impl PipelineGuard {
         loop {
             if let Some(msg) = bus.timed_pop_filtered(
                 gst::ClockTime::from_mseconds(50),
-                &[gst::MessageType::Error, gst::MessageType::Eos],
+                &[
+                    gst::MessageType::Error,
+                    gst::MessageType::Eos,
+                    gst::MessageType::Application,
+                ],
             ) {
                 match msg.view() {
                     gst::MessageView::Error(e) => return Err(self.error_of(e)),
                     gst::MessageView::Eos(_) => return Ok(()),
+                    gst::MessageView::Application(a)
+                        if a.structure().is_some_and(|s| s.name() == DONE) =>
+                    {
+                        return Ok(());
+                    }
                     _ => {}
                 }
             }
@@ -169,6 +186,12 @@ impl PipelineGuard {
     }
 }
 
+/// Name of the parsebin of [`parse_pipeline`].
+pub(crate) const PARSEBIN: &str = "parse";
+
+/// Name of the application message that ends [`PipelineGuard::wait_eos`] early.
+const DONE: &str = "video-dataset-done";
+
 /// Build `<source> ! typefind ! parsebin` in a new pipeline. The typefind element is returned
 /// so its caps can be read; `on_pad` is called for every stream parsebin exposes.
 pub(crate) fn parse_pipeline(
@@ -186,6 +209,7 @@ pub(crate) fn parse_pipeline(
     };
     let typefind = make(&uri, "typefind")?;
     let parsebin = make(&uri, "parsebin")?;
+    parsebin.set_property("name", PARSEBIN);
     pipeline
         .add_many([&src, &typefind, &parsebin])
         .map_err(|e| backend(&uri, None, e.to_string()))?;

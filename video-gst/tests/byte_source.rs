@@ -176,3 +176,44 @@ fn an_empty_or_gif_byte_source_is_refused_up_front() {
     assert!(matches!(e, Err(Error::NotAVideo { .. })), "{e:?}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn header_index_probe_equals_the_full_scan() {
+    let Some(files) = corpus::load() else { return };
+    let mut from_header = Vec::new();
+    for f in &files {
+        let src = Counted::new(&f.path, None);
+        let mut quick = GstDemuxer::from_source(src.clone()).unwrap();
+        let mut full = GstDemuxerBuilder::new(&f.path)
+            .with_header_index(false)
+            .build()
+            .unwrap();
+        match (block(quick.probe()), block(full.probe())) {
+            (Ok(a), Ok(b)) => {
+                assert_eq!(a, b, "{}: metadata differs with the header index", f.file);
+                assert_eq!(
+                    block(quick.frame_table()).unwrap(),
+                    block(full.frame_table()).unwrap(),
+                    "{}: frame table differs with the header index",
+                    f.file
+                );
+                let read = src.read.load(Ordering::Relaxed);
+                if read < f.size_bytes {
+                    from_header.push(format!("{} ({read} of {} bytes)", f.file, f.size_bytes));
+                }
+            }
+            (Err(a), Err(b)) => assert_eq!(
+                std::mem::discriminant(&a),
+                std::mem::discriminant(&b),
+                "{}: {a} vs {b}",
+                f.file
+            ),
+            (a, b) => panic!("{}: header index gave {a:?}, full scan {b:?}", f.file),
+        }
+    }
+    eprintln!(
+        "probed from the header ({}): {}",
+        from_header.len(),
+        from_header.join(", ")
+    );
+}
