@@ -56,9 +56,13 @@ pub(crate) fn sniff_container(path: &Path) -> Option<String> {
     Some(name.to_owned())
 }
 
-/// Read a box header at `pos`: (type, payload start, box end).
-fn box_at(f: &mut File, pos: u64, end: u64) -> Option<([u8; 4], u64, u64)> {
-    if pos + 8 > end {
+/// An MP4 box: (type, payload start, box end).
+pub(crate) type Mp4Box = ([u8; 4], u64, u64);
+
+/// Read a box header at `pos`: (type, payload start, box end). `None` when it does not fit
+/// inside `end`.
+pub(crate) fn box_at<R: Read + Seek>(f: &mut R, pos: u64, end: u64) -> Option<Mp4Box> {
+    if pos.checked_add(8)? > end {
         return None;
     }
     f.seek(SeekFrom::Start(pos)).ok()?;
@@ -76,10 +80,11 @@ fn box_at(f: &mut File, pos: u64, end: u64) -> Option<([u8; 4], u64, u64)> {
         s => (pos + 8, s),
     };
     let box_end = pos.checked_add(size)?;
-    (size >= 8 && box_end <= end).then_some((kind, start, box_end))
+    (start <= box_end && box_end <= end).then_some((kind, start, box_end))
 }
 
-fn children(f: &mut File, start: u64, end: u64) -> Vec<([u8; 4], u64, u64)> {
+/// The boxes laid end to end in `start..end` (at most 10 000).
+pub(crate) fn children<R: Read + Seek>(f: &mut R, start: u64, end: u64) -> Vec<Mp4Box> {
     let mut out = Vec::new();
     let mut pos = start;
     while let Some(b) = box_at(f, pos, end) {
@@ -92,49 +97,80 @@ fn children(f: &mut File, start: u64, end: u64) -> Vec<([u8; 4], u64, u64)> {
     out
 }
 
-fn child(f: &mut File, start: u64, end: u64, kind: &[u8; 4]) -> Option<(u64, u64)> {
+/// The first box of type `kind` in `start..end`: (payload start, box end).
+pub(crate) fn child<R: Read + Seek>(
+    f: &mut R,
+    start: u64,
+    end: u64,
+    kind: &[u8; 4],
+) -> Option<(u64, u64)> {
     children(f, start, end)
         .into_iter()
         .find(|b| &b.0 == kind)
         .map(|b| (b.1, b.2))
 }
 
-fn read_at<const N: usize>(f: &mut File, pos: u64) -> Option<[u8; N]> {
+/// `N` bytes at `pos`.
+pub(crate) fn read_at<const N: usize>(f: &mut (impl Read + Seek), pos: u64) -> Option<[u8; N]> {
     f.seek(SeekFrom::Start(pos)).ok()?;
     let mut b = [0u8; N];
     f.read_exact(&mut b).ok()?;
     Some(b)
 }
 
-fn mp4(f: &mut File, len: u64, video_index: usize) -> Option<u64> {
-    let (ms, me) = child(f, 0, len, b"moov")?;
-    let mut n = 0;
-    for (kind, ts, te) in children(f, ms, me) {
-        if &kind != b"trak" {
+/// The whole payload of a box, when it is at most `cap` bytes.
+pub(crate) fn read_payload<R: Read + Seek>(
+    f: &mut R,
+    start: u64,
+    end: u64,
+    cap: u64,
+) -> Option<Vec<u8>> {
+    let n = end.checked_sub(start)?;
+    if n > cap {
+        return None;
+    }
+    f.seek(SeekFrom::Start(start)).ok()?;
+    let mut buf = vec![0u8; usize::try_from(n).ok()?];
+    f.read_exact(&mut buf).ok()?;
+    Some(buf)
+}
+
+/// The video tracks of the `moov` box in `ms..me`, in file order: (trak box, mdia payload).
+pub(crate) fn video_tracks<R: Read + Seek>(
+    f: &mut R,
+    ms: u64,
+    me: u64,
+) -> Vec<(Mp4Box, (u64, u64))> {
+    let mut out = Vec::new();
+    for trak in children(f, ms, me) {
+        if &trak.0 != b"trak" {
             continue;
         }
-        let Some((ds, de)) = child(f, ts, te, b"mdia") else {
+        let Some((ds, de)) = child(f, trak.1, trak.2, b"mdia") else {
             continue;
         };
         let Some((hs, _)) = child(f, ds, de, b"hdlr") else {
             continue;
         };
         // hdlr: version/flags(4) pre_defined(4) handler_type(4)
-        if read_at::<4>(f, hs + 8)? != *b"vide" {
-            continue;
+        if read_at::<4>(f, hs + 8) == Some(*b"vide") {
+            out.push((trak, (ds, de)));
         }
-        if n != video_index {
-            n += 1;
-            continue;
-        }
+    }
+    out
+}
+
+fn mp4<R: Read + Seek>(f: &mut R, len: u64, video_index: usize) -> Option<u64> {
+    let (ms, me) = child(f, 0, len, b"moov")?;
+    let (_, (ds, de)) = video_tracks(f, ms, me).into_iter().nth(video_index)?;
+    {
         let (is, ie) = child(f, ds, de, b"minf")?;
         let (ss, se) = child(f, is, ie, b"stbl")?;
         let (zs, _) = child(f, ss, se, b"stsz").or_else(|| child(f, ss, se, b"stz2"))?;
         // stsz: version/flags(4) sample_size(4) sample_count(4)
         let c = read_at::<4>(f, zs + 8)?;
-        return Some(u64::from(u32::from_be_bytes(c)));
+        Some(u64::from(u32::from_be_bytes(c)))
     }
-    None
 }
 
 fn avi(f: &mut File, len: u64, video_index: usize) -> Option<u64> {

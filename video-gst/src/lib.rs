@@ -43,6 +43,7 @@ mod demux;
 mod encode;
 mod gsterror;
 mod header;
+mod mp4index;
 mod pipeline;
 
 pub use decode::{DecodeOptions, GstFrameSource, Orientation, OutputFormat, Resize};
