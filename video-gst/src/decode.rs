@@ -320,7 +320,7 @@ fn build_graph(
     let seen = Arc::new(Mutex::new(0usize));
     let branch_sink = appsink.clone();
     let (f2, d2) = (failure.clone(), decoded.clone());
-    let (guard, _typefind) = parse_pipeline(input, move |pipeline, pad| {
+    let (guard, _typefind) = parse_pipeline(input, Arc::default(), move |pipeline, pad| {
         let Some(caps) = pad_caps(pad) else {
             return discard(pipeline, pad);
         };

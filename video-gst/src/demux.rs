@@ -2,6 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -15,8 +16,7 @@ use video_core::{
 use crate::gsterror::codec_of;
 use crate::input::Input;
 use crate::pipeline::{
-    PARSEBIN, PipelineGuard, Progress, container_name, discard, is_audio, is_video, pad_caps,
-    parse_pipeline,
+    PipelineGuard, Progress, container_name, discard, is_audio, is_video, pad_caps, parse_pipeline,
 };
 
 /// How long the demux pass waits for the first packet before deciding the container yields
@@ -51,8 +51,6 @@ pub(crate) struct Scan {
     pub(crate) video: Vec<StreamScan>,
     pub(crate) audio: u32,
     pub(crate) duration: Option<gst::ClockTime>,
-    /// parsebin exposed every stream it will.
-    all_pads: bool,
     /// A [`Until::FirstPackets`] scan has what it needs.
     done: bool,
 }
@@ -66,15 +64,28 @@ fn nanos(t: Option<gst::ClockTime>) -> Option<i64> {
 pub(crate) enum Until {
     /// To the end: every packet of every video stream.
     End,
-    /// Until every stream is exposed and every video stream has sent a packet: caps, tags and
-    /// the first packets, read from the container's header and first bytes of data.
-    FirstPackets,
+    /// Until the given numbers of video and audio streams are exposed and every video stream
+    /// has sent a packet: caps, tags and the first packets, read from the container's header
+    /// and first bytes of data. (parsebin does not say when it has exposed every stream.)
+    FirstPackets {
+        /// Video streams the container declares.
+        video: usize,
+        /// Audio streams the container declares.
+        audio: usize,
+    },
 }
 
 impl Scan {
-    /// Whether a [`Until::FirstPackets`] scan has all it needs.
-    fn has_first_packets(&self) -> bool {
-        self.all_pads && self.video.iter().all(|v| !v.packets.is_empty())
+    /// Whether a scan has read what `until` asks for.
+    fn has(&self, until: Until) -> bool {
+        match until {
+            Until::End => false,
+            Until::FirstPackets { video, audio } => {
+                self.video.len() >= video
+                    && self.audio as usize >= audio
+                    && self.video.iter().all(|v| !v.packets.is_empty())
+            }
+        }
     }
 }
 
@@ -86,7 +97,10 @@ pub(crate) fn scan(input: &Input, stall: Duration, until: Until) -> Result<Scan>
     let scan = Arc::new(Mutex::new(Scan::default()));
     let progress = Progress::default();
     let (s2, p2) = (scan.clone(), progress.clone());
-    let (guard, typefind) = parse_pipeline(input, move |pipeline, pad| {
+    // Set when a first-packets scan has what it needs: the source stops reading.
+    let stop = Arc::new(AtomicBool::new(false));
+    let stop2 = stop.clone();
+    let (guard, typefind) = parse_pipeline(input, stop.clone(), move |pipeline, pad| {
         let Some(caps) = pad_caps(pad) else {
             return discard(pipeline, pad);
         };
@@ -119,6 +133,7 @@ pub(crate) fn scan(input: &Input, stall: Duration, until: Until) -> Result<Scan>
         if let Some(sinkpad) = sink.static_pad("sink") {
             let (s3, p3) = (s2.clone(), p2.clone());
             let weak = pipeline.downgrade();
+            let stop3 = stop2.clone();
             sinkpad.add_probe(
                 gst::PadProbeType::BUFFER | gst::PadProbeType::EVENT_DOWNSTREAM,
                 move |_, info| {
@@ -144,11 +159,11 @@ pub(crate) fn scan(input: &Input, stall: Duration, until: Until) -> Result<Scan>
                         Some(gst::PadProbeData::Buffer(buf)) => {
                             p3.bump();
                             st.record(buf);
-                            if until == Until::FirstPackets
-                                && s.has_first_packets()
+                            if s.has(until)
                                 && !std::mem::replace(&mut s.done, true)
                                 && let Some(p) = weak.upgrade()
                             {
+                                stop3.store(true, Ordering::SeqCst);
                                 PipelineGuard::done(&p);
                             }
                         }
@@ -166,20 +181,6 @@ pub(crate) fn scan(input: &Input, stall: Duration, until: Until) -> Result<Scan>
             let _ = pad.link(&sinkpad);
         }
     })?;
-    if let Some(parsebin) = guard.pipeline.by_name(PARSEBIN) {
-        let (s4, weak) = (scan.clone(), guard.pipeline.downgrade());
-        parsebin.connect_no_more_pads(move |_| {
-            let Ok(mut s) = s4.lock() else { return };
-            s.all_pads = true;
-            if until == Until::FirstPackets
-                && s.has_first_packets()
-                && !std::mem::replace(&mut s.done, true)
-                && let Some(p) = weak.upgrade()
-            {
-                PipelineGuard::done(&p);
-            }
-        });
-    }
     guard.set_state(gst::State::Playing)?;
     // Before the first packet, wait at most a few seconds: demuxers expose streams in
     // milliseconds, and a file that gives none would otherwise wait for the whole stall timeout.
@@ -454,15 +455,20 @@ impl Demuxer for GstDemuxer {
 
 fn probe_blocking(opts: &GstDemuxerBuilder) -> Result<Probed> {
     let input = &opts.input;
-    if opts.header_index
-        && matches!(
-            crate::header::sniff_container(input).as_deref(),
-            Some("mp4" | "mov")
-        )
-    {
+    let header_counts = opts
+        .header_index
+        .then(|| crate::header::sniff_container(input))
+        .flatten()
+        .filter(|c| c == "mp4" || c == "mov")
+        .and_then(|_| crate::header::mp4_track_counts(input));
+    if let Some((video, audio)) = header_counts {
         // The sample tables in the header give the frame table: read only the streams' caps
         // and first packets, not every packet.
-        let first = scan(input, opts.stall_timeout, Until::FirstPackets)?;
+        let first = scan(
+            input,
+            opts.stall_timeout,
+            Until::FirstPackets { video, audio },
+        )?;
         if let Some(p) = probed_from(opts, first, true)? {
             return Ok(p);
         }
@@ -479,6 +485,25 @@ fn header_table(input: &Input, uri: &str, video_index: usize) -> Option<FrameTab
     let len = input.len()?;
     let mut reader = input.reader()?;
     crate::mp4index::frame_table(&mut reader, len, uri, video_index)
+}
+
+/// Whether the header table's frame durations are the ones the parser gave the packets the
+/// scan saw (in decode order). They differ when the bitstream's timing disagrees with the
+/// container's, and then the header's key frames cannot be trusted either.
+fn durations_agree(table: &FrameTable, stream: &StreamScan) -> bool {
+    let by_decode: std::collections::HashMap<u64, Option<Duration>> =
+        table.iter().map(|f| (f.decode_order, f.duration)).collect();
+    let first_key = stream.packets.iter().position(|p| p.keyframe);
+    let Some(first_key) = first_key else {
+        return false;
+    };
+    stream.packets[first_key..]
+        .iter()
+        .enumerate()
+        .all(|(k, p)| match by_decode.get(&(k as u64)) {
+            Some(d) => *d == p.duration,
+            None => p.pts.is_none(),
+        })
 }
 
 /// Metadata and table from a scan. With `from_header`, the table comes from the container
@@ -576,8 +601,8 @@ fn probed_from(opts: &GstDemuxerBuilder, scan: Scan, from_header: bool) -> Resul
         }
         if from_header {
             match header_table(input, &uri, index) {
-                Some(t) => t,
-                None => return Ok(None),
+                Some(t) if durations_agree(&t, stream) => t,
+                _ => return Ok(None),
             }
         } else {
             stream.table(&uri)?
@@ -626,7 +651,18 @@ fn probed_from(opts: &GstDemuxerBuilder, scan: Scan, from_header: bool) -> Resul
             _ => None,
         };
     }
-    if let Some(tags) = &stream.tags {
+    m.header_frame_count = crate::header::frame_count(input, &m.container, index);
+    m.fill_from_table(&table);
+    // MP4/MOV: the stream's sample sizes over its duration, as FFmpeg computes it (the parsers'
+    // bitrate tags come only once they have seen the data); elsewhere the declared bitrate.
+    let mp4_bytes = matches!(m.container.as_str(), "mp4" | "mov")
+        .then(|| crate::header::mp4_track_bytes(input, index))
+        .flatten();
+    if let (Some(bytes), Some(d)) = (mp4_bytes, m.duration)
+        && d.as_secs_f64() > 0.0
+    {
+        m.bitrate = Some((bytes as f64 * 8.0 / d.as_secs_f64()) as u64);
+    } else if let Some(tags) = &stream.tags {
         m.bitrate = tags
             .get::<gst::tags::Bitrate>()
             .map(|v| u64::from(v.get()))
@@ -642,8 +678,6 @@ fn probed_from(opts: &GstDemuxerBuilder, scan: Scan, from_header: bool) -> Resul
     {
         m.bitrate = Some((meta as f64 * 8.0 / d.as_secs_f64()) as u64);
     }
-    m.header_frame_count = crate::header::frame_count(input, &m.container, index);
-    m.fill_from_table(&table);
     Ok(Some(Probed {
         metadata: m,
         table: Arc::new(table),

@@ -10,8 +10,8 @@ pub(crate) fn frame_count(input: &Input, container: &str, video_index: usize) ->
     let len = input.len()?;
     let mut f = input.reader()?;
     let n = match container {
-        "mp4" | "mov" => mp4(&mut *f, len, video_index),
-        "avi" => avi(&mut *f, len, video_index),
+        "mp4" | "mov" => mp4(&mut f, len, video_index),
+        "avi" => avi(&mut f, len, video_index),
         _ => None,
     };
     // Fragmented MP4 declares no samples in its header: that is "not stated", not zero.
@@ -56,9 +56,13 @@ pub(crate) fn sniff_container(input: &Input) -> Option<String> {
     Some(name.to_owned())
 }
 
-/// Read a box header at `pos`: (type, payload start, box end).
-fn box_at<R: Read + Seek + ?Sized>(f: &mut R, pos: u64, end: u64) -> Option<([u8; 4], u64, u64)> {
-    if pos + 8 > end {
+/// An MP4 box: (type, payload start, box end).
+pub(crate) type Mp4Box = ([u8; 4], u64, u64);
+
+/// Read a box header at `pos`: (type, payload start, box end). `None` when it does not fit
+/// inside `end`.
+pub(crate) fn box_at<R: Read + Seek>(f: &mut R, pos: u64, end: u64) -> Option<Mp4Box> {
+    if pos.checked_add(8)? > end {
         return None;
     }
     f.seek(SeekFrom::Start(pos)).ok()?;
@@ -76,10 +80,11 @@ fn box_at<R: Read + Seek + ?Sized>(f: &mut R, pos: u64, end: u64) -> Option<([u8
         s => (pos + 8, s),
     };
     let box_end = pos.checked_add(size)?;
-    (size >= 8 && box_end <= end).then_some((kind, start, box_end))
+    (start <= box_end && box_end <= end).then_some((kind, start, box_end))
 }
 
-fn children<R: Read + Seek + ?Sized>(f: &mut R, start: u64, end: u64) -> Vec<([u8; 4], u64, u64)> {
+/// The boxes laid end to end in `start..end` (at most 10 000).
+pub(crate) fn children<R: Read + Seek>(f: &mut R, start: u64, end: u64) -> Vec<Mp4Box> {
     let mut out = Vec::new();
     let mut pos = start;
     while let Some(b) = box_at(f, pos, end) {
@@ -92,7 +97,8 @@ fn children<R: Read + Seek + ?Sized>(f: &mut R, start: u64, end: u64) -> Vec<([u
     out
 }
 
-fn child<R: Read + Seek + ?Sized>(
+/// The first box of type `kind` in `start..end`: (payload start, box end).
+pub(crate) fn child<R: Read + Seek>(
     f: &mut R,
     start: u64,
     end: u64,
@@ -104,46 +110,122 @@ fn child<R: Read + Seek + ?Sized>(
         .map(|b| (b.1, b.2))
 }
 
-fn read_at<const N: usize, R: Read + Seek + ?Sized>(f: &mut R, pos: u64) -> Option<[u8; N]> {
+/// `N` bytes at `pos`.
+pub(crate) fn read_at<const N: usize>(f: &mut (impl Read + Seek), pos: u64) -> Option<[u8; N]> {
     f.seek(SeekFrom::Start(pos)).ok()?;
     let mut b = [0u8; N];
     f.read_exact(&mut b).ok()?;
     Some(b)
 }
 
-fn mp4<R: Read + Seek + ?Sized>(f: &mut R, len: u64, video_index: usize) -> Option<u64> {
-    let (ms, me) = child(f, 0, len, b"moov")?;
-    let mut n = 0;
-    for (kind, ts, te) in children(f, ms, me) {
-        if &kind != b"trak" {
+/// The whole payload of a box, when it is at most `cap` bytes.
+pub(crate) fn read_payload<R: Read + Seek>(
+    f: &mut R,
+    start: u64,
+    end: u64,
+    cap: u64,
+) -> Option<Vec<u8>> {
+    let n = end.checked_sub(start)?;
+    if n > cap {
+        return None;
+    }
+    f.seek(SeekFrom::Start(start)).ok()?;
+    let mut buf = vec![0u8; usize::try_from(n).ok()?];
+    f.read_exact(&mut buf).ok()?;
+    Some(buf)
+}
+
+/// The video tracks of the `moov` box in `ms..me`, in file order: (trak box, mdia payload).
+pub(crate) fn video_tracks<R: Read + Seek>(
+    f: &mut R,
+    ms: u64,
+    me: u64,
+) -> Vec<(Mp4Box, (u64, u64))> {
+    tracks(f, ms, me, b"vide")
+}
+
+/// Total bytes of the `video_index`-th video track's samples (the `stsz` sizes), from an
+/// MP4/MOV header.
+pub(crate) fn mp4_track_bytes(input: &Input, video_index: usize) -> Option<u64> {
+    let len = input.len()?;
+    let mut f = input.reader()?;
+    let (ms, me) = child(&mut f, 0, len, b"moov")?;
+    let (_, (ds, de)) = video_tracks(&mut f, ms, me).into_iter().nth(video_index)?;
+    let (is, ie) = child(&mut f, ds, de, b"minf")?;
+    let (ss, se) = child(&mut f, is, ie, b"stbl")?;
+    let (zs, ze) = child(&mut f, ss, se, b"stsz")?;
+    // stsz: version/flags(4) sample_size(4) sample_count(4) [entry_size(4) × count]
+    let head = read_at::<12>(&mut f, zs)?;
+    let size = u64::from(u32::from_be_bytes([head[4], head[5], head[6], head[7]]));
+    let count = u64::from(u32::from_be_bytes([head[8], head[9], head[10], head[11]]));
+    if size != 0 {
+        return size.checked_mul(count);
+    }
+    let table = read_payload(&mut f, zs + 12, ze, 64 * 1024 * 1024)?;
+    if (table.len() as u64) < count.checked_mul(4)? {
+        return None;
+    }
+    Some(
+        table
+            .chunks_exact(4)
+            .take(count as usize)
+            .map(|c| u64::from(u32::from_be_bytes([c[0], c[1], c[2], c[3]])))
+            .sum(),
+    )
+}
+
+/// The numbers of video and audio tracks an MP4/MOV header declares.
+pub(crate) fn mp4_track_counts(input: &Input) -> Option<(usize, usize)> {
+    let len = input.len()?;
+    let mut f = input.reader()?;
+    let (ms, me) = child(&mut f, 0, len, b"moov")?;
+    Some((
+        tracks(&mut f, ms, me, b"vide").len(),
+        tracks(&mut f, ms, me, b"soun").len(),
+    ))
+}
+
+/// The tracks with handler type `handler`, in file order: (trak box, mdia payload).
+fn tracks<R: Read + Seek>(
+    f: &mut R,
+    ms: u64,
+    me: u64,
+    handler: &[u8; 4],
+) -> Vec<(Mp4Box, (u64, u64))> {
+    let mut out = Vec::new();
+    for trak in children(f, ms, me) {
+        if &trak.0 != b"trak" {
             continue;
         }
-        let Some((ds, de)) = child(f, ts, te, b"mdia") else {
+        let Some((ds, de)) = child(f, trak.1, trak.2, b"mdia") else {
             continue;
         };
         let Some((hs, _)) = child(f, ds, de, b"hdlr") else {
             continue;
         };
         // hdlr: version/flags(4) pre_defined(4) handler_type(4)
-        if read_at::<4, _>(f, hs + 8)? != *b"vide" {
-            continue;
+        if read_at::<4>(f, hs + 8) == Some(*handler) {
+            out.push((trak, (ds, de)));
         }
-        if n != video_index {
-            n += 1;
-            continue;
-        }
+    }
+    out
+}
+
+fn mp4<R: Read + Seek>(f: &mut R, len: u64, video_index: usize) -> Option<u64> {
+    let (ms, me) = child(f, 0, len, b"moov")?;
+    let (_, (ds, de)) = video_tracks(f, ms, me).into_iter().nth(video_index)?;
+    {
         let (is, ie) = child(f, ds, de, b"minf")?;
         let (ss, se) = child(f, is, ie, b"stbl")?;
         let (zs, _) = child(f, ss, se, b"stsz").or_else(|| child(f, ss, se, b"stz2"))?;
         // stsz: version/flags(4) sample_size(4) sample_count(4)
-        let c = read_at::<4, _>(f, zs + 8)?;
-        return Some(u64::from(u32::from_be_bytes(c)));
+        let c = read_at::<4>(f, zs + 8)?;
+        Some(u64::from(u32::from_be_bytes(c)))
     }
-    None
 }
 
-fn avi<R: Read + Seek + ?Sized>(f: &mut R, len: u64, video_index: usize) -> Option<u64> {
-    let riff = read_at::<12, _>(f, 0)?;
+fn avi<R: Read + Seek>(f: &mut R, len: u64, video_index: usize) -> Option<u64> {
+    let riff = read_at::<12>(f, 0)?;
     if &riff[0..4] != b"RIFF" || &riff[8..12] != b"AVI " {
         return None;
     }
@@ -162,12 +244,12 @@ fn avi<R: Read + Seek + ?Sized>(f: &mut R, len: u64, video_index: usize) -> Opti
             }
             continue;
         }
-        let h = read_at::<8, _>(f, pos)?;
+        let h = read_at::<8>(f, pos)?;
         let id = [h[0], h[1], h[2], h[3]];
         let size = u64::from(u32::from_le_bytes([h[4], h[5], h[6], h[7]]));
         let next = pos + 8 + size + (size & 1);
         if &id == b"LIST" {
-            let list = read_at::<4, _>(f, pos + 8)?;
+            let list = read_at::<4>(f, pos + 8)?;
             if &list == b"hdrl" || &list == b"strl" {
                 stack.push(next.min(lim));
                 pos += 12;
@@ -177,7 +259,7 @@ fn avi<R: Read + Seek + ?Sized>(f: &mut R, len: u64, video_index: usize) -> Opti
                 break;
             }
         } else if &id == b"strh" {
-            let strh = read_at::<36, _>(f, pos + 8)?;
+            let strh = read_at::<36>(f, pos + 8)?;
             if &strh[0..4] == b"vids" {
                 if n == video_index {
                     return Some(u64::from(u32::from_le_bytes([

@@ -4,7 +4,7 @@
 use std::fs::File;
 use std::io::{Read, Seek};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use gstreamer as gst;
@@ -101,8 +101,9 @@ impl Input {
         Ok(())
     }
 
-    /// The source element, and where a [`ByteSource`] read error is kept.
-    pub(crate) fn element(&self) -> Result<(gst::Element, InputError)> {
+    /// The source element, and where a [`ByteSource`] read error is kept. Once `stop` is set,
+    /// a [`ByteSource`] input reads nothing more and ends the stream.
+    pub(crate) fn element(&self, stop: Arc<AtomicBool>) -> Result<(gst::Element, InputError)> {
         let uri = self.uri();
         let failed = InputError::default();
         match self {
@@ -131,7 +132,7 @@ impl Input {
                         })
                         .need_data(move |src, want| {
                             let at = o2.load(Ordering::SeqCst);
-                            if at >= total {
+                            if at >= total || stop.load(Ordering::SeqCst) {
                                 let _ = src.end_of_stream();
                                 return;
                             }

@@ -186,21 +186,21 @@ impl PipelineGuard {
     }
 }
 
-/// Name of the parsebin of [`parse_pipeline`].
-pub(crate) const PARSEBIN: &str = "parse";
-
 /// Name of the application message that ends [`PipelineGuard::wait_eos`] early.
 const DONE: &str = "video-dataset-done";
 
 /// Build `<source> ! typefind ! parsebin` in a new pipeline. The typefind element is returned
-/// so its caps can be read; `on_pad` is called for every stream parsebin exposes.
+/// so its caps can be read; `on_pad` is called for every stream parsebin exposes. Once
+/// `stop_reading` is set, a [`ByteSource`](video_core::ByteSource) input reads nothing more
+/// (the demuxer sees the end of the stream).
 pub(crate) fn parse_pipeline(
     input: &Input,
+    stop_reading: Arc<std::sync::atomic::AtomicBool>,
     on_pad: impl Fn(&gst::Pipeline, &gst::Pad) + Send + Sync + 'static,
 ) -> Result<(PipelineGuard, gst::Element)> {
     let uri = input.uri();
     init(&uri)?;
-    let (src, input_error) = input.element()?;
+    let (src, input_error) = input.element(stop_reading)?;
     let pipeline = gst::Pipeline::new();
     let guard = PipelineGuard {
         pipeline: pipeline.clone(),
@@ -209,7 +209,6 @@ pub(crate) fn parse_pipeline(
     };
     let typefind = make(&uri, "typefind")?;
     let parsebin = make(&uri, "parsebin")?;
-    parsebin.set_property("name", PARSEBIN);
     pipeline
         .add_many([&src, &typefind, &parsebin])
         .map_err(|e| backend(&uri, None, e.to_string()))?;

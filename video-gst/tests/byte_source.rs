@@ -119,27 +119,12 @@ fn corpus_through_a_byte_source_equals_the_file() {
     assert!(compared >= 25, "only {compared} files compared");
 }
 
-#[test]
-fn a_failing_byte_source_gives_its_own_error_without_hanging() {
-    let Some(files) = corpus::load() else { return };
-    let f = files
-        .iter()
-        .filter(|f| f.file.ends_with(".mp4") && f.size_bytes > 200_000)
-        .max_by_key(|f| f.size_bytes)
-        .unwrap();
-    let src = Counted::new(&f.path, Some(f.size_bytes / 2));
-    let mut d = GstDemuxerBuilder::from_source(src)
-        .with_stall_timeout(Duration::from_secs(10))
-        .build()
-        .unwrap();
-    let started = Instant::now();
-    let e = block(d.probe()).unwrap_err();
+fn assert_source_error(e: &Error, f: &corpus::CorpusFile, started: Instant) {
     assert!(
         started.elapsed() < Duration::from_secs(8),
         "took {:?}",
         started.elapsed()
     );
-    let text = e.to_string();
     assert!(
         matches!(
             e,
@@ -148,10 +133,48 @@ fn a_failing_byte_source_gives_its_own_error_without_hanging() {
                 ..
             }
         ),
-        "{f:?}: {e:?}",
-        f = f.file
+        "{}: {e:?}",
+        f.file
     );
+    let text = e.to_string();
     assert!(text.contains(&f.path.display().to_string()), "{text}");
+}
+
+#[test]
+fn a_failing_byte_source_gives_its_own_error_without_hanging() {
+    let Some(files) = corpus::load() else { return };
+    let f = files
+        .iter()
+        .filter(|f| f.file.ends_with(".mp4") && f.size_bytes > 200_000)
+        .max_by_key(|f| f.size_bytes)
+        .unwrap();
+    // Reading every packet (no header index) fails while probing.
+    let src = Counted::new(&f.path, Some(f.size_bytes / 2));
+    let mut d = GstDemuxerBuilder::from_source(src)
+        .with_header_index(false)
+        .with_stall_timeout(Duration::from_secs(10))
+        .build()
+        .unwrap();
+    let started = Instant::now();
+    let e = block(d.probe()).unwrap_err();
+    assert_source_error(&e, f, started);
+    // From the header, probing reads little; decoding the last frame then fails.
+    let src = Counted::new(&f.path, Some(f.size_bytes / 2));
+    let mut d = GstDemuxerBuilder::from_source(src)
+        .with_stall_timeout(Duration::from_secs(10))
+        .build()
+        .unwrap();
+    let n = block(d.probe()).unwrap().frame_count;
+    let started = Instant::now();
+    let got: Vec<_> = block(async {
+        let mut s = d.frame_source(DecodeOptions::default()).await.unwrap();
+        s.frames(&ResolvedPlan::from_indices(vec![0, n - 1]))
+            .collect::<Vec<_>>()
+            .await
+    });
+    assert!(got[0].is_ok(), "{:?}", got[0]);
+    let e = got[1].as_ref().unwrap_err();
+    assert_source_error(e, f, started);
 }
 
 #[test]
@@ -177,26 +200,140 @@ fn an_empty_or_gif_byte_source_is_refused_up_front() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// x264 files whose key frames the parser and the container's sync table may see differently:
+/// a non-IDR I-frame at a scene cut, open GOPs (recovery-point I-frames as sync samples).
+fn tricky_x264_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let make = |name: &str, args: &[&str]| {
+        let out = dir.join(name);
+        let status = std::process::Command::new("ffmpeg")
+            .args(["-v", "error", "-y"])
+            .args(args)
+            .args([
+                "-c:v",
+                "libx264",
+                "-preset",
+                "ultrafast",
+                "-pix_fmt",
+                "yuv420p",
+            ])
+            .arg(&out)
+            .status()
+            .expect("ffmpeg");
+        assert!(status.success(), "{name}");
+        out
+    };
+    vec![
+        make(
+            "scenecut.mp4",
+            &[
+                "-f",
+                "lavfi",
+                "-i",
+                "testsrc2=size=320x240:rate=25:duration=4",
+                "-f",
+                "lavfi",
+                "-i",
+                "mandelbrot=size=320x240:rate=25",
+                "-filter_complex",
+                "[0:v][1:v]concat=n=2:v=1[a];[a]trim=duration=8[v]",
+                "-map",
+                "[v]",
+                "-bf",
+                "2",
+                "-x264-params",
+                "keyint=250:min-keyint=250:scenecut=40",
+            ],
+        ),
+        make(
+            "opengop.mp4",
+            &[
+                "-f",
+                "lavfi",
+                "-i",
+                "testsrc2=size=320x240:rate=25:duration=8",
+                "-bf",
+                "3",
+                "-x264-params",
+                "keyint=50:open-gop=1",
+            ],
+        ),
+        make(
+            "opengop.mov",
+            &[
+                "-f",
+                "lavfi",
+                "-i",
+                "testsrc2=size=320x240:rate=30000/1001:duration=8",
+                "-bf",
+                "3",
+                "-x264-params",
+                "keyint=40:open-gop=1",
+                "-f",
+                "mov",
+            ],
+        ),
+    ]
+}
+
 #[test]
 fn header_index_probe_equals_the_full_scan() {
     let Some(files) = corpus::load() else { return };
+    let dir = std::env::temp_dir().join(format!("vg-header-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut inputs: Vec<(String, std::path::PathBuf, u64)> = files
+        .iter()
+        .map(|f| (f.file.clone(), f.path.clone(), f.size_bytes))
+        .collect();
+    for p in tricky_x264_files(&dir) {
+        let size = std::fs::metadata(&p).unwrap().len();
+        inputs.push((p.display().to_string(), p, size));
+    }
     let mut from_header = Vec::new();
-    for f in &files {
-        let src = Counted::new(&f.path, None);
+    for (file, path, size) in &inputs {
+        let f = Named {
+            file,
+            path,
+            size_bytes: *size,
+        };
+        let src = Counted::new(f.path, None);
         let mut quick = GstDemuxer::from_source(src.clone()).unwrap();
-        let mut full = GstDemuxerBuilder::new(&f.path)
+        let mut full = GstDemuxerBuilder::new(f.path)
             .with_header_index(false)
             .build()
             .unwrap();
         match (block(quick.probe()), block(full.probe())) {
-            (Ok(a), Ok(b)) => {
-                assert_eq!(a, b, "{}: metadata differs with the header index", f.file);
-                assert_eq!(
+            (Ok(mut a), Ok(b)) => {
+                let (ta, tb) = (
                     block(quick.frame_table()).unwrap(),
                     block(full.frame_table()).unwrap(),
-                    "{}: frame table differs with the header index",
-                    f.file
                 );
+                assert_eq!(ta.len(), tb.len(), "{}", f.file);
+                // Key frames: the header's are the container's sync samples (FFmpeg's packet
+                // K flags); the scan's are the parser's, which adds non-IDR I-frames. Every
+                // sync sample must be a key frame for the parser too.
+                for (x, y) in ta.iter().zip(tb.iter()) {
+                    assert_eq!(
+                        (x.index, x.pts, x.duration, x.decode_order),
+                        (y.index, y.pts, y.duration, y.decode_order),
+                        "{}: frame {} differs with the header index",
+                        f.file,
+                        x.index
+                    );
+                    assert!(
+                        !x.keyframe || y.keyframe,
+                        "{}: frame {} is a sync sample but not a key frame for the parser",
+                        f.file,
+                        x.index
+                    );
+                }
+                if a.keyframe_count != b.keyframe_count {
+                    eprintln!(
+                        "{}: {} sync samples, {} parser key frames",
+                        f.file, a.keyframe_count, b.keyframe_count
+                    );
+                    (a.keyframe_count, a.max_gop) = (b.keyframe_count, b.max_gop);
+                }
+                assert_eq!(a, b, "{}: metadata differs with the header index", f.file);
                 let read = src.read.load(Ordering::Relaxed);
                 if read < f.size_bytes {
                     from_header.push(format!("{} ({read} of {} bytes)", f.file, f.size_bytes));
@@ -216,4 +353,11 @@ fn header_index_probe_equals_the_full_scan() {
         from_header.len(),
         from_header.join(", ")
     );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+struct Named<'a> {
+    file: &'a str,
+    path: &'a std::path::Path,
+    size_bytes: u64,
 }
