@@ -38,9 +38,11 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(rustdoc::broken_intra_doc_links)]
 
+mod naming;
 mod sink;
 mod upload;
 
+pub use naming::{DEFAULT_FRAME_NAME, FrameName};
 pub use object_store;
 pub use sink::ObjectStoreSink;
 pub use upload::{UploadOptions, UploadedVideo, upload_video};

@@ -7,7 +7,15 @@ use futures::{StreamExt, TryStreamExt};
 use object_store::path::Path;
 use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
 use sha2::{Digest, Sha256};
-use video_core::{DatasetSink, EncodedFrame, Error, FrameRecord, Result, VideoMetadata, VideoRef};
+use video_core::{
+    DatasetSink, EncodedFrame, Error, FrameRecord, MANIFEST_FORMAT_VERSION, Result, VideoManifest,
+    VideoRef,
+};
+
+use crate::FrameName;
+
+/// The `format` field of a manifest document.
+const MANIFEST_FORMAT: &str = "video-dataset/manifest";
 
 /// Reads of frame records kept in flight at once by [`ObjectStoreSink::existing`].
 const CONCURRENT_READS: usize = 16;
@@ -18,6 +26,28 @@ const CONCURRENT_READS: usize = 16;
 pub struct ObjectStoreSink {
     store: Arc<dyn ObjectStore>,
     prefix: Path,
+    frame_name: FrameName,
+}
+
+/// The manifest as stored: a format tag and version, the video's place in the dataset, then the
+/// [`VideoManifest`]'s fields.
+#[derive(serde::Serialize)]
+struct ManifestOut<'a> {
+    format: &'static str,
+    format_version: u32,
+    video: &'a VideoRef,
+    #[serde(flatten)]
+    manifest: &'a VideoManifest,
+}
+
+/// A JSON (de)serialization failure on `key`.
+pub(crate) fn json_error(key: &str, e: serde_json::Error) -> Error {
+    Error::Backend {
+        backend: "object_store",
+        uri: Some(key.to_owned()),
+        element: None,
+        source: Box::new(e),
+    }
 }
 
 pub(crate) fn backend(key: &str, e: object_store::Error) -> Error {
@@ -58,7 +88,25 @@ fn check_segment(whole: &str, seg: &str) -> Result<()> {
 impl ObjectStoreSink {
     /// A sink writing under `prefix` in `store`.
     pub fn new(store: Arc<dyn ObjectStore>, prefix: Path) -> Self {
-        ObjectStoreSink { store, prefix }
+        ObjectStoreSink {
+            store,
+            prefix,
+            frame_name: FrameName::default(),
+        }
+    }
+
+    /// Name frame images with `name` instead of `{video}_{index}.{ext}`. Records, `existing`
+    /// and manifests work the same with any template: a frame's record is found by its index and
+    /// holds the image's key. Use the same template for every run on a dataset: a frame stored
+    /// under another name counts as stored.
+    pub fn with_frame_name(mut self, name: FrameName) -> Self {
+        self.frame_name = name;
+        self
+    }
+
+    /// The frame naming template.
+    pub fn frame_name(&self) -> &FrameName {
+        &self.frame_name
     }
 
     /// A sink from a URL (`file:///abs/dir`, `memory:///`, `s3://bucket/prefix`, `gs://…`,
@@ -152,15 +200,12 @@ impl ObjectStoreSink {
         p
     }
 
-    fn frame_key(video: &VideoRef, frame: &EncodedFrame) -> Result<String> {
+    fn frame_key(&self, video: &VideoRef, frame: &EncodedFrame) -> Result<String> {
         Self::relative(
             video,
-            &format!(
-                "{}_{:06}.{}",
-                video.name,
-                frame.info.index,
-                frame.format.extension()
-            ),
+            &self
+                .frame_name
+                .render(&video.name, frame.info.index, frame.format.extension()),
         )
     }
 
@@ -193,21 +238,45 @@ impl ObjectStoreSink {
         Ok(got.bytes().await.map_err(|e| backend(key, e))?.to_vec())
     }
 
-    /// The manifest of a finished video, `None` if the video is not finished.
+    /// The manifest of a finished video as JSON, `None` if the video is not finished.
     pub async fn manifest(&self, video: &VideoRef) -> Result<Option<serde_json::Value>> {
         let key = Self::manifest_key(video)?;
         match self.read(&key).await {
             Ok(b) => serde_json::from_slice(&b)
                 .map(Some)
-                .map_err(|e| Error::Backend {
-                    backend: "object_store",
-                    uri: Some(key),
-                    element: None,
-                    source: Box::new(e),
-                }),
+                .map_err(|e| json_error(&key, e)),
             Err(Error::NotFound { .. }) => Ok(None),
             Err(e) => Err(e),
         }
+    }
+
+    /// The manifest of a finished video, `None` if the video is not finished.
+    ///
+    /// # Errors
+    /// [`Error::Unsupported`] naming the key for a manifest of another format or version
+    /// (see [`MANIFEST_FORMAT_VERSION`]); [`Error::Backend`] for one that does not parse.
+    pub async fn video_manifest(&self, video: &VideoRef) -> Result<Option<VideoManifest>> {
+        let key = Self::manifest_key(video)?;
+        let bytes = match self.read(&key).await {
+            Ok(b) => b,
+            Err(Error::NotFound { .. }) => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let head: serde_json::Value =
+            serde_json::from_slice(&bytes).map_err(|e| json_error(&key, e))?;
+        let (format, version) = (&head["format"], &head["format_version"]);
+        if format != MANIFEST_FORMAT || version != MANIFEST_FORMAT_VERSION {
+            return Err(Error::Unsupported {
+                uri: key,
+                reason: format!(
+                    "manifest format {format} version {version}; this version reads {MANIFEST_FORMAT:?} version {MANIFEST_FORMAT_VERSION}"
+                ),
+            });
+        }
+        // The document's other fields (`format`, `format_version`, `video`) are ignored here.
+        serde_json::from_value(head)
+            .map(Some)
+            .map_err(|e| json_error(&key, e))
     }
 }
 
@@ -238,12 +307,7 @@ impl DatasetSink for ObjectStoreSink {
             .map(|i| async move {
                 let key = Self::record_key(video, i)?;
                 let bytes = self.read(&key).await?;
-                serde_json::from_slice::<FrameRecord>(&bytes).map_err(|e| Error::Backend {
-                    backend: "object_store",
-                    uri: Some(key),
-                    element: None,
-                    source: Box::new(e),
-                })
+                serde_json::from_slice::<FrameRecord>(&bytes).map_err(|e| json_error(&key, e))
             })
             .buffer_unordered(CONCURRENT_READS)
             .try_collect()
@@ -253,7 +317,7 @@ impl DatasetSink for ObjectStoreSink {
     }
 
     async fn write_frame(&self, video: &VideoRef, frame: &EncodedFrame) -> Result<FrameRecord> {
-        let key = Self::frame_key(video, frame)?;
+        let key = self.frame_key(video, frame)?;
         let record = FrameRecord {
             index: frame.info.index,
             pts_seconds: frame.info.pts.as_seconds(),
@@ -266,34 +330,20 @@ impl DatasetSink for ObjectStoreSink {
         self.put(&key, frame.bytes.clone()).await?;
         // The record last: it is what marks the frame as stored.
         let rec_key = Self::record_key(video, frame.info.index)?;
-        let json = serde_json::to_vec(&record).map_err(|e| Error::Backend {
-            backend: "object_store",
-            uri: Some(rec_key.clone()),
-            element: None,
-            source: Box::new(e),
-        })?;
+        let json = serde_json::to_vec(&record).map_err(|e| json_error(&rec_key, e))?;
         self.put(&rec_key, json).await?;
         Ok(record)
     }
 
-    async fn finish_video(
-        &self,
-        video: &VideoRef,
-        metadata: &VideoMetadata,
-        frames: &[FrameRecord],
-    ) -> Result<()> {
+    async fn finish_video(&self, video: &VideoRef, manifest: &VideoManifest) -> Result<()> {
         let key = Self::manifest_key(video)?;
-        let manifest = serde_json::json!({
-            "format": "video-dataset/scene-1",
-            "video": { "folder": video.folder, "name": video.name, "source": metadata.uri, "metadata": metadata },
-            "frames": frames,
-        });
-        let json = serde_json::to_vec_pretty(&manifest).map_err(|e| Error::Backend {
-            backend: "object_store",
-            uri: Some(key.clone()),
-            element: None,
-            source: Box::new(e),
-        })?;
+        let doc = ManifestOut {
+            format: MANIFEST_FORMAT,
+            format_version: MANIFEST_FORMAT_VERSION,
+            video,
+            manifest,
+        };
+        let json = serde_json::to_vec_pretty(&doc).map_err(|e| json_error(&key, e))?;
         self.put(&key, json).await
     }
 }

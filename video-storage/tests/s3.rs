@@ -7,8 +7,8 @@
 use std::io::Write as _;
 
 use video_core::{
-    DatasetSink, EncodedFrame, FrameInfo, ImageFormat, Timestamp, VideoMetadata, VideoRef,
-    conformance,
+    DatasetSink, EncodedFrame, FrameInfo, ImageFormat, Timestamp, VideoManifest, VideoMetadata,
+    VideoRef, conformance,
 };
 use video_storage::ObjectStoreSink;
 
@@ -71,10 +71,15 @@ async fn s3_sink_stores_frames_records_and_manifest() {
     );
     assert_eq!(sink.existing(&video, &[0, 30, 60, 90]).await.unwrap(), recs);
     assert!(sink.manifest(&video).await.unwrap().is_none());
-    sink.finish_video(&video, &VideoMetadata::new("clip.mp4"), &recs)
-        .await
-        .unwrap();
+    let mut info = serde_json::Map::new();
+    info.insert("dataset_name".into(), "s3".into());
+    let manifest = VideoManifest::new(VideoMetadata::new("clip.mp4"))
+        .sample_info(info)
+        .frames(recs.clone());
+    sink.finish_video(&video, &manifest).await.unwrap();
+    assert_eq!(sink.video_manifest(&video).await.unwrap(), Some(manifest));
     let m = sink.manifest(&video).await.unwrap().unwrap();
+    assert_eq!(m["sample_info"]["dataset_name"], "s3");
     assert_eq!(m["frames"].as_array().unwrap().len(), 3);
     assert_eq!(m["frames"][2]["key"], "train/cam1/clip_000060.png");
 }
