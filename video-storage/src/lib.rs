@@ -39,11 +39,13 @@
 #![deny(rustdoc::broken_intra_doc_links)]
 
 mod naming;
+mod scenes;
 mod sink;
 mod upload;
 
 pub use naming::{DEFAULT_FRAME_NAME, FrameName};
 pub use object_store;
+pub use scenes::{AppendReport, SCENE_FORMAT_VERSION};
 pub use sink::ObjectStoreSink;
 pub use upload::{UploadOptions, UploadedVideo, upload_video};
 pub use video_core::DatasetSink;

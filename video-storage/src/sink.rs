@@ -66,7 +66,7 @@ pub(crate) fn backend(key: &str, e: object_store::Error) -> Error {
 }
 
 /// Check one path segment: not empty, not `.`/`..`, no separators or control characters.
-fn check_segment(whole: &str, seg: &str) -> Result<()> {
+pub(crate) fn check_segment(whole: &str, seg: &str) -> Result<()> {
     let bad = |reason: &str| {
         Err(Error::InvalidPath {
             path: whole.to_owned(),

@@ -12,6 +12,8 @@ use video_core::{
 };
 use video_storage::ObjectStoreSink;
 
+mod common;
+
 /// The sink under a fresh prefix of the test bucket, or `None` (loudly) without a server.
 fn sink(test: &str) -> Option<ObjectStoreSink> {
     let (Some(_), Ok(url)) = (
@@ -82,4 +84,10 @@ async fn s3_sink_stores_frames_records_and_manifest() {
     assert_eq!(m["sample_info"]["dataset_name"], "s3");
     assert_eq!(m["frames"].as_array().unwrap().len(), 3);
     assert_eq!(m["frames"][2]["key"], "train/cam1/clip_000060.png");
+}
+
+#[tokio::test]
+async fn s3_scenes_append_and_update() {
+    let Some(sink) = sink("scenes") else { return };
+    common::scenes_append_and_update(&sink).await;
 }
