@@ -113,7 +113,28 @@ impl ObjectStoreSink {
     /// `az://…`) or a plain local directory path (created if missing). Cloud credentials come from
     /// the environment the way object_store's builders read them (`AWS_*`, `GOOGLE_*`,
     /// `AZURE_*`), as do options such as `AWS_ENDPOINT` and `AWS_ALLOW_HTTP`.
+    ///
+    /// Writes and reads are retried on transient errors with object_store's default
+    /// `RetryConfig` (up to 10 retries with exponential backoff, for at most 3 minutes per
+    /// request); a request that still fails gives an error naming the key.
     pub fn from_url(url: &str) -> Result<Self> {
+        Self::from_url_opts(url, std::iter::empty::<(String, String)>())
+    }
+
+    /// [`from_url`](Self::from_url) with store options given as `(key, value)` pairs, which take
+    /// precedence over the environment: object_store's configuration keys of the URL's store
+    /// (`aws_endpoint`, `aws_region`, `google_service_account`, …) and of its HTTP client
+    /// (`timeout`, `connect_timeout` as `"30s"`, `allow_http`, …). Ignored for local paths.
+    ///
+    /// The retry policy (`RetryConfig`: number of retries, backoff, retry timeout) cannot be set
+    /// through URL options in object_store 0.14; to change it, build the store with its builder's
+    /// `with_retry` (for example `AmazonS3Builder::from_env().with_retry(..)`) and pass it to
+    /// [`new`](Self::new).
+    pub fn from_url_opts<K, V>(url: &str, options: impl IntoIterator<Item = (K, V)>) -> Result<Self>
+    where
+        K: AsRef<str>,
+        V: Into<String>,
+    {
         if !url.contains("://") {
             return Self::local(std::path::Path::new(url));
         }
@@ -121,12 +142,15 @@ impl ObjectStoreSink {
             path: url.to_owned(),
             reason: e.to_string(),
         })?;
-        let opts: Vec<(String, String)> = std::env::vars()
+        let mut opts: std::collections::BTreeMap<String, String> = std::env::vars()
             .filter(|(k, _)| {
                 k.starts_with("AWS_") || k.starts_with("GOOGLE_") || k.starts_with("AZURE_")
             })
             .map(|(k, v)| (k.to_ascii_lowercase(), v))
             .collect();
+        for (k, v) in options {
+            opts.insert(k.as_ref().to_ascii_lowercase(), v.into());
+        }
         let (store, prefix) =
             object_store::parse_url_opts(&parsed, opts).map_err(|e| backend(url, e))?;
         Ok(Self::new(Arc::from(store), prefix))

@@ -91,3 +91,20 @@ async fn s3_scenes_append_and_update() {
     let Some(sink) = sink("scenes") else { return };
     common::scenes_append_and_update(&sink).await;
 }
+
+/// Options given to `from_url_opts` reach the store's builder (no server needed: a bad value
+/// fails when the store is built) and the error names the URL.
+#[test]
+fn url_options_reach_the_store() {
+    let e = ObjectStoreSink::from_url_opts("s3://some-bucket/p", [("timeout", "not a duration")])
+        .unwrap_err();
+    assert!(
+        matches!(&e, video_core::Error::Backend { uri: Some(u), .. } if u == "s3://some-bucket/p"),
+        "{e}"
+    );
+    ObjectStoreSink::from_url_opts(
+        "s3://some-bucket/p",
+        [("timeout", "30s"), ("aws_region", "eu-west-1")],
+    )
+    .unwrap();
+}
