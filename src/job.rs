@@ -2,7 +2,10 @@
 
 use std::path::Path;
 
-use video_core::{ExtractReport, ImageFormat, Result, SamplingPlan, VideoRef, extract_to_sink};
+use video_core::{
+    Error, ExtractReport, ImageFormat, Result, SamplingPlan, SamplingSettings, VideoManifest,
+    VideoRef, VideoSource, extract_to_sink,
+};
 use video_gst::{DecodeOptions, EncodeOptions, GstDemuxer, ImageEncoder, Resize};
 use video_storage::ObjectStoreSink;
 
@@ -22,6 +25,12 @@ pub struct ExtractOptions {
     pub resize: Option<Resize>,
     /// Images being written at once while decoding goes on. Default: 8.
     pub writes_in_flight: usize,
+    /// Caller-supplied facts stored as the manifest's `sample_info` (source dataset, video
+    /// name, …). Default: empty.
+    pub sample_info: serde_json::Map<String, serde_json::Value>,
+    /// Whether to read the whole video once more to put its sha256 in the manifest (the size is
+    /// always recorded). Default: false.
+    pub hash_source: bool,
 }
 
 impl Default for ExtractOptions {
@@ -33,6 +42,8 @@ impl Default for ExtractOptions {
             quality: 90,
             resize: None,
             writes_in_flight: 8,
+            sample_info: serde_json::Map::new(),
+            hash_source: false,
         }
     }
 }
@@ -84,11 +95,55 @@ impl ExtractOptions {
         self.writes_in_flight = v;
         self
     }
+    /// Set [`sample_info`](Self::sample_info).
+    pub fn sample_info(mut self, v: serde_json::Map<String, serde_json::Value>) -> Self {
+        self.sample_info = v;
+        self
+    }
+    /// Set [`hash_source`](Self::hash_source).
+    pub fn hash_source(mut self, v: bool) -> Self {
+        self.hash_source = v;
+        self
+    }
+}
+
+/// How the manifest describes a resize: `{w}x{h}` or `max-side:{n}`.
+fn describe_resize(r: &Resize) -> String {
+    match r {
+        Resize::Exact { width, height } => format!("{width}x{height}"),
+        Resize::FitWithin { max_side } => format!("max-side:{max_side}"),
+        other => format!("{other:?}"),
+    }
+}
+
+/// Size and, when asked, sha256 of the file at `path`.
+fn describe_source(path: &Path, hash: bool) -> Result<VideoSource> {
+    let io = |operation, source| Error::Io {
+        path: path.to_owned(),
+        operation,
+        source,
+    };
+    let size = std::fs::metadata(path).map_err(|e| io("stat", e))?.len();
+    let content_hash = if hash {
+        use sha2::Digest as _;
+        let mut file = std::fs::File::open(path).map_err(|e| io("open", e))?;
+        let mut hasher = sha2::Sha256::new();
+        std::io::copy(&mut file, &mut hasher).map_err(|e| io("read", e))?;
+        Some(format!("sha256:{:x}", hasher.finalize()))
+    } else {
+        None
+    };
+    Ok(VideoSource::new(path.display().to_string())
+        .size(Some(size))
+        .content_hash(content_hash))
 }
 
 /// Sample frames of the video at `video` into the dataset at `dataset` (a directory or a store
 /// URL), frame-accurately, skipping frames the dataset already has, and write the video's
 /// manifest once all are stored. Images are named `{folder}/{video file stem}_{index:06}.{ext}`.
+/// The manifest records the video's path and size (and sha256 with
+/// [`hash_source`](ExtractOptions::hash_source)), its probed metadata, the plan and output
+/// options, and [`sample_info`](ExtractOptions::sample_info).
 /// Must run inside a Tokio runtime when the dataset is a cloud store.
 pub async fn extract_frames(
     video: &Path,
@@ -105,6 +160,14 @@ pub async fn extract_frames(
     let metadata = video_core::Demuxer::probe(&mut demuxer).await?;
     let table = video_core::Demuxer::frame_table(&mut demuxer).await?;
     let plan = options.plan.resolve(&table)?;
+    let sampling = SamplingSettings::from_plan(&options.plan)
+        .format(Some(options.format))
+        .quality((options.format == ImageFormat::Jpeg).then_some(options.quality))
+        .resize(options.resize.as_ref().map(describe_resize));
+    let manifest = VideoManifest::new(metadata)
+        .source(describe_source(video, options.hash_source)?)
+        .sampling(sampling)
+        .sample_info(options.sample_info);
     let mut source = demuxer
         .frame_source(DecodeOptions::default().resize(options.resize))
         .await?;
@@ -121,7 +184,7 @@ pub async fn extract_frames(
         &encoder,
         &sink,
         &video_ref,
-        &metadata,
+        &manifest,
         &plan,
         options.writes_in_flight,
     )

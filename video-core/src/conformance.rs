@@ -7,7 +7,7 @@ use futures::StreamExt;
 
 use crate::{
     DatasetSink, EncodedFrame, Frame, FrameSource, FrameTable, ImageFormat, ResolvedPlan,
-    VideoMetadata, VideoRef,
+    VideoManifest, VideoMetadata, VideoRef,
 };
 
 /// The source yields exactly the plan's frames, in order, each identified by the table's index
@@ -110,13 +110,10 @@ pub async fn dataset_sink_contract(sink: &dyn DatasetSink) {
         let r = sink.write_frame(&video, &f).await.expect("write");
         assert_eq!(r.index, i);
         assert_eq!(r.bytes, 10 + i);
-        assert!(
-            r.key.contains("clip_00000"),
-            "key {} does not name the frame",
-            r.key
-        );
+        assert!(!r.key.is_empty(), "frame {i} has an empty key");
         recs.push(r);
     }
+    assert_ne!(recs[0].key, recs[1].key, "two frames share a key");
     let have = sink.existing(&video, &[0, 1, 2]).await.expect("existing");
     let idx: Vec<u64> = have.iter().map(|r| r.index).collect();
     assert_eq!(
@@ -124,6 +121,9 @@ pub async fn dataset_sink_contract(sink: &dyn DatasetSink) {
         vec![0, 2],
         "existing() does not report what was written"
     );
+    for (h, r) in have.iter().zip(&recs) {
+        assert_eq!(h.key, r.key, "existing() reports another key");
+    }
     let other = VideoRef {
         folder: "conformance/a".into(),
         name: "other".into(),
@@ -135,7 +135,14 @@ pub async fn dataset_sink_contract(sink: &dyn DatasetSink) {
             .is_empty(),
         "frames leak between videos"
     );
-    sink.finish_video(&video, &VideoMetadata::new("conformance"), &recs)
+    let mut info = serde_json::Map::new();
+    info.insert("dataset".into(), "conformance".into());
+    let manifest = VideoManifest::new(VideoMetadata::new("conformance"))
+        .sample_info(info)
+        .frames(recs);
+    sink.finish_video(&video, &manifest).await.expect("finish");
+    // Finishing again replaces the manifest and is not an error.
+    sink.finish_video(&video, &manifest)
         .await
-        .expect("finish");
+        .expect("finish again");
 }

@@ -139,6 +139,16 @@ pub enum Error {
         /// The value seen.
         actual: u64,
     },
+    /// A file is larger than the size limit it was given; nothing was written.
+    #[error("{uri}: {size} bytes is more than the limit of {limit} bytes")]
+    TooLarge {
+        /// The file or URI.
+        uri: String,
+        /// Its size in bytes.
+        size: u64,
+        /// The limit in bytes.
+        limit: u64,
+    },
     /// An I/O error on a local path.
     #[error("{}: {operation} failed", .path.display())]
     Io {

@@ -6,7 +6,7 @@ use futures::StreamExt;
 
 use crate::{
     DatasetSink, DecodeStats, Error, FrameEncoder, FrameRecord, FrameSource, ResolvedPlan, Result,
-    VideoMetadata, VideoRef,
+    VideoManifest, VideoRef,
 };
 
 /// What [`extract_to_sink`] did.
@@ -35,7 +35,9 @@ fn secs<S: serde::Serializer>(d: &Duration, s: S) -> std::result::Result<S::Ok, 
 }
 
 /// Decode the frames of `plan` that `sink` does not have yet, encode them and store them, then
-/// finish the video in the sink.
+/// finish the video in the sink with `manifest` (everything but its `frames`, which are replaced
+/// by the records of the plan's frames; its sampling settings' `frames_planned` is set to the
+/// plan's length).
 ///
 /// Frames the sink already has are not decoded. Up to `writes_in_flight` (at least 1) frames are
 /// being written at once while decoding goes on; the first error stops the run. The sink's `finish_video` is called only when
@@ -46,7 +48,7 @@ pub async fn extract_to_sink(
     encoder: &dyn FrameEncoder,
     sink: &dyn DatasetSink,
     video: &VideoRef,
-    metadata: &VideoMetadata,
+    manifest: &VideoManifest,
     plan: &ResolvedPlan,
     writes_in_flight: usize,
 ) -> Result<ExtractReport> {
@@ -80,7 +82,7 @@ pub async fn extract_to_sink(
     }
     if written != todo.len() as u64 {
         return Err(Error::Decode {
-            uri: metadata.uri.clone(),
+            uri: manifest.metadata.uri.clone(),
             index: None,
             pts: None,
             reason: format!(
@@ -90,7 +92,11 @@ pub async fn extract_to_sink(
         });
     }
     records.sort_by_key(|r| r.index);
-    sink.finish_video(video, metadata, &records).await?;
+    let mut manifest = manifest.clone();
+    manifest.sampling.frames_planned = plan.len() as u64;
+    manifest.frames = records;
+    sink.finish_video(video, &manifest).await?;
+    let records = manifest.frames;
     Ok(ExtractReport {
         frames_planned: plan.len() as u64,
         frames_written: written,

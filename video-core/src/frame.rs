@@ -111,6 +111,7 @@ impl Frame {
 #[derive(
     Clone, Copy, Debug, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize,
 )]
+#[serde(rename_all = "lowercase")]
 #[non_exhaustive]
 pub enum ImageFormat {
     /// JPEG (baseline, 4:2:0 chroma).

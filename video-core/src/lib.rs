@@ -65,6 +65,7 @@
 mod error;
 mod extract;
 mod frame;
+mod manifest;
 mod metadata;
 mod plan;
 mod scene;
@@ -80,6 +81,7 @@ pub mod testing;
 pub use error::{BoxError, Error, Result};
 pub use extract::{ExtractReport, extract_to_sink};
 pub use frame::{EncodedFrame, Frame, FrameInfo, ImageFormat, PixelFormat, Plane};
+pub use manifest::{MANIFEST_FORMAT_VERSION, SamplingSettings, VideoManifest, VideoSource};
 pub use metadata::VideoMetadata;
 pub use plan::{FnFilter, FrameFilter, ResolvedPlan, SamplingPlan, Selection};
 pub use scene::{AddOutcome, DEFAULT_SCENE_CAP, SceneItem, VideoScene};
@@ -149,7 +151,11 @@ mod tests {
             folder: "f".into(),
             name: "clip".into(),
         };
-        let meta = VideoMetadata::new("clip.mp4");
+        let mut info = serde_json::Map::new();
+        info.insert("video_name".into(), "clip.mp4".into());
+        let meta = VideoManifest::new(VideoMetadata::new("clip.mp4"))
+            .sampling(SamplingSettings::from_plan(&SamplingPlan::every(10)))
+            .sample_info(info.clone());
         let plan = SamplingPlan::every(10).resolve(&t).unwrap();
         let mut src = SyntheticSource::new(t.clone(), 4, 4);
         let first = ResolvedPlan::from_indices(vec![0, 10, 20]);
@@ -167,9 +173,12 @@ mod tests {
         );
         let m = sink.manifest(&video).unwrap();
         assert_eq!(
-            m.iter().map(|r| r.index).collect::<Vec<_>>(),
+            m.frames.iter().map(|r| r.index).collect::<Vec<_>>(),
             plan.indices()
         );
+        assert_eq!(m.sample_info, info);
+        assert_eq!(m.sampling.frames_planned, 10);
+        assert_eq!(m.source.location, "clip.mp4");
         assert_eq!(
             sink.frame(&video, 30).unwrap().bytes[0],
             SyntheticSource::value_of(30)
@@ -197,13 +206,8 @@ mod tests {
             self.now.fetch_sub(1, SeqCst);
             self.inner.write_frame(video, frame).await
         }
-        async fn finish_video(
-            &self,
-            video: &VideoRef,
-            metadata: &VideoMetadata,
-            frames: &[FrameRecord],
-        ) -> Result<()> {
-            self.inner.finish_video(video, metadata, frames).await
+        async fn finish_video(&self, video: &VideoRef, manifest: &VideoManifest) -> Result<()> {
+            self.inner.finish_video(video, manifest).await
         }
     }
 
@@ -222,7 +226,7 @@ mod tests {
             &RawEncoder,
             &sink,
             &video,
-            &VideoMetadata::new("c"),
+            &VideoManifest::new(VideoMetadata::new("c")),
             &plan,
             4,
         )
@@ -230,6 +234,6 @@ mod tests {
         .unwrap();
         assert_eq!(r.frames_written, 40);
         assert_eq!(sink.max.load(std::sync::atomic::Ordering::SeqCst), 4);
-        assert_eq!(sink.inner.manifest(&video).unwrap().len(), 40);
+        assert_eq!(sink.inner.manifest(&video).unwrap().frames.len(), 40);
     }
 }

@@ -27,7 +27,12 @@ impl<F> fmt::Debug for FnFilter<F> {
 }
 
 /// Which frames a plan selects before its cap and filter.
-#[derive(Clone, Debug, PartialEq)]
+///
+/// Serialized externally tagged in snake case: `"all"`, `{"indices": [3, 17]}`,
+/// `{"range": {"start": 0, "end": null, "step": 30}}`, `{"fps": {"fps": 1.0, ...}}`,
+/// `{"time_range": {...}}`.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum Selection {
     /// Every frame.
@@ -189,6 +194,11 @@ impl SamplingPlan {
     /// The cap, if any.
     pub fn max_frames_cap(&self) -> Option<u64> {
         self.max_frames
+    }
+
+    /// Whether a [`FrameFilter`] is set.
+    pub fn has_filter(&self) -> bool {
+        self.filter.is_some()
     }
 
     /// Resolve against a frame table into sorted, unique indices.

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::{Error, FrameRecord, Rational, Result};
+use crate::{Error, FrameRecord, Rational, Result, VideoManifest};
 
 /// One frame of a scene.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -103,6 +103,89 @@ impl VideoScene {
         Ok(scene)
     }
 
+    /// A scene from a sampled video's manifest: items as in [`from_records`](Self::from_records),
+    /// scene metadata the manifest's `sample_info` plus `source_location` (where the video was
+    /// read from) and, when known, `source_content_hash`.
+    pub fn from_manifest(
+        reference_id: impl Into<String>,
+        frame_rate: Option<Rational>,
+        manifest: &VideoManifest,
+    ) -> Result<Self> {
+        let mut scene = Self::from_records(reference_id, frame_rate, &manifest.frames)?;
+        scene.metadata = manifest
+            .sample_info
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        scene.metadata.insert(
+            "source_location".into(),
+            manifest.source.location.clone().into(),
+        );
+        if let Some(h) = &manifest.source.content_hash {
+            scene
+                .metadata
+                .insert("source_content_hash".into(), h.clone().into());
+        }
+        Ok(scene)
+    }
+
+    /// Check what [`add_item`](Self::add_item) guarantees, for a scene whose fields were set
+    /// directly: at most [`cap`](Self::cap) items, unique item reference ids.
+    ///
+    /// # Errors
+    /// [`Error::LimitExceeded`] or [`Error::InvalidPlan`], naming the scene.
+    pub fn validate(&self) -> Result<()> {
+        if self.items.len() > self.cap {
+            return Err(Error::LimitExceeded {
+                what: format!("items in scene {:?}", self.reference_id),
+                limit: self.cap as u64,
+                actual: self.items.len() as u64,
+            });
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        for item in &self.items {
+            if !seen.insert(item.reference_id.as_str()) {
+                return Err(Error::InvalidPlan {
+                    reason: format!(
+                        "reference id {:?} is used twice in scene {:?}",
+                        item.reference_id, self.reference_id
+                    ),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Update this (stored) scene from a `newer` one with the same reference id: the scene
+    /// metadata becomes `newer`'s, each item `newer` shares a reference id with gets `newer`'s
+    /// item metadata (its position and location stay), and `newer`'s other items are appended
+    /// in their order, within `newer`'s cap. The frame rate stays. Returns how many items were
+    /// appended.
+    ///
+    /// # Errors
+    /// [`Error::LimitExceeded`] when appending would pass the cap (the scene is then unchanged).
+    pub fn update_from(&mut self, newer: &VideoScene) -> Result<usize> {
+        let mut merged = self.clone().with_cap(newer.cap);
+        merged.metadata = newer.metadata.clone();
+        let mut appended = 0;
+        for item in &newer.items {
+            match merged
+                .items
+                .iter_mut()
+                .find(|i| i.reference_id == item.reference_id)
+            {
+                Some(stored) => stored.metadata = item.metadata.clone(),
+                None => {
+                    let at = merged.items.len();
+                    merged.add_item(at, item.clone(), false)?;
+                    appended += 1;
+                }
+            }
+        }
+        *self = merged;
+        Ok(appended)
+    }
+
     /// Put `item` at position `index`: appended when `index` is the length (or beyond it);
     /// when an item is already there it is replaced only if `update` is set, and kept otherwise.
     ///
@@ -196,6 +279,73 @@ mod tests {
             ),
             "duplicate reference id"
         );
+    }
+
+    #[test]
+    fn update_overwrites_metadata_by_reference_id_and_appends_new_items() {
+        let mut stored = VideoScene::new("s", Some(Rational::new(30, 1)));
+        stored.metadata.insert("v".into(), 1.into());
+        stored.add_item(0, item("a"), false).unwrap();
+        stored.add_item(1, item("b"), false).unwrap();
+        let mut newer = VideoScene::new("s", None).with_cap(3);
+        newer.metadata.insert("v".into(), 2.into());
+        let mut b = item("b");
+        b.location = "elsewhere.jpg".into();
+        b.metadata.insert("label".into(), "cat".into());
+        newer.items = vec![b, item("c")];
+        assert_eq!(stored.update_from(&newer).unwrap(), 1);
+        assert_eq!(stored.metadata["v"], 2);
+        assert_eq!(stored.frame_rate, Some(Rational::new(30, 1)));
+        let ids: Vec<&str> = stored
+            .items
+            .iter()
+            .map(|i| i.reference_id.as_str())
+            .collect();
+        assert_eq!(ids, ["a", "b", "c"]);
+        assert_eq!(stored.items[1].metadata["label"], "cat");
+        assert_eq!(
+            stored.items[1].location, "b.jpg",
+            "only metadata is updated"
+        );
+        assert!(stored.items[0].metadata.is_empty());
+        // Past the cap: an error, and nothing changed.
+        let before = stored.clone();
+        newer.items = vec![item("d")];
+        assert!(matches!(
+            stored.update_from(&newer),
+            Err(Error::LimitExceeded { limit: 3, .. })
+        ));
+        assert_eq!(stored, before);
+    }
+
+    #[test]
+    fn validate_catches_direct_edits() {
+        let mut s = VideoScene::new("s", None).with_cap(2);
+        s.items = vec![item("a"), item("a")];
+        assert!(matches!(s.validate(), Err(Error::InvalidPlan { .. })));
+        s.items = vec![item("a"), item("b"), item("c")];
+        assert!(matches!(s.validate(), Err(Error::LimitExceeded { .. })));
+        s.items.pop();
+        s.validate().unwrap();
+    }
+
+    #[test]
+    fn from_manifest_carries_sample_info() {
+        let mut m = VideoManifest::new(crate::VideoMetadata::new("/v/clip.mp4"));
+        m.sample_info.insert("dataset".into(), "d".into());
+        m.frames = vec![FrameRecord {
+            index: 5,
+            pts_seconds: 0.2,
+            key: "clip_000005.jpg".into(),
+            width: 1,
+            height: 1,
+            bytes: 1,
+            content_hash: None,
+        }];
+        let s = VideoScene::from_manifest("clip", None, &m).unwrap();
+        assert_eq!(s.metadata["dataset"], "d");
+        assert_eq!(s.metadata["source_location"], "/v/clip.mp4");
+        assert_eq!(s.items[0].reference_id, "clip_000005");
     }
 
     #[test]

@@ -11,7 +11,7 @@ use futures::stream::{self, BoxStream, StreamExt};
 
 use crate::{
     DatasetSink, DecodeStats, EncodedFrame, Error, Frame, FrameRecord, FrameSource, FrameTable,
-    PixelFormat, Plane, ResolvedPlan, Result, VideoMetadata, VideoRef,
+    PixelFormat, Plane, ResolvedPlan, Result, VideoManifest, VideoRef,
 };
 
 /// A frame source that paints each frame's index into its pixels: every byte of frame `i`
@@ -89,7 +89,7 @@ impl FrameSource for SyntheticSource {
 #[derive(Debug, Default)]
 pub struct MemorySink {
     frames: Mutex<BTreeMap<(VideoRef, u64), (EncodedFrame, FrameRecord)>>,
-    finished: Mutex<BTreeMap<String, (VideoMetadata, Vec<FrameRecord>)>>,
+    finished: Mutex<BTreeMap<VideoRef, VideoManifest>>,
 }
 
 fn key_of(video: &VideoRef, frame: &EncodedFrame) -> String {
@@ -140,10 +140,9 @@ impl MemorySink {
         self.len() == 0
     }
 
-    /// The records a finished video's manifest lists.
-    pub fn manifest(&self, video: &VideoRef) -> Option<Vec<FrameRecord>> {
-        let k = format!("{}/{}", video.folder, video.name);
-        self.finished.lock().ok()?.get(&k).map(|(_, r)| r.clone())
+    /// The manifest of a finished video.
+    pub fn manifest(&self, video: &VideoRef) -> Option<VideoManifest> {
+        self.finished.lock().ok()?.get(video).cloned()
     }
 }
 
@@ -174,17 +173,11 @@ impl DatasetSink for MemorySink {
         Ok(rec)
     }
 
-    async fn finish_video(
-        &self,
-        video: &VideoRef,
-        metadata: &VideoMetadata,
-        frames: &[FrameRecord],
-    ) -> Result<()> {
-        let k = format!("{}/{}", video.folder, video.name);
+    async fn finish_video(&self, video: &VideoRef, manifest: &VideoManifest) -> Result<()> {
         self.finished
             .lock()
             .map_err(|_| poisoned())?
-            .insert(k, (metadata.clone(), frames.to_vec()));
+            .insert(video.clone(), manifest.clone());
         Ok(())
     }
 }

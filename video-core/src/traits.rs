@@ -7,7 +7,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use futures::stream::BoxStream;
 
-use crate::{EncodedFrame, Frame, FrameTable, ResolvedPlan, Result, VideoMetadata};
+use crate::{EncodedFrame, Frame, FrameTable, ResolvedPlan, Result, VideoManifest, VideoMetadata};
 
 /// Reads a video's container: its metadata and its frame table.
 ///
@@ -108,8 +108,10 @@ pub struct FrameRecord {
 ///   decoded again.
 /// - `write_frame` stores one image atomically (a reader never sees part of it) and returns
 ///   its record. It may be called concurrently for different frames.
-/// - `finish_video` is called once, after every frame of the plan was written, with all
-///   records (written now and found existing) in index order; it writes the video's manifest.
+/// - `finish_video` is called once, after every frame of the plan was written, with a
+///   [`VideoManifest`] whose `frames` are all the records (written now and found existing) in
+///   index order; it stores the whole manifest (source, probe metadata, sampling settings,
+///   `sample_info`, frames) so that it can be read back. Calling it again replaces the manifest.
 ///   A video without `finish_video` is incomplete and a re-run completes it.
 /// - Errors name the key or path. After an error the sink stays usable.
 #[async_trait]
@@ -120,13 +122,8 @@ pub trait DatasetSink: Send + Sync + Debug {
     /// Store one encoded frame.
     async fn write_frame(&self, video: &VideoRef, frame: &EncodedFrame) -> Result<FrameRecord>;
 
-    /// Finish a video: all its frames are stored.
-    async fn finish_video(
-        &self,
-        video: &VideoRef,
-        metadata: &VideoMetadata,
-        frames: &[FrameRecord],
-    ) -> Result<()>;
+    /// Finish a video: all its frames are stored; store its manifest.
+    async fn finish_video(&self, video: &VideoRef, manifest: &VideoManifest) -> Result<()>;
 }
 
 macro_rules! forward_source {
@@ -172,13 +169,8 @@ macro_rules! forward_sink {
             ) -> Result<FrameRecord> {
                 (**self).write_frame(video, frame).await
             }
-            async fn finish_video(
-                &self,
-                video: &VideoRef,
-                metadata: &VideoMetadata,
-                frames: &[FrameRecord],
-            ) -> Result<()> {
-                (**self).finish_video(video, metadata, frames).await
+            async fn finish_video(&self, video: &VideoRef, manifest: &VideoManifest) -> Result<()> {
+                (**self).finish_video(video, manifest).await
             }
         }
     };

@@ -4,10 +4,33 @@
 //! # Dataset layout
 //!
 //! ```text
-//! {prefix}/{folder}/{video}_{index:06}.{jpg|png}              the frames
+//! {prefix}/{folder}/{video}_{index:06}.{jpg|png}              the frames (name: FrameName)
 //! {prefix}/{folder}/{video}.scene.json                        the video's manifest, written last
 //! {prefix}/{folder}/.video-dataset/{video}/{index:06}.json    one record per stored frame
+//! {prefix}/.video-dataset/scenes/{reference_id}.json          scenes appended to the dataset
 //! ```
+//!
+//! Frame names follow a template, `{video}_{index}.{ext}` unless set with
+//! [`ObjectStoreSink::with_frame_name`] (see [`FrameName`]); records and manifests hold each
+//! image's key, so readers never rebuild names.
+//!
+//! The manifest is one JSON object ([`video_core::VideoManifest`] with a header), read back
+//! with [`ObjectStoreSink::video_manifest`]:
+//!
+//! | field | holds |
+//! |---|---|
+//! | `format`, `format_version` | `"video-dataset/manifest"`, [`video_core::MANIFEST_FORMAT_VERSION`] (2) |
+//! | `video` | `folder`, `name`: the video's place in the dataset |
+//! | `source` | `location` (path or URI read), `size` in bytes, `content_hash` (`sha256:…`, when computed) |
+//! | `metadata` | the probe's [`video_core::VideoMetadata`] (codec, size, rotation, exact frame count, …) |
+//! | `sampling` | `selection`, `max_frames`, `filtered`, `frames_planned`, `format`, `quality`, `resize` |
+//! | `sample_info` | the caller's object, as given (source dataset, video name, …) |
+//! | `frames` | per frame in index order: `index`, `pts_seconds`, `key`, `width`, `height`, `bytes`, `content_hash` |
+//!
+//! Scenes ([`ObjectStoreSink::append_scenes`]) are JSON objects with `format`
+//! (`"video-dataset/scene"`), `format_version` ([`SCENE_FORMAT_VERSION`]) and the
+//! [`video_core::VideoScene`] fields `reference_id`, `frame_rate`, `items` (each
+//! `reference_id`, `location`, `metadata`) and `metadata`.
 //!
 //! Every object is written in one `put`, which object_store makes atomic (local disk writes a
 //! temporary file and renames it), so no reader sees half an image. A frame's record is written
@@ -38,12 +61,16 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(rustdoc::broken_intra_doc_links)]
 
+mod naming;
 mod remote;
+mod scenes;
 mod sink;
 mod upload;
 
+pub use naming::{DEFAULT_FRAME_NAME, FrameName};
 pub use object_store;
 pub use remote::{DEFAULT_BLOCK_SIZE, DEFAULT_CACHED_BLOCKS, StoreVideo};
+pub use scenes::{AppendReport, SCENE_FORMAT_VERSION};
 pub use sink::ObjectStoreSink;
 pub use upload::{UploadOptions, UploadedVideo, upload_video};
 pub use video_core::DatasetSink;

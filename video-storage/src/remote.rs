@@ -86,7 +86,7 @@ impl StoreVideo {
     /// …), with credentials and options from the environment as
     /// [`ObjectStoreSink::from_url`](crate::ObjectStoreSink::from_url) reads them.
     pub async fn open_url(url: &str) -> Result<Self> {
-        let (store, location) = store_from_url(url)?;
+        let (store, location) = store_from_url(url, std::iter::empty::<(String, String)>())?;
         Self::open(store, location, url).await
     }
 

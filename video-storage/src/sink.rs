@@ -7,7 +7,15 @@ use futures::{StreamExt, TryStreamExt};
 use object_store::path::Path;
 use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
 use sha2::{Digest, Sha256};
-use video_core::{DatasetSink, EncodedFrame, Error, FrameRecord, Result, VideoMetadata, VideoRef};
+use video_core::{
+    DatasetSink, EncodedFrame, Error, FrameRecord, MANIFEST_FORMAT_VERSION, Result, VideoManifest,
+    VideoRef,
+};
+
+use crate::FrameName;
+
+/// The `format` field of a manifest document.
+const MANIFEST_FORMAT: &str = "video-dataset/manifest";
 
 /// Reads of frame records kept in flight at once by [`ObjectStoreSink::existing`].
 const CONCURRENT_READS: usize = 16;
@@ -18,6 +26,28 @@ const CONCURRENT_READS: usize = 16;
 pub struct ObjectStoreSink {
     store: Arc<dyn ObjectStore>,
     prefix: Path,
+    frame_name: FrameName,
+}
+
+/// The manifest as stored: a format tag and version, the video's place in the dataset, then the
+/// [`VideoManifest`]'s fields.
+#[derive(serde::Serialize)]
+struct ManifestOut<'a> {
+    format: &'static str,
+    format_version: u32,
+    video: &'a VideoRef,
+    #[serde(flatten)]
+    manifest: &'a VideoManifest,
+}
+
+/// A JSON (de)serialization failure on `key`.
+pub(crate) fn json_error(key: &str, e: serde_json::Error) -> Error {
+    Error::Backend {
+        backend: "object_store",
+        uri: Some(key.to_owned()),
+        element: None,
+        source: Box::new(e),
+    }
 }
 
 pub(crate) fn backend(key: &str, e: object_store::Error) -> Error {
@@ -37,8 +67,15 @@ pub(crate) fn backend(key: &str, e: object_store::Error) -> Error {
 
 /// The store and the path inside it that a URL names, with credentials and options from the
 /// environment (`AWS_*`, `GOOGLE_*`, `AZURE_*`, lower-cased as object_store's builders take
-/// them). A string without `://` is a local path.
-pub(crate) fn store_from_url(url: &str) -> Result<(Arc<dyn ObjectStore>, Path)> {
+/// them) and then `options`. A string without `://` is a local path.
+pub(crate) fn store_from_url<K, V>(
+    url: &str,
+    options: impl IntoIterator<Item = (K, V)>,
+) -> Result<(Arc<dyn ObjectStore>, Path)>
+where
+    K: AsRef<str>,
+    V: Into<String>,
+{
     let invalid = |reason: String| Error::InvalidPath {
         path: url.to_owned(),
         reason,
@@ -49,18 +86,21 @@ pub(crate) fn store_from_url(url: &str) -> Result<(Arc<dyn ObjectStore>, Path)> 
         let abs = std::path::absolute(url).map_err(|e| invalid(e.to_string()))?;
         url::Url::from_file_path(&abs).map_err(|()| invalid("not an absolute path".into()))?
     };
-    let opts: Vec<(String, String)> = std::env::vars()
+    let mut opts: std::collections::BTreeMap<String, String> = std::env::vars()
         .filter(|(k, _)| {
             k.starts_with("AWS_") || k.starts_with("GOOGLE_") || k.starts_with("AZURE_")
         })
         .map(|(k, v)| (k.to_ascii_lowercase(), v))
         .collect();
+    for (k, v) in options {
+        opts.insert(k.as_ref().to_ascii_lowercase(), v.into());
+    }
     let (store, path) = object_store::parse_url_opts(&parsed, opts).map_err(|e| backend(url, e))?;
     Ok((Arc::from(store), path))
 }
 
 /// Check one path segment: not empty, not `.`/`..`, no separators or control characters.
-fn check_segment(whole: &str, seg: &str) -> Result<()> {
+pub(crate) fn check_segment(whole: &str, seg: &str) -> Result<()> {
     let bad = |reason: &str| {
         Err(Error::InvalidPath {
             path: whole.to_owned(),
@@ -82,18 +122,57 @@ fn check_segment(whole: &str, seg: &str) -> Result<()> {
 impl ObjectStoreSink {
     /// A sink writing under `prefix` in `store`.
     pub fn new(store: Arc<dyn ObjectStore>, prefix: Path) -> Self {
-        ObjectStoreSink { store, prefix }
+        ObjectStoreSink {
+            store,
+            prefix,
+            frame_name: FrameName::default(),
+        }
+    }
+
+    /// Name frame images with `name` instead of `{video}_{index}.{ext}`. Records, `existing`
+    /// and manifests work the same with any template: a frame's record is found by its index and
+    /// holds the image's key. Use the same template for every run on a dataset: a frame stored
+    /// under another name counts as stored.
+    pub fn with_frame_name(mut self, name: FrameName) -> Self {
+        self.frame_name = name;
+        self
+    }
+
+    /// The frame naming template.
+    pub fn frame_name(&self) -> &FrameName {
+        &self.frame_name
     }
 
     /// A sink from a URL (`file:///abs/dir`, `memory:///`, `s3://bucket/prefix`, `gs://…`,
     /// `az://…`) or a plain local directory path (created if missing). Cloud credentials come from
     /// the environment the way object_store's builders read them (`AWS_*`, `GOOGLE_*`,
     /// `AZURE_*`), as do options such as `AWS_ENDPOINT` and `AWS_ALLOW_HTTP`.
+    ///
+    /// Writes and reads are retried on transient errors with object_store's default
+    /// `RetryConfig` (up to 10 retries with exponential backoff, for at most 3 minutes per
+    /// request); a request that still fails gives an error naming the key.
     pub fn from_url(url: &str) -> Result<Self> {
+        Self::from_url_opts(url, std::iter::empty::<(String, String)>())
+    }
+
+    /// [`from_url`](Self::from_url) with store options given as `(key, value)` pairs, which take
+    /// precedence over the environment: object_store's configuration keys of the URL's store
+    /// (`aws_endpoint`, `aws_region`, `google_service_account`, …) and of its HTTP client
+    /// (`timeout`, `connect_timeout` as `"30s"`, `allow_http`, …). Ignored for local paths.
+    ///
+    /// The retry policy (`RetryConfig`: number of retries, backoff, retry timeout) cannot be set
+    /// through URL options in object_store 0.14; to change it, build the store with its builder's
+    /// `with_retry` (for example `AmazonS3Builder::from_env().with_retry(..)`) and pass it to
+    /// [`new`](Self::new).
+    pub fn from_url_opts<K, V>(url: &str, options: impl IntoIterator<Item = (K, V)>) -> Result<Self>
+    where
+        K: AsRef<str>,
+        V: Into<String>,
+    {
         if !url.contains("://") {
             return Self::local(std::path::Path::new(url));
         }
-        let (store, prefix) = store_from_url(url)?;
+        let (store, prefix) = store_from_url(url, options)?;
         Ok(Self::new(store, prefix))
     }
 
@@ -176,15 +255,12 @@ impl ObjectStoreSink {
         p
     }
 
-    fn frame_key(video: &VideoRef, frame: &EncodedFrame) -> Result<String> {
+    fn frame_key(&self, video: &VideoRef, frame: &EncodedFrame) -> Result<String> {
         Self::relative(
             video,
-            &format!(
-                "{}_{:06}.{}",
-                video.name,
-                frame.info.index,
-                frame.format.extension()
-            ),
+            &self
+                .frame_name
+                .render(&video.name, frame.info.index, frame.format.extension()),
         )
     }
 
@@ -217,21 +293,45 @@ impl ObjectStoreSink {
         Ok(got.bytes().await.map_err(|e| backend(key, e))?.to_vec())
     }
 
-    /// The manifest of a finished video, `None` if the video is not finished.
+    /// The manifest of a finished video as JSON, `None` if the video is not finished.
     pub async fn manifest(&self, video: &VideoRef) -> Result<Option<serde_json::Value>> {
         let key = Self::manifest_key(video)?;
         match self.read(&key).await {
             Ok(b) => serde_json::from_slice(&b)
                 .map(Some)
-                .map_err(|e| Error::Backend {
-                    backend: "object_store",
-                    uri: Some(key),
-                    element: None,
-                    source: Box::new(e),
-                }),
+                .map_err(|e| json_error(&key, e)),
             Err(Error::NotFound { .. }) => Ok(None),
             Err(e) => Err(e),
         }
+    }
+
+    /// The manifest of a finished video, `None` if the video is not finished.
+    ///
+    /// # Errors
+    /// [`Error::Unsupported`] naming the key for a manifest of another format or version
+    /// (see [`MANIFEST_FORMAT_VERSION`]); [`Error::Backend`] for one that does not parse.
+    pub async fn video_manifest(&self, video: &VideoRef) -> Result<Option<VideoManifest>> {
+        let key = Self::manifest_key(video)?;
+        let bytes = match self.read(&key).await {
+            Ok(b) => b,
+            Err(Error::NotFound { .. }) => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let head: serde_json::Value =
+            serde_json::from_slice(&bytes).map_err(|e| json_error(&key, e))?;
+        let (format, version) = (&head["format"], &head["format_version"]);
+        if format != MANIFEST_FORMAT || version != MANIFEST_FORMAT_VERSION {
+            return Err(Error::Unsupported {
+                uri: key,
+                reason: format!(
+                    "manifest format {format} version {version}; this version reads {MANIFEST_FORMAT:?} version {MANIFEST_FORMAT_VERSION}"
+                ),
+            });
+        }
+        // The document's other fields (`format`, `format_version`, `video`) are ignored here.
+        serde_json::from_value(head)
+            .map(Some)
+            .map_err(|e| json_error(&key, e))
     }
 }
 
@@ -262,12 +362,7 @@ impl DatasetSink for ObjectStoreSink {
             .map(|i| async move {
                 let key = Self::record_key(video, i)?;
                 let bytes = self.read(&key).await?;
-                serde_json::from_slice::<FrameRecord>(&bytes).map_err(|e| Error::Backend {
-                    backend: "object_store",
-                    uri: Some(key),
-                    element: None,
-                    source: Box::new(e),
-                })
+                serde_json::from_slice::<FrameRecord>(&bytes).map_err(|e| json_error(&key, e))
             })
             .buffer_unordered(CONCURRENT_READS)
             .try_collect()
@@ -277,7 +372,7 @@ impl DatasetSink for ObjectStoreSink {
     }
 
     async fn write_frame(&self, video: &VideoRef, frame: &EncodedFrame) -> Result<FrameRecord> {
-        let key = Self::frame_key(video, frame)?;
+        let key = self.frame_key(video, frame)?;
         let record = FrameRecord {
             index: frame.info.index,
             pts_seconds: frame.info.pts.as_seconds(),
@@ -290,34 +385,20 @@ impl DatasetSink for ObjectStoreSink {
         self.put(&key, frame.bytes.clone()).await?;
         // The record last: it is what marks the frame as stored.
         let rec_key = Self::record_key(video, frame.info.index)?;
-        let json = serde_json::to_vec(&record).map_err(|e| Error::Backend {
-            backend: "object_store",
-            uri: Some(rec_key.clone()),
-            element: None,
-            source: Box::new(e),
-        })?;
+        let json = serde_json::to_vec(&record).map_err(|e| json_error(&rec_key, e))?;
         self.put(&rec_key, json).await?;
         Ok(record)
     }
 
-    async fn finish_video(
-        &self,
-        video: &VideoRef,
-        metadata: &VideoMetadata,
-        frames: &[FrameRecord],
-    ) -> Result<()> {
+    async fn finish_video(&self, video: &VideoRef, manifest: &VideoManifest) -> Result<()> {
         let key = Self::manifest_key(video)?;
-        let manifest = serde_json::json!({
-            "format": "video-dataset/scene-1",
-            "video": { "folder": video.folder, "name": video.name, "source": metadata.uri, "metadata": metadata },
-            "frames": frames,
-        });
-        let json = serde_json::to_vec_pretty(&manifest).map_err(|e| Error::Backend {
-            backend: "object_store",
-            uri: Some(key.clone()),
-            element: None,
-            source: Box::new(e),
-        })?;
+        let doc = ManifestOut {
+            format: MANIFEST_FORMAT,
+            format_version: MANIFEST_FORMAT_VERSION,
+            video,
+            manifest,
+        };
+        let json = serde_json::to_vec_pretty(&doc).map_err(|e| json_error(&key, e))?;
         self.put(&key, json).await
     }
 }

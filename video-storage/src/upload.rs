@@ -17,8 +17,8 @@ const PARTS_IN_FLIGHT: usize = 4;
 /// Options of [`upload_video`].
 #[non_exhaustive]
 pub struct UploadOptions<'a> {
-    /// Largest file accepted, in bytes; larger files fail before any byte is written.
-    /// Default: 10 GiB.
+    /// Largest file accepted, in bytes; larger files fail with [`Error::TooLarge`] before any
+    /// byte is written. Default: 10 GiB.
     pub max_bytes: u64,
     /// Called with the bytes sent so far. Default: none.
     pub progress: Option<&'a mut (dyn FnMut(u64) + Send)>,
@@ -74,6 +74,11 @@ pub struct UploadedVideo {
 /// (opened on the same file), so a file that is not a decodable video fails before any byte is
 /// written; check its size against the limit; then stream it in parts (memory flat in the file's
 /// size), hashing as it goes. A failed upload is aborted and leaves nothing behind.
+///
+/// # Errors
+/// [`Error::TooLarge`] for a file over [`UploadOptions::max_bytes`], before probing and before
+/// any byte is written; the demuxer's errors for a file that is not a video; store errors name
+/// the key.
 pub async fn upload_video(
     sink: &ObjectStoreSink,
     local: &Path,
@@ -94,10 +99,10 @@ pub async fn upload_video(
         })?
         .len();
     if size > opts.max_bytes {
-        return Err(Error::LimitExceeded {
-            what: format!("{uri}: video size in bytes"),
+        return Err(Error::TooLarge {
+            uri,
+            size,
             limit: opts.max_bytes,
-            actual: size,
         });
     }
     let metadata = demuxer.probe().await?;

@@ -7,10 +7,12 @@
 use std::io::Write as _;
 
 use video_core::{
-    DatasetSink, EncodedFrame, FrameInfo, ImageFormat, Timestamp, VideoMetadata, VideoRef,
-    conformance,
+    DatasetSink, EncodedFrame, FrameInfo, ImageFormat, Timestamp, VideoManifest, VideoMetadata,
+    VideoRef, conformance,
 };
 use video_storage::ObjectStoreSink;
+
+mod common;
 
 /// The sink under a fresh prefix of the test bucket, or `None` (loudly) without a server.
 fn sink(test: &str) -> Option<ObjectStoreSink> {
@@ -71,10 +73,38 @@ async fn s3_sink_stores_frames_records_and_manifest() {
     );
     assert_eq!(sink.existing(&video, &[0, 30, 60, 90]).await.unwrap(), recs);
     assert!(sink.manifest(&video).await.unwrap().is_none());
-    sink.finish_video(&video, &VideoMetadata::new("clip.mp4"), &recs)
-        .await
-        .unwrap();
+    let mut info = serde_json::Map::new();
+    info.insert("dataset_name".into(), "s3".into());
+    let manifest = VideoManifest::new(VideoMetadata::new("clip.mp4"))
+        .sample_info(info)
+        .frames(recs.clone());
+    sink.finish_video(&video, &manifest).await.unwrap();
+    assert_eq!(sink.video_manifest(&video).await.unwrap(), Some(manifest));
     let m = sink.manifest(&video).await.unwrap().unwrap();
+    assert_eq!(m["sample_info"]["dataset_name"], "s3");
     assert_eq!(m["frames"].as_array().unwrap().len(), 3);
     assert_eq!(m["frames"][2]["key"], "train/cam1/clip_000060.png");
+}
+
+#[tokio::test]
+async fn s3_scenes_append_and_update() {
+    let Some(sink) = sink("scenes") else { return };
+    common::scenes_append_and_update(&sink).await;
+}
+
+/// Options given to `from_url_opts` reach the store's builder (no server needed: a bad value
+/// fails when the store is built) and the error names the URL.
+#[test]
+fn url_options_reach_the_store() {
+    let e = ObjectStoreSink::from_url_opts("s3://some-bucket/p", [("timeout", "not a duration")])
+        .unwrap_err();
+    assert!(
+        matches!(&e, video_core::Error::Backend { uri: Some(u), .. } if u == "s3://some-bucket/p"),
+        "{e}"
+    );
+    ObjectStoreSink::from_url_opts(
+        "s3://some-bucket/p",
+        [("timeout", "30s"), ("aws_region", "eu-west-1")],
+    )
+    .unwrap();
 }

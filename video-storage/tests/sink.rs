@@ -2,11 +2,13 @@
 
 #![allow(clippy::unwrap_used)]
 
+use video_storage::object_store::ObjectStoreExt as _;
+
 use video_core::{
-    DatasetSink, EncodedFrame, Error, FrameInfo, ImageFormat, Timestamp, VideoMetadata, VideoRef,
-    conformance,
+    DatasetSink, EncodedFrame, Error, FrameInfo, ImageFormat, SamplingPlan, SamplingSettings,
+    Timestamp, VideoManifest, VideoMetadata, VideoRef, VideoSource, conformance,
 };
-use video_storage::ObjectStoreSink;
+use video_storage::{FrameName, ObjectStoreSink};
 
 fn tmp(name: &str) -> std::path::PathBuf {
     let d = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
@@ -60,14 +62,13 @@ async fn local_sink_passes_conformance_and_lays_out_files() {
     );
     sink.finish_video(
         &video,
-        &VideoMetadata::new("clip.mp4"),
-        std::slice::from_ref(&rec),
+        &VideoManifest::new(VideoMetadata::new("clip.mp4")).frames(vec![rec.clone()]),
     )
     .await
     .unwrap();
     let m = sink.manifest(&video).await.unwrap().unwrap();
     assert_eq!(m["frames"][0]["key"], "train/cam1/clip_000042.jpg");
-    assert_eq!(m["video"]["source"], "clip.mp4");
+    assert_eq!(m["source"]["location"], "clip.mp4");
     assert!(dir.join("train/cam1/clip.scene.json").is_file());
     // A file URL reaches the same dataset.
     let again = ObjectStoreSink::from_url(&format!(
@@ -128,4 +129,137 @@ async fn paths_cannot_leave_the_dataset() {
             Err(Error::InvalidPath { .. })
         ));
     }
+}
+
+/// A manifest with every video-level field set, as `extract_frames` would give it.
+fn full_manifest(records: Vec<video_core::FrameRecord>) -> VideoManifest {
+    let mut meta = VideoMetadata::new("/videos/clip.mp4");
+    meta.frame_count = 300;
+    meta.codec = "h264".into();
+    let mut info = serde_json::Map::new();
+    info.insert("dataset_name".into(), "ds1".into());
+    info.insert("video_name".into(), "clip.mp4".into());
+    info.insert("tags".into(), serde_json::json!(["a", {"b": 1}]));
+    VideoManifest::new(meta)
+        .source(
+            VideoSource::new("/videos/clip.mp4")
+                .size(Some(123_456))
+                .content_hash(Some(format!("sha256:{}", "ab".repeat(32)))),
+        )
+        .sampling(
+            SamplingSettings::from_plan(&SamplingPlan::every(30).max_frames(10))
+                .frames_planned(2)
+                .format(Some(ImageFormat::Jpeg))
+                .quality(Some(85))
+                .resize(Some("max-side:640".into())),
+        )
+        .sample_info(info)
+        .frames(records)
+}
+
+/// The manifest on disk and in memory holds the video-level fields, parses back to what was
+/// given, and names its format and version.
+#[tokio::test]
+async fn manifest_holds_video_fields_and_reads_back() {
+    let dir = tmp("manifest");
+    for url in ["memory:///m".to_owned(), dir.display().to_string()] {
+        let sink = ObjectStoreSink::from_url(&url).unwrap();
+        let video = VideoRef {
+            folder: "f".into(),
+            name: "clip".into(),
+        };
+        assert!(sink.video_manifest(&video).await.unwrap().is_none());
+        let recs = vec![
+            sink.write_frame(&video, &frame(0)).await.unwrap(),
+            sink.write_frame(&video, &frame(30)).await.unwrap(),
+        ];
+        let manifest = full_manifest(recs);
+        sink.finish_video(&video, &manifest).await.unwrap();
+        let raw: serde_json::Value =
+            serde_json::from_slice(&sink.read("f/clip.scene.json").await.unwrap()).unwrap();
+        assert_eq!(raw["format"], "video-dataset/manifest", "{url}");
+        assert_eq!(raw["format_version"], video_core::MANIFEST_FORMAT_VERSION);
+        assert_eq!(raw["video"]["folder"], "f");
+        assert_eq!(raw["video"]["name"], "clip");
+        assert_eq!(raw["source"]["location"], "/videos/clip.mp4");
+        assert_eq!(raw["source"]["size"], 123_456);
+        assert_eq!(
+            raw["source"]["content_hash"],
+            format!("sha256:{}", "ab".repeat(32))
+        );
+        assert_eq!(raw["metadata"]["frame_count"], 300);
+        assert_eq!(raw["metadata"]["codec"], "h264");
+        assert_eq!(raw["sampling"]["selection"]["range"]["step"], 30);
+        assert_eq!(raw["sampling"]["max_frames"], 10);
+        assert_eq!(raw["sampling"]["frames_planned"], 2);
+        assert_eq!(raw["sampling"]["format"], "jpeg");
+        assert_eq!(raw["sampling"]["quality"], 85);
+        assert_eq!(raw["sampling"]["resize"], "max-side:640");
+        assert_eq!(raw["sample_info"]["dataset_name"], "ds1");
+        assert_eq!(raw["sample_info"]["tags"][1]["b"], 1);
+        assert_eq!(raw["frames"][1]["key"], "f/clip_000030.jpg");
+        assert!(
+            raw["frames"][1]["content_hash"]
+                .as_str()
+                .unwrap()
+                .starts_with("sha256:")
+        );
+        let back = sink.video_manifest(&video).await.unwrap().unwrap();
+        assert_eq!(back, manifest, "{url}");
+    }
+}
+
+#[tokio::test]
+async fn manifest_of_another_version_is_refused_by_name() {
+    let sink = ObjectStoreSink::from_url("memory:///").unwrap();
+    let video = VideoRef {
+        folder: String::new(),
+        name: "old".into(),
+    };
+    let v1 = serde_json::json!({"format": "video-dataset/scene-1", "video": {}, "frames": []});
+    sink.store()
+        .put(
+            &"old.scene.json".into(),
+            serde_json::to_vec(&v1).unwrap().into(),
+        )
+        .await
+        .unwrap();
+    let e = sink.video_manifest(&video).await.unwrap_err();
+    assert!(
+        matches!(&e, Error::Unsupported { uri, .. } if uri == "old.scene.json"),
+        "{e}"
+    );
+}
+
+/// A custom frame name template names the images; records, `existing` and the manifest follow.
+#[tokio::test]
+async fn custom_frame_names() {
+    let dir = tmp("names");
+    let name: FrameName = "img-{index:08}-{video}.{ext}".parse().unwrap();
+    for url in ["memory:///n".to_owned(), dir.display().to_string()] {
+        let sink = ObjectStoreSink::from_url(&url)
+            .unwrap()
+            .with_frame_name(name.clone());
+        assert_eq!(sink.frame_name().as_str(), "img-{index:08}-{video}.{ext}");
+        conformance::dataset_sink_contract(&sink).await;
+        let video = VideoRef {
+            folder: "a/b".into(),
+            name: "clip".into(),
+        };
+        let rec = sink.write_frame(&video, &frame(7)).await.unwrap();
+        assert_eq!(rec.key, "a/b/img-00000007-clip.jpg");
+        assert_eq!(
+            sink.read("a/b/img-00000007-clip.jpg").await.unwrap(),
+            vec![7u8; 100]
+        );
+        assert_eq!(
+            sink.existing(&video, &[6, 7]).await.unwrap(),
+            vec![rec.clone()]
+        );
+        // Another sink on the same dataset with the default names still finds the frame by its
+        // record, under the name it was stored with.
+        let plain = ObjectStoreSink::new(sink.store().clone(), sink.prefix().clone());
+        assert_eq!(plain.existing(&video, &[7]).await.unwrap(), vec![rec]);
+    }
+    assert!(dir.join("a/b/img-00000007-clip.jpg").is_file());
 }

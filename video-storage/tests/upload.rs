@@ -112,14 +112,15 @@ async fn too_large_and_not_a_video_leave_nothing() {
     assert!(
         matches!(
             e,
-            Error::LimitExceeded {
+            Error::TooLarge {
+                ref uri,
+                size: 2300,
                 limit: 100,
-                actual: 2300,
-                ..
-            }
+            } if uri == &text.display().to_string()
         ),
         "{e}"
     );
+    assert!(e.to_string().contains("notes.mp4"), "{e}");
     let e = upload_video(&sink, &text, "raw", &mut demuxer, UploadOptions::default())
         .await
         .unwrap_err();

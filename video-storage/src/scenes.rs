@@ -1,0 +1,185 @@
+//! Scenes appended to a dataset: one JSON object per scene under
+//! `{prefix}/.video-dataset/scenes/{reference_id}.json`.
+
+use futures::TryStreamExt;
+use object_store::{ObjectStore, ObjectStoreExt, PutMode, PutPayload};
+use video_core::{Error, Result, VideoScene};
+
+use crate::ObjectStoreSink;
+use crate::sink::{backend, check_segment, json_error};
+
+/// Dataset-relative folder of the scene objects.
+const SCENES_DIR: &str = ".video-dataset/scenes";
+/// The `format` field of a stored scene.
+const SCENE_FORMAT: &str = "video-dataset/scene";
+/// The `format_version` field of a stored scene.
+pub const SCENE_FORMAT_VERSION: u32 = 1;
+
+/// What [`ObjectStoreSink::append_scenes`] did, by scene reference id (in the order given).
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+#[non_exhaustive]
+pub struct AppendReport {
+    /// Scenes the dataset did not have: stored as given.
+    pub added: Vec<String>,
+    /// Scenes the dataset had, with `update` set: their metadata was overwritten.
+    pub updated: Vec<String>,
+    /// Scenes the dataset had, without `update`: left untouched.
+    pub kept: Vec<String>,
+}
+
+#[derive(serde::Serialize)]
+struct SceneOut<'a> {
+    format: &'static str,
+    format_version: u32,
+    #[serde(flatten)]
+    scene: &'a VideoScene,
+}
+
+fn scene_key(reference_id: &str) -> Result<String> {
+    check_segment(reference_id, reference_id)?;
+    if reference_id.contains('/') {
+        return Err(Error::InvalidPath {
+            path: reference_id.to_owned(),
+            reason: "a scene reference id cannot contain '/'".into(),
+        });
+    }
+    Ok(format!("{SCENES_DIR}/{reference_id}.json"))
+}
+
+fn encode(key: &str, scene: &VideoScene) -> Result<PutPayload> {
+    let doc = SceneOut {
+        format: SCENE_FORMAT,
+        format_version: SCENE_FORMAT_VERSION,
+        scene,
+    };
+    serde_json::to_vec_pretty(&doc)
+        .map(PutPayload::from)
+        .map_err(|e| json_error(key, e))
+}
+
+impl ObjectStoreSink {
+    /// Append scenes to the dataset (Scale Nucleus' `append` with `update`).
+    ///
+    /// A scene whose reference id the dataset does not have is stored as given. One it has is
+    /// left untouched when `update` is false; when `update` is true the stored scene gets the
+    /// new scene's metadata, each stored item the new item metadata of the same item reference
+    /// id, and items with new reference ids are appended (see [`VideoScene::update_from`]); item
+    /// order, locations and the frame rate stay.
+    ///
+    /// Every scene is checked before anything is written (reference ids usable as one path
+    /// segment and unique in the call, item reference ids unique, at most the scene's cap of
+    /// items), so a bad call writes nothing. Each scene is written in one atomic `put`; a new
+    /// scene is created only if absent (object_store's `PutMode::Create`), so two concurrent
+    /// appends of the same new scene store one of them and report the other as existing.
+    /// Concurrent updates of one scene: the last write wins.
+    ///
+    /// Layout: `{prefix}/.video-dataset/scenes/{reference_id}.json`, a JSON object with
+    /// `"format": "video-dataset/scene"`, `"format_version"` ([`SCENE_FORMAT_VERSION`]) and the
+    /// scene's fields (`reference_id`, `frame_rate`, `items`, `metadata`).
+    ///
+    /// # Errors
+    /// [`Error::InvalidPath`], [`Error::InvalidPlan`] or [`Error::LimitExceeded`] naming the scene
+    /// before any write; store errors name the key. Scenes before a failed one stay appended.
+    pub async fn append_scenes(&self, scenes: &[VideoScene], update: bool) -> Result<AppendReport> {
+        let mut keys = Vec::with_capacity(scenes.len());
+        let mut seen = std::collections::BTreeSet::new();
+        for scene in scenes {
+            keys.push(scene_key(&scene.reference_id)?);
+            scene.validate()?;
+            if !seen.insert(scene.reference_id.as_str()) {
+                return Err(Error::InvalidPlan {
+                    reason: format!(
+                        "scene reference id {:?} appears twice in one append",
+                        scene.reference_id
+                    ),
+                });
+            }
+        }
+        let mut report = AppendReport::default();
+        for (scene, key) in scenes.iter().zip(&keys) {
+            let path = self.path(key);
+            let created = self
+                .store()
+                .put_opts(&path, encode(key, scene)?, PutMode::Create.into())
+                .await;
+            match created {
+                Ok(_) => {
+                    report.added.push(scene.reference_id.clone());
+                    continue;
+                }
+                Err(object_store::Error::AlreadyExists { .. }) => {}
+                Err(e) => return Err(backend(key, e)),
+            }
+            if !update {
+                report.kept.push(scene.reference_id.clone());
+                continue;
+            }
+            let mut stored = self.read_scene(key).await?.ok_or_else(|| Error::NotFound {
+                uri: key.clone(),
+                source: None,
+            })?;
+            stored.update_from(scene)?;
+            self.store()
+                .put(&path, encode(key, &stored)?)
+                .await
+                .map_err(|e| backend(key, e))?;
+            report.updated.push(scene.reference_id.clone());
+        }
+        Ok(report)
+    }
+
+    /// The scene with this reference id, `None` if the dataset has none.
+    ///
+    /// # Errors
+    /// [`Error::InvalidPath`] for a reference id that cannot be a key; [`Error::Unsupported`]
+    /// naming the key for a scene of another format or version.
+    pub async fn scene(&self, reference_id: &str) -> Result<Option<VideoScene>> {
+        self.read_scene(&scene_key(reference_id)?).await
+    }
+
+    async fn read_scene(&self, key: &str) -> Result<Option<VideoScene>> {
+        let bytes = match self.read(key).await {
+            Ok(b) => b,
+            Err(Error::NotFound { .. }) => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let doc: serde_json::Value =
+            serde_json::from_slice(&bytes).map_err(|e| json_error(key, e))?;
+        let (format, version) = (&doc["format"], &doc["format_version"]);
+        if format != SCENE_FORMAT || version != SCENE_FORMAT_VERSION {
+            return Err(Error::Unsupported {
+                uri: key.to_owned(),
+                reason: format!(
+                    "scene format {format} version {version}; this version reads {SCENE_FORMAT:?} version {SCENE_FORMAT_VERSION}"
+                ),
+            });
+        }
+        serde_json::from_value(doc)
+            .map(Some)
+            .map_err(|e| json_error(key, e))
+    }
+
+    /// Reference ids of the dataset's scenes, sorted.
+    pub async fn scenes(&self) -> Result<Vec<String>> {
+        let dir = self.path(SCENES_DIR);
+        let listed: Vec<object_store::ObjectMeta> = self
+            .store()
+            .list(Some(&dir))
+            .try_collect()
+            .await
+            .map_err(|e| backend(SCENES_DIR, e))?;
+        let mut ids: Vec<String> = listed
+            .iter()
+            .filter_map(|m| {
+                let name = m.location.filename()?.strip_suffix(".json")?;
+                // Path parts keep some characters percent-encoded.
+                percent_encoding::percent_decode_str(name)
+                    .decode_utf8()
+                    .ok()
+                    .map(|s| s.into_owned())
+            })
+            .collect();
+        ids.sort();
+        Ok(ids)
+    }
+}
