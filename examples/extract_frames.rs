@@ -12,13 +12,14 @@
 //!     [--max-frames N] [--format jpg|png] [--quality Q] [--resize WxH | --max-side N]
 //! ```
 //!
-//! OUT is a directory or a store URL (`file:///abs/dir`, `memory:///`, `s3://bucket/prefix` with
-//! the `aws` feature). Frames already in OUT are not decoded again; the video's manifest
+//! VIDEO is a file or a store URL (`s3://bucket/videos/a.mp4` with the `aws` feature,
+//! `file:///abs/a.mp4`): a stored video is read by byte ranges, never downloaded whole, and the
+//! summary's `source_bytes_read` says how much of it was fetched. OUT is a directory or a store
+//! URL (`file:///abs/dir`, `memory:///`, `s3://bucket/prefix` with the `aws` feature). Frames already in OUT are not decoded again; the video's manifest
 //! `OUT/{video}.scene.json` is written once all frames are there. Default plan: 1 frame per
 //! second, JPEG. With no arguments it generates a 10-second sample
 //! clip (videotestsrc + x264enc) and extracts from it into `./dataset/`. Prints a JSON summary.
 
-use std::path::PathBuf;
 use std::time::Instant;
 
 use video_dataset::{ExtractOptions, ImageFormat, Resize, SamplingPlan, extract_frames};
@@ -28,7 +29,7 @@ mod common;
 
 #[derive(Debug, Default)]
 struct Args {
-    video: Option<PathBuf>,
+    video: Option<String>,
     out: Option<String>,
     indices: Option<Vec<u64>>,
     step: Option<u64>,
@@ -129,9 +130,10 @@ fn plan_of(a: &Args) -> anyhow::Result<SamplingPlan> {
 async fn run() -> anyhow::Result<()> {
     let a = parse_args()?;
     let started = Instant::now();
+    // VIDEO: a local path or a store URL (file://, s3://…), read by byte ranges.
     let video = match &a.video {
         Some(v) => v.clone(),
-        None => common::sample_clip()?,
+        None => common::sample_clip()?.display().to_string(),
     };
     let out = a.out.clone().unwrap_or_else(|| "dataset".to_owned());
     let plan = plan_of(&a)?;
@@ -143,7 +145,7 @@ async fn run() -> anyhow::Result<()> {
         options = options.quality(q);
     }
     // OUT: a directory path or a store URL (file://, memory://, s3://…).
-    let report = extract_frames(&video, &out, options).await?;
+    let report = extract_frames(video.as_str(), &out, options).await?;
     let summary = serde_json::json!({
         "video": video,
         "out": out,
@@ -154,6 +156,7 @@ async fn run() -> anyhow::Result<()> {
         "seeks": report.decode.seeks,
         "retries": report.decode.retries,
         "bytes_written": report.bytes_written,
+        "source_bytes_read": report.source_bytes_read,
         "wall_seconds": started.elapsed().as_secs_f64(),
         "frames": report.frames,
     });

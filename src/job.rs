@@ -1,13 +1,15 @@
-//! The job-shaped entry point: one call from a video file to frames in a dataset.
+//! The job-shaped entry point: one call from a video (a file or an object in a store) to frames
+//! in a dataset.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use video_core::{
     Error, ExtractReport, ImageFormat, Result, SamplingPlan, SamplingSettings, VideoManifest,
     VideoRef, VideoSource, extract_to_sink,
 };
 use video_gst::{DecodeOptions, EncodeOptions, GstDemuxer, ImageEncoder, Resize};
-use video_storage::ObjectStoreSink;
+use video_storage::{ObjectStoreSink, StoreVideo};
 
 /// Options of [`extract_frames`].
 #[derive(Clone, Debug)]
@@ -138,15 +140,85 @@ fn describe_source(path: &Path, hash: bool) -> Result<VideoSource> {
         .content_hash(content_hash))
 }
 
-/// Sample frames of the video at `video` into the dataset at `dataset` (a directory or a store
-/// URL), frame-accurately, skipping frames the dataset already has, and write the video's
-/// manifest once all are stored. Images are named `{folder}/{video file stem}_{index:06}.{ext}`.
-/// The manifest records the video's path and size (and sha256 with
+/// The video [`extract_frames`] reads.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub enum VideoInput {
+    /// A local file.
+    File(PathBuf),
+    /// An object in a store, by URL (`s3://bucket/videos/a.mp4`, `file:///abs/a.mp4`, …),
+    /// read by byte ranges (see [`StoreVideo`]).
+    Url(String),
+    /// An object in a store, already opened (for example with
+    /// [`ObjectStoreSink::open_video`]).
+    Store(Arc<StoreVideo>),
+}
+
+impl From<&Path> for VideoInput {
+    fn from(p: &Path) -> Self {
+        VideoInput::File(p.to_owned())
+    }
+}
+
+impl From<PathBuf> for VideoInput {
+    fn from(p: PathBuf) -> Self {
+        VideoInput::File(p)
+    }
+}
+
+impl From<&PathBuf> for VideoInput {
+    fn from(p: &PathBuf) -> Self {
+        VideoInput::File(p.clone())
+    }
+}
+
+/// A string with `://` is a store URL, anything else a local path.
+impl From<&str> for VideoInput {
+    fn from(s: &str) -> Self {
+        if s.contains("://") {
+            VideoInput::Url(s.to_owned())
+        } else {
+            VideoInput::File(PathBuf::from(s))
+        }
+    }
+}
+
+impl From<Arc<StoreVideo>> for VideoInput {
+    fn from(v: Arc<StoreVideo>) -> Self {
+        VideoInput::Store(v)
+    }
+}
+
+/// The base name frames are named after: the last path segment without its extension.
+fn stem_of(location: &str) -> String {
+    let last = location
+        .trim_end_matches('/')
+        .rsplit('/')
+        .next()
+        .unwrap_or(location);
+    let stem = match last.rsplit_once('.') {
+        Some((stem, _)) if !stem.is_empty() => stem,
+        _ => last,
+    };
+    if stem.is_empty() {
+        "video".to_owned()
+    } else {
+        stem.to_owned()
+    }
+}
+
+/// Sample frames of `video` (a local file, or an object in a store read by byte ranges: see
+/// [`VideoInput`]) into the dataset at `dataset` (a directory or a store URL),
+/// frame-accurately, skipping frames the dataset already has, and write the video's manifest
+/// once all are stored. Images are named `{folder}/{video file stem}_{index:06}.{ext}`.
+/// The manifest records the video's location and size (and sha256 with
 /// [`hash_source`](ExtractOptions::hash_source)), its probed metadata, the plan and output
-/// options, and [`sample_info`](ExtractOptions::sample_info).
-/// Must run inside a Tokio runtime when the dataset is a cloud store.
+/// options, and [`sample_info`](ExtractOptions::sample_info). For a video in a store, the
+/// report's `source_bytes_read` tells how many of its bytes were fetched.
+/// Must run inside a multi-threaded Tokio runtime when the dataset or the video is in a cloud
+/// store.
 pub async fn extract_frames(
-    video: &Path,
+    video: impl Into<VideoInput>,
     dataset: &str,
     options: ExtractOptions,
 ) -> Result<ExtractReport> {
@@ -156,7 +228,20 @@ pub async fn extract_frames(
             .jpeg_quality(options.quality),
     )?;
     let sink = ObjectStoreSink::from_url(dataset)?;
-    let mut demuxer = GstDemuxer::open(video)?;
+    let video = video.into();
+    let remote = match &video {
+        VideoInput::File(_) => None,
+        VideoInput::Url(url) => Some(Arc::new(StoreVideo::open_url(url).await?)),
+        VideoInput::Store(v) => Some(v.clone()),
+    };
+    let (mut demuxer, location) = match (&video, &remote) {
+        (_, Some(v)) => (
+            GstDemuxer::from_source(v.clone())?,
+            video_core::ByteSource::uri(v.as_ref()).to_owned(),
+        ),
+        (VideoInput::File(p), None) => (GstDemuxer::open(p)?, p.display().to_string()),
+        (_, None) => unreachable!("a store video has a reader"),
+    };
     let metadata = video_core::Demuxer::probe(&mut demuxer).await?;
     let table = video_core::Demuxer::frame_table(&mut demuxer).await?;
     let plan = options.plan.resolve(&table)?;
@@ -164,22 +249,39 @@ pub async fn extract_frames(
         .format(Some(options.format))
         .quality((options.format == ImageFormat::Jpeg).then_some(options.quality))
         .resize(options.resize.as_ref().map(describe_resize));
+    let source_info = match (&video, &remote) {
+        (_, Some(v)) => {
+            let hash = if options.hash_source {
+                Some(v.sha256().await?)
+            } else {
+                None
+            };
+            VideoSource::new(location.clone())
+                .size(Some(video_core::ByteSource::len(v.as_ref())))
+                .content_hash(hash)
+        }
+        (VideoInput::File(p), None) => describe_source(p, options.hash_source)?,
+        (_, None) => unreachable!("a store video has a reader"),
+    };
     let manifest = VideoManifest::new(metadata)
-        .source(describe_source(video, options.hash_source)?)
+        .source(source_info)
         .sampling(sampling)
         .sample_info(options.sample_info);
     let mut source = demuxer
         .frame_source(DecodeOptions::default().resize(options.resize))
         .await?;
-    let name = video
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "video".into());
+    let name = match &video {
+        VideoInput::File(p) => p
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "video".into()),
+        VideoInput::Url(_) | VideoInput::Store(_) => stem_of(&location),
+    };
     let video_ref = VideoRef {
         folder: options.folder_path,
         name,
     };
-    extract_to_sink(
+    let mut report = extract_to_sink(
         &mut source,
         &encoder,
         &sink,
@@ -188,5 +290,25 @@ pub async fn extract_frames(
         &plan,
         options.writes_in_flight,
     )
-    .await
+    .await?;
+    report.source_bytes_read = remote.map(|v| v.bytes_fetched());
+    Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn inputs_and_names() {
+        assert!(matches!(
+            VideoInput::from("s3://b/v/a.mp4"),
+            VideoInput::Url(_)
+        ));
+        assert!(matches!(VideoInput::from("v/a.mp4"), VideoInput::File(_)));
+        assert_eq!(stem_of("s3://b/videos/clip.one.mp4"), "clip.one");
+        assert_eq!(stem_of("memory:///clip"), "clip");
+        assert_eq!(stem_of("file:///x/.hidden"), ".hidden");
+        assert_eq!(stem_of("s3://b/"), "b");
+    }
 }

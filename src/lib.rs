@@ -10,7 +10,7 @@
 
 mod job;
 
-pub use job::{ExtractOptions, extract_frames};
+pub use job::{ExtractOptions, VideoInput, extract_frames};
 pub use video_core as core;
 pub use video_gst as gst;
 pub use video_storage as storage;

@@ -238,3 +238,31 @@ fn upload_streams_the_video_into_the_dataset() {
     );
     assert!(!bad.status.success(), "uploading a directory succeeded");
 }
+
+#[test]
+fn extract_frames_reads_a_video_by_url() {
+    let dir = common::scratch("by-url");
+    let clip = json(&run("probe", &[], &dir))["path"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let url = format!("file://{clip}");
+    let out = dir.join("out");
+    let s = json(&run(
+        "extract_frames",
+        &[&url, out.to_str().unwrap(), "--indices", "0,150,299"],
+        &dir,
+    ));
+    assert_eq!(s["frames_written"].as_u64(), Some(3));
+    let read = s["source_bytes_read"].as_u64().unwrap();
+    assert!(read > 0, "{s}");
+    let stem = Path::new(&clip).file_stem().unwrap().to_str().unwrap();
+    for i in [0, 150, 299] {
+        assert!(out.join(format!("{stem}_{i:06}.jpg")).is_file());
+    }
+    let missing = format!("file://{}/none.mp4", dir.display());
+    let out = run("extract_frames", &[&missing, out.to_str().unwrap()], &dir);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("none.mp4"), "{err}");
+}

@@ -28,6 +28,10 @@ pub struct ExtractReport {
     /// Wall time.
     #[serde(serialize_with = "secs")]
     pub elapsed: Duration,
+    /// Bytes read from the video's storage, when the video was read by ranges from a store
+    /// (set by the caller that knows; `None` for local files).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source_bytes_read: Option<u64>,
 }
 
 fn secs<S: serde::Serializer>(d: &Duration, s: S) -> std::result::Result<S::Ok, S::Error> {
@@ -105,5 +109,6 @@ pub async fn extract_to_sink(
         bytes_written: bytes,
         frames: records,
         elapsed: started.elapsed(),
+        source_bytes_read: None,
     })
 }

@@ -102,6 +102,28 @@ impl StoreVideo {
         &self.location
     }
 
+    /// The object's sha256 (`sha256:` and lowercase hex), streamed through once (not counted
+    /// in [`bytes_fetched`](Self::bytes_fetched); memory stays flat).
+    pub async fn sha256(&self) -> Result<String> {
+        use futures::TryStreamExt as _;
+        use sha2::Digest as _;
+        let options = GetOptions {
+            if_match: self.e_tag.clone(),
+            ..Default::default()
+        };
+        let got = self
+            .store
+            .get_opts(&self.location, options)
+            .await
+            .map_err(|e| backend(&self.uri, e))?;
+        let mut stream = got.into_stream();
+        let mut hasher = sha2::Sha256::new();
+        while let Some(chunk) = stream.try_next().await.map_err(|e| backend(&self.uri, e))? {
+            hasher.update(&chunk);
+        }
+        Ok(format!("sha256:{:x}", hasher.finalize()))
+    }
+
     /// Bytes fetched from the store so far.
     pub fn bytes_fetched(&self) -> u64 {
         self.fetched.load(Ordering::Relaxed)
