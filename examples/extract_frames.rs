@@ -87,7 +87,7 @@ fn parse_args() -> anyhow::Result<Args> {
                 })
             }
             s if s.starts_with("--") => anyhow::bail!("unknown option {s}"),
-            _ if a.video.is_none() => a.video = Some(arg.into()),
+            _ if a.video.is_none() => a.video = Some(arg),
             _ if a.out.is_none() => a.out = Some(arg),
             other => anyhow::bail!("unexpected argument {other:?}"),
         }
