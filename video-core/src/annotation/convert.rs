@@ -173,15 +173,15 @@ mod tests {
             },
         ];
         for i in 3..=6 {
-            ann.frames
-                .insert(i, vec![figure(&format!("a{i}"), "car-a", rect(i as f64), None)]);
+            ann.frames.insert(
+                i,
+                vec![figure(&format!("a{i}"), "car-a", rect(i as f64), None)],
+            );
         }
-        ann.frames.get_mut(&5).unwrap().push(figure(
-            "b5",
-            "car-b",
-            rect(100.0),
-            Some("track-1"),
-        ));
+        ann.frames
+            .get_mut(&5)
+            .unwrap()
+            .push(figure("b5", "car-b", rect(100.0), Some("track-1")));
         ann.frames.insert(8, vec![]);
         ann.frames
             .insert(9, vec![figure("b9", "car-b", rect(150.0), None)]);
@@ -228,17 +228,17 @@ mod tests {
         for (i, tags) in want {
             assert_eq!(names(&at(&ann, i).labels[0].tags), tags, "frame {i}");
         }
-        assert_eq!(
-            at(&ann, 6).labels[0].tags[1].value,
-            TagValue::Number(12.5)
-        );
+        assert_eq!(at(&ann, 6).labels[0].tags[1].value, TagValue::Number(12.5));
     }
 
     #[test]
     fn objects_without_tags_get_only_identity_and_tracked_figures_are_marked() {
         let ann = sample();
         let img = at(&ann, 5);
-        assert_eq!(names(&img.labels[1].tags), [OBJECT_ID_TAG, AUTO_TRACKED_TAG]);
+        assert_eq!(
+            names(&img.labels[1].tags),
+            [OBJECT_ID_TAG, AUTO_TRACKED_TAG]
+        );
         assert!(img.labels[1].is_auto_tracked());
         assert!(!img.labels[0].is_auto_tracked());
         let img = at(&ann, 9);
@@ -303,7 +303,10 @@ mod tests {
             .unwrap_err();
         let msg = e.to_string();
         assert!(matches!(e, Error::Annotation { .. }), "{msg}");
-        assert!(msg.contains("frame 2") && msg.contains("ghost-fig") && msg.contains("\"ghost\""), "{msg}");
+        assert!(
+            msg.contains("frame 2") && msg.contains("ghost-fig") && msg.contains("\"ghost\""),
+            "{msg}"
+        );
     }
 
     #[test]

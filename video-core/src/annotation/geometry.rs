@@ -181,15 +181,9 @@ impl GeometryTransform {
                 if ![a.x, a.y, b.x, b.y].iter().all(|v| v.is_finite()) {
                     return Vec::new();
                 }
-                clip_rectangle(
-                    out,
-                    a.x.min(b.x),
-                    a.y.min(b.y),
-                    a.x.max(b.x),
-                    a.y.max(b.y),
-                )
-                .into_iter()
-                .collect()
+                clip_rectangle(out, a.x.min(b.x), a.y.min(b.y), a.x.max(b.x), a.y.max(b.y))
+                    .into_iter()
+                    .collect()
             }
             &Geometry::Point { x, y } => {
                 let p = self.map_point(Point::new(x, y));
@@ -245,7 +239,10 @@ impl GeometryTransform {
             // The rotated position of the mask's corners gives its new origin.
             let corners = [
                 (ox, oy),
-                (ox + i64::from(mask.width()) - 1, oy + i64::from(mask.height()) - 1),
+                (
+                    ox + i64::from(mask.width()) - 1,
+                    oy + i64::from(mask.height()) - 1,
+                ),
             ]
             .map(|(x, y)| self.rotation.rotate_point(self.source, x as f64, y as f64));
             let nx = corners[0].0.min(corners[1].0) as i64;
@@ -620,7 +617,10 @@ mod tests {
         else {
             panic!("not a bitmap")
         };
-        assert_eq!((*origin_x, *origin_y, mask.width(), mask.height()), (4, 4, 4, 4));
+        assert_eq!(
+            (*origin_x, *origin_y, mask.width(), mask.height()),
+            (4, 4, 4, 4)
+        );
         assert_eq!(mask.count(), 16);
         // Half outside on the left: cut, and trimmed to what is left.
         let g = Geometry::Bitmap {

@@ -44,10 +44,7 @@ pub(crate) fn decode(data: &str) -> Result<Mask, MaskError> {
         .map_err(|e| MaskError::Bad("bitmap PNG cannot be decoded", Some(Box::new(e))))?;
     let (color, _) = reader.output_color_type();
     let channels = color.samples();
-    let has_alpha = matches!(
-        color,
-        png::ColorType::GrayscaleAlpha | png::ColorType::Rgba
-    );
+    let has_alpha = matches!(color, png::ColorType::GrayscaleAlpha | png::ColorType::Rgba);
     let (w, h) = (frame.width, frame.height);
     let stride = frame.line_size;
     Ok(Mask::from_fn(w, h, |x, y| {
@@ -118,7 +115,8 @@ mod tests {
         let mut enc = png::Encoder::new(&mut rgba, 2, 1);
         enc.set_color(png::ColorType::Rgba);
         let mut w = enc.write_header().unwrap();
-        w.write_image_data(&[255, 255, 255, 0, 0, 0, 0, 255]).unwrap();
+        w.write_image_data(&[255, 255, 255, 0, 0, 0, 0, 255])
+            .unwrap();
         w.finish().unwrap();
         let m = decode(&zip_b64(&rgba)).unwrap();
         assert_eq!((m.get(0, 0), m.get(1, 0)), (false, true));
@@ -129,6 +127,9 @@ mod tests {
         assert!(matches!(decode("not base64!"), Err(MaskError::Bad(..))));
         let not_zlib = base64::engine::general_purpose::STANDARD.encode(b"plain");
         assert!(matches!(decode(&not_zlib), Err(MaskError::Bad(..))));
-        assert!(matches!(decode(&zip_b64(b"not a png")), Err(MaskError::Bad(..))));
+        assert!(matches!(
+            decode(&zip_b64(b"not a png")),
+            Err(MaskError::Bad(..))
+        ));
     }
 }

@@ -3,7 +3,7 @@
 //! A [`VideoAnnotation`] (objects, per-frame [`Figure`]s, frame-ranged tags) is turned into one
 //! [`ImageAnnotation`] per sampled frame by [`VideoAnnotation::frame_annotation`]. The model is
 //! format-neutral; [`supervisely`] reads Supervisely's video annotations and project meta and
-//! writes Supervisely image annotations, `coco` writes COCO instances files.
+//! writes Supervisely image annotations, [`coco`] writes COCO instances files.
 //!
 //! # Frames
 //!
@@ -95,7 +95,7 @@ mod geometry;
 mod mask_png;
 mod model;
 
-// pub mod coco;
+pub mod coco;
 pub mod supervisely;
 
 pub use convert::{AUTO_TRACKED_TAG, OBJECT_ID_TAG};

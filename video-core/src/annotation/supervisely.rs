@@ -275,7 +275,10 @@ pub fn meta_from_value(source_name: &str, value: &Value) -> Result<ProjectMeta> 
                     .iter()
                     .map(|v| {
                         v.as_str().map(str::to_owned).ok_or_else(|| {
-                            cx.err(&loc, format!("`values` must hold strings, found {}", short(v)))
+                            cx.err(
+                                &loc,
+                                format!("`values` must hold strings, found {}", short(v)),
+                            )
                         })
                     })
                     .collect::<Result<Vec<_>>>()?;
@@ -295,7 +298,12 @@ pub fn meta_from_value(source_name: &str, value: &Value) -> Result<ProjectMeta> 
     Ok(meta)
 }
 
-fn opt_string(cx: &Cx<'_>, m: &Map<String, Value>, name: &str, loc: &str) -> Result<Option<String>> {
+fn opt_string(
+    cx: &Cx<'_>,
+    m: &Map<String, Value>,
+    name: &str,
+    loc: &str,
+) -> Result<Option<String>> {
     match m.get(name) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Some(s.clone())),
@@ -395,7 +403,10 @@ fn raw_tags<'v>(
                     )
                 })?;
                 Some(FrameRange::new(a, b).map_err(|_| {
-                    cx.err(&loc, format!("`frameRange` [{a}, {b}] ends before it starts"))
+                    cx.err(
+                        &loc,
+                        format!("`frameRange` [{a}, {b}] ends before it starts"),
+                    )
                 })?)
             }
             _ => None,
@@ -448,7 +459,10 @@ fn infer_tag(cx: &Cx<'_>, meta: &mut ProjectMeta, t: &RawTag<'_>) -> Result<()> 
 
 fn typed_tag(cx: &Cx<'_>, meta: &ProjectMeta, t: &RawTag<'_>) -> Result<Tag> {
     let Some(tm) = meta.tag_meta(t.name) else {
-        return Err(cx.err(&t.loc, format!("tag {:?} is not declared in the project meta", t.name)));
+        return Err(cx.err(
+            &t.loc,
+            format!("tag {:?} is not declared in the project meta", t.name),
+        ));
     };
     let value = match (&tm.value_type, t.value) {
         (TagValueType::None, None) => TagValue::None,
@@ -459,10 +473,7 @@ fn typed_tag(cx: &Cx<'_>, meta: &ProjectMeta, t: &RawTag<'_>) -> Result<Tag> {
         (TagValueType::Text, Some(Value::String(s))) => TagValue::Text(s.clone()),
         (TagValueType::OneOf(allowed), Some(Value::String(s))) => {
             if !allowed.contains(s) {
-                return Err(cx.err(
-                    &t.loc,
-                    format!("value {s:?} is not one of {allowed:?}"),
-                ));
+                return Err(cx.err(&t.loc, format!("value {s:?} is not one of {allowed:?}")));
             }
             TagValue::OneOf(s.clone())
         }
@@ -517,7 +528,12 @@ fn ring(cx: &Cx<'_>, v: &Value, name: &str, loc: &str) -> Result<Vec<Point>> {
 }
 
 /// Geometry of `geometry_type` from the members holding it (`points` or `bitmap`).
-fn geometry(cx: &Cx<'_>, geometry_type: &str, g: &Map<String, Value>, loc: &str) -> Result<Geometry> {
+fn geometry(
+    cx: &Cx<'_>,
+    geometry_type: &str,
+    g: &Map<String, Value>,
+    loc: &str,
+) -> Result<Geometry> {
     let points = |cx: &Cx<'_>| -> Result<(Vec<Point>, Vec<Vec<Point>>)> {
         let p = cx.object(cx.field(g, "points", loc)?, &join(loc, "points"))?;
         let ploc = join(loc, "points");
@@ -586,7 +602,10 @@ fn geometry(cx: &Cx<'_>, geometry_type: &str, g: &Map<String, Value>, loc: &str)
                 .ok_or_else(|| {
                     cx.err(
                         &bloc,
-                        format!("`origin` must be [x, y] whole numbers, found {}", short(origin)),
+                        format!(
+                            "`origin` must be [x, y] whole numbers, found {}",
+                            short(origin)
+                        ),
                     )
                 })?;
             let mask = mask_png::decode(data).map_err(|e| match e {
@@ -613,7 +632,10 @@ fn geometry(cx: &Cx<'_>, geometry_type: &str, g: &Map<String, Value>, loc: &str)
 }
 
 /// The geometry members of an image object: `points` or `bitmap`, coordinates rounded.
-fn geometry_to_members(g: &Geometry, m: &mut Map<String, Value>) -> std::result::Result<(), String> {
+fn geometry_to_members(
+    g: &Geometry,
+    m: &mut Map<String, Value>,
+) -> std::result::Result<(), String> {
     let r = |v: f64| -> std::result::Result<i64, String> {
         if v.is_finite() {
             Ok(v.round() as i64)
@@ -634,7 +656,10 @@ fn geometry_to_members(g: &Geometry, m: &mut Map<String, Value>) -> std::result:
             top,
             right,
             bottom,
-        } => (json!([[r(left)?, r(top)?], [r(right)?, r(bottom)?]]), json!([])),
+        } => (
+            json!([[r(left)?, r(top)?], [r(right)?, r(bottom)?]]),
+            json!([]),
+        ),
         Geometry::Polygon {
             exterior,
             interiors,
@@ -654,7 +679,8 @@ fn geometry_to_members(g: &Geometry, m: &mut Map<String, Value>) -> std::result:
             origin_y,
             mask,
         } => {
-            let data = mask_png::encode(mask).map_err(|e| format!("bitmap could not be encoded: {e}"))?;
+            let data =
+                mask_png::encode(mask).map_err(|e| format!("bitmap could not be encoded: {e}"))?;
             m.insert(
                 "bitmap".into(),
                 json!({ "data": data, "origin": [origin_x, origin_y] }),
@@ -875,7 +901,10 @@ pub fn video_annotation_from_value(
             frames: t.frames,
         })
     };
-    let tags = video_tags.iter().map(video_tag).collect::<Result<Vec<_>>>()?;
+    let tags = video_tags
+        .iter()
+        .map(video_tag)
+        .collect::<Result<Vec<_>>>()?;
     let objects = objects
         .iter()
         .map(|o| {
@@ -917,10 +946,7 @@ pub fn image_annotation_to_value(annotation: &ImageAnnotation) -> Result<Value> 
                 "tags".into(),
                 Value::Array(l.tags.iter().map(tag_to_value).collect()),
             );
-            m.insert(
-                "geometryType".into(),
-                json!(shape_name(l.geometry.shape())),
-            );
+            m.insert("geometryType".into(), json!(shape_name(l.geometry.shape())));
             geometry_to_members(&l.geometry, &mut m).map_err(|reason| Error::Annotation {
                 source_name: "image annotation".into(),
                 location: format!("labels[{i}] (class {:?})", l.class),
@@ -1021,7 +1047,11 @@ pub fn image_annotation_from_value(
             &inferred
         }
     };
-    let tags = |ts: &[RawTag<'_>]| ts.iter().map(|t| typed_tag(&cx, meta, t)).collect::<Result<Vec<_>>>();
+    let tags = |ts: &[RawTag<'_>]| {
+        ts.iter()
+            .map(|t| typed_tag(&cx, meta, t))
+            .collect::<Result<Vec<_>>>()
+    };
     Ok(ImageAnnotation {
         size,
         labels: raw_labels
@@ -1036,4 +1066,412 @@ pub fn image_annotation_from_value(
             .collect::<Result<Vec<_>>>()?,
         tags: tags(&image_tags)?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::annotation::Mask;
+
+    /// A way to break a document, and what the error must say.
+    type Case = (Box<dyn Fn(&mut Value)>, &'static [&'static str]);
+
+    /// A small valid video annotation to break in each test.
+    fn video() -> Value {
+        json!({
+            "size": {"width": 100, "height": 50},
+            "framesCount": 10,
+            "tags": [{"name": "night", "frameRange": [2, 4]}],
+            "objects": [
+                {"key": "o1", "classTitle": "car", "tags": [{"name": "color", "value": "red"}]},
+                {"key": "o2", "classTitle": "person", "tags": []}
+            ],
+            "frames": [
+                {"index": 3, "figures": [
+                    {"key": "f1", "objectKey": "o1", "geometryType": "rectangle",
+                     "geometry": {"points": {"exterior": [[30, 40], [10, 5]], "interior": []}}},
+                    {"key": "f2", "objectKey": "o2", "geometryType": "point", "trackId": 17,
+                     "geometry": {"points": {"exterior": [[7, 8]], "interior": []}}}
+                ]}
+            ]
+        })
+    }
+
+    fn meta() -> Value {
+        json!({
+            "classes": [
+                {"title": "car", "shape": "rectangle", "color": "#FF0000"},
+                {"title": "person", "shape": "point", "color": "#00FF00"}
+            ],
+            "tags": [
+                {"name": "night", "value_type": "none", "color": "#000000"},
+                {"name": "color", "value_type": "oneof_string", "values": ["red", "blue"]}
+            ]
+        })
+    }
+
+    fn read(v: &Value, m: Option<&ProjectMeta>) -> Result<VideoAnnotation> {
+        video_annotation_from_value("v.json", v, m)
+    }
+
+    fn err_text(v: &Value, m: Option<&ProjectMeta>) -> String {
+        match read(v, m) {
+            Err(e @ Error::Annotation { .. }) => e.to_string(),
+            other => panic!("expected an annotation error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn reads_with_meta_and_types_tags() {
+        let m = meta_from_value("meta.json", &meta()).unwrap();
+        let a = read(&video(), Some(&m)).unwrap();
+        assert_eq!(a.size, ImageSize::new(100, 50));
+        assert_eq!(a.frame_count, Some(10));
+        assert_eq!(a.meta, m);
+        assert_eq!(
+            a.objects[0].tags[0].tag.value,
+            TagValue::OneOf("red".into())
+        );
+        assert_eq!(a.tags[0].frames, Some(FrameRange::new(2, 4).unwrap()));
+        let figs = &a.frames[&3];
+        // Rectangle corners in either order are normalised.
+        assert_eq!(
+            figs[0].geometry,
+            Geometry::Rectangle {
+                left: 10.0,
+                top: 5.0,
+                right: 30.0,
+                bottom: 40.0
+            }
+        );
+        assert_eq!(figs[0].track_id, None);
+        assert_eq!(figs[1].track_id.as_deref(), Some("17"));
+    }
+
+    #[test]
+    fn infers_meta_without_one() {
+        let mut v = video();
+        // A second car figure of another shape makes the class any_shape.
+        v["frames"][0]["figures"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!(
+            {"key": "f3", "objectKey": "o1", "geometryType": "line",
+             "geometry": {"points": {"exterior": [[1, 1], [5, 5]], "interior": []}}}));
+        v["objects"][1]["tags"] = json!([{"name": "age", "value": 31}]);
+        let a = read(&v, None).unwrap();
+        let shapes: Vec<_> = a
+            .meta
+            .classes
+            .iter()
+            .map(|c| (c.name.as_str(), c.shape))
+            .collect();
+        assert_eq!(shapes, [("car", Shape::Any), ("person", Shape::Point)]);
+        let tags: Vec<_> = a
+            .meta
+            .tag_metas
+            .iter()
+            .map(|t| (t.name.as_str(), t.value_type.clone()))
+            .collect();
+        assert_eq!(
+            tags,
+            [
+                ("night", TagValueType::None),
+                ("color", TagValueType::Text),
+                ("age", TagValueType::Number)
+            ]
+        );
+        assert_eq!(a.objects[0].tags[0].tag.value, TagValue::Text("red".into()));
+    }
+
+    #[test]
+    fn malformed_video_annotations_name_the_place() {
+        let cases: Vec<Case> = vec![
+            (
+                Box::new(|v| drop(v.as_object_mut().unwrap().remove("size"))),
+                &["missing field `size`"],
+            ),
+            (
+                Box::new(|v| {
+                    drop(
+                        v["objects"][1]
+                            .as_object_mut()
+                            .unwrap()
+                            .remove("classTitle"),
+                    )
+                }),
+                &["objects[1] (key \"o2\")", "missing field `classTitle`"],
+            ),
+            (
+                Box::new(|v| v["frames"][0]["index"] = json!("3")),
+                &["frames[0]", "`index` must be a whole number", "\"3\""],
+            ),
+            (
+                Box::new(|v| v["frames"][0]["figures"][1]["geometryType"] = json!("cuboid")),
+                &[
+                    "frames[0] (index 3) / figures[1] (key \"f2\")",
+                    "unknown geometry type \"cuboid\"",
+                ],
+            ),
+            (
+                Box::new(|v| v["frames"][0]["figures"][0]["objectKey"] = json!("nobody")),
+                &[
+                    "frames[0] (index 3) / figures[0] (key \"f1\")",
+                    "\"nobody\" names no object",
+                ],
+            ),
+            (
+                Box::new(|v| v["frames"][0]["index"] = json!(10)),
+                &["frames[0] (index 10)", "past the video's 10 frames"],
+            ),
+            (
+                Box::new(|v| v["tags"][0]["frameRange"] = json!([5, 4])),
+                &["tags[0] (name \"night\")", "[5, 4] ends before it starts"],
+            ),
+            (
+                Box::new(|v| v["tags"][0]["frameRange"] = json!([1, -4])),
+                &["tags[0] (name \"night\")", "`frameRange` must be"],
+            ),
+            (
+                Box::new(|v| {
+                    v["frames"][0]["figures"][0]["geometry"]["points"]["exterior"] = json!([[1, 2]])
+                }),
+                &[
+                    "figures[0] (key \"f1\") / geometry",
+                    "needs 2 exterior points, found 1",
+                ],
+            ),
+            (
+                Box::new(|v| {
+                    v["frames"][0]["figures"][0]["geometry"]["points"]["exterior"][1] =
+                        json!([1, "x"])
+                }),
+                &[
+                    "figures[0] (key \"f1\") / geometry / points / exterior[1]",
+                    "[x, y]",
+                ],
+            ),
+            (
+                Box::new(|v| {
+                    v["frames"][0]["figures"][0]["geometryType"] = json!("bitmap");
+                    v["frames"][0]["figures"][0]["geometry"] =
+                        json!({"bitmap": {"data": "%%%", "origin": [0, 0]}});
+                }),
+                &["figures[0] (key \"f1\") / geometry / bitmap", "not base64"],
+            ),
+            (
+                Box::new(|v| v["objects"][1]["key"] = json!("o1")),
+                &["objects[1] (key \"o1\")", "used twice"],
+            ),
+            (
+                Box::new(|v| v["objects"] = json!({})),
+                &["field `objects` must be an array, found an object"],
+            ),
+            (
+                Box::new(|v| v["objects"][0]["tags"][0]["value"] = json!(true)),
+                &[
+                    "objects[0] (key \"o1\") / tags[0] (name \"color\")",
+                    "found a boolean",
+                ],
+            ),
+            (
+                Box::new(|v| v["objects"][1]["tags"] = json!([{"name": "color", "value": 3}])),
+                &[
+                    "objects[1] (key \"o2\") / tags[0] (name \"color\")",
+                    "earlier uses",
+                ],
+            ),
+        ];
+        for (n, (break_it, wants)) in cases.into_iter().enumerate() {
+            let mut v = video();
+            break_it(&mut v);
+            let msg = err_text(&v, None);
+            assert!(msg.starts_with("v.json: "), "case {n}: {msg}");
+            for w in wants {
+                assert!(msg.contains(w), "case {n}: {msg:?} lacks {w:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn meta_violations_name_the_place() {
+        let m = meta_from_value("meta.json", &meta()).unwrap();
+        let cases: Vec<Case> = vec![
+            (
+                Box::new(|v| v["objects"][1]["classTitle"] = json!("dog")),
+                &["objects[1] (key \"o2\")", "class \"dog\" is not declared"],
+            ),
+            (
+                Box::new(|v| v["objects"][0]["tags"][0]["value"] = json!("green")),
+                &[
+                    "objects[0] (key \"o1\") / tags[0] (name \"color\")",
+                    "\"green\" is not one of",
+                ],
+            ),
+            (
+                Box::new(|v| v["tags"][0]["name"] = json!("fog")),
+                &["tags[0] (name \"fog\")", "not declared"],
+            ),
+            (
+                Box::new(|v| v["tags"][0]["value"] = json!(1)),
+                &["tags[0] (name \"night\")", "does not fit"],
+            ),
+            (
+                Box::new(|v| v["frames"][0]["figures"][1]["objectKey"] = json!("o1")),
+                &[
+                    "figures[1] (key \"f2\")",
+                    "a point in class \"car\" of shape rectangle",
+                ],
+            ),
+        ];
+        for (n, (break_it, wants)) in cases.into_iter().enumerate() {
+            let mut v = video();
+            break_it(&mut v);
+            let msg = err_text(&v, Some(&m));
+            for w in wants {
+                assert!(msg.contains(w), "case {n}: {msg:?} lacks {w:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn invalid_json_and_bad_meta_are_errors() {
+        let e = parse_video_annotation("v.json", "{\"size\": ", None).unwrap_err();
+        assert!(
+            matches!(&e, Error::Annotation { location, .. } if location.starts_with("line 1")),
+            "{e}"
+        );
+        assert!(std::error::Error::source(&e).is_some());
+        let e = meta_from_value(
+            "meta.json",
+            &json!({"classes": [{"title": "g", "shape": "graph"}]}),
+        )
+        .unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("classes[0] (title \"g\"): unsupported shape \"graph\""),
+            "{e}"
+        );
+        let e = meta_from_value(
+            "meta.json",
+            &json!({"tags": [{"name": "t", "value_type": "oneof_string"}]}),
+        )
+        .unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("tags[0] (name \"t\"): missing field `values`"),
+            "{e}"
+        );
+        let e = meta_from_value(
+            "meta.json",
+            &json!({"tags": [{"name": "t", "value_type": "any_date"}]}),
+        )
+        .unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("unsupported value_type \"any_date\""),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn meta_round_trips_and_images_meta_declares_the_extra_tags() {
+        let m = meta_from_value("meta.json", &meta()).unwrap();
+        let images = m.for_images().unwrap();
+        let v = meta_to_value(&images);
+        assert_eq!(v["projectType"], "images");
+        let back = meta_from_value("out", &v).unwrap();
+        assert_eq!(back.classes[0], m.classes[0]);
+        assert_eq!(
+            back.tag_meta(super::super::OBJECT_ID_TAG)
+                .unwrap()
+                .value_type,
+            TagValueType::Text
+        );
+        assert_eq!(
+            back.tag_meta(super::super::AUTO_TRACKED_TAG)
+                .unwrap()
+                .value_type,
+            TagValueType::None
+        );
+        // A generated colour is stable and well-formed.
+        assert_eq!(v["tags"][1]["color"], v["tags"][1]["color"]);
+        let c = v["tags"][1]["color"].as_str().unwrap();
+        assert!(c.len() == 7 && c.starts_with('#'), "{c}");
+        // The reserved names cannot mean something else.
+        let mut clash = m.clone();
+        clash
+            .tag_metas
+            .push(TagMeta::new("object_id", TagValueType::Number));
+        assert!(clash.for_images().is_err());
+    }
+
+    #[test]
+    fn image_annotations_round_trip_with_rounding() {
+        let ann = ImageAnnotation {
+            size: ImageSize::new(20, 10),
+            labels: vec![
+                Label {
+                    class: "car".into(),
+                    geometry: Geometry::Rectangle {
+                        left: 1.4,
+                        top: 2.5,
+                        right: 7.0,
+                        bottom: 9.0,
+                    },
+                    tags: vec![Tag::new("object_id", TagValue::Text("o1".into()))],
+                },
+                Label {
+                    class: "person".into(),
+                    geometry: Geometry::Bitmap {
+                        origin_x: 3,
+                        origin_y: 4,
+                        mask: Mask::from_fn(3, 2, |x, y| x != y),
+                    },
+                    tags: vec![Tag::new("auto-tracked", TagValue::None)],
+                },
+            ],
+            tags: vec![Tag::new("night", TagValue::None)],
+        };
+        let mut out = Vec::new();
+        write_image_annotation(&ann, &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let v: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(
+            v["objects"][0]["points"]["exterior"],
+            json!([[1, 3], [7, 9]])
+        );
+        assert_eq!(v["objects"][1]["bitmap"]["origin"], json!([3, 4]));
+        assert_eq!(v["objects"][1]["geometryType"], "bitmap");
+        assert!(v["tags"][0].get("value").is_none());
+        let back = parse_image_annotation("a.png.json", &text, None).unwrap();
+        assert_eq!(back.labels[1], ann.labels[1]);
+        assert_eq!(back.tags, ann.tags);
+        assert_eq!(
+            back.labels[0].geometry,
+            Geometry::Rectangle {
+                left: 1.0,
+                top: 3.0,
+                right: 7.0,
+                bottom: 9.0
+            }
+        );
+        let bad = ImageAnnotation {
+            labels: vec![Label {
+                class: "x".into(),
+                geometry: Geometry::Point {
+                    x: f64::NAN,
+                    y: 0.0,
+                },
+                tags: vec![],
+            }],
+            ..ann
+        };
+        let e = image_annotation_to_value(&bad).unwrap_err();
+        assert!(e.to_string().contains("labels[0] (class \"x\")"), "{e}");
+        assert_eq!(
+            annotation_file_name("clip_000042.png"),
+            "clip_000042.png.json"
+        );
+    }
 }
