@@ -118,6 +118,7 @@ impl VideoAnnotation {
 
 #[cfg(test)]
 mod tests {
+    use super::super::geometry::Rotation;
     use super::super::model::*;
     use super::*;
     use crate::{FrameTable, PacketEntry, SamplingPlan, Timestamp};
@@ -291,6 +292,62 @@ mod tests {
         ann.frames
             .insert(10, vec![figure("x", "car-a", rect(500.0), None)]);
         assert!(at(&ann, 10).labels.is_empty());
+    }
+
+    #[test]
+    fn stored_coordinates_follow_the_decoder_rotation() {
+        // Annotated on the stored 200x100 frames; the decoder shows them rotated.
+        let mut ann = sample();
+        ann.frames.insert(
+            1,
+            vec![figure(
+                "p",
+                "car-b",
+                Geometry::Polygon {
+                    exterior: vec![
+                        Point::new(0.0, 0.0),
+                        Point::new(10.0, 0.0),
+                        Point::new(0.0, 20.0),
+                    ],
+                    interiors: vec![],
+                },
+                None,
+            )],
+        );
+        let cases = [
+            // 90° cw: (x, y) -> (99 - y, x) on a 100x200 display.
+            (Rotation::Cw90, [(99.0, 0.0), (99.0, 10.0), (79.0, 0.0)]),
+            // 180°: (x, y) -> (199 - x, 99 - y).
+            (
+                Rotation::Cw180,
+                [(199.0, 99.0), (189.0, 99.0), (199.0, 79.0)],
+            ),
+            // 270° cw: (x, y) -> (y, 199 - x).
+            (Rotation::Cw270, [(0.0, 199.0), (0.0, 189.0), (20.0, 199.0)]),
+        ];
+        for (r, want) in cases {
+            let display = r.rotate_size(ann.size);
+            let t = GeometryTransform::resize(ann.size, display)
+                .unwrap()
+                .with_stored_rotation(r);
+            let img = ann.frame_annotation(1, &t).unwrap();
+            assert_eq!(img.size, display, "{r:?}");
+            assert_eq!(
+                img.labels[0].geometry,
+                Geometry::Polygon {
+                    exterior: want.iter().map(|&(x, y)| Point::new(x, y)).collect(),
+                    interiors: vec![]
+                },
+                "{r:?}"
+            );
+        }
+        // Display-space input (Supervisely's): a rotated video only swaps the size, so the
+        // transform is a plain resize of the display size and coordinates stay put.
+        let t = GeometryTransform::resize(ann.size, ann.size).unwrap();
+        let img = ann.frame_annotation(1, &t).unwrap();
+        assert!(
+            matches!(&img.labels[0].geometry, Geometry::Polygon { exterior, .. } if exterior[1] == Point::new(10.0, 0.0))
+        );
     }
 
     #[test]
