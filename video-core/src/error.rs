@@ -174,6 +174,23 @@ pub enum Error {
         #[source]
         source: BoxError,
     },
+    /// An annotation or project meta that is malformed or inconsistent, or that cannot be
+    /// converted or written. `location` names the place (`objects[3] (key "car-1")`,
+    /// `frames[2] (frame 12) / figures[7] (key "f7")`), so the message alone finds it.
+    #[error("{source_name}: {}{reason}", if .location.is_empty() { String::new() } else { format!("{}: ", .location) })]
+    Annotation {
+        /// The file or document the annotation came from (or the model's name when it was
+        /// built in memory).
+        source_name: String,
+        /// Where in it: a path of JSON members with the object, figure and frame involved;
+        /// empty for the document as a whole.
+        location: String,
+        /// What is wrong, in a few words.
+        reason: String,
+        /// The parser's, decoder's or writer's own error, if any.
+        #[source]
+        source: Option<BoxError>,
+    },
     /// A trait method that an implementation does not provide.
     #[error("{operation} is not implemented by {implementer}")]
     NotImplemented {

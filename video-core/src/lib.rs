@@ -74,6 +74,7 @@ mod table;
 mod time;
 mod traits;
 
+pub mod annotation;
 #[cfg(any(feature = "conformance", test))]
 pub mod conformance;
 pub mod testing;
