@@ -376,7 +376,12 @@ pub(crate) struct Probed {
     pub(crate) by_position: bool,
 }
 
-/// [`Demuxer`] on GStreamer: `filesrc ! typefind ! parsebin ! appsink`, no decoding.
+/// [`Demuxer`] on GStreamer: `<source> ! typefind ! parsebin ! fakesink`, no decoding.
+///
+/// For H.264/HEVC in MP4/MOV the table comes from the header's sample tables and the pipeline
+/// runs only until each stream's first packet (see
+/// [`with_header_index`](GstDemuxerBuilder::with_header_index)); key frames are then the
+/// container's sync samples. Otherwise:
 ///
 /// The frame table comes from the parsed packets' timestamps (converted to stream time
 /// through the segment, so edit lists and B-frame delays are applied) and the parsers' key

@@ -1,7 +1,11 @@
 //! GStreamer backend of video-dataset: probing, frame tables and frame-accurate decoding.
 //!
-//! - [`GstDemuxer`] implements [`video_core::Demuxer`] with a demux-only pass
-//!   (`filesrc ! typefind ! parsebin`, a probe on each video stream; no decoding).
+//! - [`GstDemuxer`] implements [`video_core::Demuxer`]: the frame table from the MP4/MOV
+//!   header's sample tables where they are known to give what the demuxer delivers, else from
+//!   a demux-only pass (`<source> ! typefind ! parsebin`, a probe on each video stream; no
+//!   decoding). The source is a local file (`filesrc`) or any [`video_core::ByteSource`]
+//!   ([`GstDemuxer::from_source`]: `appsrc` in random-access mode, reading only the byte ranges
+//!   the demuxer asks for).
 //! - [`GstFrameSource`] implements [`video_core::FrameSource`]: GOP-aware seeking and decoding,
 //!   frames identified by timestamp through the frame table, RGB or native output, rotation,
 //!   resizing.
