@@ -138,6 +138,19 @@ fn killed_runs_resume_on_local_disk() {
         .join(format!("crash-local-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     killed_runs_resume_to_a_complete_dataset(dir.to_str().unwrap());
+    // No staging file (`name#N`) of a killed write is left behind.
+    let mut stack = vec![dir.clone()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                let name = p.file_name().unwrap().to_string_lossy().into_owned();
+                assert!(!name.contains('#'), "stale staging file {}", p.display());
+            }
+        }
+    }
 }
 
 #[cfg(feature = "aws")]

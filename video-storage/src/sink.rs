@@ -27,6 +27,9 @@ pub struct ObjectStoreSink {
     store: Arc<dyn ObjectStore>,
     prefix: Path,
     frame_name: FrameName,
+    /// The directory the store's root is, for a local-disk store (see
+    /// [`remove_stale_staging`]).
+    local_root: Option<std::path::PathBuf>,
 }
 
 /// The manifest as stored: a format tag and version, the video's place in the dataset, then the
@@ -126,6 +129,7 @@ impl ObjectStoreSink {
             store,
             prefix,
             frame_name: FrameName::default(),
+            local_root: None,
         }
     }
 
@@ -173,7 +177,12 @@ impl ObjectStoreSink {
             return Self::local(std::path::Path::new(url));
         }
         let (store, prefix) = store_from_url(url, options)?;
-        Ok(Self::new(store, prefix))
+        let mut sink = Self::new(store, prefix);
+        if url.starts_with("file://") {
+            // object_store's LocalFileSystem for a file:// URL is rooted at `/`.
+            sink.local_root = Some(std::path::PathBuf::from("/"));
+        }
+        Ok(sink)
     }
 
     /// A sink in a local directory, created if missing.
@@ -186,9 +195,11 @@ impl ObjectStoreSink {
         };
         std::fs::create_dir_all(dir).map_err(|e| io("create", e))?;
         let abs = std::fs::canonicalize(dir).map_err(|e| io("resolve", e))?;
-        let store = object_store::local::LocalFileSystem::new_with_prefix(abs)
+        let store = object_store::local::LocalFileSystem::new_with_prefix(&abs)
             .map_err(|e| backend(&dir.display().to_string(), e))?;
-        Ok(Self::new(Arc::new(store), Path::default()))
+        let mut sink = Self::new(Arc::new(store), Path::default());
+        sink.local_root = Some(abs);
+        Ok(sink)
     }
 
     /// A sink in a local directory: not available without the `fs` feature.
@@ -399,6 +410,56 @@ impl DatasetSink for ObjectStoreSink {
             manifest,
         };
         let json = serde_json::to_vec_pretty(&doc).map_err(|e| json_error(&key, e))?;
-        self.put(&key, json).await
+        self.put(&key, json).await?;
+        if let Some(root) = &self.local_root {
+            let mut keys: Vec<String> = manifest.frames.iter().map(|f| f.key.clone()).collect();
+            for f in &manifest.frames {
+                keys.push(Self::record_key(video, f.index)?);
+            }
+            keys.push(key);
+            let files: Vec<std::path::PathBuf> = keys
+                .iter()
+                .map(|k| {
+                    let mut p = root.clone();
+                    p.extend(self.path(k).parts().map(|part| part.as_ref().to_owned()));
+                    p
+                })
+                .collect();
+            // Best effort: a file that cannot be removed is left, never an error.
+            let _ = tokio::task::spawn_blocking(move || remove_stale_staging(&files)).await;
+        }
+        Ok(())
+    }
+}
+
+/// Remove the staging files object_store's local store leaves beside `files` when a process is
+/// killed in the middle of a write (`{name}#{n}`, written then renamed to `{name}`; never listed,
+/// never reused). Called once a video is complete, for its own objects only: a concurrent job
+/// writing the same video could lose a write in flight (it then fails and a re-run completes
+/// it), which is why datasets take one writer per video at a time.
+fn remove_stale_staging(files: &[std::path::PathBuf]) {
+    let mut by_dir: std::collections::BTreeMap<&std::path::Path, std::collections::BTreeSet<&str>> =
+        Default::default();
+    for f in files {
+        if let (Some(dir), Some(name)) = (f.parent(), f.file_name().and_then(|n| n.to_str())) {
+            by_dir.entry(dir).or_default().insert(name);
+        }
+    }
+    for (dir, names) in by_dir {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let file_name = entry.file_name();
+            let Some(name) = file_name.to_str() else {
+                continue;
+            };
+            let stale = name.rsplit_once('#').is_some_and(|(base, n)| {
+                !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) && names.contains(base)
+            });
+            if stale {
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
     }
 }

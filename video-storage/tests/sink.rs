@@ -263,3 +263,55 @@ async fn custom_frame_names() {
     }
     assert!(dir.join("a/b/img-00000007-clip.jpg").is_file());
 }
+
+/// Staging files a killed process left beside this video's objects (`name#N`) are removed when
+/// the video is finished; other files, and staging files of other videos, are not.
+#[tokio::test]
+async fn finishing_a_video_removes_its_stale_staging_files() {
+    for by_url in [false, true] {
+        let dir = tmp(&format!("staging-{by_url}"));
+        let sink = if by_url {
+            std::fs::create_dir_all(&dir).unwrap();
+            let url = format!("file://{}", dir.canonicalize().unwrap().display());
+            ObjectStoreSink::from_url(&url).unwrap()
+        } else {
+            ObjectStoreSink::local(&dir).unwrap()
+        };
+        let video = VideoRef {
+            folder: "train".into(),
+            name: "clip".into(),
+        };
+        let mut recs = Vec::new();
+        for i in [0u64, 30] {
+            recs.push(sink.write_frame(&video, &frame(i)).await.unwrap());
+        }
+        let folder = dir.join("train");
+        let stale = [
+            folder.join("clip_000000.jpg#1"),
+            folder.join("clip_000030.jpg#12"),
+            folder.join("clip.scene.json#3"),
+            folder.join(".video-dataset/clip/000030.json#2"),
+        ];
+        let kept = [
+            folder.join("other_000000.jpg#1"),
+            folder.join("clip_000060.jpg#1"),
+            folder.join("clip_000000.jpg#x"),
+            folder.join("notes#1"),
+        ];
+        for f in stale.iter().chain(&kept) {
+            std::fs::write(f, b"partial").unwrap();
+        }
+        sink.finish_video(&video, &full_manifest(recs))
+            .await
+            .unwrap();
+        for f in &stale {
+            assert!(!f.exists(), "{} was left", f.display());
+        }
+        for f in &kept {
+            assert!(f.exists(), "{} was removed", f.display());
+        }
+        assert!(folder.join("clip_000030.jpg").is_file());
+        assert!(folder.join("clip.scene.json").is_file());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
