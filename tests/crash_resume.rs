@@ -156,16 +156,8 @@ fn killed_runs_resume_on_local_disk() {
 #[cfg(feature = "aws")]
 #[test]
 fn killed_runs_resume_on_s3() {
-    use std::io::Write as _;
-    let (Some(_), Ok(url)) = (
-        std::env::var_os("VIDEO_TEST_INTEGRATION"),
-        std::env::var("VIDEO_TEST_S3_URL"),
-    ) else {
-        let _ = writeln!(
-            std::io::stderr(),
-            "\n*** SKIPPED killed_runs_resume_on_s3: set VIDEO_TEST_INTEGRATION and VIDEO_TEST_S3_URL ***\n"
-        );
+    let Some(url) = video_dataset::core::testing::s3_test_url("killed_runs_resume_on_s3") else {
         return;
     };
-    killed_runs_resume_to_a_complete_dataset(&format!("{url}/crash-{}", std::process::id()));
+    killed_runs_resume_to_a_complete_dataset(&url);
 }

@@ -119,17 +119,9 @@ async fn video_by_file_url() {
 #[cfg(feature = "aws")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn video_in_s3() {
-    let (Some(_), Ok(url)) = (
-        std::env::var_os("VIDEO_TEST_INTEGRATION"),
-        std::env::var("VIDEO_TEST_S3_URL"),
-    ) else {
-        let _ = writeln!(
-            std::io::stderr(),
-            "\n*** SKIPPED video_in_s3: set VIDEO_TEST_INTEGRATION and VIDEO_TEST_S3_URL (scripts/test.sh does) ***\n"
-        );
+    let Some(url) = video_dataset::core::testing::s3_test_url("video_in_s3") else {
         return;
     };
-    let videos =
-        ObjectStoreSink::from_url(&format!("{url}/remote-job-{}", std::process::id())).unwrap();
+    let videos = ObjectStoreSink::from_url(&url).unwrap();
     stored_video_gives_the_local_frames(&videos, "s3").await;
 }

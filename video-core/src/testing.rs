@@ -181,3 +181,30 @@ impl DatasetSink for MemorySink {
         Ok(())
     }
 }
+
+/// The S3-compatible test server's URL under a fresh prefix for `test`
+/// (`{VIDEO_TEST_S3_URL}/{test}-{pid}-{nanos}`), when `VIDEO_TEST_INTEGRATION` and
+/// `VIDEO_TEST_S3_URL` are set (`scripts/test.sh` starts the server and sets both). Otherwise
+/// `None`, after a `SKIPPED` line written straight to stderr (the test harness does not hide it).
+pub fn s3_test_url(test: &str) -> Option<String> {
+    use std::io::Write as _;
+    let (Some(_), Ok(url)) = (
+        std::env::var_os("VIDEO_TEST_INTEGRATION"),
+        std::env::var("VIDEO_TEST_S3_URL"),
+    ) else {
+        let _ = writeln!(
+            std::io::stderr(),
+            "\n*** SKIPPED {test}: set VIDEO_TEST_INTEGRATION and VIDEO_TEST_S3_URL (scripts/test.sh does) ***\n"
+        );
+        return None;
+    };
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    Some(format!(
+        "{}/{test}-{}-{nanos}",
+        url.trim_end_matches('/'),
+        std::process::id()
+    ))
+}

@@ -160,17 +160,10 @@ async fn a_missing_or_replaced_video_is_a_clear_error() {
 #[cfg(feature = "aws")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn video_in_s3_is_sampled_by_ranges() {
-    let (Some(_), Ok(url)) = (
-        std::env::var_os("VIDEO_TEST_INTEGRATION"),
-        std::env::var("VIDEO_TEST_S3_URL"),
-    ) else {
-        let _ = writeln!(
-            std::io::stderr(),
-            "\n*** SKIPPED video_in_s3_is_sampled_by_ranges: set VIDEO_TEST_INTEGRATION and VIDEO_TEST_S3_URL (scripts/test.sh does) ***\n"
-        );
+    let Some(url) = video_core::testing::s3_test_url("video_in_s3_is_sampled_by_ranges") else {
         return;
     };
-    let sink = ObjectStoreSink::from_url(&format!("{url}/remote-{}", std::process::id())).unwrap();
+    let sink = ObjectStoreSink::from_url(&url).unwrap();
     let (size, _, sampled) = remote_equals_local(&sink, "s3").await;
     assert!(sampled < size / 5);
 }

@@ -4,8 +4,6 @@
 #![cfg(feature = "aws")]
 #![allow(clippy::unwrap_used)]
 
-use std::io::Write as _;
-
 use video_core::{
     DatasetSink, EncodedFrame, FrameInfo, ImageFormat, Timestamp, VideoManifest, VideoMetadata,
     VideoRef, conformance,
@@ -16,23 +14,8 @@ mod common;
 
 /// The sink under a fresh prefix of the test bucket, or `None` (loudly) without a server.
 fn sink(test: &str) -> Option<ObjectStoreSink> {
-    let (Some(_), Ok(url)) = (
-        std::env::var_os("VIDEO_TEST_INTEGRATION"),
-        std::env::var("VIDEO_TEST_S3_URL"),
-    ) else {
-        let _ = writeln!(
-            std::io::stderr(),
-            "\n*** SKIPPED {test}: set VIDEO_TEST_INTEGRATION and VIDEO_TEST_S3_URL (scripts/test.sh does) ***\n"
-        );
-        return None;
-    };
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    Some(
-        ObjectStoreSink::from_url(&format!("{url}/{test}-{}-{nanos}", std::process::id())).unwrap(),
-    )
+    let url = video_core::testing::s3_test_url(test)?;
+    Some(ObjectStoreSink::from_url(&url).unwrap())
 }
 
 #[tokio::test]

@@ -74,20 +74,10 @@ async fn uploads_to_memory_and_disk() {
 #[cfg(feature = "aws")]
 #[tokio::test]
 async fn uploads_to_s3() {
-    let (Some(_), Ok(url)) = (
-        std::env::var_os("VIDEO_TEST_INTEGRATION"),
-        std::env::var("VIDEO_TEST_S3_URL"),
-    ) else {
-        let _ = writeln!(
-            std::io::stderr(),
-            "\n*** SKIPPED uploads_to_s3: set VIDEO_TEST_INTEGRATION and VIDEO_TEST_S3_URL ***\n"
-        );
+    let Some(url) = video_core::testing::s3_test_url("uploads_to_s3") else {
         return;
     };
-    round_trip(
-        &ObjectStoreSink::from_url(&format!("{url}/upload-{}", std::process::id())).unwrap(),
-    )
-    .await;
+    round_trip(&ObjectStoreSink::from_url(&url).unwrap()).await;
 }
 
 #[tokio::test]
