@@ -355,6 +355,36 @@ impl ObjectStoreSink {
         Ok(got.bytes().await.map_err(|e| backend(key, e))?.to_vec())
     }
 
+    /// The dataset-relative keys of the objects directly in `folder` (`/`-separated, relative
+    /// to the dataset; `""` for the top), sorted; subfolders are not entered.
+    pub async fn list_keys(&self, folder: &str) -> Result<Vec<String>> {
+        let dir = if folder.is_empty() {
+            self.prefix.clone()
+        } else {
+            Self::check_key(folder)?;
+            self.path(folder)
+        };
+        let listed = self
+            .store
+            .list_with_delimiter(Some(&dir))
+            .await
+            .map_err(|e| backend(folder, e))?;
+        let mut keys: Vec<String> = listed
+            .objects
+            .iter()
+            .filter_map(|m| {
+                let name = m.location.filename()?;
+                Some(if folder.is_empty() {
+                    name.to_owned()
+                } else {
+                    format!("{folder}/{name}")
+                })
+            })
+            .collect();
+        keys.sort();
+        Ok(keys)
+    }
+
     /// The manifest of a finished video as JSON, `None` if the video is not finished.
     pub async fn manifest(&self, video: &VideoRef) -> Result<Option<serde_json::Value>> {
         let key = Self::manifest_key(video)?;
