@@ -10,6 +10,7 @@
 //! cargo run --release --example extract_frames -- VIDEO OUT
 //!     [--indices 3,17,42 | --step N [--start N] [--end N] | --fps F [--start-seconds S] [--end-seconds S]]
 //!     [--max-frames N] [--format jpg|png] [--quality Q] [--resize WxH | --max-side N]
+//!     [--annotations ANN.json [--meta META.json] [--only-annotated] [--no-coco]]
 //! ```
 //!
 //! VIDEO is a file or a store URL (`s3://bucket/videos/a.mp4` with the `aws` feature,
@@ -19,10 +20,20 @@
 //! `OUT/{video}.scene.json` is written once all frames are there. Default plan: 1 frame per
 //! second, JPEG. With no arguments it generates a 10-second sample
 //! clip (videotestsrc + x264enc) and extracts from it into `./dataset/`. Prints a JSON summary.
+//!
+//! With `--annotations ANN.json` (a Supervisely video annotation; with `--meta META.json` its
+//! project meta, otherwise the classes and tag metas are inferred from the annotation), the
+//! labels are copied onto the frames: images go to `OUT/img/`, each frame's Supervisely image
+//! annotation to `OUT/ann/{image}.json`, the project meta to `OUT/meta.json` and the COCO
+//! instances of the folder to `OUT/coco_instances.json` (not with `--no-coco`).
+//! `--only-annotated` keeps only frames with figures; without a plan option it then samples
+//! every frame (instead of 1 per second) and keeps the annotated ones.
 
 use std::time::Instant;
 
-use video_dataset::{ExtractOptions, ImageFormat, Resize, SamplingPlan, extract_frames};
+use video_dataset::{
+    AnnotationInput, ExtractOptions, ImageFormat, Resize, SamplingPlan, extract_frames,
+};
 
 #[path = "common/mod.rs"]
 mod common;
@@ -42,6 +53,10 @@ struct Args {
     format: Option<ImageFormat>,
     quality: Option<u8>,
     resize: Option<Resize>,
+    annotations: Option<String>,
+    meta: Option<String>,
+    only_annotated: bool,
+    no_coco: bool,
 }
 
 fn parse_args() -> anyhow::Result<Args> {
@@ -86,6 +101,10 @@ fn parse_args() -> anyhow::Result<Args> {
                     max_side: val("--max-side")?.parse()?,
                 })
             }
+            "--annotations" => a.annotations = Some(val("--annotations")?),
+            "--meta" => a.meta = Some(val("--meta")?),
+            "--only-annotated" => a.only_annotated = true,
+            "--no-coco" => a.no_coco = true,
             s if s.starts_with("--") => anyhow::bail!("unknown option {s}"),
             _ if a.video.is_none() => a.video = Some(arg),
             _ if a.out.is_none() => a.out = Some(arg),
@@ -112,6 +131,8 @@ fn plan_of(a: &Args) -> anyhow::Result<SamplingPlan> {
             (None, None) => p,
             (s, e) => p.range(s.unwrap_or(0), e.unwrap_or(u64::MAX)),
         }
+    } else if a.fps.is_none() && a.only_annotated {
+        SamplingPlan::all()
     } else {
         SamplingPlan::fps(a.fps.unwrap_or(1.0))
     };
@@ -144,6 +165,22 @@ async fn run() -> anyhow::Result<()> {
     if let Some(q) = a.quality {
         options = options.quality(q);
     }
+    match (&a.annotations, &a.meta, a.only_annotated || a.no_coco) {
+        (Some(ann), meta, _) => {
+            let input = AnnotationInput::read_supervisely(
+                ann.as_ref(),
+                meta.as_deref().map(std::path::Path::new),
+            )?;
+            options = options
+                .annotation(Some(input))
+                .only_annotated(a.only_annotated)
+                .coco(!a.no_coco);
+        }
+        (None, None, false) => {}
+        (None, _, _) => {
+            anyhow::bail!("--meta, --only-annotated and --no-coco go with --annotations")
+        }
+    }
     // OUT: a directory path or a store URL (file://, memory://, s3://…).
     let report = extract_frames(video.as_str(), &out, options).await?;
     let summary = serde_json::json!({
@@ -156,6 +193,7 @@ async fn run() -> anyhow::Result<()> {
         "seeks": report.decode.seeks,
         "retries": report.decode.retries,
         "bytes_written": report.bytes_written,
+        "annotations_written": report.annotations_written,
         "source_bytes_read": report.source_bytes_read,
         "wall_seconds": started.elapsed().as_secs_f64(),
         "frames": report.frames,

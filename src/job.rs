@@ -4,12 +4,15 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use video_core::annotation::SuperviselyAnnotator;
 use video_core::{
-    Error, ExtractReport, ImageFormat, Result, SamplingPlan, SamplingSettings, VideoManifest,
-    VideoRef, VideoSource, extract_to_sink,
+    Error, ExtractReport, ExtractToSinkOptions, FnFilter, FrameInfo, ImageFormat, Result,
+    SamplingPlan, SamplingSettings, VideoManifest, VideoRef, VideoSource, extract_to_sink_opts,
 };
 use video_gst::{DecodeOptions, EncodeOptions, GstDemuxer, ImageEncoder, Resize};
 use video_storage::{ObjectStoreSink, StoreVideo};
+
+use crate::annotations::{self, AnnotationInput};
 
 /// Options of [`extract_frames`].
 #[derive(Clone, Debug)]
@@ -33,6 +36,15 @@ pub struct ExtractOptions {
     /// Whether to read the whole video once more to put its sha256 in the manifest (the size is
     /// always recorded). Default: false.
     pub hash_source: bool,
+    /// The video's annotation, copied onto every sampled frame (see [`extract_frames`]).
+    /// Default: none.
+    pub annotation: Option<AnnotationInput>,
+    /// Keep only the frames of the plan that carry at least one figure of
+    /// [`annotation`](Self::annotation) (ignored without one). Default: false.
+    pub only_annotated: bool,
+    /// With an [`annotation`](Self::annotation), also write the folder's COCO instances file
+    /// (see [`extract_frames`]). Default: true.
+    pub coco: bool,
 }
 
 impl Default for ExtractOptions {
@@ -46,6 +58,9 @@ impl Default for ExtractOptions {
             writes_in_flight: 8,
             sample_info: serde_json::Map::new(),
             hash_source: false,
+            annotation: None,
+            only_annotated: false,
+            coco: true,
         }
     }
 }
@@ -105,6 +120,21 @@ impl ExtractOptions {
     /// Set [`hash_source`](Self::hash_source).
     pub fn hash_source(mut self, v: bool) -> Self {
         self.hash_source = v;
+        self
+    }
+    /// Set [`annotation`](Self::annotation).
+    pub fn annotation(mut self, v: Option<AnnotationInput>) -> Self {
+        self.annotation = v;
+        self
+    }
+    /// Set [`only_annotated`](Self::only_annotated).
+    pub fn only_annotated(mut self, v: bool) -> Self {
+        self.only_annotated = v;
+        self
+    }
+    /// Set [`coco`](Self::coco).
+    pub fn coco(mut self, v: bool) -> Self {
+        self.coco = v;
         self
     }
 }
@@ -244,8 +274,37 @@ pub async fn extract_frames(
     };
     let metadata = video_core::Demuxer::probe(&mut demuxer).await?;
     let table = video_core::Demuxer::frame_table(&mut demuxer).await?;
-    let plan = options.plan.resolve(&table)?;
-    let sampling = SamplingSettings::from_plan(&options.plan)
+    // Annotations are checked against the video before anything is written.
+    let annotator = match &options.annotation {
+        Some(input) => {
+            let rotation = input
+                .annotation
+                .fit_to_video(&input.source_name, &metadata)?;
+            Some(
+                SuperviselyAnnotator::new(input.source_name.clone(), input.annotation.clone())
+                    .with_stored_rotation(rotation),
+            )
+        }
+        None => None,
+    };
+    let mut user_plan = options.plan.clone();
+    if let (Some(input), true) = (&options.annotation, options.only_annotated) {
+        let annotated = input.annotation.annotated_frames();
+        let earlier = options.plan.frame_filter().cloned();
+        user_plan = user_plan.filter(Arc::new(FnFilter(move |f: &FrameInfo| {
+            annotated.contains(&f.index) && earlier.as_ref().is_none_or(|e| e.keep(f))
+        })));
+    }
+    let plan = user_plan.resolve(&table)?;
+    let sink = match &annotator {
+        Some(_) => sink.with_image_folder("img")?,
+        None => sink,
+    };
+    let dataset_meta = match &options.annotation {
+        Some(input) => Some(annotations::dataset_meta(&sink, input).await?),
+        None => None,
+    };
+    let sampling = SamplingSettings::from_plan(&user_plan)
         .format(Some(options.format))
         .quality((options.format == ImageFormat::Jpeg).then_some(options.quality))
         .resize(options.resize.as_ref().map(describe_resize));
@@ -281,17 +340,33 @@ pub async fn extract_frames(
         folder: options.folder_path,
         name,
     };
-    let mut report = extract_to_sink(
+    let sink_options = ExtractToSinkOptions::default()
+        .writes_in_flight(options.writes_in_flight)
+        .annotator(
+            annotator
+                .clone()
+                .map(|a| Arc::new(a) as Arc<dyn video_core::FrameAnnotator>),
+        );
+    let mut report = extract_to_sink_opts(
         &mut source,
         &encoder,
         &sink,
         &video_ref,
         &manifest,
         &plan,
-        options.writes_in_flight,
+        &sink_options,
     )
     .await?;
     report.source_bytes_read = remote.map(|v| v.bytes_fetched());
+    if let (Some(input), Some(annotator), Some(meta)) =
+        (&options.annotation, &annotator, &dataset_meta)
+    {
+        annotations::write_meta(&sink, meta).await?;
+        if options.coco {
+            annotations::write_coco(&sink, &video_ref, meta, annotator, input, &report.frames)
+                .await?;
+        }
+    }
     Ok(report)
 }
 

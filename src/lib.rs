@@ -8,8 +8,10 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(rustdoc::broken_intra_doc_links)]
 
+mod annotations;
 mod job;
 
+pub use annotations::{AnnotationInput, COCO_FILE_NAME, META_KEY};
 pub use job::{ExtractOptions, VideoInput, extract_frames};
 pub use video_core as core;
 pub use video_gst as gst;

@@ -266,3 +266,85 @@ fn extract_frames_reads_a_video_by_url() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("none.mp4"), "{err}");
 }
+
+#[test]
+fn extract_frames_copies_annotations() {
+    let dir = common::scratch("cli-annot");
+    let video = dir.join("street.mp4");
+    let status = Command::new("ffmpeg")
+        .args(["-loglevel", "error", "-y", "-f", "lavfi", "-i"])
+        .arg("testsrc2=size=1280x720:rate=25")
+        .args(["-frames:v", "60", "-c:v", "libx264", "-preset", "ultrafast"])
+        .args(["-pix_fmt", "yuv420p"])
+        .arg(&video)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("video-core/tests/data/supervisely");
+    let ann = data.join("street/ann/street.mp4.json");
+    let ann = ann.to_str().unwrap();
+    let meta = data.join("meta.json");
+    let s = json(&run(
+        "extract_frames",
+        &[
+            "street.mp4",
+            "out",
+            "--annotations",
+            ann,
+            "--meta",
+            meta.to_str().unwrap(),
+            "--only-annotated",
+            "--max-side",
+            "640",
+        ],
+        &dir,
+    ));
+    let indices: Vec<u64> = s["frames"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["index"].as_u64().unwrap())
+        .collect();
+    assert_eq!(indices, [10, 11, 12, 13, 14, 15, 16, 20, 21, 30]);
+    assert_eq!(s["annotations_written"], 10);
+    let out = dir.join("out");
+    for i in &indices {
+        assert!(out.join(format!("img/street_{i:06}.jpg")).is_file());
+        let a: serde_json::Value = serde_json::from_slice(
+            &std::fs::read(out.join(format!("ann/street_{i:06}.jpg.json"))).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(a["size"]["width"], 640);
+    }
+    assert!(out.join("meta.json").is_file());
+    assert!(out.join("coco_instances.json").is_file());
+
+    // Without a meta (inferred), every 20th frame, no COCO, into another folder.
+    let s = json(&run(
+        "extract_frames",
+        &[
+            "street.mp4",
+            "out2",
+            "--step",
+            "20",
+            "--annotations",
+            ann,
+            "--no-coco",
+        ],
+        &dir,
+    ));
+    assert_eq!(s["annotations_written"], 3);
+    assert!(dir.join("out2/ann/street_000040.jpg.json").is_file());
+    assert!(!dir.join("out2/coco_instances.json").exists());
+    let e = run(
+        "extract_frames",
+        &["street.mp4", "out3", "--only-annotated"],
+        &dir,
+    );
+    assert!(!e.status.success());
+    assert!(
+        String::from_utf8_lossy(&e.stderr).contains("--annotations"),
+        "{}",
+        String::from_utf8_lossy(&e.stderr)
+    );
+}

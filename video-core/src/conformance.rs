@@ -146,3 +146,75 @@ pub async fn dataset_sink_contract(sink: &dyn DatasetSink) {
         .await
         .expect("finish again");
 }
+
+/// The sink stores frame annotations and dataset files, as its contract says: each frame's
+/// annotation gets its own key (not a frame's), writing it again returns the same key, and
+/// annotating a frame found by `existing` works like annotating one just written. Sinks that
+/// take annotated extractions call this next to [`dataset_sink_contract`].
+pub async fn dataset_sink_stores_annotations(sink: &dyn DatasetSink) {
+    let video = VideoRef {
+        folder: "conformance/annotated".into(),
+        name: "clip".into(),
+    };
+    let table = FrameTable::from_decode_order(
+        "conformance",
+        (0..2).map(|i| crate::PacketEntry {
+            pts: Some(crate::Timestamp::from_nanos(i * 40_000_000)),
+            duration: None,
+            keyframe: true,
+        }),
+    )
+    .expect("table");
+    let mut recs = Vec::new();
+    for i in [0u64, 1] {
+        let f = EncodedFrame {
+            info: *table.frame(i).expect("frame"),
+            width: 2,
+            height: 1,
+            format: ImageFormat::Png,
+            bytes: vec![7; 12],
+        };
+        recs.push(sink.write_frame(&video, &f).await.expect("write"));
+    }
+    let doc = |i: u64| format!("{{\"frame\": {i}}}").into_bytes();
+    let mut keys = Vec::new();
+    for r in &recs {
+        let key = sink
+            .write_annotation(&video, r, &doc(r.index))
+            .await
+            .expect("write_annotation");
+        assert!(
+            !key.is_empty(),
+            "frame {} has an empty annotation key",
+            r.index
+        );
+        assert!(
+            recs.iter().all(|f| f.key != key),
+            "annotation key {key} is a frame's key"
+        );
+        keys.push(key);
+    }
+    assert_ne!(keys[0], keys[1], "two frames share an annotation key");
+    // Rewriting (a re-run with corrected labels) replaces the annotation under the same key,
+    // also for a record found by `existing`.
+    let found = sink.existing(&video, &[1]).await.expect("existing");
+    assert_eq!(found.len(), 1, "existing() lost a frame");
+    let again = sink
+        .write_annotation(&video, &found[0], &doc(100))
+        .await
+        .expect("write_annotation again");
+    assert_eq!(again, keys[1], "rewriting an annotation moved it");
+    let mut manifest = VideoManifest::new(VideoMetadata::new("conformance")).frames(recs);
+    for (r, k) in manifest.frames.iter_mut().zip(&keys) {
+        r.annotation_key = Some(k.clone());
+    }
+    sink.finish_video(&video, &manifest)
+        .await
+        .expect("finish with annotation keys");
+    sink.write_dataset_file("conformance/meta.json", b"{}")
+        .await
+        .expect("write_dataset_file");
+    sink.write_dataset_file("conformance/meta.json", b"{\"classes\": []}")
+        .await
+        .expect("write_dataset_file again");
+}

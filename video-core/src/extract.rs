@@ -1,8 +1,10 @@
 //! Orchestration: plan → source → encoder → sink.
 
+use std::fmt::Debug;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use futures::StreamExt;
+use futures::{StreamExt, TryStreamExt};
 
 use crate::{
     DatasetSink, DecodeStats, Error, FrameEncoder, FrameRecord, FrameSource, ResolvedPlan, Result,
@@ -23,6 +25,8 @@ pub struct ExtractReport {
     pub decode: DecodeStats,
     /// Encoded bytes written now.
     pub bytes_written: u64,
+    /// Frame annotations written (for frames written now and frames already stored).
+    pub annotations_written: u64,
     /// Records of every frame of the plan, in index order.
     pub frames: Vec<FrameRecord>,
     /// Wall time.
@@ -38,15 +42,76 @@ fn secs<S: serde::Serializer>(d: &Duration, s: S) -> std::result::Result<S::Ok, 
     s.serialize_f64(d.as_secs_f64())
 }
 
+/// Produces the annotation of each stored frame, for [`extract_to_sink_opts`].
+///
+/// # For implementations
+/// `annotate` is called once per frame of the plan, after the frame is stored (now or in an
+/// earlier run), possibly from several tasks at once; `frame` is the stored image's record, so
+/// its `width` and `height` are the image's size (after any resize and rotation). It returns the
+/// annotation as a JSON document, which the sink stores with
+/// [`DatasetSink::write_annotation`]. An error stops the run before the video's manifest is
+/// written; name the annotation and the frame in it.
+pub trait FrameAnnotator: Send + Sync + Debug {
+    /// The annotation of the stored frame `frame`, as JSON.
+    fn annotate(&self, frame: &FrameRecord) -> Result<Vec<u8>>;
+}
+
+impl<T: FrameAnnotator + ?Sized> FrameAnnotator for Arc<T> {
+    fn annotate(&self, frame: &FrameRecord) -> Result<Vec<u8>> {
+        (**self).annotate(frame)
+    }
+}
+
+impl<T: FrameAnnotator + ?Sized> FrameAnnotator for Box<T> {
+    fn annotate(&self, frame: &FrameRecord) -> Result<Vec<u8>> {
+        (**self).annotate(frame)
+    }
+}
+
+/// Options of [`extract_to_sink_opts`].
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct ExtractToSinkOptions {
+    /// Frames being written at once while decoding goes on (at least 1). Default: 8.
+    pub writes_in_flight: usize,
+    /// Writes the annotation of every frame of the plan next to it. Default: none.
+    pub annotator: Option<Arc<dyn FrameAnnotator>>,
+}
+
+impl Default for ExtractToSinkOptions {
+    fn default() -> Self {
+        ExtractToSinkOptions {
+            writes_in_flight: 8,
+            annotator: None,
+        }
+    }
+}
+
+impl ExtractToSinkOptions {
+    /// Set [`writes_in_flight`](Self::writes_in_flight).
+    pub fn writes_in_flight(mut self, v: usize) -> Self {
+        self.writes_in_flight = v;
+        self
+    }
+
+    /// Set [`annotator`](Self::annotator).
+    pub fn annotator(mut self, v: Option<Arc<dyn FrameAnnotator>>) -> Self {
+        self.annotator = v;
+        self
+    }
+}
+
 /// Decode the frames of `plan` that `sink` does not have yet, encode them and store them, then
 /// finish the video in the sink with `manifest` (everything but its `frames`, which are replaced
 /// by the records of the plan's frames; its sampling settings' `frames_planned` is set to the
 /// plan's length).
 ///
 /// Frames the sink already has are not decoded. Up to `writes_in_flight` (at least 1) frames are
-/// being written at once while decoding goes on; the first error stops the run. The sink's `finish_video` is called only when
-/// every frame of the plan is stored, so an interrupted run leaves a video that a re-run
-/// completes.
+/// being written at once while decoding goes on; the first error stops the run. The sink's
+/// `finish_video` is called only when every frame of the plan is stored, so an interrupted run
+/// leaves a video that a re-run completes.
+///
+/// This is [`extract_to_sink_opts`] without annotations.
 pub async fn extract_to_sink(
     source: &mut dyn FrameSource,
     encoder: &dyn FrameEncoder,
@@ -56,16 +121,36 @@ pub async fn extract_to_sink(
     plan: &ResolvedPlan,
     writes_in_flight: usize,
 ) -> Result<ExtractReport> {
+    let options = ExtractToSinkOptions::default().writes_in_flight(writes_in_flight);
+    extract_to_sink_opts(source, encoder, sink, video, manifest, plan, &options).await
+}
+
+/// [`extract_to_sink`] with options: with an [`annotator`](ExtractToSinkOptions::annotator),
+/// once every frame of the plan is stored, the annotation of every frame of the plan — written
+/// now or found stored — is written with [`DatasetSink::write_annotation`] (up to
+/// `writes_in_flight` at once), and its key goes in the frame's record
+/// ([`FrameRecord::annotation_key`]) before the manifest is written. Annotations are cheap, so
+/// they are rewritten on every run: a re-run with corrected labels refreshes them without
+/// decoding anything.
+pub async fn extract_to_sink_opts(
+    source: &mut dyn FrameSource,
+    encoder: &dyn FrameEncoder,
+    sink: &dyn DatasetSink,
+    video: &VideoRef,
+    manifest: &VideoManifest,
+    plan: &ResolvedPlan,
+    options: &ExtractToSinkOptions,
+) -> Result<ExtractReport> {
     let started = Instant::now();
     let mut records = sink.existing(video, plan.indices()).await?;
     let existing = records.len() as u64;
     let todo = ResolvedPlan::from_indices(crate::missing_indices(plan.indices(), &records));
     let mut written = 0u64;
     let mut bytes = 0u64;
+    let in_flight = options.writes_in_flight.max(1);
     {
         // Encode on this task as frames arrive; keep up to `writes_in_flight` writes running
         // while the next frames are decoded and encoded.
-        let in_flight = writes_in_flight.max(1);
         let mut writes = source
             .frames(&todo)
             .map(|frame| {
@@ -96,6 +181,21 @@ pub async fn extract_to_sink(
         });
     }
     records.sort_by_key(|r| r.index);
+    let mut annotations = 0u64;
+    if let Some(annotator) = &options.annotator {
+        let keys: Vec<String> = futures::stream::iter(&records)
+            .map(|record| async move {
+                let json = annotator.annotate(record)?;
+                sink.write_annotation(video, record, &json).await
+            })
+            .buffered(in_flight)
+            .try_collect()
+            .await?;
+        for (record, key) in records.iter_mut().zip(keys) {
+            record.annotation_key = Some(key);
+            annotations += 1;
+        }
+    }
     let mut manifest = manifest.clone();
     manifest.sampling.frames_planned = plan.len() as u64;
     manifest.frames = records;
@@ -107,6 +207,7 @@ pub async fn extract_to_sink(
         frames_existing: existing,
         decode: source.stats(),
         bytes_written: bytes,
+        annotations_written: annotations,
         frames: records,
         elapsed: started.elapsed(),
         source_bytes_read: None,

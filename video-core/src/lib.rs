@@ -80,7 +80,9 @@ pub mod conformance;
 pub mod testing;
 
 pub use error::{BoxError, Error, Result};
-pub use extract::{ExtractReport, extract_to_sink};
+pub use extract::{
+    ExtractReport, ExtractToSinkOptions, FrameAnnotator, extract_to_sink, extract_to_sink_opts,
+};
 pub use frame::{EncodedFrame, Frame, FrameInfo, ImageFormat, PixelFormat, Plane};
 pub use manifest::{MANIFEST_FORMAT_VERSION, SamplingSettings, VideoManifest, VideoSource};
 pub use metadata::VideoMetadata;
@@ -98,6 +100,7 @@ pub use traits::{
 mod tests {
     use super::*;
     use crate::testing::{MemorySink, SyntheticSource};
+    use std::sync::Arc;
 
     fn table(n: i64) -> FrameTable {
         FrameTable::from_decode_order(
@@ -142,6 +145,7 @@ mod tests {
     #[tokio::test]
     async fn memory_sink_passes_conformance() {
         conformance::dataset_sink_contract(&MemorySink::new()).await;
+        conformance::dataset_sink_stores_annotations(&MemorySink::new()).await;
     }
 
     #[tokio::test]
@@ -184,6 +188,79 @@ mod tests {
             sink.frame(&video, 30).unwrap().bytes[0],
             SyntheticSource::value_of(30)
         );
+    }
+
+    /// Annotates a frame with its index, size and a version.
+    #[derive(Debug)]
+    struct IndexAnnotator(u32);
+
+    impl FrameAnnotator for IndexAnnotator {
+        fn annotate(&self, frame: &FrameRecord) -> Result<Vec<u8>> {
+            Ok(format!(
+                "[{}, {}, {}, {}]",
+                frame.index, frame.width, frame.height, self.0
+            )
+            .into_bytes())
+        }
+    }
+
+    #[tokio::test]
+    async fn annotations_are_written_for_new_and_stored_frames() {
+        let t = table(30);
+        let sink = MemorySink::new();
+        let video = VideoRef {
+            folder: "f".into(),
+            name: "clip".into(),
+        };
+        let meta = VideoManifest::new(VideoMetadata::new("clip.mp4"));
+        let plan = SamplingPlan::every(10).resolve(&t).unwrap();
+        let mut src = SyntheticSource::new(t.clone(), 4, 2);
+        // Frame 0 is stored by an earlier run without annotations.
+        extract_to_sink(
+            &mut src,
+            &RawEncoder,
+            &sink,
+            &video,
+            &meta,
+            &ResolvedPlan::from_indices(vec![0]),
+            1,
+        )
+        .await
+        .unwrap();
+        assert!(sink.file_keys().is_empty());
+        let opts =
+            |v| ExtractToSinkOptions::default().annotator(Some(Arc::new(IndexAnnotator(v)) as _));
+        let r = extract_to_sink_opts(&mut src, &RawEncoder, &sink, &video, &meta, &plan, &opts(1))
+            .await
+            .unwrap();
+        assert_eq!((r.frames_written, r.frames_existing), (2, 1));
+        assert_eq!(r.annotations_written, 3);
+        let m = sink.manifest(&video).unwrap();
+        let keys: Vec<_> = m.frames.iter().map(|f| f.annotation_key.clone()).collect();
+        assert_eq!(
+            keys,
+            [
+                "f/clip_000000.png.json",
+                "f/clip_000010.png.json",
+                "f/clip_000020.png.json"
+            ]
+            .map(|k| Some(k.to_owned()))
+        );
+        assert_eq!(
+            sink.file("f/clip_000010.png.json").unwrap(),
+            b"[10, 4, 2, 1]"
+        );
+        // A re-run with corrected labels decodes nothing and rewrites every annotation.
+        let r = extract_to_sink_opts(&mut src, &RawEncoder, &sink, &video, &meta, &plan, &opts(2))
+            .await
+            .unwrap();
+        assert_eq!((r.frames_written, r.decode.frames_decoded), (0, 0));
+        assert_eq!(r.annotations_written, 3);
+        assert_eq!(
+            sink.file("f/clip_000000.png.json").unwrap(),
+            b"[0, 4, 2, 2]"
+        );
+        assert_eq!(sink.manifest(&video).unwrap().frames, r.frames);
     }
 
     /// A sink that takes a while per write and records how many writes overlap.

@@ -212,6 +212,7 @@ mod tests {
                 height: 2,
                 bytes: 9,
                 content_hash: None,
+                annotation_key: None,
             }]);
         let v = serde_json::to_value(&m).unwrap();
         assert_eq!(v["sampling"]["selection"]["fps"]["fps"], 2.0);

@@ -196,6 +196,11 @@ impl SamplingPlan {
         self.max_frames
     }
 
+    /// The [`FrameFilter`], if one is set.
+    pub fn frame_filter(&self) -> Option<&Arc<dyn FrameFilter>> {
+        self.filter.as_ref()
+    }
+
     /// Whether a [`FrameFilter`] is set.
     pub fn has_filter(&self) -> bool {
         self.filter.is_some()

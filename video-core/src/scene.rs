@@ -341,6 +341,7 @@ mod tests {
             height: 1,
             bytes: 1,
             content_hash: None,
+            annotation_key: None,
         }];
         let s = VideoScene::from_manifest("clip", None, &m).unwrap();
         assert_eq!(s.metadata["dataset"], "d");
@@ -358,6 +359,7 @@ mod tests {
             height: 2,
             bytes: 1,
             content_hash: None,
+            annotation_key: None,
         };
         let s = VideoScene::from_records("clip", None, &[rec(60), rec(0), rec(30)]).unwrap();
         let ids: Vec<&str> = s.items.iter().map(|i| i.reference_id.as_str()).collect();

@@ -85,11 +85,13 @@ impl FrameSource for SyntheticSource {
     }
 }
 
-/// A dataset kept in memory.
+/// A dataset kept in memory. A frame's annotation is stored under its image's key with `.json`
+/// appended (`f/clip_000003.png.json`); dataset files under their key.
 #[derive(Debug, Default)]
 pub struct MemorySink {
     frames: Mutex<BTreeMap<(VideoRef, u64), (EncodedFrame, FrameRecord)>>,
     finished: Mutex<BTreeMap<VideoRef, VideoManifest>>,
+    files: Mutex<BTreeMap<String, Vec<u8>>>,
 }
 
 fn key_of(video: &VideoRef, frame: &EncodedFrame) -> String {
@@ -144,6 +146,19 @@ impl MemorySink {
     pub fn manifest(&self, video: &VideoRef) -> Option<VideoManifest> {
         self.finished.lock().ok()?.get(video).cloned()
     }
+
+    /// A stored annotation or dataset file, by key.
+    pub fn file(&self, key: &str) -> Option<Vec<u8>> {
+        self.files.lock().ok()?.get(key).cloned()
+    }
+
+    /// Keys of the stored annotations and dataset files, sorted.
+    pub fn file_keys(&self) -> Vec<String> {
+        self.files
+            .lock()
+            .map(|m| m.keys().cloned().collect())
+            .unwrap_or_default()
+    }
 }
 
 #[async_trait]
@@ -165,6 +180,7 @@ impl DatasetSink for MemorySink {
             height: frame.height,
             bytes: frame.bytes.len() as u64,
             content_hash: None,
+            annotation_key: None,
         };
         self.frames.lock().map_err(|_| poisoned())?.insert(
             (video.clone(), frame.info.index),
@@ -178,6 +194,39 @@ impl DatasetSink for MemorySink {
             .lock()
             .map_err(|_| poisoned())?
             .insert(video.clone(), manifest.clone());
+        Ok(())
+    }
+
+    async fn write_annotation(
+        &self,
+        video: &VideoRef,
+        frame: &FrameRecord,
+        json: &[u8],
+    ) -> Result<String> {
+        let stored = self
+            .frames
+            .lock()
+            .map_err(|_| poisoned())?
+            .contains_key(&(video.clone(), frame.index));
+        if !stored {
+            return Err(Error::NotFound {
+                uri: frame.key.clone(),
+                source: Some("the frame is not stored, so it cannot be annotated".into()),
+            });
+        }
+        let key = format!("{}.json", frame.key);
+        self.files
+            .lock()
+            .map_err(|_| poisoned())?
+            .insert(key.clone(), json.to_vec());
+        Ok(key)
+    }
+
+    async fn write_dataset_file(&self, key: &str, bytes: &[u8]) -> Result<()> {
+        self.files
+            .lock()
+            .map_err(|_| poisoned())?
+            .insert(key.to_owned(), bytes.to_vec());
         Ok(())
     }
 }

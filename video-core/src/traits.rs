@@ -98,16 +98,30 @@ pub struct FrameRecord {
     /// Content hash of the encoded image (`sha256:` and lowercase hex), when the sink computes one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub content_hash: Option<String>,
+    /// Where the frame's annotation was stored ([`DatasetSink::write_annotation`]), when
+    /// annotations were copied onto the frames. Sinks return records without it;
+    /// [`extract_to_sink_opts`](crate::extract_to_sink_opts) fills it in before the manifest is
+    /// written.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub annotation_key: Option<String>,
 }
 
 /// Where sampled frames go.
 ///
 /// # Contract
-/// Per video the calls follow `existing? write_frame* finish_video`:
+/// Per video the calls follow `existing? write_frame* write_annotation* finish_video`:
 /// - `existing` tells which of the given frame indices are already stored, so they are not
 ///   decoded again.
 /// - `write_frame` stores one image atomically (a reader never sees part of it) and returns
 ///   its record. It may be called concurrently for different frames.
+/// - `write_annotation` stores the annotation of a stored frame (given by its record, written
+///   now or found existing) atomically, replacing any earlier one, and returns its key. It may be
+///   called concurrently for different frames, and again for the same frame: annotations are
+///   rewritten on every run, so corrected labels reach frames stored earlier. Where the
+///   annotation goes is the sink's choice (the key says); it must not be a frame's key.
+/// - `write_dataset_file` stores a file that belongs to the dataset as a whole (a project meta,
+///   a COCO file) atomically under a `/`-separated key relative to the dataset, replacing any
+///   earlier one. It may be called at any time, outside the per-video grammar.
 /// - `finish_video` is called once, after every frame of the plan was written, with a
 ///   [`VideoManifest`] whose `frames` are all the records (written now and found existing) in
 ///   index order; it stores the whole manifest (source, probe metadata, sampling settings,
@@ -124,6 +138,37 @@ pub trait DatasetSink: Send + Sync + Debug {
 
     /// Finish a video: all its frames are stored; store its manifest.
     async fn finish_video(&self, video: &VideoRef, manifest: &VideoManifest) -> Result<()>;
+
+    /// Store `json`, the annotation of the stored frame `frame` of `video` (a JSON document,
+    /// for example a Supervisely image annotation), and return its key.
+    ///
+    /// The default implementation returns [`Error::NotImplemented`](crate::Error::NotImplemented),
+    /// so sinks written before annotations existed keep compiling; they cannot take annotated
+    /// extractions.
+    async fn write_annotation(
+        &self,
+        video: &VideoRef,
+        frame: &FrameRecord,
+        json: &[u8],
+    ) -> Result<String> {
+        let _ = (video, frame, json);
+        Err(crate::Error::NotImplemented {
+            operation: "DatasetSink::write_annotation",
+            implementer: std::any::type_name::<Self>(),
+        })
+    }
+
+    /// Store `bytes` under `key`, relative to the dataset (a project `meta.json`, a COCO
+    /// instances file).
+    ///
+    /// The default implementation returns [`Error::NotImplemented`](crate::Error::NotImplemented).
+    async fn write_dataset_file(&self, key: &str, bytes: &[u8]) -> Result<()> {
+        let _ = (key, bytes);
+        Err(crate::Error::NotImplemented {
+            operation: "DatasetSink::write_dataset_file",
+            implementer: std::any::type_name::<Self>(),
+        })
+    }
 }
 
 macro_rules! forward_source {
@@ -171,6 +216,17 @@ macro_rules! forward_sink {
             }
             async fn finish_video(&self, video: &VideoRef, manifest: &VideoManifest) -> Result<()> {
                 (**self).finish_video(video, manifest).await
+            }
+            async fn write_annotation(
+                &self,
+                video: &VideoRef,
+                frame: &FrameRecord,
+                json: &[u8],
+            ) -> Result<String> {
+                (**self).write_annotation(video, frame, json).await
+            }
+            async fn write_dataset_file(&self, key: &str, bytes: &[u8]) -> Result<()> {
+                (**self).write_dataset_file(key, bytes).await
             }
         }
     };

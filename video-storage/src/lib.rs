@@ -10,6 +10,27 @@
 //! {prefix}/.video-dataset/scenes/{reference_id}.json          scenes appended to the dataset
 //! ```
 //!
+//! With annotations (`video_dataset::extract_frames` with an annotation, which sets
+//! [`ObjectStoreSink::with_image_folder`]`("img")`), each folder is a Supervisely images dataset
+//! and the dataset root a Supervisely project:
+//!
+//! ```text
+//! {prefix}/meta.json                                          the images project's meta
+//! {prefix}/{folder}/img/{video}_{index:06}.{jpg|png}          the frames
+//! {prefix}/{folder}/ann/{video}_{index:06}.{jpg|png}.json     each frame's annotation
+//! {prefix}/{folder}/coco_instances.json                       the folder's COCO instances
+//! {prefix}/{folder}/.video-dataset/{video}.coco.json          one video's part of it
+//! {prefix}/{folder}/{video}.scene.json                        manifest, as above
+//! ```
+//!
+//! [`DatasetSink::write_annotation`] stores a frame's
+//! annotation under [`ObjectStoreSink::annotation_key`] of the image's key: an image in a folder
+//! named `img` has its annotation in the sibling `ann` folder (`{dir}/img/{image}` →
+//! `{dir}/ann/{image}.json`, Supervisely's convention); any other image has it beside it
+//! (`{dir}/{image}.json`). The manifest's frames list it as `annotation_key`.
+//! [`DatasetSink::write_dataset_file`] stores a
+//! file under its key relative to the dataset. Both are single `put`s, replacing what was there.
+//!
 //! Frame names follow a template, `{video}_{index}.{ext}` unless set with
 //! [`ObjectStoreSink::with_frame_name`] (see [`FrameName`]); records and manifests hold each
 //! image's key, so readers never rebuild names.
@@ -25,7 +46,7 @@
 //! | `metadata` | the probe's [`video_core::VideoMetadata`] (codec, size, rotation, exact frame count, …) |
 //! | `sampling` | `selection`, `max_frames`, `filtered`, `frames_planned`, `format`, `quality`, `resize` |
 //! | `sample_info` | the caller's object, as given (source dataset, video name, …) |
-//! | `frames` | per frame in index order: `index`, `pts_seconds`, `key`, `width`, `height`, `bytes`, `content_hash` |
+//! | `frames` | per frame in index order: `index`, `pts_seconds`, `key`, `width`, `height`, `bytes`, `content_hash`, `annotation_key` (when annotations were copied) |
 //!
 //! Scenes ([`ObjectStoreSink::append_scenes`]) are JSON objects with `format`
 //! (`"video-dataset/scene"`), `format_version` ([`SCENE_FORMAT_VERSION`]) and the

@@ -27,6 +27,7 @@ pub struct ObjectStoreSink {
     store: Arc<dyn ObjectStore>,
     prefix: Path,
     frame_name: FrameName,
+    image_folder: Option<String>,
     /// The directory the store's root is, for a local-disk store (see
     /// [`remove_stale_staging`]).
     local_root: Option<std::path::PathBuf>,
@@ -129,7 +130,62 @@ impl ObjectStoreSink {
             store,
             prefix,
             frame_name: FrameName::default(),
+            image_folder: None,
             local_root: None,
+        }
+    }
+
+    /// Put frame images in the subfolder `name` of their video's folder (`{folder}/{name}/…`)
+    /// instead of the video's folder itself; records and manifests stay in the video's folder.
+    /// With `"img"`, frames and their annotations form a Supervisely images dataset:
+    /// `{folder}/img/{image}` and `{folder}/ann/{image}.json` (see the crate docs). Frames
+    /// already stored elsewhere keep their keys (their records hold them).
+    ///
+    /// # Errors
+    /// [`Error::InvalidPath`] when `name` is not one plain path segment.
+    pub fn with_image_folder(mut self, name: &str) -> Result<Self> {
+        check_segment(name, name)?;
+        if name.contains('/') || name.starts_with(".video-dataset") {
+            return Err(Error::InvalidPath {
+                path: name.to_owned(),
+                reason: "an image folder is one path segment, not the bookkeeping folder".into(),
+            });
+        }
+        self.image_folder = Some(name.to_owned());
+        Ok(self)
+    }
+
+    /// The subfolder frames go to, if any ([`with_image_folder`](Self::with_image_folder)).
+    pub fn image_folder(&self) -> Option<&str> {
+        self.image_folder.as_deref()
+    }
+
+    /// The key of the annotation of the image stored under `image_key` (dataset-relative):
+    /// `{dir}/img/{image}` → `{dir}/ann/{image}.json` (Supervisely's images project), any other
+    /// `{dir}/{image}` → `{dir}/{image}.json`, beside the image.
+    ///
+    /// ```
+    /// use video_storage::ObjectStoreSink;
+    /// assert_eq!(
+    ///     ObjectStoreSink::annotation_key("train/img/clip_000042.jpg"),
+    ///     "train/ann/clip_000042.jpg.json"
+    /// );
+    /// assert_eq!(ObjectStoreSink::annotation_key("img/a.png"), "ann/a.png.json");
+    /// assert_eq!(ObjectStoreSink::annotation_key("train/clip_000042.jpg"), "train/clip_000042.jpg.json");
+    /// ```
+    pub fn annotation_key(image_key: &str) -> String {
+        let (dir, name) = match image_key.rsplit_once('/') {
+            Some((dir, name)) => (Some(dir), name),
+            None => (None, image_key),
+        };
+        let file = video_core::annotation::supervisely::annotation_file_name(name);
+        match dir {
+            Some("img") => format!("ann/{file}"),
+            Some(d) => match d.strip_suffix("/img") {
+                Some(parent) => format!("{parent}/ann/{file}"),
+                None => format!("{d}/{file}"),
+            },
+            None => file,
         }
     }
 
@@ -267,12 +323,18 @@ impl ObjectStoreSink {
     }
 
     fn frame_key(&self, video: &VideoRef, frame: &EncodedFrame) -> Result<String> {
-        Self::relative(
-            video,
-            &self
-                .frame_name
-                .render(&video.name, frame.info.index, frame.format.extension()),
-        )
+        let name = self
+            .frame_name
+            .render(&video.name, frame.info.index, frame.format.extension());
+        match &self.image_folder {
+            Some(folder) => Self::relative(video, &format!("{folder}/{name}")),
+            None => Self::relative(video, &name),
+        }
+    }
+
+    /// Check a dataset-relative key: `/`-separated plain segments.
+    fn check_key(key: &str) -> Result<()> {
+        key.split('/').try_for_each(|seg| check_segment(key, seg))
     }
 
     fn record_key(video: &VideoRef, index: u64) -> Result<String> {
@@ -302,6 +364,36 @@ impl ObjectStoreSink {
             .await
             .map_err(|e| backend(key, e))?;
         Ok(got.bytes().await.map_err(|e| backend(key, e))?.to_vec())
+    }
+
+    /// The dataset-relative keys of the objects directly in `folder` (`/`-separated, relative
+    /// to the dataset; `""` for the top), sorted; subfolders are not entered.
+    pub async fn list_keys(&self, folder: &str) -> Result<Vec<String>> {
+        let dir = if folder.is_empty() {
+            self.prefix.clone()
+        } else {
+            Self::check_key(folder)?;
+            self.path(folder)
+        };
+        let listed = self
+            .store
+            .list_with_delimiter(Some(&dir))
+            .await
+            .map_err(|e| backend(folder, e))?;
+        let mut keys: Vec<String> = listed
+            .objects
+            .iter()
+            .filter_map(|m| {
+                let name = m.location.filename()?;
+                Some(if folder.is_empty() {
+                    name.to_owned()
+                } else {
+                    format!("{folder}/{name}")
+                })
+            })
+            .collect();
+        keys.sort();
+        Ok(keys)
     }
 
     /// The manifest of a finished video as JSON, `None` if the video is not finished.
@@ -392,6 +484,7 @@ impl DatasetSink for ObjectStoreSink {
             height: frame.height,
             bytes: frame.bytes.len() as u64,
             content_hash: Some(format!("sha256:{:x}", Sha256::digest(&frame.bytes))),
+            annotation_key: None,
         };
         self.put(&key, frame.bytes.clone()).await?;
         // The record last: it is what marks the frame as stored.
@@ -415,6 +508,7 @@ impl DatasetSink for ObjectStoreSink {
             let mut keys: Vec<String> = manifest.frames.iter().map(|f| f.key.clone()).collect();
             for f in &manifest.frames {
                 keys.push(Self::record_key(video, f.index)?);
+                keys.extend(f.annotation_key.clone());
             }
             keys.push(key);
             let files: Vec<std::path::PathBuf> = keys
@@ -429,6 +523,37 @@ impl DatasetSink for ObjectStoreSink {
             let _ = tokio::task::spawn_blocking(move || remove_stale_staging(&files)).await;
         }
         Ok(())
+    }
+
+    /// Stores the annotation under [`annotation_key`](Self::annotation_key) of the frame's
+    /// image key, in one `put`.
+    async fn write_annotation(
+        &self,
+        video: &VideoRef,
+        frame: &FrameRecord,
+        json: &[u8],
+    ) -> Result<String> {
+        // The record's key must be inside the video's folder.
+        let folder = Self::relative(video, "")?;
+        Self::check_key(&frame.key)?;
+        if !frame.key.starts_with(&folder) {
+            return Err(Error::InvalidPath {
+                path: frame.key.clone(),
+                reason: format!(
+                    "frame {} of {:?} is not stored in the video's folder {:?}",
+                    frame.index, video.name, video.folder
+                ),
+            });
+        }
+        let key = Self::annotation_key(&frame.key);
+        self.put(&key, json.to_vec()).await?;
+        Ok(key)
+    }
+
+    /// Stores the file under `{prefix}/{key}` in one `put`.
+    async fn write_dataset_file(&self, key: &str, bytes: &[u8]) -> Result<()> {
+        Self::check_key(key)?;
+        self.put(key, bytes.to_vec()).await
     }
 }
 

@@ -24,6 +24,7 @@ async fn s3_sink_passes_conformance() {
         return;
     };
     conformance::dataset_sink_contract(&sink).await;
+    conformance::dataset_sink_stores_annotations(&sink).await;
 }
 
 #[tokio::test]

@@ -35,8 +35,9 @@ fn frame(index: u64) -> EncodedFrame {
 
 #[tokio::test]
 async fn memory_sink_passes_conformance() {
-    conformance::dataset_sink_contract(&ObjectStoreSink::from_url("memory:///datasets").unwrap())
-        .await;
+    let sink = ObjectStoreSink::from_url("memory:///datasets").unwrap();
+    conformance::dataset_sink_contract(&sink).await;
+    conformance::dataset_sink_stores_annotations(&sink).await;
 }
 
 #[tokio::test]
@@ -44,6 +45,7 @@ async fn local_sink_passes_conformance_and_lays_out_files() {
     let dir = tmp("local");
     let sink = ObjectStoreSink::from_url(dir.to_str().unwrap()).unwrap();
     conformance::dataset_sink_contract(&sink).await;
+    conformance::dataset_sink_stores_annotations(&sink).await;
     let video = VideoRef {
         folder: "train/cam1".into(),
         name: "clip".into(),
@@ -242,6 +244,7 @@ async fn custom_frame_names() {
             .with_frame_name(name.clone());
         assert_eq!(sink.frame_name().as_str(), "img-{index:08}-{video}.{ext}");
         conformance::dataset_sink_contract(&sink).await;
+        conformance::dataset_sink_stores_annotations(&sink).await;
         let video = VideoRef {
             folder: "a/b".into(),
             name: "clip".into(),

@@ -208,6 +208,52 @@ impl CocoWriter {
 }
 
 impl CocoDataset {
+    /// One dataset holding the images and instances of all `parts` (for example one per video
+    /// written into the same folder), in order. Categories are matched by name, in order of
+    /// first appearance, with ids from 1; image and annotation ids are renumbered from 1 and
+    /// annotations point at their image's and category's new ids. Everything else is kept.
+    ///
+    /// ```
+    /// use video_core::annotation::coco::{CocoCategory, CocoDataset};
+    /// let cat = |id, name: &str| CocoCategory { id, name: name.into(), supercategory: String::new() };
+    /// let a = CocoDataset { categories: vec![cat(1, "car")], ..CocoDataset::default() };
+    /// let b = CocoDataset { categories: vec![cat(1, "person"), cat(2, "car")], ..CocoDataset::default() };
+    /// let m = CocoDataset::merge([a, b]);
+    /// assert_eq!(m.categories, [cat(1, "car"), cat(2, "person")]);
+    /// ```
+    pub fn merge(parts: impl IntoIterator<Item = CocoDataset>) -> CocoDataset {
+        let mut out = CocoDataset::default();
+        let mut category_ids: HashMap<String, u64> = HashMap::new();
+        for part in parts {
+            let mut category_of = HashMap::new();
+            for c in part.categories {
+                let next = category_ids.len() as u64 + 1;
+                let id = *category_ids.entry(c.name.clone()).or_insert_with(|| {
+                    out.categories.push(CocoCategory {
+                        id: next,
+                        ..c.clone()
+                    });
+                    next
+                });
+                category_of.insert(c.id, id);
+            }
+            let mut image_of = HashMap::new();
+            for mut image in part.images {
+                let id = out.images.len() as u64 + 1;
+                image_of.insert(image.id, id);
+                image.id = id;
+                out.images.push(image);
+            }
+            for mut a in part.annotations {
+                a.id = out.annotations.len() as u64 + 1;
+                a.image_id = image_of.get(&a.image_id).copied().unwrap_or(0);
+                a.category_id = category_of.get(&a.category_id).copied().unwrap_or(0);
+                out.annotations.push(a);
+            }
+        }
+        out
+    }
+
     /// Write as JSON.
     ///
     /// # Errors

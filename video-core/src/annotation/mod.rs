@@ -91,6 +91,7 @@
 //! ```
 
 mod convert;
+mod copy;
 mod geometry;
 mod mask_png;
 mod model;
@@ -99,6 +100,7 @@ pub mod coco;
 pub mod supervisely;
 
 pub use convert::{AUTO_TRACKED_TAG, OBJECT_ID_TAG};
+pub use copy::SuperviselyAnnotator;
 pub use geometry::{GeometryTransform, Rotation};
 pub use model::{
     Figure, FrameRange, Geometry, ImageAnnotation, ImageSize, Label, Mask, ObjectClass, Point,

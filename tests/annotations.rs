@@ -1,0 +1,590 @@
+//! `extract_frames` with a Supervisely video annotation, on real videos made by FFmpeg and
+//! decoded by GStreamer: the labels land next to the frames (`img/` + `ann/`), match the
+//! conversion rules after resizing and rotation, are listed in the manifest, are refreshed by a
+//! re-run that decodes nothing, and feed the folder's COCO file; bad annotations fail before
+//! anything is written. On local disk always, on S3 with the test command's server.
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+#[cfg(feature = "aws")]
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+use video_dataset::core::annotation::{
+    GeometryTransform, ImageAnnotation, ImageSize, ProjectMeta, Rotation, VideoAnnotation,
+    supervisely,
+};
+use video_dataset::core::{FrameRecord, ImageFormat, VideoManifest, VideoRef};
+use video_dataset::storage::ObjectStoreSink;
+use video_dataset::{
+    AnnotationInput, COCO_FILE_NAME, Error, ExtractOptions, META_KEY, Resize, SamplingPlan,
+    extract_frames,
+};
+
+fn fixture(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("video-core/tests/data/supervisely")
+        .join(rel)
+}
+
+const ANN: &str = "street/ann/street.mp4.json";
+/// The frames of the fixture with at least one figure (frame 40 is listed with none).
+const ANNOTATED: [u64; 10] = [10, 11, 12, 13, 14, 15, 16, 20, 21, 30];
+
+fn input() -> AnnotationInput {
+    AnnotationInput::read_supervisely(&fixture(ANN), Some(&fixture("meta.json"))).unwrap()
+}
+
+/// A 1280×720 H.264 MP4 of `frames` frames at 25 fps, with extra FFmpeg arguments.
+fn make_video(dir: &Path, name: &str, frames: u32, extra: &[&str]) -> PathBuf {
+    let out = dir.join(name);
+    let status = Command::new("ffmpeg")
+        .args(["-loglevel", "error", "-y", "-f", "lavfi", "-i"])
+        .arg("testsrc2=size=1280x720:rate=25")
+        .args(["-frames:v", &frames.to_string()])
+        .args([
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-pix_fmt",
+            "yuv420p",
+        ])
+        .args(extra)
+        .arg(&out)
+        .status()
+        .expect("ffmpeg runs");
+    assert!(status.success(), "ffmpeg failed for {name}");
+    out
+}
+
+/// `street.mp4`: 60 frames, as the fixture annotation expects.
+fn street(dir: &Path) -> PathBuf {
+    make_video(dir, "street.mp4", 60, &[])
+}
+
+/// The same video with a 90° display rotation (a display matrix, stream copied).
+fn rotated(dir: &Path) -> PathBuf {
+    let plain = make_video(dir, "plain.mp4", 60, &[]);
+    let out = dir.join("street_rot.mp4");
+    let status = Command::new("ffmpeg")
+        .args(["-loglevel", "error", "-y", "-i"])
+        .arg(&plain)
+        .args(["-c", "copy", "-metadata:s:v", "rotate=90"])
+        .arg(&out)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    out
+}
+
+fn video_ref(name: &str) -> VideoRef {
+    VideoRef {
+        folder: String::new(),
+        name: name.into(),
+    }
+}
+
+async fn manifest(sink: &ObjectStoreSink, name: &str) -> VideoManifest {
+    sink.video_manifest(&video_ref(name))
+        .await
+        .unwrap()
+        .unwrap()
+}
+
+/// What the writer gives for frame `r` under `t`, parsed back the way a reader would.
+fn expected(
+    ann: &VideoAnnotation,
+    meta: &ProjectMeta,
+    r: &FrameRecord,
+    t: &GeometryTransform,
+) -> ImageAnnotation {
+    let image = ann.frame_annotation(r.index, t).unwrap();
+    let text = supervisely::image_annotation_to_value(&image)
+        .unwrap()
+        .to_string();
+    supervisely::parse_image_annotation("expected", &text, Some(meta)).unwrap()
+}
+
+/// Every frame of the manifest has its annotation next to it (`img/x` → `ann/x.json`), and it
+/// parses back to what the rules give under `t` (computed from the record's size).
+async fn check_annotations(
+    sink: &ObjectStoreSink,
+    m: &VideoManifest,
+    ann: &VideoAnnotation,
+    transform: impl Fn(&FrameRecord) -> GeometryTransform,
+) {
+    let meta = ann.meta.for_images().unwrap();
+    for r in &m.frames {
+        let key = r.annotation_key.as_deref().unwrap();
+        let name = r.key.strip_prefix("img/").unwrap();
+        assert_eq!(key, format!("ann/{name}.json"));
+        let text = String::from_utf8(sink.read(key).await.unwrap()).unwrap();
+        let got = supervisely::parse_image_annotation(key, &text, Some(&meta)).unwrap();
+        assert_eq!(got.size, ImageSize::new(r.width, r.height), "{key}");
+        assert_eq!(got, expected(ann, &meta, r, &transform(r)), "{key}");
+    }
+}
+
+/// How many labels of the frames COCO holds (rectangles, polygons, bitmaps).
+fn instances(
+    ann: &VideoAnnotation,
+    frames: &[FrameRecord],
+    t: impl Fn(&FrameRecord) -> GeometryTransform,
+) -> usize {
+    frames
+        .iter()
+        .map(|r| {
+            ann.frame_annotation(r.index, &t(r))
+                .unwrap()
+                .labels
+                .iter()
+                .filter(|l| {
+                    !matches!(
+                        l.geometry,
+                        video_dataset::core::annotation::Geometry::Point { .. }
+                            | video_dataset::core::annotation::Geometry::Polyline { .. }
+                    )
+                })
+                .count()
+        })
+        .sum()
+}
+
+fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    if let Ok(rd) = std::fs::read_dir(dir) {
+        for e in rd.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                out.extend(files_under(&p));
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_annotated_frames_with_their_labels_at_full_size() {
+    let dir = common::scratch("annot-full");
+    let video = street(&dir);
+    let out = dir.join("ds");
+    let input = input();
+    let ann = input.annotation.clone();
+    let options = || {
+        ExtractOptions::default()
+            .plan(SamplingPlan::all())
+            .format(ImageFormat::Png)
+            .annotation(Some(input.clone()))
+            .only_annotated(true)
+    };
+    let r = extract_frames(&video, out.to_str().unwrap(), options())
+        .await
+        .unwrap();
+    // (a) exactly the annotated frames, stored in img/.
+    let indices: Vec<u64> = r.frames.iter().map(|f| f.index).collect();
+    assert_eq!(indices, ANNOTATED);
+    assert_eq!(r.frames_written, 10);
+    assert_eq!(r.annotations_written, 10);
+    let mut images: Vec<String> = std::fs::read_dir(out.join("img"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    images.sort();
+    assert_eq!(
+        images,
+        ANNOTATED.map(|i| format!("street_{i:06}.png")).to_vec()
+    );
+
+    // (b), (c): the manifest lists each annotation, which matches the rules at 1280x720.
+    let sink = ObjectStoreSink::from_url(out.to_str().unwrap()).unwrap();
+    let m = manifest(&sink, "street").await;
+    assert_eq!(m.frames, r.frames);
+    assert!(m.sampling.filtered);
+    let identity = |_: &FrameRecord| GeometryTransform::identity(ImageSize::new(1280, 720));
+    check_annotations(&sink, &m, &ann, identity).await;
+    let doc: Value =
+        serde_json::from_slice(&std::fs::read(out.join("street.scene.json")).unwrap()).unwrap();
+    assert_eq!(
+        doc["frames"][2]["annotation_key"],
+        "ann/street_000012.png.json"
+    );
+    // Hand-checked: car-1 on frame 12 keeps its identity and the fixture's box.
+    let f12: Value =
+        serde_json::from_slice(&std::fs::read(out.join("ann/street_000012.png.json")).unwrap())
+            .unwrap();
+    assert_eq!(
+        f12["size"],
+        serde_json::json!({"height": 720, "width": 1280})
+    );
+    assert_eq!(f12["objects"][0]["classTitle"], "car");
+    assert!(
+        f12["objects"][0]["tags"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t["name"] == "object_id" && t["value"] == "9f2a0c1e-car1"),
+        "{f12}"
+    );
+
+    // The project meta at the root: the fixture's classes, and the images project's tags.
+    let meta = supervisely::parse_meta(
+        META_KEY,
+        &std::fs::read_to_string(out.join(META_KEY)).unwrap(),
+    )
+    .unwrap();
+    // (The writer gives tags without a colour one, as Supervisely requires.)
+    let want = ann.meta.for_images().unwrap();
+    assert_eq!(meta.classes, want.classes);
+    let tags = |m: &ProjectMeta| {
+        m.tag_metas
+            .iter()
+            .map(|t| (t.name.clone(), t.value_type.clone()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(tags(&meta), tags(&want));
+
+    // (e) the folder's COCO file.
+    let coco: Value =
+        serde_json::from_slice(&std::fs::read(out.join(COCO_FILE_NAME)).unwrap()).unwrap();
+    assert_eq!(coco["images"].as_array().unwrap().len(), 10);
+    assert_eq!(
+        coco["annotations"].as_array().unwrap().len(),
+        instances(&ann, &m.frames, identity)
+    );
+    assert_eq!(
+        coco["categories"].as_array().unwrap().len(),
+        meta.classes.len()
+    );
+    assert_eq!(coco["images"][0]["file_name"], "img/street_000010.png");
+    assert_eq!(coco["images"][0]["frame_index"], 10);
+
+    // (d) a re-run with corrected labels (car-1 removed from frame 12) writes no image,
+    // decodes nothing and rewrites every annotation.
+    let mut fixed = (*ann).clone();
+    fixed
+        .frames
+        .get_mut(&12)
+        .unwrap()
+        .retain(|f| f.object_key != "9f2a0c1e-car1");
+    let again = extract_frames(
+        &video,
+        out.to_str().unwrap(),
+        options().annotation(Some(AnnotationInput::new("fixed.json", fixed.clone()))),
+    )
+    .await
+    .unwrap();
+    assert_eq!((again.frames_written, again.frames_existing), (0, 10));
+    assert_eq!(again.decode.frames_decoded, 0);
+    assert_eq!(again.bytes_written, 0);
+    assert_eq!(again.annotations_written, 10);
+    let m2 = manifest(&sink, "street").await;
+    assert_eq!(m2.frames, m.frames);
+    check_annotations(&sink, &m2, &fixed, identity).await;
+    let f12b: Value =
+        serde_json::from_slice(&std::fs::read(out.join("ann/street_000012.png.json")).unwrap())
+            .unwrap();
+    assert_eq!(
+        f12b["objects"].as_array().unwrap().len(),
+        f12["objects"].as_array().unwrap().len() - 1
+    );
+    // Still one COCO file for the folder, rebuilt: 10 images, one instance fewer.
+    let coco2: Value =
+        serde_json::from_slice(&std::fs::read(out.join(COCO_FILE_NAME)).unwrap()).unwrap();
+    assert_eq!(coco2["images"].as_array().unwrap().len(), 10);
+    assert_eq!(
+        coco2["annotations"].as_array().unwrap().len(),
+        coco["annotations"].as_array().unwrap().len() - 1
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resized_frames_get_scaled_labels_and_two_videos_share_the_coco_file() {
+    let dir = common::scratch("annot-resize");
+    let video = street(&dir);
+    let second = make_video(&dir, "street2.mp4", 60, &[]);
+    let out = dir.join("ds");
+    let input = input();
+    let ann = input.annotation.clone();
+    let options = ExtractOptions::default()
+        .plan(SamplingPlan::every(5))
+        .resize(Some(Resize::FitWithin { max_side: 640 }))
+        .annotation(Some(input.clone()));
+    let r = extract_frames(&video, out.to_str().unwrap(), options.clone())
+        .await
+        .unwrap();
+    // Every 5th frame, annotated or not: empty frames still get an annotation.
+    assert_eq!(r.frames.len(), 12);
+    assert_eq!(r.annotations_written, 12);
+    let sink = ObjectStoreSink::from_url(out.to_str().unwrap()).unwrap();
+    let m = manifest(&sink, "street").await;
+    assert!(m.frames.iter().all(|f| (f.width, f.height) == (640, 360)));
+    let half = |_: &FrameRecord| {
+        GeometryTransform::resize(ImageSize::new(1280, 720), ImageSize::new(640, 360)).unwrap()
+    };
+    check_annotations(&sink, &m, &ann, half).await;
+    // Frame 10's first label (car-1's box) is scaled by ½ on pixel centres.
+    let f10 = ann.frame_annotation(10, &half(&m.frames[2])).unwrap();
+    let full = ann
+        .frame_annotation(10, &GeometryTransform::identity(ann.size))
+        .unwrap();
+    if let (
+        video_dataset::core::annotation::Geometry::Rectangle { left: a, .. },
+        video_dataset::core::annotation::Geometry::Rectangle { left: b, .. },
+    ) = (&f10.labels[0].geometry, &full.labels[0].geometry)
+    {
+        assert_eq!(*a, (b + 0.5) * 0.5 - 0.5);
+    } else {
+        panic!("frame 10's first label is car-1's rectangle");
+    }
+
+    // A second video into the same folder: one COCO file with both videos' images.
+    let r2 = extract_frames(&second, out.to_str().unwrap(), options)
+        .await
+        .unwrap();
+    let coco: Value =
+        serde_json::from_slice(&std::fs::read(out.join(COCO_FILE_NAME)).unwrap()).unwrap();
+    let images = coco["images"].as_array().unwrap();
+    assert_eq!(images.len(), r.frames.len() + r2.frames.len());
+    let ids: std::collections::BTreeSet<u64> =
+        images.iter().map(|i| i["id"].as_u64().unwrap()).collect();
+    assert_eq!(ids.len(), images.len(), "image ids repeat");
+    assert!(
+        images
+            .iter()
+            .any(|i| i["file_name"] == "img/street2_000010.jpg")
+    );
+    assert_eq!(
+        coco["annotations"].as_array().unwrap().len(),
+        2 * instances(&ann, &m.frames, half)
+    );
+    for a in coco["annotations"].as_array().unwrap() {
+        let image = images.iter().find(|i| i["id"] == a["image_id"]).unwrap();
+        assert_eq!(image["frame_index"], a["frame_index"]);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rotated_video_labels_are_in_display_coordinates() {
+    let dir = common::scratch("annot-rot");
+    let video = rotated(&dir);
+    // An annotation made on the displayed (portrait) frames: coordinates stay as they are.
+    let portrait = supervisely::parse_video_annotation(
+        "portrait.json",
+        r#"{"size": {"width": 720, "height": 1280},
+            "objects": [{"key": "p", "classTitle": "person", "tags": []}],
+            "frames": [{"index": 3, "figures": [{"key": "f", "objectKey": "p",
+                "geometryType": "rectangle",
+                "geometry": {"points": {"exterior": [[10, 900], [200, 1200]], "interior": []}}}]}]}"#,
+        None,
+    )
+    .unwrap();
+    let out = dir.join("display");
+    let r = extract_frames(
+        &video,
+        out.to_str().unwrap(),
+        ExtractOptions::default()
+            .plan(SamplingPlan::indices([3]))
+            .annotation(Some(AnnotationInput::new("portrait.json", portrait)))
+            .coco(false),
+    )
+    .await
+    .unwrap();
+    assert_eq!((r.frames[0].width, r.frames[0].height), (720, 1280));
+    let a: Value =
+        serde_json::from_slice(&std::fs::read(out.join("ann/street_rot_000003.jpg.json")).unwrap())
+            .unwrap();
+    assert_eq!(
+        a["objects"][0]["points"]["exterior"],
+        serde_json::json!([[10, 900], [200, 1200]])
+    );
+    assert!(!out.join(COCO_FILE_NAME).exists());
+
+    // The fixture (1280x720, the stored size) on the rotated video: rotated like the frames.
+    let input = input();
+    let ann = input.annotation.clone();
+    let out = dir.join("stored");
+    extract_frames(
+        &video,
+        out.to_str().unwrap(),
+        ExtractOptions::default()
+            .plan(SamplingPlan::indices([10, 12]))
+            .annotation(Some(input)),
+    )
+    .await
+    .unwrap();
+    let sink = ObjectStoreSink::from_url(out.to_str().unwrap()).unwrap();
+    let m = manifest(&sink, "street_rot").await;
+    let rotation = Rotation::from_degrees(m.metadata.rotation).unwrap();
+    assert!(
+        matches!(rotation, Rotation::Cw90 | Rotation::Cw270),
+        "{rotation:?}"
+    );
+    let t = move |r: &FrameRecord| {
+        GeometryTransform::resize(ann.size, ImageSize::new(r.width, r.height))
+            .unwrap()
+            .with_stored_rotation(rotation)
+    };
+    check_annotations(&sink, &m, &input_ann(), t).await;
+    // Hand-checked: car-1's box on frame 10, turned with the frames.
+    use video_dataset::core::annotation::Geometry::Rectangle;
+    let full = input_ann()
+        .frame_annotation(10, &GeometryTransform::identity(ImageSize::new(1280, 720)))
+        .unwrap();
+    let Rectangle {
+        left: l,
+        top: t,
+        right: r,
+        bottom: b,
+    } = full.labels[0].geometry
+    else {
+        panic!("car-1 is a rectangle");
+    };
+    let want = if rotation == Rotation::Cw90 {
+        [719.0 - b, l, 719.0 - t, r]
+    } else {
+        [t, 1279.0 - r, b, 1279.0 - l]
+    };
+    let text =
+        String::from_utf8(sink.read("ann/street_rot_000010.jpg.json").await.unwrap()).unwrap();
+    let got = supervisely::parse_image_annotation("f10", &text, None).unwrap();
+    let Rectangle {
+        left,
+        top,
+        right,
+        bottom,
+    } = got.labels[0].geometry
+    else {
+        panic!("car-1 is a rectangle");
+    };
+    assert_eq!([left, top, right, bottom], want);
+    assert_eq!(got.size, ImageSize::new(720, 1280));
+}
+
+fn input_ann() -> VideoAnnotation {
+    (*input().annotation).clone()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_annotations_fail_before_anything_is_written() {
+    let dir = common::scratch("annot-bad");
+    let video = street(&dir);
+    // Wrong size: 640x360 for a 1280x720 video.
+    let small = supervisely::parse_video_annotation(
+        "small.json",
+        r#"{"size": {"width": 640, "height": 360}, "objects": [], "frames": []}"#,
+        None,
+    )
+    .unwrap();
+    let out = dir.join("size");
+    let e = extract_frames(
+        &video,
+        out.to_str().unwrap(),
+        ExtractOptions::default().annotation(Some(AnnotationInput::new("small.json", small))),
+    )
+    .await
+    .unwrap_err();
+    let msg = e.to_string();
+    assert!(
+        matches!(e, Error::Annotation { ref source_name, .. } if source_name == "small.json"),
+        "{msg}"
+    );
+    assert!(msg.contains("640x360") && msg.contains("1280x720"), "{msg}");
+    assert_eq!(files_under(&out), Vec::<PathBuf>::new());
+
+    // Figures past the end: the fixture has figures on frame 30, this video has 30 frames.
+    let short = make_video(&dir, "short.mp4", 30, &[]);
+    let out = dir.join("short");
+    let e = extract_frames(
+        &short,
+        out.to_str().unwrap(),
+        ExtractOptions::default().annotation(Some(input())),
+    )
+    .await
+    .unwrap_err();
+    let msg = e.to_string();
+    assert!(
+        matches!(e, Error::Annotation { ref source_name, .. } if source_name.ends_with("street.mp4.json")),
+        "{msg}"
+    );
+    assert!(
+        msg.contains("frame 30") && msg.contains("30 frames"),
+        "{msg}"
+    );
+    assert_eq!(files_under(&out), Vec::<PathBuf>::new());
+}
+
+#[cfg(feature = "aws")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn annotated_extraction_into_s3() {
+    let (Some(_), Ok(url)) = (
+        std::env::var_os("VIDEO_TEST_INTEGRATION"),
+        std::env::var("VIDEO_TEST_S3_URL"),
+    ) else {
+        let _ = writeln!(
+            std::io::stderr(),
+            "\n*** SKIPPED annotated_extraction_into_s3: set VIDEO_TEST_INTEGRATION and VIDEO_TEST_S3_URL (scripts/test.sh does) ***\n"
+        );
+        return;
+    };
+    let dir = common::scratch("annot-s3");
+    let video = street(&dir);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    let dataset = format!("{url}/annot-{}-{nanos}", std::process::id());
+    let input = input();
+    let ann = input.annotation.clone();
+    let options = ExtractOptions::default()
+        .folder_path("train")
+        .plan(SamplingPlan::all())
+        .annotation(Some(input))
+        .only_annotated(true);
+    let r = extract_frames(&video, &dataset, options.clone())
+        .await
+        .unwrap();
+    assert_eq!(
+        r.frames.iter().map(|f| f.index).collect::<Vec<_>>(),
+        ANNOTATED
+    );
+    let sink = ObjectStoreSink::from_url(&dataset).unwrap();
+    let m = sink
+        .video_manifest(&VideoRef {
+            folder: "train".into(),
+            name: "street".into(),
+        })
+        .await
+        .unwrap()
+        .unwrap();
+    let meta = ann.meta.for_images().unwrap();
+    for f in &m.frames {
+        let key = f.annotation_key.as_deref().unwrap();
+        assert_eq!(
+            key,
+            format!(
+                "train/ann/{}.json",
+                f.key.strip_prefix("train/img/").unwrap()
+            )
+        );
+        let text = String::from_utf8(sink.read(key).await.unwrap()).unwrap();
+        let got = supervisely::parse_image_annotation(key, &text, Some(&meta)).unwrap();
+        assert_eq!(
+            got,
+            expected(&ann, &meta, f, &GeometryTransform::identity(ann.size))
+        );
+    }
+    let coco: Value =
+        serde_json::from_slice(&sink.read(&format!("train/{COCO_FILE_NAME}")).await.unwrap())
+            .unwrap();
+    assert_eq!(coco["images"].as_array().unwrap().len(), 10);
+    assert!(sink.read(META_KEY).await.is_ok());
+    let again = extract_frames(&video, &dataset, options).await.unwrap();
+    assert_eq!((again.frames_written, again.annotations_written), (0, 10));
+}
