@@ -4,8 +4,10 @@
 //! {filesrc} - {typefind} - {parsebin} - {appsink} -> FrameTable -> VideoMetadata -> JSON
 //! ```
 //!
-//! `cargo run --release --example probe -- VIDEO [--stream N]`. Without a VIDEO, probes a
-//! clip it generates. On bad input it exits non-zero with a one-line error on stderr.
+//! `cargo run --release --example probe -- VIDEO [--stream N] [--full-scan]`. Without a VIDEO,
+//! probes a clip it generates. `--full-scan` reads every packet even where the MP4/MOV header's
+//! sample tables give the frame table. On bad input it exits non-zero with a one-line error on
+//! stderr.
 
 use video_dataset::{Demuxer, GstDemuxer};
 
@@ -16,8 +18,10 @@ async fn run() -> anyhow::Result<()> {
     let mut args = std::env::args().skip(1);
     let mut path = None;
     let mut stream = None;
+    let mut full_scan = false;
     while let Some(a) = args.next() {
         match a.as_str() {
+            "--full-scan" => full_scan = true,
             "--stream" => {
                 stream = Some(
                     args.next()
@@ -33,7 +37,7 @@ async fn run() -> anyhow::Result<()> {
         Some(p) => p,
         None => common::sample_clip()?,
     };
-    let mut b = GstDemuxer::builder(&path);
+    let mut b = GstDemuxer::builder(&path).with_header_index(!full_scan);
     if let Some(s) = stream {
         b = b.with_video_stream(s);
     }

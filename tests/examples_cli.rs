@@ -61,6 +61,10 @@ fn probe_prints_one_json_object_and_fails_cleanly() {
     assert!((m["fps"].as_f64().unwrap() - 30.0).abs() < 1e-6);
     assert!((m["duration_seconds"].as_f64().unwrap() - 10.0).abs() < 1e-6);
 
+    // Reading every packet gives the same metadata as the header's sample tables.
+    let path = m["path"].as_str().unwrap().to_owned();
+    assert_eq!(json(&run("probe", &[&path, "--full-scan"], &dir)), m);
+
     let missing = dir.join("missing.mp4");
     let out = run("probe", &[missing.to_str().unwrap()], &dir);
     assert!(!out.status.success());
