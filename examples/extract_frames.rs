@@ -189,6 +189,7 @@ async fn run() -> anyhow::Result<()> {
         "frames_planned": report.frames_planned,
         "frames_written": report.frames_written,
         "frames_existing": report.frames_existing,
+        "frames_redone": report.frames_redone,
         "frames_decoded": report.decode.frames_decoded,
         "seeks": report.decode.seeks,
         "retries": report.decode.retries,

@@ -239,7 +239,9 @@ fn stem_of(location: &str) -> String {
 
 /// Sample frames of `video` (a local file, or an object in a store read by byte ranges: see
 /// [`VideoInput`]) into the dataset at `dataset` (a directory or a store URL),
-/// frame-accurately, skipping frames the dataset already has, and write the video's manifest
+/// frame-accurately, skipping frames the dataset already has (those stored at another size or
+/// in another format by an earlier run are made again and overwritten: `frames_redone`), and
+/// write the video's manifest
 /// once all are stored. Images are named `{folder}/{video file stem}_{index:06}.{ext}`.
 /// The manifest records the video's location and size (and sha256 with
 /// [`hash_source`](ExtractOptions::hash_source)), its probed metadata, the plan and output
@@ -340,7 +342,14 @@ pub async fn extract_frames(
         folder: options.folder_path,
         name,
     };
+    // Frames an earlier run stored at another size or in another format are made again.
+    let (width, height) = source.output_size();
     let sink_options = ExtractToSinkOptions::default()
+        .stored_as(Some(video_core::StoredFrameSpec {
+            width,
+            height,
+            format: options.format,
+        }))
         .writes_in_flight(options.writes_in_flight)
         .annotator(
             annotator

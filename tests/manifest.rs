@@ -82,3 +82,66 @@ async fn extract_frames_records_the_video_in_its_manifest() {
     assert_eq!(m.source.size, Some(bytes.len() as u64));
     assert!(m.sample_info.is_empty());
 }
+
+/// A re-run with another resize or image format makes the stored frames again (a dataset never
+/// mixes settings); a re-run with the same settings keeps them.
+#[tokio::test]
+async fn a_rerun_with_other_settings_redoes_the_frames() {
+    let clip = example_common::sample_clip().unwrap();
+    let out = common::scratch("settings");
+    let run = |max_side: u32, format: ImageFormat| {
+        let out = out.to_str().unwrap().to_owned();
+        let clip = clip.clone();
+        async move {
+            extract_frames(
+                &clip,
+                &out,
+                ExtractOptions::default()
+                    .fps(1.0, None, Some(4.0), None)
+                    .format(format)
+                    .resize(Some(Resize::FitWithin { max_side })),
+            )
+            .await
+            .unwrap()
+        }
+    };
+    let sink = ObjectStoreSink::from_url(out.to_str().unwrap()).unwrap();
+    let video = VideoRef {
+        folder: String::new(),
+        name: clip.file_stem().unwrap().to_string_lossy().into_owned(),
+    };
+    let first = run(64, ImageFormat::Png).await;
+    assert_eq!((first.frames_written, first.frames_redone), (4, 0));
+    let same = run(64, ImageFormat::Png).await;
+    assert_eq!(
+        (
+            same.frames_written,
+            same.frames_existing,
+            same.frames_redone
+        ),
+        (0, 4, 0)
+    );
+    assert_eq!(same.decode.frames_decoded, 0);
+    // Another size: every frame is made again, at the new size, under the same key.
+    let bigger = run(128, ImageFormat::Png).await;
+    assert_eq!(
+        (
+            bigger.frames_written,
+            bigger.frames_existing,
+            bigger.frames_redone
+        ),
+        (4, 0, 4)
+    );
+    let m = sink.video_manifest(&video).await.unwrap().unwrap();
+    for r in &m.frames {
+        assert_eq!((r.width, r.height), (128, 72));
+        let png = std::fs::read(out.join(&r.key)).unwrap();
+        let be = |i: usize| u32::from_be_bytes([png[i], png[i + 1], png[i + 2], png[i + 3]]);
+        assert_eq!((be(16), be(20)), (128, 72), "{} was not rewritten", r.key);
+    }
+    // Another format: new keys, listed in the manifest.
+    let jpeg = run(128, ImageFormat::Jpeg).await;
+    assert_eq!((jpeg.frames_written, jpeg.frames_redone), (4, 4));
+    let m = sink.video_manifest(&video).await.unwrap().unwrap();
+    assert!(m.frames.iter().all(|r| r.key.ends_with(".jpg")), "{m:?}");
+}

@@ -21,6 +21,10 @@ pub struct ExtractReport {
     pub frames_written: u64,
     /// Frames of the plan the sink already had (not decoded again).
     pub frames_existing: u64,
+    /// Frames the sink had, but stored with other settings (another size or image format than
+    /// [`ExtractToSinkOptions::stored_as`] asks for): made again and overwritten. Counted in
+    /// `frames_written`, not in `frames_existing`.
+    pub frames_redone: u64,
     /// Decoder counters (frames decoded including skipped ones, seeks).
     pub decode: DecodeStats,
     /// Encoded bytes written now.
@@ -68,6 +72,29 @@ impl<T: FrameAnnotator + ?Sized> FrameAnnotator for Box<T> {
     }
 }
 
+/// What a stored frame must be for a re-run to keep it: its record's image size and format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct StoredFrameSpec {
+    /// Image width.
+    pub width: u32,
+    /// Image height.
+    pub height: u32,
+    /// Image format, told by the stored key's extension.
+    pub format: crate::ImageFormat,
+}
+
+impl StoredFrameSpec {
+    /// Whether the frame `record` describes was stored this way.
+    pub fn matches(&self, record: &FrameRecord) -> bool {
+        record.width == self.width
+            && record.height == self.height
+            && record
+                .key
+                .rsplit_once('.')
+                .is_some_and(|(_, ext)| ext.eq_ignore_ascii_case(self.format.extension()))
+    }
+}
+
 /// Options of [`extract_to_sink_opts`].
 #[derive(Clone, Debug)]
 #[non_exhaustive]
@@ -76,6 +103,11 @@ pub struct ExtractToSinkOptions {
     pub writes_in_flight: usize,
     /// Writes the annotation of every frame of the plan next to it. Default: none.
     pub annotator: Option<Arc<dyn FrameAnnotator>>,
+    /// How frames already stored must be to be kept. Default: `None`, every stored frame is kept
+    /// whatever made it. With a spec, frames stored another way (an earlier run with another
+    /// resize or format) are decoded again and overwritten, so a dataset never mixes settings.
+    /// (JPEG quality is not in the record and is not compared.)
+    pub stored_as: Option<StoredFrameSpec>,
 }
 
 impl Default for ExtractToSinkOptions {
@@ -83,6 +115,7 @@ impl Default for ExtractToSinkOptions {
         ExtractToSinkOptions {
             writes_in_flight: 8,
             annotator: None,
+            stored_as: None,
         }
     }
 }
@@ -97,6 +130,12 @@ impl ExtractToSinkOptions {
     /// Set [`annotator`](Self::annotator).
     pub fn annotator(mut self, v: Option<Arc<dyn FrameAnnotator>>) -> Self {
         self.annotator = v;
+        self
+    }
+
+    /// Set [`stored_as`](Self::stored_as).
+    pub fn stored_as(mut self, v: Option<StoredFrameSpec>) -> Self {
+        self.stored_as = v;
         self
     }
 }
@@ -143,7 +182,12 @@ pub async fn extract_to_sink_opts(
 ) -> Result<ExtractReport> {
     let started = Instant::now();
     let mut records = sink.existing(video, plan.indices()).await?;
+    let found = records.len() as u64;
+    if let Some(spec) = &options.stored_as {
+        records.retain(|r| spec.matches(r));
+    }
     let existing = records.len() as u64;
+    let redone = found - existing;
     let todo = ResolvedPlan::from_indices(crate::missing_indices(plan.indices(), &records));
     let mut written = 0u64;
     let mut bytes = 0u64;
@@ -205,6 +249,7 @@ pub async fn extract_to_sink_opts(
         frames_planned: plan.len() as u64,
         frames_written: written,
         frames_existing: existing,
+        frames_redone: redone,
         decode: source.stats(),
         bytes_written: bytes,
         annotations_written: annotations,
@@ -212,4 +257,35 @@ pub async fn extract_to_sink_opts(
         elapsed: started.elapsed(),
         source_bytes_read: None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ImageFormat;
+
+    #[test]
+    fn stored_frame_spec_compares_size_and_extension() {
+        let spec = StoredFrameSpec {
+            width: 64,
+            height: 36,
+            format: ImageFormat::Png,
+        };
+        let rec = |key: &str, width, height| FrameRecord {
+            index: 0,
+            pts_seconds: 0.0,
+            key: key.into(),
+            width,
+            height,
+            bytes: 1,
+            content_hash: None,
+            annotation_key: None,
+        };
+        assert!(spec.matches(&rec("a/clip_000000.png", 64, 36)));
+        assert!(spec.matches(&rec("a/clip_000000.PNG", 64, 36)));
+        assert!(!spec.matches(&rec("a/clip_000000.jpg", 64, 36)));
+        assert!(!spec.matches(&rec("a/clip_000000.png", 128, 72)));
+        assert!(!spec.matches(&rec("a/clip_000000.png", 64, 35)));
+        assert!(!spec.matches(&rec("a/clip_000000", 64, 36)));
+    }
 }

@@ -81,7 +81,8 @@ pub mod testing;
 
 pub use error::{BoxError, Error, Result};
 pub use extract::{
-    ExtractReport, ExtractToSinkOptions, FrameAnnotator, extract_to_sink, extract_to_sink_opts,
+    ExtractReport, ExtractToSinkOptions, FrameAnnotator, StoredFrameSpec, extract_to_sink,
+    extract_to_sink_opts,
 };
 pub use frame::{EncodedFrame, Frame, FrameInfo, ImageFormat, PixelFormat, Plane};
 pub use manifest::{MANIFEST_FORMAT_VERSION, SamplingSettings, VideoManifest, VideoSource};
