@@ -9,7 +9,6 @@
 mod common;
 
 #[cfg(feature = "aws")]
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -498,13 +497,39 @@ async fn bad_annotations_fail_before_anything_is_written() {
     assert!(msg.contains("640x360") && msg.contains("1280x720"), "{msg}");
     assert_eq!(files_under(&out), Vec::<PathBuf>::new());
 
-    // Figures past the end: the fixture has figures on frame 30, this video has 30 frames.
+    // Another frame count than the annotation's `framesCount` (60): another encoding.
     let short = make_video(&dir, "short.mp4", 30, &[]);
     let out = dir.join("short");
     let e = extract_frames(
         &short,
         out.to_str().unwrap(),
         ExtractOptions::default().annotation(Some(input())),
+    )
+    .await
+    .unwrap_err();
+    let msg = e.to_string();
+    assert!(
+        matches!(e, Error::Annotation { ref location, .. } if location == "framesCount"),
+        "{msg}"
+    );
+    assert!(
+        msg.contains("60 frames") && msg.contains("30 frames"),
+        "{msg}"
+    );
+    assert_eq!(files_under(&out), Vec::<PathBuf>::new());
+
+    // Without a frame count, figures past the end: the fixture has figures on frame 30, this
+    // video has 30 frames.
+    let uncounted = {
+        let given = input();
+        let mut ann = (*given.annotation).clone();
+        ann.frame_count = None;
+        AnnotationInput::new(given.source_name, ann)
+    };
+    let e = extract_frames(
+        &short,
+        out.to_str().unwrap(),
+        ExtractOptions::default().annotation(Some(uncounted)),
     )
     .await
     .unwrap_err();
@@ -523,23 +548,13 @@ async fn bad_annotations_fail_before_anything_is_written() {
 #[cfg(feature = "aws")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn annotated_extraction_into_s3() {
-    let (Some(_), Ok(url)) = (
-        std::env::var_os("VIDEO_TEST_INTEGRATION"),
-        std::env::var("VIDEO_TEST_S3_URL"),
-    ) else {
-        let _ = writeln!(
-            std::io::stderr(),
-            "\n*** SKIPPED annotated_extraction_into_s3: set VIDEO_TEST_INTEGRATION and VIDEO_TEST_S3_URL (scripts/test.sh does) ***\n"
-        );
+    let Some(url) = video_dataset::core::testing::s3_test_url("annotated_extraction_into_s3")
+    else {
         return;
     };
     let dir = common::scratch("annot-s3");
     let video = street(&dir);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    let dataset = format!("{url}/annot-{}-{nanos}", std::process::id());
+    let dataset = url;
     let input = input();
     let ann = input.annotation.clone();
     let options = ExtractOptions::default()

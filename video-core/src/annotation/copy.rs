@@ -18,7 +18,10 @@ impl VideoAnnotation {
     ///   rotation, where both sizes are equal.
     /// - One whose size is the **stored** size of a rotated video is rotated as the decoder
     ///   rotates the frames (the video's rotation).
-    /// - Any other size is an error, as is a figure on a frame index the video does not have.
+    /// - Any other size is an error, as is a figure on a frame index the video does not have,
+    ///   and a frame count (Supervisely's `framesCount`) other than the video's: the annotation
+    ///   was then made on another encoding, where an index may be another picture. Set
+    ///   [`frame_count`](VideoAnnotation::frame_count) to `None` to copy such an annotation anyway.
     ///
     /// # Errors
     /// [`Error::Annotation`] naming `source_name`, the annotation's size and the video's display
@@ -50,6 +53,22 @@ impl VideoAnnotation {
                 source: None,
             });
         };
+        if let Some(n) = self.frame_count
+            && n != video.frame_count
+        {
+            // Supervisely records the frame count of the video it was annotated on: another
+            // count means another encoding (a transcode, a trimmed copy), where the same index is
+            // a different picture.
+            return Err(Error::Annotation {
+                source_name: source_name.to_owned(),
+                location: "framesCount".into(),
+                reason: format!(
+                    "the annotation was made on a video of {n} frames, but {} has {} frames: its frame indices may not be the same pictures (clear the annotation's frame_count to copy it anyway)",
+                    video.uri, video.frame_count
+                ),
+                source: None,
+            });
+        }
         if let Some((&index, _)) = self
             .frames
             .range(video.frame_count..)
