@@ -92,3 +92,42 @@ fn url_options_reach_the_store() {
     )
     .unwrap();
 }
+
+/// A write the server refuses (a bucket that does not exist) fails with an error naming the
+/// object's key, and leaves the sink usable.
+#[tokio::test]
+async fn a_refused_write_names_its_key() {
+    let Some(url) = video_core::testing::s3_test_url("refused") else {
+        return;
+    };
+    let rest = url.strip_prefix("s3://").unwrap();
+    let (_, path) = rest.split_once('/').unwrap();
+    let missing = ObjectStoreSink::from_url(&format!(
+        "s3://no-such-bucket-{}/{path}",
+        std::process::id()
+    ))
+    .unwrap();
+    let video = VideoRef {
+        folder: "train".into(),
+        name: "clip".into(),
+    };
+    let frame = EncodedFrame {
+        info: FrameInfo {
+            index: 7,
+            pts: Timestamp::from_nanos(0),
+            duration: None,
+            keyframe: true,
+            decode_order: 7,
+        },
+        width: 2,
+        height: 2,
+        format: ImageFormat::Jpeg,
+        bytes: vec![1, 2, 3],
+    };
+    let e = missing.write_frame(&video, &frame).await.unwrap_err();
+    let msg = e.to_string();
+    assert!(msg.contains("train/clip_000007.jpg"), "{msg}");
+    // The same sink type on the real bucket still works.
+    let ok = ObjectStoreSink::from_url(&url).unwrap();
+    ok.write_frame(&video, &frame).await.unwrap();
+}
