@@ -21,7 +21,10 @@ use crate::{Error, Result};
 /// - `read_at(offset, len)` returns exactly `len` bytes, fewer only when the range crosses the
 ///   end, and an empty buffer at or after the end. Reads may come from several threads at once.
 /// - `read_at` may block (it is called from a backend's own threads, never from an async task)
-///   and fails with an error naming [`uri`](Self::uri).
+///   and fails with an error naming [`uri`](Self::uri). It must return in bounded time (a
+///   network read needs a timeout): a backend reports a stalled read as
+///   [`Error::Timeout`](crate::Error::Timeout), but releasing its pipeline waits for the read
+///   in progress to return.
 pub trait ByteSource: Send + Sync + Debug {
     /// Where the bytes come from (a URL or a path), for messages and metadata.
     fn uri(&self) -> &str;

@@ -361,3 +361,51 @@ struct Named<'a> {
     path: &'a std::path::Path,
     size_bytes: u64,
 }
+
+/// A source that stops answering for longer than the stall timeout makes the demux pass end
+/// with `Error::Timeout` naming the input (once the read returns, the pipeline is released).
+#[derive(Debug)]
+struct Stalling {
+    inner: FileSource,
+    stall_at: u64,
+    stall_for: Duration,
+    stalled: std::sync::atomic::AtomicBool,
+}
+
+impl ByteSource for Stalling {
+    fn uri(&self) -> &str {
+        self.inner.uri()
+    }
+    fn len(&self) -> u64 {
+        self.inner.len()
+    }
+    fn read_at(&self, offset: u64, len: usize) -> video_core::Result<Bytes> {
+        if offset + len as u64 > self.stall_at && !self.stalled.swap(true, Ordering::SeqCst) {
+            std::thread::sleep(self.stall_for);
+        }
+        self.inner.read_at(offset, len)
+    }
+}
+
+#[test]
+fn a_stalled_byte_source_times_out() {
+    let Some(files) = corpus::load() else { return };
+    let f = files
+        .iter()
+        .filter(|f| f.file.ends_with(".webm") && f.size_bytes > 100_000)
+        .max_by_key(|f| f.size_bytes)
+        .unwrap();
+    let src = Arc::new(Stalling {
+        inner: FileSource::open(&f.path).unwrap(),
+        stall_at: f.size_bytes / 2,
+        stall_for: Duration::from_secs(5),
+        stalled: Default::default(),
+    });
+    let mut d = GstDemuxerBuilder::from_source(src)
+        .with_stall_timeout(Duration::from_secs(1))
+        .build()
+        .unwrap();
+    let e = block(d.probe()).unwrap_err();
+    assert!(matches!(e, Error::Timeout { .. }), "{}: {e:?}", f.file);
+    assert!(e.to_string().contains(&f.path.display().to_string()), "{e}");
+}
