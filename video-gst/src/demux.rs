@@ -460,12 +460,14 @@ impl Demuxer for GstDemuxer {
 
 fn probe_blocking(opts: &GstDemuxerBuilder) -> Result<Probed> {
     let input = &opts.input;
+    // Read once and shared by the questions below (for MP4, the `moov` box stays in memory).
+    let mut header = crate::header::Header::open(input);
     let header_counts = opts
         .header_index
         .then(|| crate::header::sniff_container(input))
         .flatten()
         .filter(|c| c == "mp4" || c == "mov")
-        .and_then(|_| crate::header::mp4_track_counts(input));
+        .and_then(|_| header.as_mut()?.mp4_track_counts());
     if let Some((video, audio)) = header_counts {
         // The sample tables in the header give the frame table: read only the streams' caps
         // and first packets, not every packet.
@@ -474,22 +476,14 @@ fn probe_blocking(opts: &GstDemuxerBuilder) -> Result<Probed> {
             opts.stall_timeout,
             Until::FirstPackets { video, audio },
         )?;
-        if let Some(p) = probed_from(opts, first, true)? {
+        if let Some(p) = probed_from(opts, &mut header, first, true)? {
             return Ok(p);
         }
     }
     let full = scan(input, opts.stall_timeout, Until::End)?;
-    probed_from(opts, full, false)?.ok_or_else(|| {
+    probed_from(opts, &mut header, full, false)?.ok_or_else(|| {
         crate::gsterror::backend(&input.uri(), None, "no frame table from the demux pass")
     })
-}
-
-/// The frame table from the container header (MP4/MOV sample tables), when it is known to
-/// equal what the demux pass would give.
-fn header_table(input: &Input, uri: &str, video_index: usize) -> Option<FrameTable> {
-    let len = input.len()?;
-    let mut reader = input.reader()?;
-    crate::mp4index::frame_table(&mut reader, len, uri, video_index)
 }
 
 /// Whether the header table's frame durations are the ones the parser gave the packets the
@@ -513,7 +507,12 @@ fn durations_agree(table: &FrameTable, stream: &StreamScan) -> bool {
 
 /// Metadata and table from a scan. With `from_header`, the table comes from the container
 /// header and `None` says the header gives none that can be trusted.
-fn probed_from(opts: &GstDemuxerBuilder, scan: Scan, from_header: bool) -> Result<Option<Probed>> {
+fn probed_from(
+    opts: &GstDemuxerBuilder,
+    header: &mut Option<crate::header::Header<'_>>,
+    scan: Scan,
+    from_header: bool,
+) -> Result<Option<Probed>> {
     let input = &opts.input;
     let uri = input.uri();
     if scan.video.is_empty() {
@@ -605,7 +604,7 @@ fn probed_from(opts: &GstDemuxerBuilder, scan: Scan, from_header: bool) -> Resul
             });
         }
         if from_header {
-            match header_table(input, &uri, index) {
+            match header.as_mut().and_then(|h| h.mp4_frame_table(&uri, index)) {
                 Some(t) if durations_agree(&t, stream) => t,
                 _ => return Ok(None),
             }
@@ -613,6 +612,15 @@ fn probed_from(opts: &GstDemuxerBuilder, scan: Scan, from_header: bool) -> Resul
             stream.table(&uri)?
         }
     };
+    if table.is_empty() {
+        // The demuxer stopped on this stream without a frame, and without telling why (its
+        // error can stay inside parsebin): a backend failure, like the error it would be.
+        return Err(crate::gsterror::backend(
+            &uri,
+            None,
+            format!("the demuxer delivered no frame of video stream {index}"),
+        ));
+    }
     let mut m = VideoMetadata::new(uri.clone());
     m.container = scan.container.clone();
     m.container_duration = scan.duration.map(|d| Duration::from_nanos(d.nseconds()));
@@ -656,12 +664,14 @@ fn probed_from(opts: &GstDemuxerBuilder, scan: Scan, from_header: bool) -> Resul
             _ => None,
         };
     }
-    m.header_frame_count = crate::header::frame_count(input, &m.container, index);
+    m.header_frame_count = header
+        .as_mut()
+        .and_then(|h| h.frame_count(&m.container, index));
     m.fill_from_table(&table);
     // MP4/MOV: the stream's sample sizes over its duration, as FFmpeg computes it (the parsers'
     // bitrate tags come only once they have seen the data); elsewhere the declared bitrate.
     let mp4_bytes = matches!(m.container.as_str(), "mp4" | "mov")
-        .then(|| crate::header::mp4_track_bytes(input, index))
+        .then(|| header.as_mut()?.mp4_track_bytes(index))
         .flatten();
     if let (Some(bytes), Some(d)) = (mp4_bytes, m.duration)
         && d.as_secs_f64() > 0.0

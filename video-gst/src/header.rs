@@ -1,21 +1,167 @@
-//! The frame count a container header states (MP4/MOV `stsz`, AVI `strh`), read directly: no
-//! GStreamer element exposes it.
+//! Container headers read directly: the frame count they state (MP4/MOV `stsz`, AVI `strh`),
+//! which no GStreamer element exposes, and the MP4 facts the probe needs (track counts, sample
+//! bytes, the frame table of [`mp4index`](crate::mp4index)).
 
 use std::io::{Read, Seek, SeekFrom};
 
-use crate::input::Input;
+use video_core::FrameTable;
 
-/// The header frame count of the `video_index`-th video track, if the container states one.
-pub(crate) fn frame_count(input: &Input, container: &str, video_index: usize) -> Option<u64> {
-    let len = input.len()?;
-    let mut f = input.reader()?;
-    let n = match container {
-        "mp4" | "mov" => mp4(&mut f, len, video_index),
-        "avi" => avi(&mut f, len, video_index),
-        _ => None,
-    };
-    // Fragmented MP4 declares no samples in its header: that is "not stated", not zero.
-    n.filter(|&n| n > 0)
+use crate::input::{Input, ReadSeek};
+
+/// Largest `moov` box kept in memory (a 3-hour 30 fps track's sample tables are a few MiB).
+const MOOV_CACHE_MAX: u64 = 64 * 1024 * 1024;
+
+/// An input's header, read once per probe: MP4's `moov` box is loaded into memory the first time
+/// it is needed, so the several questions the probe asks of it do not read it again (from a
+/// store, once per question).
+pub(crate) struct Header<'a> {
+    len: u64,
+    reader: MoovCache<Box<dyn ReadSeek + 'a>>,
+}
+
+impl<'a> Header<'a> {
+    /// The header of `input`, or `None` when its size or bytes cannot be read.
+    pub(crate) fn open(input: &'a Input) -> Option<Self> {
+        Some(Header {
+            len: input.len()?,
+            reader: MoovCache::new(input.reader()?),
+        })
+    }
+
+    /// The header frame count of the `video_index`-th video track, if the container states one.
+    pub(crate) fn frame_count(&mut self, container: &str, video_index: usize) -> Option<u64> {
+        let len = self.len;
+        let n = match container {
+            "mp4" | "mov" => mp4(self.mp4()?, len, video_index),
+            "avi" => avi(&mut self.reader, len, video_index),
+            _ => None,
+        };
+        // Fragmented MP4 declares no samples in its header: that is "not stated", not zero.
+        n.filter(|&n| n > 0)
+    }
+
+    /// The numbers of video and audio tracks an MP4/MOV header declares.
+    pub(crate) fn mp4_track_counts(&mut self) -> Option<(usize, usize)> {
+        let len = self.len;
+        let f = self.mp4()?;
+        let (ms, me) = child(f, 0, len, b"moov")?;
+        Some((
+            tracks(f, ms, me, b"vide").len(),
+            tracks(f, ms, me, b"soun").len(),
+        ))
+    }
+
+    /// Total bytes of the `video_index`-th video track's samples (the `stsz` sizes).
+    pub(crate) fn mp4_track_bytes(&mut self, video_index: usize) -> Option<u64> {
+        let len = self.len;
+        let f = self.mp4()?;
+        let (kind, zs, ze) = sample_sizes(f, len, video_index)?;
+        if &kind != b"stsz" {
+            return None;
+        }
+        // stsz: version/flags(4) sample_size(4) sample_count(4) [entry_size(4) × count]
+        let head = read_at::<12>(f, zs)?;
+        let size = u64::from(u32::from_be_bytes([head[4], head[5], head[6], head[7]]));
+        let count = u64::from(u32::from_be_bytes([head[8], head[9], head[10], head[11]]));
+        if size != 0 {
+            return size.checked_mul(count);
+        }
+        let table = read_payload(f, zs + 12, ze, MOOV_CACHE_MAX)?;
+        if (table.len() as u64) < count.checked_mul(4)? {
+            return None;
+        }
+        Some(
+            table
+                .chunks_exact(4)
+                .take(count as usize)
+                .map(|c| u64::from(u32::from_be_bytes([c[0], c[1], c[2], c[3]])))
+                .sum(),
+        )
+    }
+
+    /// The `video_index`-th video track's frame table from the MP4 sample tables, when
+    /// [`mp4index`](crate::mp4index) knows it equals the demux pass's.
+    pub(crate) fn mp4_frame_table(&mut self, uri: &str, video_index: usize) -> Option<FrameTable> {
+        let len = self.len;
+        crate::mp4index::frame_table(self.mp4()?, len, uri, video_index)
+    }
+
+    /// The reader, with the `moov` box loaded.
+    fn mp4(&mut self) -> Option<&mut MoovCache<Box<dyn ReadSeek + 'a>>> {
+        self.reader.load_moov(self.len);
+        Some(&mut self.reader)
+    }
+}
+
+/// A reader that serves the bytes of one range (the `moov` payload) from memory and the rest
+/// from `inner`.
+struct MoovCache<R> {
+    inner: R,
+    /// Offset of `data` in the input; `None` until [`load_moov`](Self::load_moov) ran.
+    base: Option<u64>,
+    data: Vec<u8>,
+    pos: u64,
+}
+
+impl<R: Read + Seek> MoovCache<R> {
+    fn new(inner: R) -> Self {
+        MoovCache {
+            inner,
+            base: None,
+            data: Vec::new(),
+            pos: 0,
+        }
+    }
+
+    /// Find the top-level `moov` box and keep its payload (once; at most [`MOOV_CACHE_MAX`]).
+    fn load_moov(&mut self, len: u64) {
+        if self.base.is_some() {
+            return;
+        }
+        let payload = child(&mut self.inner, 0, len, b"moov").and_then(|(ms, me)| {
+            Some((ms, read_payload(&mut self.inner, ms, me, MOOV_CACHE_MAX)?))
+        });
+        let (base, data) = payload.unwrap_or((0, Vec::new()));
+        self.base = Some(base);
+        self.data = data;
+    }
+}
+
+impl<R: Read + Seek> Read for MoovCache<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let base = self.base.unwrap_or(0);
+        let cached = self
+            .pos
+            .checked_sub(base)
+            .and_then(|at| usize::try_from(at).ok())
+            .filter(|&at| at < self.data.len());
+        let n = match cached {
+            Some(at) => {
+                let n = buf.len().min(self.data.len() - at);
+                buf[..n].copy_from_slice(&self.data[at..at + n]);
+                n
+            }
+            None => {
+                self.inner.seek(SeekFrom::Start(self.pos))?;
+                self.inner.read(buf)?
+            }
+        };
+        self.pos += n as u64;
+        Ok(n)
+    }
+}
+
+impl<R: Read + Seek> Seek for MoovCache<R> {
+    fn seek(&mut self, to: SeekFrom) -> std::io::Result<u64> {
+        self.pos = match to {
+            SeekFrom::Start(p) => p,
+            SeekFrom::End(_) => self.inner.seek(to)?,
+            SeekFrom::Current(d) => self.pos.checked_add_signed(d).ok_or_else(|| {
+                std::io::Error::new(std::io::ErrorKind::InvalidInput, "seek before the start")
+            })?,
+        };
+        Ok(self.pos)
+    }
 }
 
 /// The container's short name from the file's first bytes, or `None` when not recognised.
@@ -144,47 +290,6 @@ pub(crate) fn video_tracks<R: Read + Seek>(
     tracks(f, ms, me, b"vide")
 }
 
-/// Total bytes of the `video_index`-th video track's samples (the `stsz` sizes), from an
-/// MP4/MOV header.
-pub(crate) fn mp4_track_bytes(input: &Input, video_index: usize) -> Option<u64> {
-    let len = input.len()?;
-    let mut f = input.reader()?;
-    let (ms, me) = child(&mut f, 0, len, b"moov")?;
-    let (_, (ds, de)) = video_tracks(&mut f, ms, me).into_iter().nth(video_index)?;
-    let (is, ie) = child(&mut f, ds, de, b"minf")?;
-    let (ss, se) = child(&mut f, is, ie, b"stbl")?;
-    let (zs, ze) = child(&mut f, ss, se, b"stsz")?;
-    // stsz: version/flags(4) sample_size(4) sample_count(4) [entry_size(4) × count]
-    let head = read_at::<12>(&mut f, zs)?;
-    let size = u64::from(u32::from_be_bytes([head[4], head[5], head[6], head[7]]));
-    let count = u64::from(u32::from_be_bytes([head[8], head[9], head[10], head[11]]));
-    if size != 0 {
-        return size.checked_mul(count);
-    }
-    let table = read_payload(&mut f, zs + 12, ze, 64 * 1024 * 1024)?;
-    if (table.len() as u64) < count.checked_mul(4)? {
-        return None;
-    }
-    Some(
-        table
-            .chunks_exact(4)
-            .take(count as usize)
-            .map(|c| u64::from(u32::from_be_bytes([c[0], c[1], c[2], c[3]])))
-            .sum(),
-    )
-}
-
-/// The numbers of video and audio tracks an MP4/MOV header declares.
-pub(crate) fn mp4_track_counts(input: &Input) -> Option<(usize, usize)> {
-    let len = input.len()?;
-    let mut f = input.reader()?;
-    let (ms, me) = child(&mut f, 0, len, b"moov")?;
-    Some((
-        tracks(&mut f, ms, me, b"vide").len(),
-        tracks(&mut f, ms, me, b"soun").len(),
-    ))
-}
-
 /// The tracks with handler type `handler`, in file order: (trak box, mdia payload).
 fn tracks<R: Read + Seek>(
     f: &mut R,
@@ -211,17 +316,22 @@ fn tracks<R: Read + Seek>(
     out
 }
 
-fn mp4<R: Read + Seek>(f: &mut R, len: u64, video_index: usize) -> Option<u64> {
+/// The `video_index`-th video track's sample-size box: (`stsz` or `stz2`, payload, end).
+fn sample_sizes<R: Read + Seek>(f: &mut R, len: u64, video_index: usize) -> Option<Mp4Box> {
     let (ms, me) = child(f, 0, len, b"moov")?;
     let (_, (ds, de)) = video_tracks(f, ms, me).into_iter().nth(video_index)?;
-    {
-        let (is, ie) = child(f, ds, de, b"minf")?;
-        let (ss, se) = child(f, is, ie, b"stbl")?;
-        let (zs, _) = child(f, ss, se, b"stsz").or_else(|| child(f, ss, se, b"stz2"))?;
-        // stsz: version/flags(4) sample_size(4) sample_count(4)
-        let c = read_at::<4>(f, zs + 8)?;
-        Some(u64::from(u32::from_be_bytes(c)))
-    }
+    let (is, ie) = child(f, ds, de, b"minf")?;
+    let (ss, se) = child(f, is, ie, b"stbl")?;
+    children(f, ss, se)
+        .into_iter()
+        .find(|b| &b.0 == b"stsz" || &b.0 == b"stz2")
+}
+
+fn mp4<R: Read + Seek>(f: &mut R, len: u64, video_index: usize) -> Option<u64> {
+    let (_, zs, _) = sample_sizes(f, len, video_index)?;
+    // stsz / stz2: version/flags(4) sample_size or reserved+field_size(4) sample_count(4)
+    let c = read_at::<4>(f, zs + 8)?;
+    Some(u64::from(u32::from_be_bytes(c)))
 }
 
 fn avi<R: Read + Seek>(f: &mut R, len: u64, video_index: usize) -> Option<u64> {
