@@ -219,6 +219,12 @@ impl From<Arc<StoreVideo>> for VideoInput {
     }
 }
 
+/// A [`VideoInput`] with its URL opened.
+enum Opened {
+    File(PathBuf),
+    Store(Arc<StoreVideo>),
+}
+
 /// The base name frames are named after: the last path segment without its extension.
 fn stem_of(location: &str) -> String {
     let last = location
@@ -260,19 +266,18 @@ pub async fn extract_frames(
             .jpeg_quality(options.quality),
     )?;
     let sink = ObjectStoreSink::from_url(dataset)?;
-    let video = video.into();
-    let remote = match &video {
-        VideoInput::File(_) => None,
-        VideoInput::Url(url) => Some(Arc::new(StoreVideo::open_url(url).await?)),
-        VideoInput::Store(v) => Some(v.clone()),
+    // A URL is opened here; from then on the video is a local file or a stored object.
+    let opened = match video.into() {
+        VideoInput::File(p) => Opened::File(p),
+        VideoInput::Url(url) => Opened::Store(Arc::new(StoreVideo::open_url(&url).await?)),
+        VideoInput::Store(v) => Opened::Store(v),
     };
-    let (mut demuxer, location) = match (&video, &remote) {
-        (_, Some(v)) => (
+    let (mut demuxer, location) = match &opened {
+        Opened::Store(v) => (
             GstDemuxer::from_source(v.clone())?,
             video_core::ByteSource::uri(v.as_ref()).to_owned(),
         ),
-        (VideoInput::File(p), None) => (GstDemuxer::open(p)?, p.display().to_string()),
-        (_, None) => unreachable!("a store video has a reader"),
+        Opened::File(p) => (GstDemuxer::open(p)?, p.display().to_string()),
     };
     let metadata = video_core::Demuxer::probe(&mut demuxer).await?;
     let table = video_core::Demuxer::frame_table(&mut demuxer).await?;
@@ -310,8 +315,8 @@ pub async fn extract_frames(
         .format(Some(options.format))
         .quality((options.format == ImageFormat::Jpeg).then_some(options.quality))
         .resize(options.resize.as_ref().map(describe_resize));
-    let source_info = match (&video, &remote) {
-        (_, Some(v)) => {
+    let source_info = match &opened {
+        Opened::Store(v) => {
             let hash = if options.hash_source {
                 Some(v.sha256().await?)
             } else {
@@ -321,8 +326,7 @@ pub async fn extract_frames(
                 .size(Some(video_core::ByteSource::len(v.as_ref())))
                 .content_hash(hash)
         }
-        (VideoInput::File(p), None) => describe_source(p, options.hash_source)?,
-        (_, None) => unreachable!("a store video has a reader"),
+        Opened::File(p) => describe_source(p, options.hash_source)?,
     };
     let manifest = VideoManifest::new(metadata)
         .source(source_info)
@@ -331,13 +335,7 @@ pub async fn extract_frames(
     let mut source = demuxer
         .frame_source(DecodeOptions::default().resize(options.resize))
         .await?;
-    let name = match &video {
-        VideoInput::File(p) => p
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "video".into()),
-        VideoInput::Url(_) | VideoInput::Store(_) => stem_of(&location),
-    };
+    let name = stem_of(&location);
     let video_ref = VideoRef {
         folder: options.folder_path,
         name,
@@ -366,7 +364,10 @@ pub async fn extract_frames(
         &sink_options,
     )
     .await?;
-    report.source_bytes_read = remote.map(|v| v.bytes_fetched());
+    report.source_bytes_read = match opened {
+        Opened::Store(v) => Some(v.bytes_fetched()),
+        Opened::File(_) => None,
+    };
     if let (Some(input), Some(annotator), Some(meta)) =
         (&options.annotation, &annotator, &dataset_meta)
     {
