@@ -243,16 +243,19 @@ impl ByteSource for StoreVideo {
                 }
             }
         }
-        let mut out = BytesMut::with_capacity((end - offset) as usize);
-        for (k, data) in blocks.into_iter().enumerate() {
-            let b = first + k as u64;
-            let data = data.unwrap_or_default();
-            let base = b * self.block;
+        // The part of block `first + k` inside `offset..end`.
+        let part = |k: usize, data: &Bytes| {
+            let base = (first + k as u64) * self.block;
             let s = offset.saturating_sub(base) as usize;
             let e = ((end - base) as usize).min(data.len());
-            if s < e {
-                out.extend_from_slice(&data[s..e]);
-            }
+            data.slice(s.min(e)..e)
+        };
+        if let [Some(only)] = blocks.as_slice() {
+            return Ok(part(0, only)); // one block: a view of it, no copy
+        }
+        let mut out = BytesMut::with_capacity((end - offset) as usize);
+        for (k, data) in blocks.iter().enumerate() {
+            out.extend_from_slice(&part(k, &data.clone().unwrap_or_default()));
         }
         Ok(out.freeze())
     }
