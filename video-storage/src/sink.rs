@@ -519,8 +519,16 @@ impl DatasetSink for ObjectStoreSink {
                     p
                 })
                 .collect();
-            // Best effort: a file that cannot be removed is left, never an error.
-            let _ = tokio::task::spawn_blocking(move || remove_stale_staging(&files)).await;
+            // Best effort: a file that cannot be removed is left, never an error. Off the async
+            // threads under Tokio; inline (a directory listing) on other executors.
+            match tokio::runtime::Handle::try_current() {
+                Ok(rt) => {
+                    let _ = rt
+                        .spawn_blocking(move || remove_stale_staging(&files))
+                        .await;
+                }
+                Err(_) => remove_stale_staging(&files),
+            }
         }
         Ok(())
     }

@@ -318,3 +318,24 @@ async fn finishing_a_video_removes_its_stale_staging_files() {
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }
+
+/// A local sink works outside Tokio (here on the `futures` executor), staging clean-up included.
+#[test]
+fn local_sink_runs_without_tokio() {
+    let dir = tmp("no-tokio");
+    let sink = ObjectStoreSink::local(&dir).unwrap();
+    let video = VideoRef {
+        folder: String::new(),
+        name: "clip".into(),
+    };
+    futures::executor::block_on(async {
+        let rec = sink.write_frame(&video, &frame(0)).await.unwrap();
+        std::fs::write(dir.join("clip_000000.jpg#4"), b"partial").unwrap();
+        sink.finish_video(&video, &full_manifest(vec![rec]))
+            .await
+            .unwrap();
+    });
+    assert!(!dir.join("clip_000000.jpg#4").exists());
+    assert!(dir.join("clip.scene.json").is_file());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
