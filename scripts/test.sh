@@ -24,4 +24,21 @@ cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --all-features --locked -- -D warnings
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --all-features --locked --quiet
 cargo build --workspace --examples --benches --all-features --locked --quiet
+
+# No default features, and each optional feature alone: every target builds and the unit tests
+# pass (the integration tests below run with all of them).
+feature_sets=(
+  "video-core:" "video-core:conformance"
+  "video-storage:" "video-storage:fs" "video-storage:aws" "video-storage:gcp"
+  "video-storage:azure" "video-storage:http"
+  "video-dataset:" "video-dataset:aws" "video-dataset:gcp" "video-dataset:azure"
+)
+for set in "${feature_sets[@]}"; do
+  package=${set%%:*} features=${set#*:}
+  echo "== $package --no-default-features${features:+ --features $features}" >&2
+  cargo build -p "$package" --all-targets --no-default-features --features "$features" --locked --quiet
+  cargo test -p "$package" --lib --no-default-features --features "$features" --locked --quiet
+done
+
+# Last, so that its summary closes the run.
 cargo test --workspace --all-features --locked
