@@ -414,21 +414,30 @@ mod tests {
     }
 
     #[test]
-    fn options_defaults_and_setters() {
-        let o = EncodeOptions::default();
-        assert_eq!(o.format, ImageFormat::Jpeg);
-        assert_eq!(o.jpeg_quality, 90);
-        assert_eq!(o.png_compression, PngCompression::Fast);
-        let o = o
-            .format(ImageFormat::Png)
-            .jpeg_quality(50)
-            .png_compression(PngCompression::Best);
-        assert_eq!(
-            (o.format, o.jpeg_quality, o.png_compression),
-            (ImageFormat::Png, 50, PngCompression::Best)
-        );
-        let enc = ImageEncoder::new(o.clone()).expect("valid options");
-        assert_eq!(enc.options(), &o);
+    fn options_change_the_output() {
+        let noisy = |x: usize, y: usize| {
+            let v = (x * 7919 + y * 104_729) % 251;
+            [v as u8, (v * 3) as u8, (255 - v) as u8]
+        };
+        let f = frame(64, 48, 64 * 3, 0, noisy);
+        let size_at = |q: u8| {
+            let enc = ImageEncoder::new(EncodeOptions::default().jpeg_quality(q)).expect("valid");
+            enc.encode(&f).expect("encodes").bytes.len()
+        };
+        assert!(size_at(30) < size_at(95), "{} {}", size_at(30), size_at(95));
+        // The documented default: JPEG at quality 90.
+        let default = ImageEncoder::default().encode(&f).expect("encodes");
+        let q90 = ImageEncoder::new(EncodeOptions::default().jpeg_quality(90))
+            .expect("valid")
+            .encode(&f)
+            .expect("encodes");
+        assert_eq!(default.bytes, q90.bytes);
+        assert_ne!(default.bytes.len(), size_at(95));
+        let png = png_encoder(PngCompression::Best)
+            .encode(&f)
+            .expect("encodes");
+        assert_eq!(&png.bytes[..8], b"\x89PNG\r\n\x1a\n");
+        assert_eq!(png.format, ImageFormat::Png);
     }
 
     #[test]
