@@ -86,6 +86,7 @@ mod naming;
 mod remote;
 mod scenes;
 mod sink;
+mod store;
 mod upload;
 
 pub use naming::{DEFAULT_FRAME_NAME, FrameName};
@@ -93,5 +94,6 @@ pub use object_store;
 pub use remote::{DEFAULT_BLOCK_SIZE, DEFAULT_CACHED_BLOCKS, StoreVideo};
 pub use scenes::{AppendReport, SCENE_FORMAT_VERSION};
 pub use sink::ObjectStoreSink;
-pub use upload::{UploadOptions, UploadedVideo, upload_video};
+pub use store::{DEFAULT_READ_DEADLINE, RetryPolicy, StoreOptions};
+pub use upload::{ABORT_DEADLINE, UploadOptions, UploadedVideo, upload_video};
 pub use video_core::DatasetSink;
