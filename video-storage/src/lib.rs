@@ -70,6 +70,20 @@
 //! # tokio::runtime::Runtime::new().unwrap().block_on(run()).unwrap();
 //! ```
 //!
+//! # Faults, retries and deadlines
+//!
+//! Stores built from a URL ([`ObjectStoreSink::from_url_with`], [`StoreVideo::open_url_with`])
+//! take [`StoreOptions`]: a [`RetryPolicy`] (by default about a minute of retries with
+//! backoff, so an outage of tens of seconds is ridden out; object_store's own default gives up
+//! after 10 quick retries), request and connect timeouts, the read deadline of a
+//! [`StoreVideo`] (30 s: a stalled read ends with [`video_core::Error::Timeout`] instead of
+//! pinning a decoding thread) and object_store configuration keys. What fails in the end says
+//! what happened and names the key: [`video_core::Error::NotFound`] for a missing object or
+//! bucket, [`video_core::Error::Store`] otherwise, `transient` (and
+//! [`video_core::Error::is_transient`]) when a later retry may succeed: connection refused,
+//! reset or timed out, a 5xx answer, throttling. [`upload_video`] never leaves an object or an
+//! incomplete multipart upload behind (see its docs for cancellation).
+//!
 //! # Features
 //!
 //! | Feature | Enables | Default |

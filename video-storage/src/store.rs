@@ -403,7 +403,35 @@ fn classify(e: &(dyn std::error::Error + 'static)) -> Kind {
     Kind::Permanent
 }
 
-/// An object_store failure of `operation` (`get`, `put`, `list`, …) on `key`, as the
+/// The HTTP method of the request a message of object_store's retry loop names
+/// (`Error performing PUT …`), as an operation.
+fn method_in(message: &str) -> Option<&'static str> {
+    let (_, rest) = message.split_once("Error performing ")?;
+    let method = rest.split(' ').next()?;
+    Some(match method {
+        "GET" => "get",
+        "HEAD" => "head",
+        "PUT" => "put",
+        "POST" => "post",
+        "DELETE" => "delete",
+        _ => return None,
+    })
+}
+
+/// What a failure of an unnamed `"request"` was, from object_store's messages.
+fn operation_of(e: &(dyn std::error::Error + 'static)) -> &'static str {
+    let mut current = Some(e);
+    while let Some(err) = current {
+        if let Some(op) = method_in(&err.to_string()) {
+            return op;
+        }
+        current = err.source();
+    }
+    "request"
+}
+
+/// An object_store failure of `operation` (`get`, `put`, `list`, …; `"request"` when the
+/// caller does not say, and then the request's method when object_store names it) on `key`, as the
 /// [`Error`] that says what happened: [`Error::NotFound`] for a missing object or bucket,
 /// [`Error::InvalidPath`] for a key the store rejects, otherwise [`Error::Store`], `transient`
 /// when a retry later may succeed (connection refused, reset or timed out, 5xx, throttling).
@@ -424,7 +452,11 @@ pub(crate) fn store_error(key: &str, operation: &'static str, e: object_store::E
             },
             kind => Error::Store {
                 uri: key.to_owned(),
-                operation,
+                operation: if operation == "request" {
+                    operation_of(&e)
+                } else {
+                    operation
+                },
                 transient: kind == Kind::Transient,
                 source: Box::new(e),
             },
@@ -544,6 +576,8 @@ mod tests {
         assert_eq!(status_in(m), Some(503));
         assert_eq!(status_in("status code: 40"), None);
         assert_eq!(status_in("no status here"), None);
+        assert_eq!(method_in(m), Some("get"));
+        assert_eq!(method_in("Error performing BREW /pot"), None);
     }
 
     #[test]

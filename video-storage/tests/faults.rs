@@ -325,7 +325,7 @@ async fn failures_after_the_budget_are_typed_and_name_the_key() {
         .expect("hang guard")
         .unwrap_err();
     assert!(
-        matches!(&e, Error::Store { transient: true, uri, .. } if uri == "train/clip_000002.png"),
+        matches!(&e, Error::Store { transient: true, uri, operation: "put", .. } if uri == "train/clip_000002.png"),
         "{}",
         chain(&e)
     );
@@ -336,7 +336,7 @@ async fn failures_after_the_budget_are_typed_and_name_the_key() {
     proxy.inject(Fault::Status(503), 1000, Some("GET"));
     let e = short.read(key).await.unwrap_err();
     assert!(
-        matches!(&e, Error::Store { transient: true, uri, .. } if uri == key),
+        matches!(&e, Error::Store { transient: true, uri, operation: "get", .. } if uri == key),
         "{}",
         chain(&e)
     );
