@@ -387,7 +387,8 @@ fn classify(e: &(dyn std::error::Error + 'static)) -> Kind {
                 | K::BrokenPipe
                 | K::UnexpectedEof
                 | K::Interrupted => return Kind::Transient,
-                K::NotFound => return Kind::Missing,
+                // A local store reports a missing object as its own NotFound; an I/O
+                // "not found" deeper down is something else (a staging file renamed away).
                 _ => {}
             }
         }

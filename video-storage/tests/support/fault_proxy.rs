@@ -59,8 +59,9 @@ struct State {
     rules: Vec<Rule>,
     /// Refusing connections until then (`Some(None)`: until [`FaultProxy::up`]).
     down: Option<Option<Instant>>,
-    /// Go down once this many more requests of this method were forwarded and answered.
-    down_after: Option<(Option<String>, u64)>,
+    /// Go down once this many more requests of this method were forwarded and answered, for
+    /// this long (until [`FaultProxy::up`] when `None`).
+    down_after: Option<(Option<String>, u64, Option<Duration>)>,
 }
 
 #[derive(Debug)]
@@ -111,15 +112,15 @@ impl Shared {
         self.forwarded.fetch_add(1, Ordering::SeqCst);
         let mut st = self.state.lock().unwrap();
         let hit = match &mut st.down_after {
-            Some((m, left)) if m.as_deref().is_none_or(|m| m.eq_ignore_ascii_case(method)) => {
+            Some((m, left, d)) if m.as_deref().is_none_or(|m| m.eq_ignore_ascii_case(method)) => {
                 *left = left.saturating_sub(1);
-                *left == 0
+                (*left == 0).then_some(*d)
             }
-            _ => false,
+            _ => None,
         };
-        if hit {
+        if let Some(d) = hit {
             st.down_after = None;
-            st.down = Some(None);
+            st.down = Some(d.map(|d| Instant::now() + d));
             drop(st);
             self.cut.send_modify(|g| *g += 1);
         }
@@ -235,7 +236,15 @@ impl FaultProxy {
     /// Go down (as [`down`](Self::down)) once `n` more requests with `method` were forwarded
     /// and answered.
     pub fn down_after(&self, method: Option<&str>, n: u64) {
-        self.shared.state.lock().unwrap().down_after = Some((method.map(str::to_owned), n.max(1)));
+        self.shared.state.lock().unwrap().down_after =
+            Some((method.map(str::to_owned), n.max(1), None));
+    }
+
+    /// An [`outage`](Self::outage) of `d` once `n` more requests with `method` were forwarded
+    /// and answered.
+    pub fn outage_after(&self, method: Option<&str>, n: u64, d: Duration) {
+        self.shared.state.lock().unwrap().down_after =
+            Some((method.map(str::to_owned), n.max(1), Some(d)));
     }
 
     /// Serve again.
