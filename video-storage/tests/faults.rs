@@ -20,6 +20,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use fault_proxy::{Fault, FaultProxy};
+use object_store::ObjectStoreExt as _;
 use video_core::{
     ByteSource, DatasetSink, Demuxer, EncodedFrame, Error, FrameInfo, ImageFormat, Timestamp,
     VideoRef,
@@ -641,4 +642,75 @@ async fn a_cancelled_upload_leaves_nothing() {
     assert!(!finished, "the upload was cancelled before it completed");
     assert_eq!(pending_uploads(&bucket, &prefix), vec![]);
     assert!(!object_exists(&bucket, &format!("{prefix}/raw/clip.mp4")));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn slow_responses_time_out_per_request_and_are_retried() {
+    let Some((url, proxy)) = setup("slow") else {
+        return;
+    };
+    let direct = ObjectStoreSink::from_url(&url).unwrap();
+    direct
+        .write_frame(&video_ref(), &frame(3, 30))
+        .await
+        .unwrap();
+    let key = "train/clip_000003.png";
+    let options = via(&proxy, RetryPolicy::default()).request_timeout(Some(Duration::from_secs(1)));
+    let sink = ObjectStoreSink::from_url_with(&url, &options).unwrap();
+    // Slow but within the request timeout: simply waited for.
+    proxy.inject(Fault::Delay(Duration::from_millis(300)), 1, Some("GET"));
+    assert_eq!(sink.read(key).await.unwrap(), vec![3u8; 30]);
+    // Slower than the request timeout: that attempt is cancelled and the next one succeeds.
+    let before = proxy.requests();
+    proxy.inject(Fault::Delay(Duration::from_secs(20)), 2, Some("GET"));
+    let got = tokio::time::timeout(HANG_GUARD, sink.read(key))
+        .await
+        .expect("hang guard")
+        .unwrap();
+    assert_eq!(got, vec![3u8; 30]);
+    assert_eq!(
+        proxy.requests() - before,
+        3,
+        "two slow attempts, then one answered"
+    );
+    // Without retries, a slow answer is a transient store error naming the key.
+    let none = ObjectStoreSink::from_url_with(
+        &url,
+        &via(&proxy, RetryPolicy::none()).request_timeout(Some(Duration::from_secs(1))),
+    )
+    .unwrap();
+    proxy.inject(Fault::Delay(Duration::from_secs(20)), 1, Some("GET"));
+    let e = none.read(key).await.unwrap_err();
+    assert!(
+        matches!(&e, Error::Store { transient: true, uri, .. } if uri == key),
+        "{}",
+        chain(&e)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_video_replaced_while_it_is_read_is_a_permanent_store_error() {
+    let Some(url) = video_core::testing::s3_test_url("replaced") else {
+        return;
+    };
+    let video_url = stored_clip(&url).await;
+    let video = StoreVideo::open_url(&video_url).await.unwrap();
+    // Replace the object under the open video.
+    let direct = ObjectStoreSink::from_url(&url).unwrap();
+    let path = direct.prefix().clone().join("videos").join("clip.mp4");
+    assert_eq!(video_url, format!("{url}/videos/clip.mp4"));
+    direct
+        .store()
+        .put(&path, vec![9u8; 300_000].into())
+        .await
+        .unwrap();
+    let e = tokio::task::spawn_blocking(move || video.read_at(0, 10))
+        .await
+        .unwrap()
+        .unwrap_err();
+    assert!(
+        matches!(&e, Error::Store { transient: false, operation: "get", uri, .. } if *uri == video_url),
+        "{}",
+        chain(&e)
+    );
 }
