@@ -27,21 +27,30 @@ use video_dataset::{Error, ExtractOptions, GstDemuxer, extract_frames};
 /// Turns a hang into a failure; far above the deadlines the test sets.
 const HANG_GUARD: Duration = Duration::from_secs(180);
 
-/// A 10-second 320x240 H.264 clip made with the ffmpeg CLI.
+/// A 10-second 320x240 H.264 clip made with the ffmpeg CLI, kept in the target's temp dir
+/// between runs (written under another name, then renamed).
 fn clip() -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-        .join(format!("store-faults-{}", std::process::id()));
+    static CLIP: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    CLIP.get_or_init(make_clip).clone()
+}
+
+fn make_clip() -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("store-faults");
     std::fs::create_dir_all(&dir).unwrap();
     let out = dir.join("street.mp4");
-    let status = Command::new("ffmpeg")
-        .args(["-v", "error", "-y", "-f", "lavfi", "-i"])
-        .arg("testsrc2=size=320x240:rate=25:duration=10")
-        .args(["-c:v", "libx264", "-preset", "ultrafast", "-g", "25"])
-        .args(["-bf", "2", "-pix_fmt", "yuv420p"])
-        .arg(&out)
-        .status()
-        .expect("ffmpeg (installed by scripts/setup.sh --test)");
-    assert!(status.success());
+    if !out.is_file() {
+        let part = dir.join(format!("{}.street.mp4", std::process::id()));
+        let status = Command::new("ffmpeg")
+            .args(["-v", "error", "-y", "-f", "lavfi", "-i"])
+            .arg("testsrc2=size=320x240:rate=25:duration=10")
+            .args(["-c:v", "libx264", "-preset", "ultrafast", "-g", "25"])
+            .args(["-bf", "2", "-pix_fmt", "yuv420p", "-f", "mp4"])
+            .arg(&part)
+            .status()
+            .expect("ffmpeg (installed by scripts/setup.sh --test)");
+        assert!(status.success());
+        std::fs::rename(&part, &out).unwrap();
+    }
     out
 }
 
@@ -198,7 +207,7 @@ async fn the_server_going_away_mid_extraction_then_a_rerun_completes_the_dataset
     };
     let (proxy, planned) = (&s.proxy, s.planned);
     // Through the proxy, with a short retry budget: the server goes away after 16 answered
-    // PUTs (8 frames with their records), in the middle of the job.
+    // PUTs (images and records of several frames, a few written at once), mid-job.
     let store = StoreOptions::default()
         .retry(
             RetryPolicy::default()
@@ -244,7 +253,7 @@ async fn the_server_going_away_mid_extraction_then_a_rerun_completes_the_dataset
     let all: Vec<u64> = (0..250).collect();
     let stored_before = direct.existing(&video_ref(), &all).await.unwrap().len() as u64;
     assert!(
-        (8..planned).contains(&stored_before),
+        (1..planned).contains(&stored_before),
         "the server went away mid-job: {stored_before} of {planned} frames stored"
     );
     assert!(direct.manifest(&video_ref()).await.unwrap().is_none());

@@ -178,14 +178,19 @@ impl Pending {
                 return Err(self.abort_after(e).await);
             }
         }
-        let Some(mut upload) = self.upload.take() else {
-            return Ok(());
+        // The upload stays in `self` while it completes: dropped meanwhile, it is aborted (which
+        // fails harmlessly if the store completed it first).
+        let completed = match self.upload.as_mut() {
+            Some(upload) => upload.complete().await,
+            None => return Ok(()),
         };
-        match upload.complete().await {
-            Ok(_) => Ok(()),
+        match completed {
+            Ok(_) => {
+                self.upload = None;
+                Ok(())
+            }
             Err(e) => {
                 let e = store_error(&self.key, "complete multipart upload", e);
-                self.upload = Some(upload);
                 Err(self.abort_after(e).await)
             }
         }
@@ -280,8 +285,10 @@ fn fill(file: &mut std::fs::File, buf: &mut [u8]) -> std::io::Result<usize> {
 /// aborts the multipart upload from a drop guard: on a multi-threaded Tokio runtime the drop
 /// waits for the abort (at most [`ABORT_DEADLINE`]), so a program may exit right after; on a
 /// current-thread runtime the abort is spawned as a task, which runs only while the runtime
-/// keeps running. Without a runtime (the future dropped after its runtime), the upload is left
-/// to the store's own clean-up (for S3, a lifecycle rule that aborts incomplete uploads).
+/// keeps running. Dropped while the store completes the upload, the object is either complete
+/// or aborted, never half made. Left to the store's own clean-up (for S3, a lifecycle rule that
+/// aborts incomplete uploads): an upload whose creation was under way when the future was
+/// dropped (its id never arrived), and one dropped with no runtime left to abort it on.
 ///
 /// # Errors
 /// [`Error::TooLarge`] for a file over [`UploadOptions::max_bytes`], before probing and before

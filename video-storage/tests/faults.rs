@@ -33,33 +33,67 @@ use video_storage::{
 /// Turns a hang into a failure; far above every deadline the tests set.
 const HANG_GUARD: Duration = Duration::from_secs(150);
 
-/// An 8-second 320x240 H.264 clip made once per run with the ffmpeg CLI.
-fn clip() -> &'static Path {
-    static CLIP: OnceLock<PathBuf> = OnceLock::new();
-    CLIP.get_or_init(|| {
-        let dir = std::env::temp_dir().join(format!("vs-faults-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let out = dir.join("clip.mp4");
+/// A clip made with the ffmpeg CLI from `args` (after the lavfi source), kept in the target's
+/// temp dir between runs (written under another name, then renamed).
+fn made_clip(name: &str, source: &str, args: &[&str]) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("vs-faults");
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = dir.join(name);
+    if !out.is_file() {
+        let part = dir.join(format!("{}.{name}", std::process::id()));
         let status = Command::new("ffmpeg")
-            .args(["-v", "error", "-y", "-f", "lavfi", "-i"])
-            .arg("testsrc2=size=320x240:rate=25:duration=8")
-            .args(["-c:v", "libx264", "-preset", "ultrafast", "-g", "25"])
-            .args(["-pix_fmt", "yuv420p"])
-            .arg(&out)
+            .args(["-v", "error", "-y", "-f", "lavfi", "-i", source])
+            .args(args)
+            .args(["-f", "mp4"])
+            .arg(&part)
             .status()
             .expect("ffmpeg (installed by scripts/setup.sh --test)");
         assert!(status.success());
-        out
+        std::fs::rename(&part, &out).unwrap();
+    }
+    out
+}
+
+/// An 8-second 320x240 H.264 clip.
+fn clip() -> &'static Path {
+    static CLIP: OnceLock<PathBuf> = OnceLock::new();
+    CLIP.get_or_init(|| {
+        made_clip(
+            "clip.mp4",
+            "testsrc2=size=320x240:rate=25:duration=8",
+            &[
+                "-c:v",
+                "libx264",
+                "-preset",
+                "ultrafast",
+                "-g",
+                "25",
+                "-pix_fmt",
+                "yuv420p",
+            ],
+        )
     })
 }
 
-/// A copy of the clip this test may change.
-fn own_clip(test: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("vs-faults-{}-{test}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let p = dir.join(format!("{test}.mp4"));
-    std::fs::copy(clip(), &p).unwrap();
-    p
+/// A copy of `clip` this test may change (removed when the value is dropped).
+struct OwnCopy(PathBuf);
+
+impl OwnCopy {
+    fn of(clip: &Path, test: &str) -> OwnCopy {
+        let dir = std::env::temp_dir().join(format!("vs-faults-{}-{test}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join(format!("{test}.mp4"));
+        std::fs::copy(clip, &p).unwrap();
+        OwnCopy(p)
+    }
+}
+
+impl Drop for OwnCopy {
+    fn drop(&mut self) {
+        if let Some(dir) = self.0.parent() {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
 }
 
 /// A fresh dataset URL in the test bucket and a proxy in front of the server, or `None`
@@ -502,7 +536,8 @@ async fn a_file_that_grows_during_the_upload_leaves_nothing() {
     };
     let (bucket, prefix) = bucket_and_prefix(&url);
     let sink = ObjectStoreSink::from_url(&url).unwrap();
-    let file = own_clip("grows");
+    let copy = OwnCopy::of(clip(), "grows");
+    let file = copy.0.clone();
     let e = upload_while(&sink, &file, "raw", append).await.unwrap_err();
     assert!(
         matches!(&e, Error::Io { path, operation: "upload", .. } if *path == file),
@@ -517,7 +552,8 @@ async fn a_file_that_grows_during_the_upload_leaves_nothing() {
     let dir = std::env::temp_dir().join(format!("vs-faults-{}-grows-dataset", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let local = ObjectStoreSink::from_url(dir.to_str().unwrap()).unwrap();
-    let file = own_clip("grows-local");
+    let copy = OwnCopy::of(clip(), "grows-local");
+    let file = copy.0.clone();
     let e = upload_while(&local, &file, "raw", append)
         .await
         .unwrap_err();
@@ -534,6 +570,7 @@ async fn a_file_that_grows_during_the_upload_leaves_nothing() {
         }
     }
     assert_eq!(left, Vec::<PathBuf>::new());
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -585,7 +622,8 @@ async fn a_failed_abort_keeps_the_original_error() {
     let (bucket, prefix) = bucket_and_prefix(&url);
     let sink = ObjectStoreSink::from_url_with(&url, &via(&proxy, RetryPolicy::none())).unwrap();
     proxy.inject(Fault::Status(500), 1000, Some("DELETE"));
-    let file = own_clip("abort-fails");
+    let copy = OwnCopy::of(clip(), "abort-fails");
+    let file = copy.0.clone();
     let e = upload_while(&sink, &file, "raw", append).await.unwrap_err();
     // The original failure (the file changed), with the abort's failure in its chain.
     assert!(
@@ -713,4 +751,74 @@ async fn a_video_replaced_while_it_is_read_is_a_permanent_store_error() {
         "{}",
         chain(&e)
     );
+}
+
+/// A clip of about 20 MB (several 8 MiB parts).
+fn big_clip() -> &'static Path {
+    static CLIP: OnceLock<PathBuf> = OnceLock::new();
+    CLIP.get_or_init(|| {
+        made_clip(
+            "big.mp4",
+            "testsrc2=size=640x360:rate=25:duration=8",
+            &[
+                "-c:v",
+                "libx264",
+                "-preset",
+                "ultrafast",
+                "-b:v",
+                "20M",
+                "-minrate",
+                "20M",
+                "-maxrate",
+                "20M",
+                "-bufsize",
+                "2M",
+                "-x264-params",
+                "nal-hrd=cbr",
+                "-pix_fmt",
+                "yuv420p",
+            ],
+        )
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_large_upload_goes_in_parts_and_a_growth_is_caught_mid_file() {
+    let Some(url) = video_core::testing::s3_test_url("big") else {
+        return;
+    };
+    let (bucket, prefix) = bucket_and_prefix(&url);
+    let sink = ObjectStoreSink::from_url(&url).unwrap();
+    let big = big_clip();
+    let bytes = std::fs::read(big).unwrap();
+    assert!(bytes.len() > 2 * 8 * 1024 * 1024, "{} bytes", bytes.len());
+    let mut seen = Vec::new();
+    let mut progress = |n: u64| seen.push(n);
+    let mut demuxer = GstDemuxer::open(big).unwrap();
+    let up = upload_video(
+        &sink,
+        big,
+        "raw",
+        &mut demuxer,
+        UploadOptions::default().progress(&mut progress),
+    )
+    .await
+    .unwrap();
+    assert!(seen.len() >= 3, "sent in parts: {seen:?}");
+    assert_eq!(seen.last(), Some(&(bytes.len() as u64)));
+    assert_eq!(sink.read(&up.key).await.unwrap(), bytes);
+
+    // The file grows after its first part was sent: the next read sees more than was probed.
+    let copy = OwnCopy::of(big, "big-grows");
+    let file = copy.0.clone();
+    let e = upload_while(&sink, &file, "grown", |p| {
+        let mut f = std::fs::OpenOptions::new().append(true).open(p).unwrap();
+        f.write_all(&vec![0u8; 9 * 1024 * 1024]).unwrap();
+    })
+    .await
+    .unwrap_err();
+    assert!(chain(&e).contains("grew"), "{}", chain(&e));
+    let name = file.file_name().unwrap().to_str().unwrap();
+    assert!(!object_exists(&bucket, &format!("{prefix}/grown/{name}")));
+    assert_eq!(pending_uploads(&bucket, &prefix), vec![]);
 }
