@@ -312,7 +312,7 @@ pub async fn upload_video(
         path: local.to_owned(),
         operation: "upload",
         source: std::io::Error::other(format!(
-            "{what} while it was uploaded; the upload was aborted and nothing was stored"
+            "{what}; the upload was aborted and nothing was stored"
         )),
     };
     let first = std::fs::metadata(local).map_err(|e| Error::NotFound {
@@ -378,7 +378,9 @@ pub async fn upload_video(
             hasher.update(&buf);
             sent += n as u64;
             if sent > size {
-                return Err(changed(format!("the file grew past its {size} bytes")));
+                return Err(changed(format!(
+                    "the file grew past its {size} bytes while it was uploaded"
+                )));
             }
             pending.send(Bytes::from(buf)).await?;
             if let Some(p) = progress.as_mut() {
@@ -391,14 +393,14 @@ pub async fn upload_video(
         // Nothing is committed unless the file is still the one that was probed.
         if sent != size {
             return Err(changed(format!(
-                "the file changed size ({size} bytes, then {sent} read)"
+                "the file changed size while it was uploaded ({size} bytes, then {sent} read)"
             )));
         }
         let now_open = Fingerprint::of(&file.metadata().map_err(|e| io("stat", e))?);
         let now_path = Fingerprint::of(&std::fs::metadata(local).map_err(|e| io("stat", e))?);
         if now_open != seen || now_path != seen {
             return Err(changed(format!(
-                "the file changed (size {size} then {}, modified {:?} then {:?}, or replaced)",
+                "the file changed while it was uploaded (size {size} then {}, modified {:?} then {:?}, or replaced)",
                 now_path.size, seen.modified, now_path.modified
             )));
         }
