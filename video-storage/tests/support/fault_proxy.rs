@@ -445,7 +445,7 @@ async fn handle(
         Some(Fault::Stall) => {
             // Hold the connection; end when the client gives up, the proxy goes down or stops.
             let mut sink = [0u8; 16 * 1024];
-            loop {
+            for _ in 0..MAX_DRAIN / 1024 {
                 tokio::select! {
                     r = client.read(&mut sink) => match r {
                         Ok(0) | Err(_) => return,
@@ -454,6 +454,7 @@ async fn handle(
                     _ = cut.changed() => return,
                 }
             }
+            return;
         }
         Some(Fault::Delay(d)) => {
             tokio::select! {
