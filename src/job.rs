@@ -10,7 +10,7 @@ use video_core::{
     SamplingPlan, SamplingSettings, VideoManifest, VideoRef, VideoSource, extract_to_sink_opts,
 };
 use video_gst::{DecodeOptions, EncodeOptions, GstDemuxer, ImageEncoder, Resize};
-use video_storage::{ObjectStoreSink, StoreVideo};
+use video_storage::{ObjectStoreSink, StoreOptions, StoreVideo};
 
 use crate::annotations::{self, AnnotationInput};
 
@@ -45,6 +45,10 @@ pub struct ExtractOptions {
     /// With an [`annotation`](Self::annotation), also write the folder's COCO instances file
     /// (see [`extract_frames`]). Default: true.
     pub coco: bool,
+    /// How the dataset's store and a video given by URL are reached: retry policy, timeouts,
+    /// read deadline, store configuration keys (see [`StoreOptions`]). Default:
+    /// [`StoreOptions::default`].
+    pub store: StoreOptions,
 }
 
 impl Default for ExtractOptions {
@@ -61,6 +65,7 @@ impl Default for ExtractOptions {
             annotation: None,
             only_annotated: false,
             coco: true,
+            store: StoreOptions::default(),
         }
     }
 }
@@ -135,6 +140,11 @@ impl ExtractOptions {
     /// Set [`coco`](Self::coco).
     pub fn coco(mut self, v: bool) -> Self {
         self.coco = v;
+        self
+    }
+    /// Set [`store`](Self::store).
+    pub fn store(mut self, v: StoreOptions) -> Self {
+        self.store = v;
         self
     }
 }
@@ -265,11 +275,13 @@ pub async fn extract_frames(
             .format(options.format)
             .jpeg_quality(options.quality),
     )?;
-    let sink = ObjectStoreSink::from_url(dataset)?;
+    let sink = ObjectStoreSink::from_url_with(dataset, &options.store)?;
     // A URL is opened here; from then on the video is a local file or a stored object.
     let opened = match video.into() {
         VideoInput::File(p) => Opened::File(p),
-        VideoInput::Url(url) => Opened::Store(Arc::new(StoreVideo::open_url(&url).await?)),
+        VideoInput::Url(url) => Opened::Store(Arc::new(
+            StoreVideo::open_url_with(&url, &options.store).await?,
+        )),
         VideoInput::Store(v) => Opened::Store(v),
     };
     let (mut demuxer, location) = match &opened {

@@ -199,11 +199,37 @@ pub enum Error {
         /// The implementation.
         implementer: &'static str,
     },
+    /// A request to an object store failed after the retries its policy allows (or at once, for
+    /// a failure no retry can fix: refused permission, a malformed request). `transient` tells
+    /// whether trying again later may succeed: a connection refused, reset or timed out, a
+    /// server error (5xx), throttling. A missing object or bucket is [`Error::NotFound`]
+    /// instead, and a read that exceeded its own deadline [`Error::Timeout`].
+    #[error("{uri}: store {operation} failed{}", if *.transient { " (transient: a retry may succeed)" } else { "" })]
+    Store {
+        /// The object key (or URL) the request was about.
+        uri: String,
+        /// What was being done (`get`, `put`, `list`, `head`, `multipart upload`, …).
+        operation: &'static str,
+        /// Whether a later retry may succeed.
+        transient: bool,
+        /// The store's error.
+        #[source]
+        source: BoxError,
+    },
 }
 
 impl Error {
-    /// Whether retrying the same call could succeed (timeouts and backend failures).
+    /// Whether retrying the same call later could succeed: a [`Timeout`](Error::Timeout), and a
+    /// [`Store`](Error::Store) failure that is `transient` (the store could not be reached, reset
+    /// the connection, timed out or answered with a server error after every retry).
     pub fn is_transient(&self) -> bool {
-        matches!(self, Error::Timeout { .. })
+        matches!(
+            self,
+            Error::Timeout { .. }
+                | Error::Store {
+                    transient: true,
+                    ..
+                }
+        )
     }
 }

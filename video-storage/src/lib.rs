@@ -70,6 +70,20 @@
 //! # tokio::runtime::Runtime::new().unwrap().block_on(run()).unwrap();
 //! ```
 //!
+//! # Faults, retries and deadlines
+//!
+//! Stores built from a URL ([`ObjectStoreSink::from_url_with`], [`StoreVideo::open_url_with`])
+//! take [`StoreOptions`]: a [`RetryPolicy`] (by default about a minute of retries with
+//! backoff, so an outage of tens of seconds is ridden out; object_store's own default gives up
+//! after 10 quick retries), request and connect timeouts, the read deadline of a
+//! [`StoreVideo`] (30 s: a stalled read ends with [`video_core::Error::Timeout`] instead of
+//! pinning a decoding thread) and object_store configuration keys. What fails in the end says
+//! what happened and names the key: [`video_core::Error::NotFound`] for a missing object or
+//! bucket, [`video_core::Error::Store`] otherwise, `transient` (and
+//! [`video_core::Error::is_transient`]) when a later retry may succeed: connection refused,
+//! reset or timed out, a 5xx answer, throttling. [`upload_video`] never leaves an object or an
+//! incomplete multipart upload behind (see its docs for cancellation).
+//!
 //! # Features
 //!
 //! | Feature | Enables | Default |
@@ -86,6 +100,7 @@ mod naming;
 mod remote;
 mod scenes;
 mod sink;
+mod store;
 mod upload;
 
 pub use naming::{DEFAULT_FRAME_NAME, FrameName};
@@ -93,5 +108,6 @@ pub use object_store;
 pub use remote::{DEFAULT_BLOCK_SIZE, DEFAULT_CACHED_BLOCKS, StoreVideo};
 pub use scenes::{AppendReport, SCENE_FORMAT_VERSION};
 pub use sink::ObjectStoreSink;
-pub use upload::{UploadOptions, UploadedVideo, upload_video};
+pub use store::{DEFAULT_READ_DEADLINE, RetryPolicy, StoreOptions};
+pub use upload::{ABORT_DEADLINE, UploadOptions, UploadedVideo, upload_video};
 pub use video_core::DatasetSink;

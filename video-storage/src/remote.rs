@@ -3,13 +3,14 @@
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use object_store::path::Path;
 use object_store::{GetOptions, GetRange, ObjectStore, ObjectStoreExt};
 use video_core::{ByteSource, Error, Result};
 
-use crate::sink::{backend, store_from_url};
+use crate::store::{DEFAULT_READ_DEADLINE, StoreOptions, store_error, store_from_url};
 
 /// Default size of the blocks reads are rounded to.
 pub const DEFAULT_BLOCK_SIZE: u64 = 64 * 1024;
@@ -33,6 +34,15 @@ const MAX_READ_AHEAD_BLOCKS: u64 = 32;
 /// Reads block the calling thread on the Tokio runtime that [`open`](Self::open) ran in, so
 /// they must come from threads of their own (as video-gst's pipelines do), never from a task
 /// of a current-thread runtime.
+///
+/// # Deadlines
+/// Each read (one range request with all its retries) has a deadline,
+/// [`StoreOptions::read_deadline`] (30 s unless set with
+/// [`with_read_deadline`](Self::with_read_deadline)): a read that takes longer is cancelled
+/// (the request's future is dropped, which closes its connection) and fails with
+/// [`Error::Timeout`] naming the object, so a stalled store never pins a decoding thread.
+/// Opening (the `HEAD` request) and each chunk of [`sha256`](Self::sha256) have the same
+/// deadline.
 #[derive(Debug)]
 pub struct StoreVideo {
     store: Arc<dyn ObjectStore>,
@@ -41,6 +51,7 @@ pub struct StoreVideo {
     size: u64,
     e_tag: Option<String>,
     runtime: tokio::runtime::Handle,
+    deadline: Duration,
     block: u64,
     capacity: usize,
     cache: Mutex<VecDeque<(u64, Bytes)>>,
@@ -58,14 +69,41 @@ impl StoreVideo {
         location: Path,
         uri: impl Into<String>,
     ) -> Result<Self> {
-        let uri = uri.into();
+        Self::open_with_deadline(store, location, uri.into(), DEFAULT_READ_DEADLINE).await
+    }
+
+    /// Open a video by URL (`s3://bucket/videos/a.mp4`, `file:///abs/a.mp4`, `memory:///a.mp4`,
+    /// …), with credentials and options from the environment as
+    /// [`ObjectStoreSink::from_url`](crate::ObjectStoreSink::from_url) reads them.
+    pub async fn open_url(url: &str) -> Result<Self> {
+        Self::open_url_with(url, &StoreOptions::default()).await
+    }
+
+    /// [`open_url`](Self::open_url) with [`StoreOptions`]: the store's retry policy and
+    /// timeouts, and the [read deadline](StoreOptions::read_deadline).
+    pub async fn open_url_with(url: &str, options: &StoreOptions) -> Result<Self> {
+        let (store, location) = store_from_url(url, options)?;
+        Self::open_with_deadline(store, location, url.to_owned(), options.read_deadline).await
+    }
+
+    /// [`open`](Self::open) with a read deadline from the start (it bounds the `HEAD` too).
+    async fn open_with_deadline(
+        store: Arc<dyn ObjectStore>,
+        location: Path,
+        uri: String,
+        deadline: Duration,
+    ) -> Result<Self> {
+        let deadline = deadline.max(Duration::from_millis(1));
         let runtime = tokio::runtime::Handle::try_current().map_err(|e| Error::Backend {
             backend: "object_store",
             uri: Some(uri.clone()),
             element: None,
             source: Box::new(e),
         })?;
-        let meta = store.head(&location).await.map_err(|e| backend(&uri, e))?;
+        let meta = match tokio::time::timeout(deadline, store.head(&location)).await {
+            Ok(got) => got.map_err(|e| store_error(&uri, "head", e))?,
+            Err(_) => return Err(timeout(&uri, "reading the object's size", deadline)),
+        };
         Ok(StoreVideo {
             store,
             location,
@@ -73,6 +111,7 @@ impl StoreVideo {
             size: meta.size,
             e_tag: meta.e_tag,
             runtime,
+            deadline,
             block: DEFAULT_BLOCK_SIZE,
             capacity: DEFAULT_CACHED_BLOCKS,
             cache: Mutex::new(VecDeque::new()),
@@ -82,12 +121,15 @@ impl StoreVideo {
         })
     }
 
-    /// Open a video by URL (`s3://bucket/videos/a.mp4`, `file:///abs/a.mp4`, `memory:///a.mp4`,
-    /// …), with credentials and options from the environment as
-    /// [`ObjectStoreSink::from_url`](crate::ObjectStoreSink::from_url) reads them.
-    pub async fn open_url(url: &str) -> Result<Self> {
-        let (store, location) = store_from_url(url, std::iter::empty::<(String, String)>())?;
-        Self::open(store, location, url).await
+    /// Give each read at most `deadline` (see [Deadlines](Self#deadlines)); at least 1 ms.
+    pub fn with_read_deadline(mut self, deadline: Duration) -> Self {
+        self.deadline = deadline.max(Duration::from_millis(1));
+        self
+    }
+
+    /// The deadline of one read (see [Deadlines](Self#deadlines)).
+    pub fn read_deadline(&self) -> Duration {
+        self.deadline
     }
 
     /// Round reads out to blocks of `bytes` (at least 4 KiB) and keep `blocks` of them.
@@ -111,14 +153,18 @@ impl StoreVideo {
             if_match: self.e_tag.clone(),
             ..Default::default()
         };
-        let got = self
-            .store
-            .get_opts(&self.location, options)
+        let stalled = || timeout(&self.uri, "hashing the object", self.deadline);
+        let got = tokio::time::timeout(self.deadline, self.store.get_opts(&self.location, options))
             .await
-            .map_err(|e| backend(&self.uri, e))?;
+            .map_err(|_| stalled())?
+            .map_err(|e| store_error(&self.uri, "get", e))?;
         let mut stream = got.into_stream();
         let mut hasher = sha2::Sha256::new();
-        while let Some(chunk) = stream.try_next().await.map_err(|e| backend(&self.uri, e))? {
+        while let Some(chunk) = tokio::time::timeout(self.deadline, stream.try_next())
+            .await
+            .map_err(|_| stalled())?
+            .map_err(|e| store_error(&self.uri, "get", e))?
+        {
             hasher.update(&chunk);
         }
         Ok(format!("sha256:{:x}", hasher.finalize()))
@@ -153,7 +199,7 @@ impl StoreVideo {
         }
     }
 
-    /// Fetch bytes `start..end` in one conditional range request.
+    /// Fetch bytes `start..end` in one conditional range request, within the read deadline.
     fn fetch(&self, start: u64, end: u64) -> Result<Bytes> {
         let store = self.store.clone();
         let location = self.location.clone();
@@ -162,24 +208,37 @@ impl StoreVideo {
             if_match: self.e_tag.clone(),
             ..Default::default()
         };
+        let deadline = self.deadline;
         let (tx, rx) = std::sync::mpsc::sync_channel(1);
+        // The request runs on the runtime under the deadline; when it passes, the request's
+        // future is dropped, which cancels it and closes its connection.
         self.runtime.spawn(async move {
-            let got = match store.get_opts(&location, options).await {
-                Ok(r) => r.bytes().await,
-                Err(e) => Err(e),
+            let request = async {
+                match store.get_opts(&location, options).await {
+                    Ok(r) => r.bytes().await,
+                    Err(e) => Err(e),
+                }
             };
-            let _ = tx.send(got);
+            let _ = tx.send(tokio::time::timeout(deadline, request).await);
         });
         self.requests.fetch_add(1, Ordering::Relaxed);
-        let got = rx
-            .recv()
-            .map_err(|_| Error::Backend {
-                backend: "object_store",
-                uri: Some(self.uri.clone()),
-                element: None,
-                source: "the runtime the video was opened in has shut down".into(),
-            })?
-            .map_err(|e| backend(&self.uri, e))?;
+        let what = || format!("reading bytes {start}..{end}");
+        // The runtime enforces the deadline; waiting here is bounded as well in case the
+        // runtime cannot run the request at all (every worker blocked).
+        let got = match rx.recv_timeout(deadline + RUNTIME_GRACE) {
+            Ok(Ok(got)) => got.map_err(|e| store_error(&self.uri, "get", e))?,
+            Ok(Err(_)) | Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                return Err(timeout(&self.uri, &what(), deadline));
+            }
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                return Err(Error::Backend {
+                    backend: "object_store",
+                    uri: Some(self.uri.clone()),
+                    element: None,
+                    source: "the runtime the video was opened in has shut down".into(),
+                });
+            }
+        };
         if got.len() as u64 != end - start {
             return Err(Error::Backend {
                 backend: "object_store",
@@ -194,6 +253,18 @@ impl StoreVideo {
         }
         self.fetched.fetch_add(got.len() as u64, Ordering::Relaxed);
         Ok(got)
+    }
+}
+
+/// How much longer than the deadline a reading thread waits for the runtime to report.
+const RUNTIME_GRACE: Duration = Duration::from_secs(5);
+
+/// A read of `uri` that did not finish within `waited`.
+fn timeout(uri: &str, operation: &str, waited: Duration) -> Error {
+    Error::Timeout {
+        uri: uri.to_owned(),
+        operation: operation.to_owned(),
+        waited,
     }
 }
 

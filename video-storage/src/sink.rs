@@ -54,53 +54,10 @@ pub(crate) fn json_error(key: &str, e: serde_json::Error) -> Error {
     }
 }
 
+/// An object_store failure on `key`, mapped to the error that says what happened (see
+/// [`crate::store::store_error`]).
 pub(crate) fn backend(key: &str, e: object_store::Error) -> Error {
-    match e {
-        object_store::Error::NotFound { source, .. } => Error::NotFound {
-            uri: key.to_owned(),
-            source: Some(source),
-        },
-        e => Error::Backend {
-            backend: "object_store",
-            uri: Some(key.to_owned()),
-            element: None,
-            source: Box::new(e),
-        },
-    }
-}
-
-/// The store and the path inside it that a URL names, with credentials and options from the
-/// environment (`AWS_*`, `GOOGLE_*`, `AZURE_*`, lower-cased as object_store's builders take
-/// them) and then `options`. A string without `://` is a local path.
-pub(crate) fn store_from_url<K, V>(
-    url: &str,
-    options: impl IntoIterator<Item = (K, V)>,
-) -> Result<(Arc<dyn ObjectStore>, Path)>
-where
-    K: AsRef<str>,
-    V: Into<String>,
-{
-    let invalid = |reason: String| Error::InvalidPath {
-        path: url.to_owned(),
-        reason,
-    };
-    let parsed = if url.contains("://") {
-        url::Url::parse(url).map_err(|e| invalid(e.to_string()))?
-    } else {
-        let abs = std::path::absolute(url).map_err(|e| invalid(e.to_string()))?;
-        url::Url::from_file_path(&abs).map_err(|()| invalid("not an absolute path".into()))?
-    };
-    let mut opts: std::collections::BTreeMap<String, String> = std::env::vars()
-        .filter(|(k, _)| {
-            k.starts_with("AWS_") || k.starts_with("GOOGLE_") || k.starts_with("AZURE_")
-        })
-        .map(|(k, v)| (k.to_ascii_lowercase(), v))
-        .collect();
-    for (k, v) in options {
-        opts.insert(k.as_ref().to_ascii_lowercase(), v.into());
-    }
-    let (store, path) = object_store::parse_url_opts(&parsed, opts).map_err(|e| backend(url, e))?;
-    Ok((Arc::from(store), path))
+    crate::store::store_error(key, "request", e)
 }
 
 /// Check one path segment: not empty, not `.`/`..`, no separators or control characters.
@@ -208,31 +165,37 @@ impl ObjectStoreSink {
     /// the environment the way object_store's builders read them (`AWS_*`, `GOOGLE_*`,
     /// `AZURE_*`), as do options such as `AWS_ENDPOINT` and `AWS_ALLOW_HTTP`.
     ///
-    /// Writes and reads are retried on transient errors with object_store's default
-    /// `RetryConfig` (up to 10 retries with exponential backoff, for at most 3 minutes per
-    /// request); a request that still fails gives an error naming the key.
+    /// Requests are retried with [`RetryPolicy::default`](crate::RetryPolicy) (about a
+    /// minute of retries with backoff for a refused, reset or timed-out connection or a 5xx
+    /// answer, so a short outage is ridden out); a request that still fails gives an error
+    /// naming the key ([`Error::Store`], [`Error::NotFound`]). See
+    /// [`from_url_with`](Self::from_url_with) to change it.
     pub fn from_url(url: &str) -> Result<Self> {
-        Self::from_url_opts(url, std::iter::empty::<(String, String)>())
+        Self::from_url_with(url, &crate::StoreOptions::default())
     }
 
     /// [`from_url`](Self::from_url) with store options given as `(key, value)` pairs, which take
     /// precedence over the environment: object_store's configuration keys of the URL's store
     /// (`aws_endpoint`, `aws_region`, `google_service_account`, …) and of its HTTP client
     /// (`timeout`, `connect_timeout` as `"30s"`, `allow_http`, …). Ignored for local paths.
-    ///
-    /// The retry policy (`RetryConfig`: number of retries, backoff, retry timeout) cannot be set
-    /// through URL options in object_store 0.14; to change it, build the store with its builder's
-    /// `with_retry` (for example `AmazonS3Builder::from_env().with_retry(..)`) and pass it to
-    /// [`new`](Self::new).
+    /// The same as [`from_url_with`](Self::from_url_with) with
+    /// [`StoreOptions::configs`](crate::StoreOptions::configs).
     pub fn from_url_opts<K, V>(url: &str, options: impl IntoIterator<Item = (K, V)>) -> Result<Self>
     where
         K: AsRef<str>,
         V: Into<String>,
     {
+        Self::from_url_with(url, &crate::StoreOptions::default().configs(options))
+    }
+
+    /// [`from_url`](Self::from_url) with [`StoreOptions`](crate::StoreOptions): the retry
+    /// policy, request and connect timeouts, and object_store configuration keys of a cloud
+    /// store. Ignored for local paths.
+    pub fn from_url_with(url: &str, options: &crate::StoreOptions) -> Result<Self> {
         if !url.contains("://") {
             return Self::local(std::path::Path::new(url));
         }
-        let (store, prefix) = store_from_url(url, options)?;
+        let (store, prefix) = crate::store::store_from_url(url, options)?;
         let mut sink = Self::new(store, prefix);
         if url.starts_with("file://") {
             // object_store's LocalFileSystem for a file:// URL is rooted at `/`.

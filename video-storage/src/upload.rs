@@ -2,17 +2,24 @@
 
 use std::io::Read;
 use std::path::Path;
+use std::time::Duration;
 
-use object_store::{ObjectStoreExt, WriteMultipart};
+use bytes::Bytes;
+use object_store::{MultipartUpload, ObjectStoreExt, PutPayload};
 use sha2::{Digest, Sha256};
+use tokio::task::JoinSet;
 use video_core::{Demuxer, Error, Result, VideoMetadata};
 
 use crate::ObjectStoreSink;
+use crate::store::{store_error, with_cleanup_failure};
 
 /// Bytes read from the file and sent as one part.
 const CHUNK: usize = 8 * 1024 * 1024;
 /// Parts uploading at once; with [`CHUNK`], memory stays under about 40 MiB whatever the file size.
 const PARTS_IN_FLIGHT: usize = 4;
+/// Longest wait for the abort of a multipart upload (its requests are retried under the
+/// store's own policy within this).
+pub const ABORT_DEADLINE: Duration = Duration::from_secs(30);
 
 /// Options of [`upload_video`].
 #[non_exhaustive]
@@ -22,6 +29,11 @@ pub struct UploadOptions<'a> {
     pub max_bytes: u64,
     /// Called with the bytes sent so far. Default: none.
     pub progress: Option<&'a mut (dyn FnMut(u64) + Send)>,
+    /// The file's content hash as the caller knows it (`sha256:` and lowercase hex): the
+    /// upload is committed only if the bytes streamed have this hash, and aborted otherwise
+    /// (a file rewritten in place between hashing and uploading). Default: none (the size,
+    /// modification time and identity of the file are still checked).
+    pub expect_sha256: Option<String>,
 }
 
 impl std::fmt::Debug for UploadOptions<'_> {
@@ -29,6 +41,7 @@ impl std::fmt::Debug for UploadOptions<'_> {
         f.debug_struct("UploadOptions")
             .field("max_bytes", &self.max_bytes)
             .field("progress", &self.progress.is_some())
+            .field("expect_sha256", &self.expect_sha256)
             .finish()
     }
 }
@@ -38,6 +51,7 @@ impl Default for UploadOptions<'_> {
         UploadOptions {
             max_bytes: 10 * 1024 * 1024 * 1024,
             progress: None,
+            expect_sha256: None,
         }
     }
 }
@@ -52,6 +66,12 @@ impl<'a> UploadOptions<'a> {
     /// Set [`progress`](Self::progress).
     pub fn progress(mut self, f: &'a mut (dyn FnMut(u64) + Send)) -> Self {
         self.progress = Some(f);
+        self
+    }
+
+    /// Set [`expect_sha256`](Self::expect_sha256).
+    pub fn expect_sha256(mut self, v: Option<String>) -> Self {
+        self.expect_sha256 = v;
         self
     }
 }
@@ -70,15 +90,211 @@ pub struct UploadedVideo {
     pub metadata: VideoMetadata,
 }
 
+/// What identifies a file's content without reading it: size, modification time and (on
+/// Unix) device and inode, so a file replaced by another is seen as well.
+#[derive(Debug, PartialEq, Eq)]
+struct Fingerprint {
+    size: u64,
+    modified: Option<std::time::SystemTime>,
+    identity: Option<(u64, u64)>,
+}
+
+impl Fingerprint {
+    fn of(meta: &std::fs::Metadata) -> Self {
+        #[cfg(unix)]
+        let identity = {
+            use std::os::unix::fs::MetadataExt as _;
+            Some((meta.dev(), meta.ino()))
+        };
+        #[cfg(not(unix))]
+        let identity = None;
+        Fingerprint {
+            size: meta.len(),
+            modified: meta.modified().ok(),
+            identity,
+        }
+    }
+}
+
+/// A multipart upload in progress: the parts in flight and the upload to complete or abort.
+/// Dropped before [`complete`](Self::complete) or [`abort_after`](Self::abort_after) ran (the
+/// upload future was dropped: cancelled, timed out, its task aborted), it aborts the upload
+/// itself: in place on a multi-threaded Tokio runtime (waiting at most [`ABORT_DEADLINE`]), as
+/// a task on a current-thread runtime.
+struct Pending {
+    key: String,
+    upload: Option<Box<dyn MultipartUpload>>,
+    parts: JoinSet<object_store::Result<()>>,
+    sent_parts: usize,
+}
+
+impl std::fmt::Debug for Pending {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pending")
+            .field("key", &self.key)
+            .field("parts_in_flight", &self.parts.len())
+            .finish()
+    }
+}
+
+impl Pending {
+    /// Send one part, after waiting for room among the parts in flight.
+    async fn send(&mut self, data: Bytes) -> Result<()> {
+        while self.parts.len() >= PARTS_IN_FLIGHT {
+            self.join_one().await?;
+        }
+        let Some(upload) = self.upload.as_mut() else {
+            return Ok(());
+        };
+        self.parts.spawn(upload.put_part(PutPayload::from(data)));
+        self.sent_parts += 1;
+        Ok(())
+    }
+
+    /// Wait for one part in flight; its failure is the upload's.
+    async fn join_one(&mut self) -> Result<()> {
+        match self.parts.join_next().await {
+            Some(Ok(Ok(()))) | None => Ok(()),
+            Some(Ok(Err(e))) => Err(store_error(&self.key, "upload part", e)),
+            Some(Err(e)) => Err(Error::Store {
+                uri: self.key.clone(),
+                operation: "upload part",
+                transient: false,
+                source: Box::new(e),
+            }),
+        }
+    }
+
+    /// Wait for every part, then make the object; on failure, abort (the original error is
+    /// returned either way).
+    async fn complete(mut self) -> Result<()> {
+        if self.sent_parts == 0
+            && let Err(e) = self.send(Bytes::new()).await
+        {
+            return Err(self.abort_after(e).await);
+        }
+        while !self.parts.is_empty() {
+            if let Err(e) = self.join_one().await {
+                return Err(self.abort_after(e).await);
+            }
+        }
+        // The upload stays in `self` while it completes: dropped meanwhile, it is aborted (which
+        // fails harmlessly if the store completed it first).
+        let completed = match self.upload.as_mut() {
+            Some(upload) => upload.complete().await,
+            None => return Ok(()),
+        };
+        match completed {
+            Ok(_) => {
+                self.upload = None;
+                Ok(())
+            }
+            Err(e) => {
+                let e = store_error(&self.key, "complete multipart upload", e);
+                Err(self.abort_after(e).await)
+            }
+        }
+    }
+
+    /// Abort after `original` happened: stop the parts in flight, abort the upload, and return
+    /// `original`, with the abort's own failure added to its message or source chain.
+    async fn abort_after(mut self, original: Error) -> Error {
+        self.parts.abort_all();
+        while self.parts.join_next().await.is_some() {}
+        let Some(mut upload) = self.upload.take() else {
+            return original;
+        };
+        let what = "aborting the multipart upload";
+        match tokio::time::timeout(ABORT_DEADLINE, upload.abort()).await {
+            Ok(Ok(())) => original,
+            Ok(Err(e)) => with_cleanup_failure(
+                original,
+                what,
+                store_error(&self.key, "abort multipart upload", e),
+            ),
+            Err(_) => with_cleanup_failure(
+                original,
+                what,
+                Error::Timeout {
+                    uri: self.key.clone(),
+                    operation: "aborting the multipart upload".into(),
+                    waited: ABORT_DEADLINE,
+                },
+            ),
+        }
+    }
+}
+
+impl Drop for Pending {
+    fn drop(&mut self) {
+        let Some(mut upload) = self.upload.take() else {
+            return;
+        };
+        self.parts.abort_all();
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return; // no runtime to run the abort on: nothing can be done here
+        };
+        let abort = async move {
+            let _ = tokio::time::timeout(ABORT_DEADLINE, upload.abort()).await;
+        };
+        let multi = runtime.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread;
+        if multi && !std::thread::panicking() {
+            // Wait here, so that a program that stops right after dropping the upload (on a
+            // signal) leaves nothing behind. A runtime that is shutting down cannot run it.
+            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                tokio::task::block_in_place(|| runtime.block_on(abort))
+            }));
+        } else {
+            drop(runtime.spawn(abort));
+        }
+    }
+}
+
+/// Fill `buf` from `file` as far as it goes; the bytes read (fewer than `buf.len()` only at
+/// the end of the file).
+fn fill(file: &mut std::fs::File, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match file.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
+}
+
 /// Upload the video at `local` into `folder` of the dataset: probe it first with `demuxer`
 /// (opened on the same file), so a file that is not a decodable video fails before any byte is
-/// written; check its size against the limit; then stream it in parts (memory flat in the file's
-/// size), hashing as it goes. A failed upload is aborted and leaves nothing behind.
+/// written; check its size against the limit; then stream it in parts of 8 MiB (memory flat in
+/// the file's size, at most 4 parts in flight), hashing as it goes.
+///
+/// # Nothing is left behind
+/// The object exists only once the multipart upload completes, and it completes only after
+/// the whole file was sent and checked: the bytes read must be the size first seen, and the
+/// file's size, modification time and identity (device and inode) must be what they were when
+/// it was first looked at, both through the open file and through its path; with
+/// [`UploadOptions::expect_sha256`] the streamed hash must match too. Otherwise the upload is
+/// aborted and fails. Every failure after the upload started aborts it; if the abort fails as
+/// well, the error returned is still the first one, with the abort's failure added to its
+/// source chain.
+///
+/// # Cancellation
+/// Dropping the returned future (a `tokio::select!` on a signal, a timeout, an aborted task)
+/// aborts the multipart upload from a drop guard: on a multi-threaded Tokio runtime the drop
+/// waits for the abort (at most [`ABORT_DEADLINE`]), so a program may exit right after; on a
+/// current-thread runtime the abort is spawned as a task, which runs only while the runtime
+/// keeps running. Dropped while the store completes the upload, the object is either complete
+/// or aborted, never half made. Left to the store's own clean-up (for S3, a lifecycle rule that
+/// aborts incomplete uploads): an upload whose creation was under way when the future was
+/// dropped (its id never arrived), and one dropped with no runtime left to abort it on.
 ///
 /// # Errors
 /// [`Error::TooLarge`] for a file over [`UploadOptions::max_bytes`], before probing and before
-/// any byte is written; the demuxer's errors for a file that is not a video; store errors name
-/// the key.
+/// any byte is written; the demuxer's errors for a file that is not a video; [`Error::Io`]
+/// naming the file when it cannot be read or changed during the upload; store errors name the
+/// key ([`Error::Store`], [`Error::NotFound`] for a missing bucket).
 pub async fn upload_video(
     sink: &ObjectStoreSink,
     local: &Path,
@@ -92,12 +308,19 @@ pub async fn upload_video(
         operation,
         source,
     };
-    let size = std::fs::metadata(local)
-        .map_err(|e| Error::NotFound {
-            uri: uri.clone(),
-            source: Some(Box::new(e)),
-        })?
-        .len();
+    let changed = |what: String| Error::Io {
+        path: local.to_owned(),
+        operation: "upload",
+        source: std::io::Error::other(format!(
+            "{what}; the upload was aborted and nothing was stored"
+        )),
+    };
+    let first = std::fs::metadata(local).map_err(|e| Error::NotFound {
+        uri: uri.clone(),
+        source: Some(Box::new(e)),
+    })?;
+    let seen = Fingerprint::of(&first);
+    let size = seen.size;
     if size > opts.max_bytes {
         return Err(Error::TooLarge {
             uri,
@@ -119,61 +342,85 @@ pub async fn upload_video(
     };
     let key = ObjectStoreSink::relative(&video, name)?;
     let path = sink.path(&key);
+    let mut file = std::fs::File::open(local).map_err(|e| io("open", e))?;
+    let opened = Fingerprint::of(&file.metadata().map_err(|e| io("stat", e))?);
+    if opened != seen {
+        return Err(Error::Io {
+            path: local.to_owned(),
+            operation: "open",
+            source: std::io::Error::other(
+                "the file changed between probing and uploading; nothing was stored",
+            ),
+        });
+    }
     let upload = sink
         .store()
         .put_multipart(&path)
         .await
-        .map_err(|e| crate::sink::backend(&key, e))?;
-    let mut writer = WriteMultipart::new_with_chunk_size(upload, CHUNK);
-    let mut file = std::fs::File::open(local).map_err(|e| io("open", e))?;
+        .map_err(|e| store_error(&key, "start multipart upload", e))?;
+    let mut pending = Pending {
+        key: key.clone(),
+        upload: Some(upload),
+        parts: JoinSet::new(),
+        sent_parts: 0,
+    };
     let mut hasher = Sha256::new();
-    let mut buf = vec![0u8; CHUNK];
     let mut sent = 0u64;
     let mut progress = opts.progress;
-    let result: Result<()> = async {
+    let streamed: Result<()> = async {
         loop {
-            let n = file.read(&mut buf).map_err(|e| io("read", e))?;
+            let mut buf = vec![0u8; CHUNK];
+            let n = fill(&mut file, &mut buf).map_err(|e| io("read", e))?;
             if n == 0 {
                 break;
             }
-            hasher.update(&buf[..n]);
-            writer
-                .wait_for_capacity(PARTS_IN_FLIGHT)
-                .await
-                .map_err(|e| crate::sink::backend(&key, e))?;
-            writer.write(&buf[..n]);
+            buf.truncate(n);
+            hasher.update(&buf);
             sent += n as u64;
+            if sent > size {
+                return Err(changed(format!(
+                    "the file grew past its {size} bytes while it was uploaded"
+                )));
+            }
+            pending.send(Bytes::from(buf)).await?;
             if let Some(p) = progress.as_mut() {
                 p(sent);
             }
+            if n < CHUNK {
+                break;
+            }
+        }
+        // Nothing is committed unless the file is still the one that was probed.
+        if sent != size {
+            return Err(changed(format!(
+                "the file changed size while it was uploaded ({size} bytes, then {sent} read)"
+            )));
+        }
+        let now_open = Fingerprint::of(&file.metadata().map_err(|e| io("stat", e))?);
+        let now_path = Fingerprint::of(&std::fs::metadata(local).map_err(|e| io("stat", e))?);
+        if now_open != seen || now_path != seen {
+            return Err(changed(format!(
+                "the file changed while it was uploaded (size {size} then {}, modified {:?} then {:?}, or replaced)",
+                now_path.size, seen.modified, now_path.modified
+            )));
         }
         Ok(())
     }
     .await;
-    match result {
-        Ok(()) => {
-            writer
-                .finish()
-                .await
-                .map_err(|e| crate::sink::backend(&key, e))?;
-        }
-        Err(e) => {
-            let _ = writer.abort().await;
-            return Err(e);
-        }
-    }
-    if sent != size {
-        return Err(Error::Io {
-            path: local.to_owned(),
-            operation: "read",
-            source: std::io::Error::other(format!(
-                "the file changed size while uploading ({size} then {sent} bytes)"
-            )),
-        });
+    let content_hash = format!("sha256:{:x}", hasher.finalize());
+    let checked = streamed.and_then(|()| match &opts.expect_sha256 {
+        Some(want) if *want != content_hash => Err(changed(format!(
+            "the content hash is {content_hash}, not the expected {want}"
+        ))),
+        _ => Ok(()),
+    });
+    match checked {
+        Ok(()) => pending.complete().await?,
+        Err(e) => return Err(pending.abort_after(e).await),
     }
     Ok(UploadedVideo {
         key,
-        content_hash: format!("sha256:{:x}", hasher.finalize()),
+        content_hash,
         size,
         metadata,
     })
