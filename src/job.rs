@@ -3,13 +3,14 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use video_core::annotation::SuperviselyAnnotator;
 use video_core::{
     Error, ExtractReport, ExtractToSinkOptions, FnFilter, FrameInfo, ImageFormat, Result,
     SamplingPlan, SamplingSettings, VideoManifest, VideoRef, VideoSource, extract_to_sink_opts,
 };
-use video_gst::{DecodeOptions, EncodeOptions, GstDemuxer, ImageEncoder, Resize};
+use video_gst::{DecodeOptions, EncodeOptions, GstDemuxerBuilder, ImageEncoder, Resize};
 use video_storage::{ObjectStoreSink, StoreVideo};
 
 use crate::annotations::{self, AnnotationInput};
@@ -45,6 +46,13 @@ pub struct ExtractOptions {
     /// With an [`annotation`](Self::annotation), also write the folder's COCO instances file
     /// (see [`extract_frames`]). Default: true.
     pub coco: bool,
+    /// Fail with [`Error::Timeout`] when probing or decoding the video makes no progress for
+    /// this long (see [`GstDemuxerBuilder::with_stall_timeout`]). Default: 20 s.
+    pub stall_timeout: Duration,
+    /// Fail with [`Error::Timeout`] when probing the video, or decoding its frames, takes
+    /// longer than this in all, progress or not (each separately; see
+    /// [`GstDemuxerBuilder::with_deadline`]). Default: none.
+    pub deadline: Option<Duration>,
 }
 
 impl Default for ExtractOptions {
@@ -61,6 +69,8 @@ impl Default for ExtractOptions {
             annotation: None,
             only_annotated: false,
             coco: true,
+            stall_timeout: Duration::from_secs(20),
+            deadline: None,
         }
     }
 }
@@ -135,6 +145,16 @@ impl ExtractOptions {
     /// Set [`coco`](Self::coco).
     pub fn coco(mut self, v: bool) -> Self {
         self.coco = v;
+        self
+    }
+    /// Set [`stall_timeout`](Self::stall_timeout).
+    pub fn stall_timeout(mut self, v: Duration) -> Self {
+        self.stall_timeout = v;
+        self
+    }
+    /// Set [`deadline`](Self::deadline).
+    pub fn deadline(mut self, v: Option<Duration>) -> Self {
+        self.deadline = v;
         self
     }
 }
@@ -272,13 +292,17 @@ pub async fn extract_frames(
         VideoInput::Url(url) => Opened::Store(Arc::new(StoreVideo::open_url(&url).await?)),
         VideoInput::Store(v) => Opened::Store(v),
     };
-    let (mut demuxer, location) = match &opened {
+    let (builder, location) = match &opened {
         Opened::Store(v) => (
-            GstDemuxer::from_source(v.clone())?,
+            GstDemuxerBuilder::from_source(v.clone()),
             video_core::ByteSource::uri(v.as_ref()).to_owned(),
         ),
-        Opened::File(p) => (GstDemuxer::open(p)?, p.display().to_string()),
+        Opened::File(p) => (GstDemuxerBuilder::new(p), p.display().to_string()),
     };
+    let mut demuxer = builder
+        .with_stall_timeout(options.stall_timeout)
+        .with_deadline(options.deadline)
+        .build()?;
     let metadata = video_core::Demuxer::probe(&mut demuxer).await?;
     let table = video_core::Demuxer::frame_table(&mut demuxer).await?;
     // Annotations are checked against the video before anything is written.

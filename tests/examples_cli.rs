@@ -352,3 +352,108 @@ fn extract_frames_copies_annotations() {
         String::from_utf8_lossy(&e.stderr)
     );
 }
+
+/// Runs an example as a child process and kills it if it has not ended after `limit`: a hang
+/// fails the test instead of blocking it.
+fn run_with_limit(
+    example: &'static str,
+    args: &[&str],
+    cwd: &Path,
+    limit: std::time::Duration,
+) -> Output {
+    use std::io::Read;
+    let mut child = Command::new(example_path(example))
+        .args(args)
+        .current_dir(cwd)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{example} {args:?}: still running after {limit:?}: it hangs");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_end(&mut stdout)
+        .unwrap();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_end(&mut stderr)
+        .unwrap();
+    Output {
+        status,
+        stdout,
+        stderr,
+    }
+}
+
+#[test]
+fn examples_refuse_fifos_devices_and_sockets_without_hanging() {
+    let dir = common::scratch("special-files");
+    let fifo = dir.join("fifo.mp4");
+    assert!(
+        Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success(),
+        "mkfifo {}",
+        fifo.display()
+    );
+    let socket = dir.join("socket.mp4");
+    let _listener = std::os::unix::net::UnixListener::bind(&socket).unwrap();
+    let out = dir.join("out");
+    let out = out.to_str().unwrap();
+    let cases = [
+        (
+            fifo.to_str().unwrap().to_owned(),
+            "not a regular file (FIFO)",
+        ),
+        (
+            "/dev/zero".to_owned(),
+            "not a regular file (character device)",
+        ),
+        (
+            "/dev/null".to_owned(),
+            "not a regular file (character device)",
+        ),
+        (
+            socket.to_str().unwrap().to_owned(),
+            "not a regular file (socket)",
+        ),
+    ];
+    let mut problems = Vec::new();
+    for (video, reason) in &cases {
+        for (example, args) in [
+            ("probe", vec![video.as_str()]),
+            ("extract_frames", vec![video.as_str(), out]),
+            ("upload", vec![video.as_str(), out]),
+        ] {
+            let o = run_with_limit(example, &args, &dir, std::time::Duration::from_secs(60));
+            let err = String::from_utf8_lossy(&o.stderr);
+            if o.status.success() || !err.contains(video.as_str()) || !err.contains(reason) {
+                problems.push(format!(
+                    "{example} {video}: exit {:?}, stderr: {}",
+                    o.status.code(),
+                    err.trim_end()
+                ));
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}

@@ -51,6 +51,37 @@ impl Progress {
     }
 }
 
+/// A wall-clock limit on a whole operation (a probe, a decode), beside the stall timeout: the
+/// operation fails with [`Error::Timeout`] once it has run this long, progress or not.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Deadline {
+    started: Instant,
+    limit: Option<Duration>,
+}
+
+impl Deadline {
+    /// A deadline `limit` from now (none: never).
+    pub(crate) fn after(limit: Option<Duration>) -> Self {
+        Deadline {
+            started: Instant::now(),
+            limit,
+        }
+    }
+
+    /// `Err(Error::Timeout)` naming `uri`, what was being done and the deadline, once it has
+    /// passed.
+    pub(crate) fn check(&self, uri: &str, what: &str) -> Result<()> {
+        match self.limit {
+            Some(limit) if self.started.elapsed() >= limit => Err(Error::Timeout {
+                uri: uri.to_owned(),
+                operation: format!("{what}, past the deadline of {limit:?}"),
+                waited: self.started.elapsed(),
+            }),
+            _ => Ok(()),
+        }
+    }
+}
+
 /// Owns a pipeline and sets it to NULL when dropped, on every path.
 #[derive(Debug)]
 pub(crate) struct PipelineGuard {
@@ -135,8 +166,8 @@ impl PipelineGuard {
         let _ = pipeline.post_message(msg);
     }
 
-    /// Wait for EOS (or [`done`](Self::done)), failing on a bus error or when `progress` stops
-    /// moving for `stall`.
+    /// Wait for EOS (or [`done`](Self::done)), failing on a bus error, when `progress` stops
+    /// moving for `stall`, or when `deadline` passes.
     /// Before any progress at all, `first` is the limit instead of `stall`.
     pub(crate) fn wait_eos(
         &self,
@@ -144,6 +175,7 @@ impl PipelineGuard {
         stall: Duration,
         first: Duration,
         what: &str,
+        deadline: Deadline,
     ) -> Result<()> {
         let bus = self
             .pipeline
@@ -152,6 +184,7 @@ impl PipelineGuard {
         let mut last = progress.get();
         let mut since = Instant::now();
         loop {
+            deadline.check(&self.uri, what)?;
             if let Some(msg) = bus.timed_pop_filtered(
                 gst::ClockTime::from_mseconds(50),
                 &[

@@ -92,12 +92,19 @@ pub async fn upload_video(
         operation,
         source,
     };
-    let size = std::fs::metadata(local)
-        .map_err(|e| Error::NotFound {
-            uri: uri.clone(),
-            source: Some(Box::new(e)),
-        })?
-        .len();
+    let meta = std::fs::metadata(local).map_err(|e| Error::NotFound {
+        uri: uri.clone(),
+        source: Some(Box::new(e)),
+    })?;
+    if !meta.is_file() {
+        // A FIFO or a device would block the probe's or the upload's reads, or never end.
+        return Err(Error::NotAVideo {
+            uri,
+            reason: format!("not a regular file ({})", special_kind(&meta.file_type())),
+            source: None,
+        });
+    }
+    let size = meta.len();
     if size > opts.max_bytes {
         return Err(Error::TooLarge {
             uri,
@@ -177,4 +184,29 @@ pub async fn upload_video(
         size,
         metadata,
     })
+}
+
+/// What a path that is not a regular file is, in a few words.
+fn special_kind(t: &std::fs::FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if t.is_fifo() {
+            return "FIFO";
+        }
+        if t.is_char_device() {
+            return "character device";
+        }
+        if t.is_block_device() {
+            return "block device";
+        }
+        if t.is_socket() {
+            return "socket";
+        }
+    }
+    if t.is_dir() {
+        "directory"
+    } else {
+        "special file"
+    }
 }
