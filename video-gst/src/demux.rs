@@ -636,6 +636,51 @@ fn durations_agree(table: &FrameTable, stream: &StreamScan) -> bool {
         })
 }
 
+/// [`Error::Unsupported`] naming the first frame FFmpeg shows (the MP4/MOV header's samples
+/// inside the edit list) that the demux pass never saw: qtdemux stops sending a track's samples
+/// at the edit's end, so a frame shown before the end but stored after a sample past it (a
+/// B-frame referring to a frame the edit hides) never reaches the decoder. Every later frame
+/// number would still be right, but the video's last frames would be missing, so the video is
+/// refused rather than given a short frame table.
+fn check_no_frame_lost_at_edit_end(
+    uri: &str,
+    header: &mut Option<crate::header::Header<'_>>,
+    scan: &Scan,
+    index: usize,
+    table: &FrameTable,
+) -> Result<()> {
+    let Some(header) = header.as_mut() else {
+        return Ok(());
+    };
+    // Video pads come in track order only when the header declares as many video tracks.
+    if header.mp4_track_counts().map(|c| c.0) != Some(scan.video.len()) {
+        return Ok(());
+    }
+    let Some(shown) = header.mp4_edit_shown_times(index) else {
+        return Ok(());
+    };
+    let seen: Vec<i64> = table.iter().map(|f| f.pts.as_nanos()).collect();
+    let tolerance = 1_000_000; // 1 ms: container time scales round
+    let lost = shown
+        .iter()
+        .enumerate()
+        .find(|&(_, &t)| !seen.iter().any(|&s| (s - t).abs() <= tolerance));
+    if let Some((frame, &t)) = lost {
+        return Err(Error::Unsupported {
+            uri: uri.to_owned(),
+            reason: format!(
+                "frame {frame} (pts {:.6} s) of video stream {index} is lost: it is shown before the edit list's end \
+                 but stored after a sample the edit hides, and GStreamer's MP4 demuxer (qtdemux) stops sending samples there, \
+                 so it never reaches the decoder ({} of the {} frames FFmpeg shows would come out)",
+                t as f64 / 1e9,
+                seen.len(),
+                shown.len(),
+            ),
+        });
+    }
+    Ok(())
+}
+
 /// Metadata and table from a scan. With `from_header`, the table comes from the container
 /// header and `None` says the header gives none that can be trusted.
 fn probed_from(
@@ -754,7 +799,11 @@ fn probed_from(
                 _ => return Ok(None),
             }
         } else {
-            stream.table(&uri)?
+            let table = stream.table(&uri)?;
+            if matches!(scan.container.as_str(), "mp4" | "mov") {
+                check_no_frame_lost_at_edit_end(&uri, header, &scan, index, &table)?;
+            }
+            table
         }
     };
     if table.len() > opts.max_frames {

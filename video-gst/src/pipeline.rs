@@ -247,6 +247,24 @@ pub(crate) fn parse_pipeline(
         .map_err(|e| backend(&uri, None, e.to_string()))?;
     gst::Element::link_many([&src, &typefind, &parsebin])
         .map_err(|e| backend(&uri, Some("parsebin"), e.to_string()))?;
+    // Parsers parsebin plugs: H.264/HEVC in MP4 stored as Annex-B (start codes, no avcC/hvcC)
+    // is declared to them as byte-stream, which is what it is.
+    pipeline.connect_deep_element_added(|_, _, element| {
+        let is_parser = element
+            .factory()
+            .is_some_and(|f| matches!(f.name().as_str(), "h264parse" | "h265parse"));
+        if is_parser && let Some(sinkpad) = element.static_pad("sink") {
+            sinkpad.add_probe(gst::PadProbeType::EVENT_DOWNSTREAM, |_, info| {
+                if let Some(gst::PadProbeData::Event(ev)) = &mut info.data
+                    && let gst::EventView::Caps(c) = ev.view()
+                    && let Some(caps) = annex_b_caps(c.caps())
+                {
+                    *ev = gst::event::Caps::new(&caps);
+                }
+                gst::PadProbeReturn::Ok
+            });
+        }
+    });
     let weak = pipeline.downgrade();
     parsebin.connect_pad_added(move |_, pad| {
         if let Some(p) = weak.upgrade() {
@@ -254,6 +272,32 @@ pub(crate) fn parse_pipeline(
         }
     });
     Ok((guard, typefind))
+}
+
+/// The caps to give a parser instead of `caps` when they declare H.264 or HEVC in the MP4
+/// layout (`avc`, `hvc1`, `hev1`: length-prefixed NAL units, set-up in `codec_data`) but carry
+/// no `codec_data`: such a track (`annex-b.mp4` in the corpus) stores its samples in Annex-B
+/// form, with start codes and the parameter sets in-band, as FFmpeg detects. Said to be
+/// `byte-stream`, the parser reads them; as they are, it refuses the caps and qtdemux stops
+/// with "not-negotiated".
+fn annex_b_caps(caps: &gst::CapsRef) -> Option<gst::Caps> {
+    let s = caps.structure(0)?;
+    let mp4_layout = matches!(
+        (s.name().as_str(), s.get::<&str>("stream-format").ok()),
+        ("video/x-h264", Some("avc" | "avc3")) | ("video/x-h265", Some("hvc1" | "hev1"))
+    );
+    let no_setup = match s.get::<gst::Buffer>("codec_data") {
+        Ok(b) => b.size() == 0,
+        Err(_) => true,
+    };
+    if !(mp4_layout && no_setup) {
+        return None;
+    }
+    let mut out = caps.to_owned();
+    let st = out.make_mut().structure_mut(0)?;
+    st.remove_field("codec_data");
+    st.set("stream-format", "byte-stream");
+    Some(out)
 }
 
 /// Swallow a stream we do not want: link it to a `fakesink` kept in PLAYING whatever the
