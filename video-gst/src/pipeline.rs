@@ -250,6 +250,12 @@ pub(crate) fn parse_pipeline(
     // Parsers parsebin plugs: H.264/HEVC in MP4 stored as Annex-B (start codes, no avcC/hvcC)
     // is declared to them as byte-stream, which is what it is.
     pipeline.connect_deep_element_added(|_, _, element| {
+        if element.factory().is_some_and(|f| f.name() == "avidemux") {
+            // Runs before parsebin's own handler (connected after the element was added), so
+            // parsebin sees the codec and plugs its parser.
+            element.connect_pad_added(|_, pad| name_avi_fourcc(pad));
+            return;
+        }
         let is_parser = element
             .factory()
             .is_some_and(|f| matches!(f.name().as_str(), "h264parse" | "h265parse"));
@@ -272,6 +278,50 @@ pub(crate) fn parse_pipeline(
         }
     });
     Ok((guard, typefind))
+}
+
+/// avidemux 1.22 has no mapping for the AV1 and VP9 FourCCs (`AV01`, `VP90`) and exposes such
+/// streams as `video/x-avi-unknown`: name the codec on the pad (its sticky caps now, its caps
+/// events later), so the stream is parsed and decoded like AV1 or VP9 in any other container.
+fn name_avi_fourcc(pad: &gst::Pad) {
+    let rename = |caps: &gst::CapsRef| -> Option<gst::Caps> {
+        let s = caps.structure(0)?;
+        if s.name() != "video/x-avi-unknown" {
+            return None;
+        }
+        let fourcc = s.get::<i32>("fourcc").ok()?.to_le_bytes();
+        let name = match &fourcc.map(|b| b.to_ascii_uppercase()) {
+            b"AV01" => "video/x-av1",
+            b"VP90" => "video/x-vp9",
+            _ => return None,
+        };
+        let mut out = gst::Caps::builder(name);
+        for field in ["width", "height", "framerate", "pixel-aspect-ratio"] {
+            if let Ok(v) = s.value(field) {
+                out = out.field(field, v.clone());
+            }
+        }
+        Some(out.build())
+    };
+    pad.sticky_events_foreach(|ev| {
+        if let gst::EventView::Caps(c) = ev.view()
+            && let Some(caps) = rename(c.caps())
+        {
+            return std::ops::ControlFlow::Continue(gst::EventForeachAction::Replace(
+                gst::event::Caps::new(&caps),
+            ));
+        }
+        std::ops::ControlFlow::Continue(gst::EventForeachAction::Keep)
+    });
+    pad.add_probe(gst::PadProbeType::EVENT_DOWNSTREAM, move |_, info| {
+        if let Some(gst::PadProbeData::Event(ev)) = &mut info.data
+            && let gst::EventView::Caps(c) = ev.view()
+            && let Some(caps) = rename(c.caps())
+        {
+            *ev = gst::event::Caps::new(&caps);
+        }
+        gst::PadProbeReturn::Ok
+    });
 }
 
 /// The caps to give a parser instead of `caps` when they declare H.264 or HEVC in the MP4
