@@ -457,3 +457,47 @@ fn examples_refuse_fifos_devices_and_sockets_without_hanging() {
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
+
+#[test]
+fn extract_frames_deadline_and_stall_timeout_options() {
+    let dir = common::scratch("deadline-cli");
+    let clip = json(&run("probe", &[], &dir))["path"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let out = dir.join("out");
+    let out = out.to_str().unwrap();
+    // A deadline no probe can meet: a one-line timeout naming the video and the deadline.
+    let o = run(
+        "extract_frames",
+        &[&clip, out, "--deadline", "0.000001"],
+        &dir,
+    );
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(err.trim_end().lines().count(), 1, "not one line: {err}");
+    assert!(
+        err.contains(&clip) && err.contains("timed out") && err.contains("deadline"),
+        "{err}"
+    );
+    // Generous limits change nothing.
+    let s = json(&run(
+        "extract_frames",
+        &[&clip, out, "--deadline", "600", "--stall-timeout", "30"],
+        &dir,
+    ));
+    assert_eq!(s["frames_written"].as_u64(), Some(10));
+    // Limits that cannot work are refused.
+    for bad in [
+        ["--deadline", "0"],
+        ["--stall-timeout", "-1"],
+        ["--deadline", "soon"],
+    ] {
+        let o = run("extract_frames", &[&clip, out, bad[0], bad[1]], &dir);
+        assert!(!o.status.success(), "{bad:?} accepted");
+        assert!(
+            String::from_utf8_lossy(&o.stderr).contains(bad[0]),
+            "{bad:?}"
+        );
+    }
+}
