@@ -88,7 +88,7 @@ impl Input {
             // GStreamer 1.22's GIF demuxer stamps every frame 0 and never ends (it spins).
             return Err(Error::Unsupported {
                 uri,
-                reason: "animated GIF: GStreamer 1.22's GIF demuxer gives every frame the timestamp 0 and never ends, so frames cannot be identified".into(),
+                reason: "animated GIF: GStreamer 1.22's GIF demuxer gives every frame the timestamp 0 and never ends, so frames cannot be identified (the video-gif backend reads GIFs)".into(),
             });
         }
         Ok(())
