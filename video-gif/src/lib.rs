@@ -11,8 +11,9 @@
 //!   the first image is at 0;
 //! - pixels as FFmpeg's GIF decoder composes them (disposal methods applied on a canvas the
 //!   size of the logical screen), as 8-bit RGB with the alpha channel dropped (what
-//!   `ffmpeg -pix_fmt rgb24` gives: pixels no image painted are FFmpeg's transparent colour,
-//!   white with alpha 0, so white).
+//!   `ffmpeg -pix_fmt rgb24` gives: the canvas starts as the background colour, or, when the
+//!   first image has a transparent index, as FFmpeg's transparent colour, white with alpha 0,
+//!   so white).
 //!
 //! Every frame depends on the canvas the frames before it left, so decoding always starts at
 //! the first image (only frame 0 is a key frame).
@@ -462,6 +463,15 @@ fn compose(
                 reason: "the GIF ended before this image".into(),
             });
         };
+        if index == 0 {
+            // FFmpeg starts from the background colour, or from transparency when the first
+            // image has a transparent index.
+            if let (None, Some(i)) = (f.transparent, bg_index)
+                && !global.is_empty()
+            {
+                canvas.fill(colour(&global, i));
+            }
+        }
         if let Some((method, rect, saved, bg)) = pending.take() {
             match method {
                 gif::DisposalMethod::Background => rect.fill(&mut canvas, w, h, bg),

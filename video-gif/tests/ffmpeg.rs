@@ -156,6 +156,95 @@ fn generated_gif_equals_ffmpeg() {
     assert_eq!(check_equal_to_ffmpeg(&path), 24);
 }
 
+/// One image of a hand-made GIF: rectangle, colour index, disposal, transparent index, delay.
+struct Image {
+    rect: (u16, u16, u16, u16),
+    fill: fn(u16, u16) -> u8,
+    dispose: gif::DisposalMethod,
+    transparent: Option<u8>,
+    delay: u16,
+}
+
+/// Writes a GIF whose palette is red (the background, index 0), green, blue, white, black.
+fn write_gif(path: &Path, width: u16, height: u16, images: &[Image]) {
+    let palette = [255, 0, 0, 0, 255, 0, 0, 0, 255, 255, 255, 255, 0, 0, 0];
+    let file = std::fs::File::create(path).unwrap();
+    let mut enc = gif::Encoder::new(file, width, height, &palette).unwrap();
+    for im in images {
+        let (left, top, w, h) = im.rect;
+        let mut buffer = Vec::with_capacity(usize::from(w) * usize::from(h));
+        for y in 0..h {
+            for x in 0..w {
+                buffer.push((im.fill)(x, y));
+            }
+        }
+        let frame = gif::Frame {
+            delay: im.delay,
+            dispose: im.dispose,
+            transparent: im.transparent,
+            left,
+            top,
+            width: w,
+            height: h,
+            buffer: buffer.into(),
+            ..gif::Frame::default()
+        };
+        enc.write_frame(&frame).unwrap();
+    }
+}
+
+#[test]
+fn disposal_methods_and_delays_equal_ffmpeg() {
+    use gif::DisposalMethod::{Any, Background, Keep, Previous};
+    let dir = scratch("disposal");
+    let img = |rect, fill, dispose, transparent, delay| Image {
+        rect,
+        fill,
+        dispose,
+        transparent,
+        delay,
+    };
+    // A first image smaller than the screen, images restoring to the background (with and
+    // without a transparent index) and to the previous canvas, delays of 0, 1 and odd values.
+    let images = [
+        img((4, 4, 20, 12), |x, _| 1 + (x % 2) as u8, Keep, None, 7),
+        img(
+            (10, 2, 16, 10),
+            |x, y| ((x + y) % 4) as u8,
+            Background,
+            Some(3),
+            0,
+        ),
+        img((0, 0, 12, 12), |_, y| 2 + (y % 2) as u8, Previous, None, 1),
+        img(
+            (20, 8, 12, 8),
+            |x, _| 4 - (x % 3) as u8,
+            Background,
+            None,
+            3,
+        ),
+        img((2, 10, 30, 6), |x, y| ((x * y) % 5) as u8, Any, Some(0), 25),
+        img((8, 0, 8, 20), |_, _| 3, Previous, Some(1), 2),
+        img(
+            (0, 0, 32, 20),
+            |x, y| ((x / 4 + y / 4) % 5) as u8,
+            Keep,
+            Some(4),
+            10,
+        ),
+    ];
+    for (name, first_transparent) in [("plain", None), ("transparent", Some(2))] {
+        let path = dir.join(format!("{name}.gif"));
+        let mut images: Vec<Image> = images
+            .iter()
+            .map(|i| img(i.rect, i.fill, i.dispose, i.transparent, i.delay))
+            .collect();
+        images[0].transparent = first_transparent;
+        write_gif(&path, 32, 20, &images);
+        assert_eq!(check_equal_to_ffmpeg(&path), 7, "{name}");
+    }
+}
+
 #[test]
 fn corpus_gif_equals_ffmpeg() {
     let corpus = std::env::var_os("VIDEO_DATASET_CORPUS")
