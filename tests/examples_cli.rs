@@ -501,3 +501,31 @@ fn extract_frames_deadline_and_stall_timeout_options() {
         );
     }
 }
+
+#[test]
+fn examples_read_an_animated_gif_by_content() {
+    let dir = common::scratch("gif-cli");
+    let gif = dir.join("anim.bin"); // the name hides the format
+    let made = Command::new("ffmpeg")
+        .args(["-v", "error", "-y", "-f", "lavfi", "-i"])
+        .arg("testsrc2=size=64x48:rate=10:duration=3")
+        .args(["-f", "gif"])
+        .arg(&gif)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let gif = gif.to_str().unwrap();
+    let m = json(&run("probe", &[gif], &dir));
+    assert_eq!(m["codec"], "gif");
+    assert_eq!(m["frame_count"].as_u64(), Some(30));
+    assert!((m["duration_seconds"].as_f64().unwrap() - 3.0).abs() < 1e-9);
+    let out = dir.join("out");
+    let s = json(&run("extract_frames", &[gif, out.to_str().unwrap()], &dir));
+    assert_eq!(s["frames_written"].as_u64(), Some(3), "1 fps over 3 s");
+    let up = json(&run(
+        "upload",
+        &[gif, dir.join("ds").to_str().unwrap()],
+        &dir,
+    ));
+    assert_eq!(up["frame_count"].as_u64(), Some(30));
+}
