@@ -466,6 +466,16 @@ impl Job {
         let mut i = 0usize;
         while i < self.targets.len() {
             let t = self.targets[i];
+            if self.probed.lost.contains(&t) {
+                return Err(Error::Decode {
+                    uri: self.uri.clone(),
+                    index: Some(t),
+                    pts: table.pts_of(t),
+                    reason: "GStreamer 1.22's MP4 demuxer (qtdemux) ends the edit list's segment before this frame's sample, \
+                             so it never reaches the decoder (FFmpeg shows it; the frames before it are unaffected)"
+                        .into(),
+                });
+            }
             let start_k =
                 start_override.unwrap_or_else(|| table.decode_start(t).unwrap_or(first_key));
             // Decoding on from `p` passes through `start_k` anyway, so a seek is never more work

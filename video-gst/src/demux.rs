@@ -492,6 +492,9 @@ pub(crate) struct Probed {
     /// Identify decoded frames by their position in the output of a decode from the start
     /// (tables built by decoding), not by timestamp.
     pub(crate) by_position: bool,
+    /// Frames of the table (FFmpeg shows them) that GStreamer's demuxer never delivers: asking
+    /// for one is an [`Error::Decode`].
+    pub(crate) lost: Vec<u64>,
 }
 
 /// [`Demuxer`] on GStreamer: `<source> ! typefind ! parsebin ! fakesink`, no decoding.
@@ -636,49 +639,59 @@ fn durations_agree(table: &FrameTable, stream: &StreamScan) -> bool {
         })
 }
 
-/// [`Error::Unsupported`] naming the first frame FFmpeg shows (the MP4/MOV header's samples
-/// inside the edit list) that the demux pass never saw: qtdemux stops sending a track's samples
-/// at the edit's end, so a frame shown before the end but stored after a sample past it (a
-/// B-frame referring to a frame the edit hides) never reaches the decoder. Every later frame
-/// number would still be right, but the video's last frames would be missing, so the video is
-/// refused rather than given a short frame table.
-fn check_no_frame_lost_at_edit_end(
-    uri: &str,
+/// The frames FFmpeg shows (the MP4/MOV header's samples inside the edit list) that the demux
+/// pass never saw, added to `table`: qtdemux 1.22 ends a track's edit-list segment early in some
+/// files (a B-frame stored after a sample the edit hides; an edit that trims the start), so
+/// those frames never reach the decoder. With them in the table, frame numbers and the frame
+/// count are FFmpeg's, and asking for one of them is an [`Error::Decode`] that says why
+/// (see [`Probed::lost`]). Returns the table and the indices of the lost frames.
+fn add_frames_lost_at_edit_end(
     header: &mut Option<crate::header::Header<'_>>,
     scan: &Scan,
     index: usize,
-    table: &FrameTable,
-) -> Result<()> {
+    table: FrameTable,
+) -> (FrameTable, Vec<u64>) {
     let Some(header) = header.as_mut() else {
-        return Ok(());
+        return (table, Vec::new());
     };
     // Video pads come in track order only when the header declares as many video tracks.
     if header.mp4_track_counts().map(|c| c.0) != Some(scan.video.len()) {
-        return Ok(());
+        return (table, Vec::new());
     }
     let Some(shown) = header.mp4_edit_shown_times(index) else {
-        return Ok(());
+        return (table, Vec::new());
     };
-    let seen: Vec<i64> = table.iter().map(|f| f.pts.as_nanos()).collect();
     let tolerance = 1_000_000; // 1 ms: container time scales round
-    let lost = shown
+    let mut frames: Vec<video_core::FrameInfo> = table.iter().copied().collect();
+    let seen: Vec<i64> = frames.iter().map(|f| f.pts.as_nanos()).collect();
+    let missing: Vec<i64> = shown
         .iter()
-        .enumerate()
-        .find(|&(_, &t)| !seen.iter().any(|&s| (s - t).abs() <= tolerance));
-    if let Some((frame, &t)) = lost {
-        return Err(Error::Unsupported {
-            uri: uri.to_owned(),
-            reason: format!(
-                "frame {frame} (pts {:.6} s) of video stream {index} is lost: it is shown before the edit list's end \
-                 but stored after a sample the edit hides, and GStreamer's MP4 demuxer (qtdemux) stops sending samples there, \
-                 so it never reaches the decoder ({} of the {} frames FFmpeg shows would come out)",
-                t as f64 / 1e9,
-                seen.len(),
-                shown.len(),
-            ),
+        .copied()
+        .filter(|&t| !seen.iter().any(|&s| (s - t).abs() <= tolerance))
+        .collect();
+    if missing.is_empty() {
+        return (table, Vec::new());
+    }
+    let duration = frames.last().and_then(|f| f.duration);
+    // After every packet the demuxer delivered (hidden ones included).
+    let first_order = frames.iter().map(|f| f.decode_order + 1).max().unwrap_or(0);
+    for (k, &t) in missing.iter().enumerate() {
+        frames.push(video_core::FrameInfo {
+            index: 0,
+            pts: Timestamp::from_nanos(t),
+            duration,
+            keyframe: false,
+            decode_order: first_order + k as u64,
         });
     }
-    Ok(())
+    frames.sort_by_key(|f| f.pts);
+    let lost = frames
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| missing.contains(&f.pts.as_nanos()))
+        .map(|(i, _)| i as u64)
+        .collect();
+    (FrameTable::from_presentation_order(frames), lost)
 }
 
 /// Metadata and table from a scan. With `from_header`, the table comes from the container
@@ -758,6 +771,7 @@ fn probed_from(
         }
     }
     let by_position = !stream.has_all_pts();
+    let mut lost = Vec::new();
     if by_position && from_header {
         return Ok(None);
     }
@@ -801,9 +815,12 @@ fn probed_from(
         } else {
             let table = stream.table(&uri)?;
             if matches!(scan.container.as_str(), "mp4" | "mov") {
-                check_no_frame_lost_at_edit_end(&uri, header, &scan, index, &table)?;
+                let (table, frames_lost) = add_frames_lost_at_edit_end(header, &scan, index, table);
+                lost = frames_lost;
+                table
+            } else {
+                table
             }
-            table
         }
     };
     if table.len() > opts.max_frames {
@@ -900,5 +917,6 @@ fn probed_from(
         stream_id: stream.stream_id.clone(),
         stream_index: index,
         by_position,
+        lost,
     }))
 }

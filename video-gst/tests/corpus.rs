@@ -26,23 +26,27 @@ fn expected_failure(file: &str) -> Option<(ErrorKind, &'static str)> {
         "moviepy/pigs_in_a_polka.gif" => {
             Some((|e| matches!(e, Error::Unsupported { .. }), "animated GIF"))
         }
-        // qtdemux stops at the edit's end before the last shown frame's sample: the B-frame at
-        // 0.0833 s never reaches the decoder.
-        "mediabunny/no-correct-videoframe-format.mov" => Some((
-            |e| matches!(e, Error::Unsupported { .. }),
-            "frame 5 (pts 0.083333 s) of video stream 0 is lost",
-        )),
         _ => None,
     }
 }
 
-/// Frames GStreamer 1.22 can produce where FFmpeg produces more (see the corpus README).
-fn gst_frame_count(f: &CorpusFile) -> usize {
+/// Frames the probe counts: FFmpeg's, but for a truncated file's cut last sample.
+fn probe_frame_count(f: &CorpusFile) -> usize {
     match f.file.as_str() {
         // Annex-B H.264 in MP4 (no avcC; read as byte-stream), truncated inside its 6th sample:
         // qtdemux drops the cut sample, FFmpeg decodes what is left of it (with errors).
         "mediabunny/annex-b.mp4" => f.gstreamer_frame_count.unwrap_or(0),
         _ => f.frame_count_decoded,
+    }
+}
+
+/// Frames GStreamer 1.22 can decode (see the corpus README): the first ones.
+fn gst_frame_count(f: &CorpusFile) -> usize {
+    match f.file.as_str() {
+        // The last frame (a B-frame at 0.0833 s) is listed but qtdemux ends the edit list's
+        // segment before its sample: decoding it is an Error::Decode (checked below).
+        "mediabunny/no-correct-videoframe-format.mov" => f.gstreamer_frame_count.unwrap_or(0),
+        _ => probe_frame_count(f),
     }
 }
 
@@ -127,7 +131,7 @@ fn probe_frame_counts_and_pts_match_ffmpeg() {
         );
         assert_eq!(
             m.frame_count as usize,
-            gst_frame_count(f),
+            probe_frame_count(f),
             "{}: frame count",
             f.file
         );
@@ -385,4 +389,39 @@ fn single_frame_plans_seek_to_the_right_frame() {
         }
     }
     eprintln!("{total} single-frame seeks bit-exact");
+}
+
+/// A frame FFmpeg shows that GStreamer's demuxer never delivers is in the table (so the count
+/// and every index are FFmpeg's) and asking for it is a typed error naming it and saying why.
+#[test]
+fn a_frame_qtdemux_never_sends_is_a_decode_error() {
+    let Some(files) = corpus::load() else { return };
+    let f = corpus::find(&files, "no-correct-videoframe-format.mov");
+    let results = block(async {
+        let mut d = GstDemuxer::open(&f.path).unwrap();
+        let table = d.frame_table().await.unwrap();
+        assert_eq!(table.len(), 6);
+        let mut src = d.frame_source(DecodeOptions::default()).await.unwrap();
+        let plan = ResolvedPlan::from_indices(vec![4, 5]);
+        src.frames(&plan).collect::<Vec<_>>().await
+    });
+    match results.as_slice() {
+        [
+            Ok(frame),
+            Err(Error::Decode {
+                index: Some(5),
+                pts: Some(pts),
+                reason,
+                uri,
+            }),
+        ] => {
+            assert_eq!(frame.info.index, 4);
+            assert!((pts.as_seconds() - 0.083333).abs() < 1e-4, "{pts:?}");
+            assert!(
+                reason.contains("edit list") && uri.contains(&f.file),
+                "{reason}"
+            );
+        }
+        other => panic!("{}: {other:?}", f.file),
+    }
 }
