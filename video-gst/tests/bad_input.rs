@@ -783,3 +783,46 @@ fn a_deadline_ends_a_probe_and_a_decode() {
         .expect_err("zero deadline");
     assert!(matches!(e, Error::InvalidPlan { .. }), "{e:?}");
 }
+
+#[test]
+fn a_stream_declaring_65535_by_65535_exceeds_the_dimension_limit() {
+    // Raw video in AVI takes its size from the container header alone (no bitstream to parse).
+    let dir = TempDir::new("huge");
+    let small = dir.0.join("raw.avi");
+    let mut cmd = Command::new("ffmpeg");
+    cmd.args(["-nostdin", "-v", "error", "-y", "-f", "lavfi", "-i"])
+        .arg("testsrc=size=32x32:rate=5:duration=1")
+        .args(["-c:v", "rawvideo", "-pix_fmt", "bgr24"])
+        .arg(&small);
+    run_tool(&mut cmd, "encoding raw video in AVI");
+    let mut bytes = std::fs::read(&small).unwrap_or_else(|e| panic!("{e}"));
+    // BITMAPINFOHEADER: size(4) width(4) height(4) after the `strf` chunk header.
+    let strf = bytes
+        .windows(4)
+        .position(|w| w == b"strf")
+        .unwrap_or_else(|| panic!("{}: no strf chunk", small.display()));
+    bytes[strf + 12..strf + 16].copy_from_slice(&65535i32.to_le_bytes());
+    bytes[strf + 16..strf + 20].copy_from_slice(&65535i32.to_le_bytes());
+    let huge = dir.file("huge.avi", &bytes);
+    let e = assert_fails(&huge, None, "LimitExceeded", |e| {
+        matches!(e, Error::LimitExceeded { .. })
+    });
+    match e {
+        Error::LimitExceeded {
+            what,
+            limit,
+            actual,
+        } => {
+            assert!(what.contains("width"), "{what}");
+            assert_eq!((limit, actual), (16_384, 65_535));
+        }
+        other => panic!("{other:?}"),
+    }
+    // Control: the file as ffmpeg wrote it is a video.
+    let mut d = GstDemuxer::builder(&small)
+        .with_stall_timeout(STALL)
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let m = block_on(d.probe()).unwrap_or_else(|e| panic!("{}: {e}", small.display()));
+    assert_eq!((m.stored_width, m.frame_count), (32, 5));
+}
