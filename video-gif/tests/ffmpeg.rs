@@ -1,6 +1,7 @@
 //! The GIF backend gives FFmpeg's frames: count, pts and RGB pixels (`ffmpeg -pix_fmt rgb24`,
 //! every frame, passthrough timing), on a GIF ffmpeg generates (with transparency and partial
-//! images: ffmpeg's GIF encoder stores only what changed) and on the corpus GIF when present.
+//! images: ffmpeg's GIF encoder stores only what changed), on hand-made GIFs (every disposal
+//! method) and on the corpus GIF when present; and video-core's conformance checks.
 
 #![allow(clippy::unwrap_used)]
 
@@ -273,4 +274,44 @@ fn not_a_gif_is_a_typed_error() {
     let e = block_on(GifDemuxer::open(&cut).unwrap().probe()).unwrap_err();
     assert!(matches!(e, Error::NotAVideo { .. }), "{e:?}");
     assert!(e.to_string().contains("cut.gif"), "{e}");
+}
+
+#[test]
+fn gif_frame_source_passes_conformance() {
+    let dir = scratch("conformance");
+    let path = dir.join("anim.gif");
+    run(Command::new("ffmpeg")
+        .args(["-v", "error", "-y", "-f", "lavfi", "-i"])
+        .arg("testsrc2=size=40x30:rate=10:duration=3")
+        .arg(&path));
+    let mut d = GifDemuxer::open(&path).unwrap();
+    let table = block_on(d.frame_table()).unwrap();
+    assert_eq!(table.len(), 30);
+    let mut src = block_on(d.frame_source()).unwrap();
+    let plan = video_core::SamplingPlan::indices([0, 1, 14, 15, 28, 29])
+        .resolve(&table)
+        .unwrap();
+    let frames = block_on(video_core::conformance::frame_source_honours_plan(
+        &mut src, &table, &plan,
+    ));
+    assert!(frames.iter().all(|f| (f.width, f.height) == (40, 30)));
+    // Out-of-range indices are an error, an empty plan an empty stream.
+    let bad: Vec<_> = block_on(
+        src.frames(&ResolvedPlan::from_indices(vec![30]))
+            .collect::<Vec<_>>(),
+    );
+    assert!(matches!(
+        bad.as_slice(),
+        [Err(Error::IndexOutOfRange {
+            index: 30,
+            frame_count: 30
+        })]
+    ));
+    assert!(
+        block_on(
+            src.frames(&ResolvedPlan::from_indices(vec![]))
+                .collect::<Vec<_>>()
+        )
+        .is_empty()
+    );
 }
