@@ -11,6 +11,7 @@
 //!     [--indices 3,17,42 | --step N [--start N] [--end N] | --fps F [--start-seconds S] [--end-seconds S]]
 //!     [--max-frames N] [--format jpg|png] [--quality Q] [--resize WxH | --max-side N]
 //!     [--annotations ANN.json [--meta META.json] [--only-annotated] [--no-coco]]
+//!     [--stall-timeout S] [--deadline S]
 //! ```
 //!
 //! VIDEO is a file or a store URL (`s3://bucket/videos/a.mp4` with the `aws` feature,
@@ -28,6 +29,10 @@
 //! instances of the folder to `OUT/coco_instances.json` (not with `--no-coco`).
 //! `--only-annotated` keeps only frames with figures; without a plan option it then samples
 //! every frame (instead of 1 per second) and keeps the annotated ones.
+//!
+//! `--stall-timeout S` (default 20) fails the job when probing or decoding makes no progress for
+//! S seconds; `--deadline S` (default none) when probing, or decoding, takes longer than S
+//! seconds in all.
 
 use std::time::Instant;
 
@@ -57,6 +62,17 @@ struct Args {
     meta: Option<String>,
     only_annotated: bool,
     no_coco: bool,
+    stall_timeout: Option<std::time::Duration>,
+    deadline: Option<std::time::Duration>,
+}
+
+/// A positive number of seconds.
+fn seconds(name: &str, v: &str) -> anyhow::Result<std::time::Duration> {
+    v.parse::<f64>()
+        .ok()
+        .and_then(|s| std::time::Duration::try_from_secs_f64(s).ok())
+        .filter(|d| !d.is_zero())
+        .ok_or_else(|| anyhow::anyhow!("{name} takes a positive number of seconds, got {v:?}"))
 }
 
 fn parse_args() -> anyhow::Result<Args> {
@@ -105,6 +121,10 @@ fn parse_args() -> anyhow::Result<Args> {
             "--meta" => a.meta = Some(val("--meta")?),
             "--only-annotated" => a.only_annotated = true,
             "--no-coco" => a.no_coco = true,
+            "--stall-timeout" => {
+                a.stall_timeout = Some(seconds("--stall-timeout", &val("--stall-timeout")?)?)
+            }
+            "--deadline" => a.deadline = Some(seconds("--deadline", &val("--deadline")?)?),
             s if s.starts_with("--") => anyhow::bail!("unknown option {s}"),
             _ if a.video.is_none() => a.video = Some(arg),
             _ if a.out.is_none() => a.out = Some(arg),
@@ -165,6 +185,10 @@ async fn run() -> anyhow::Result<()> {
     if let Some(q) = a.quality {
         options = options.quality(q);
     }
+    if let Some(t) = a.stall_timeout {
+        options = options.stall_timeout(t);
+    }
+    options = options.deadline(a.deadline);
     match (&a.annotations, &a.meta, a.only_annotated || a.no_coco) {
         (Some(ann), meta, _) => {
             let input = AnnotationInput::read_supervisely(

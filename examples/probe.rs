@@ -7,8 +7,9 @@
 //! `cargo run --release --example probe -- VIDEO [--stream N] [--full-scan]`. Without a VIDEO,
 //! probes a clip it generates. `--full-scan` reads every packet even where the MP4/MOV header's
 //! sample tables give the frame table. On bad input it exits non-zero with a one-line error on
-//! stderr.
+//! stderr. An animated GIF (by content) is read with the pure-Rust GIF backend.
 
+use video_dataset::gif::GifDemuxer;
 use video_dataset::{Demuxer, GstDemuxer};
 
 #[path = "common/mod.rs"]
@@ -37,11 +38,16 @@ async fn run() -> anyhow::Result<()> {
         Some(p) => p,
         None => common::sample_clip()?,
     };
-    let mut b = GstDemuxer::builder(&path).with_header_index(!full_scan);
-    if let Some(s) = stream {
-        b = b.with_video_stream(s);
-    }
-    let mut demuxer = b.build()?;
+    // By content: animated GIF with the GIF backend (one stream), the rest with GStreamer.
+    let mut demuxer: Box<dyn Demuxer> = if common::is_gif(&path) && stream.unwrap_or(0) == 0 {
+        Box::new(GifDemuxer::open(&path)?)
+    } else {
+        let mut b = GstDemuxer::builder(&path).with_header_index(!full_scan);
+        if let Some(s) = stream {
+            b = b.with_video_stream(s);
+        }
+        Box::new(b.build()?)
+    };
     let m = demuxer.probe().await?;
     let json = serde_json::json!({
         "path": m.uri,

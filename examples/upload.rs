@@ -8,8 +8,9 @@
 //! a store URL). Without arguments it uploads the generated sample clip into `./dataset/raw`.
 //! Prints the stored key, content hash, size and probed frame count as JSON.
 
-use video_dataset::GstDemuxer;
+use video_dataset::gif::GifDemuxer;
 use video_dataset::storage::{ObjectStoreSink, UploadOptions, upload_video};
+use video_dataset::{Demuxer, GstDemuxer};
 
 #[path = "common/mod.rs"]
 mod common;
@@ -34,12 +35,17 @@ async fn run() -> anyhow::Result<()> {
     };
     let dataset = pos.get(1).cloned().unwrap_or_else(|| "dataset".to_owned());
     let sink = ObjectStoreSink::from_url(&dataset)?;
-    let mut demuxer = GstDemuxer::open(&video)?;
+    // By content: animated GIF with the GIF backend, the rest with GStreamer.
+    let mut demuxer: Box<dyn Demuxer> = if common::is_gif(&video) {
+        Box::new(GifDemuxer::open(&video)?)
+    } else {
+        Box::new(GstDemuxer::open(&video)?)
+    };
     let up = upload_video(
         &sink,
         &video,
         &folder,
-        &mut demuxer,
+        demuxer.as_mut(),
         UploadOptions::default(),
     )
     .await?;

@@ -3,13 +3,18 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use video_core::annotation::SuperviselyAnnotator;
+use video_core::{Demuxer, FrameSource};
 use video_core::{
     Error, ExtractReport, ExtractToSinkOptions, FnFilter, FrameInfo, ImageFormat, Result,
     SamplingPlan, SamplingSettings, VideoManifest, VideoRef, VideoSource, extract_to_sink_opts,
 };
-use video_gst::{DecodeOptions, EncodeOptions, GstDemuxer, ImageEncoder, Resize};
+use video_gif::GifDemuxer;
+use video_gst::{
+    DecodeOptions, EncodeOptions, GstDemuxer, GstDemuxerBuilder, ImageEncoder, Resize,
+};
 use video_storage::{ObjectStoreSink, StoreOptions, StoreVideo};
 
 use crate::annotations::{self, AnnotationInput};
@@ -49,6 +54,13 @@ pub struct ExtractOptions {
     /// read deadline, store configuration keys (see [`StoreOptions`]). Default:
     /// [`StoreOptions::default`].
     pub store: StoreOptions,
+    /// Fail with [`Error::Timeout`] when probing or decoding the video makes no progress for
+    /// this long (see [`GstDemuxerBuilder::with_stall_timeout`]). Default: 20 s.
+    pub stall_timeout: Duration,
+    /// Fail with [`Error::Timeout`] when probing the video, or decoding its frames, takes
+    /// longer than this in all, progress or not (each separately; see
+    /// [`GstDemuxerBuilder::with_deadline`]). Default: none.
+    pub deadline: Option<Duration>,
 }
 
 impl Default for ExtractOptions {
@@ -66,6 +78,8 @@ impl Default for ExtractOptions {
             only_annotated: false,
             coco: true,
             store: StoreOptions::default(),
+            stall_timeout: Duration::from_secs(20),
+            deadline: None,
         }
     }
 }
@@ -145,6 +159,16 @@ impl ExtractOptions {
     /// Set [`store`](Self::store).
     pub fn store(mut self, v: StoreOptions) -> Self {
         self.store = v;
+        self
+    }
+    /// Set [`stall_timeout`](Self::stall_timeout).
+    pub fn stall_timeout(mut self, v: Duration) -> Self {
+        self.stall_timeout = v;
+        self
+    }
+    /// Set [`deadline`](Self::deadline).
+    pub fn deadline(mut self, v: Option<Duration>) -> Self {
+        self.deadline = v;
         self
     }
 }
@@ -235,6 +259,88 @@ enum Opened {
     Store(Arc<StoreVideo>),
 }
 
+/// A video's backend.
+#[derive(Debug)]
+enum Backend {
+    Gst(GstDemuxer),
+    Gif(GifDemuxer),
+}
+
+impl Backend {
+    fn as_dyn(&mut self) -> &mut dyn Demuxer {
+        match self {
+            Backend::Gst(d) => d,
+            Backend::Gif(d) => d,
+        }
+    }
+
+    /// A frame source giving frames at `resize`, and their size.
+    async fn frame_source(
+        &mut self,
+        resize: Option<Resize>,
+    ) -> Result<(Box<dyn FrameSource>, (u32, u32))> {
+        match self {
+            Backend::Gst(d) => {
+                let s = d
+                    .frame_source(DecodeOptions::default().resize(resize))
+                    .await?;
+                let size = s.output_size();
+                Ok((Box::new(s), size))
+            }
+            Backend::Gif(d) => {
+                if resize.is_some() {
+                    return Err(Error::Unsupported {
+                        uri: d.uri(),
+                        reason: "resizing the frames of an animated GIF (its backend gives them at the GIF's own size)".into(),
+                    });
+                }
+                let s = d.frame_source().await?;
+                let size = s.output_size();
+                Ok((Box::new(s), size))
+            }
+        }
+    }
+}
+
+/// Whether the video starts with a GIF signature (a path that is not a regular file is left to
+/// the GStreamer backend, which says what it is).
+async fn is_gif(opened: &Opened) -> bool {
+    use std::io::Read as _;
+    let head = match opened {
+        Opened::File(p) => {
+            if !std::fs::metadata(p).is_ok_and(|m| m.is_file()) {
+                return false;
+            }
+            let mut head = Vec::with_capacity(6);
+            if std::fs::File::open(p)
+                .and_then(|f| f.take(6).read_to_end(&mut head))
+                .is_err()
+            {
+                return false;
+            }
+            head
+        }
+        Opened::Store(v) => {
+            // A store read blocks: off the async task, on a thread of its own.
+            let (tx, rx) = futures::channel::oneshot::channel();
+            let v = v.clone();
+            let spawned = std::thread::Builder::new()
+                .name("video-dataset-sniff".into())
+                .spawn(move || {
+                    let _ = tx.send(video_core::ByteSource::read_at(v.as_ref(), 0, 6));
+                });
+            if spawned.is_err() {
+                return false;
+            }
+            match rx.await {
+                Ok(Ok(b)) => b.to_vec(),
+                _ => return false,
+            }
+        }
+    };
+    video_gif::is_gif(&head)
+}
+
 /// The base name frames are named after: the last path segment without its extension.
 fn stem_of(location: &str) -> String {
     let last = location
@@ -284,15 +390,30 @@ pub async fn extract_frames(
         )),
         VideoInput::Store(v) => Opened::Store(v),
     };
-    let (mut demuxer, location) = match &opened {
+    let (builder, location) = match &opened {
         Opened::Store(v) => (
-            GstDemuxer::from_source(v.clone())?,
+            GstDemuxerBuilder::from_source(v.clone()),
             video_core::ByteSource::uri(v.as_ref()).to_owned(),
         ),
-        Opened::File(p) => (GstDemuxer::open(p)?, p.display().to_string()),
+        Opened::File(p) => (GstDemuxerBuilder::new(p), p.display().to_string()),
     };
-    let metadata = video_core::Demuxer::probe(&mut demuxer).await?;
-    let table = video_core::Demuxer::frame_table(&mut demuxer).await?;
+    // The backend, by content: animated GIF (which GStreamer 1.22 cannot time) in pure Rust,
+    // everything else with GStreamer.
+    let mut demuxer = if is_gif(&opened).await {
+        Backend::Gif(match &opened {
+            Opened::Store(v) => GifDemuxer::from_source(v.clone())?,
+            Opened::File(p) => GifDemuxer::open(p)?,
+        })
+    } else {
+        Backend::Gst(
+            builder
+                .with_stall_timeout(options.stall_timeout)
+                .with_deadline(options.deadline)
+                .build()?,
+        )
+    };
+    let metadata = demuxer.as_dyn().probe().await?;
+    let table = demuxer.as_dyn().frame_table().await?;
     // Annotations are checked against the video before anything is written.
     let annotator = match &options.annotation {
         Some(input) => {
@@ -344,16 +465,13 @@ pub async fn extract_frames(
         .source(source_info)
         .sampling(sampling)
         .sample_info(options.sample_info);
-    let mut source = demuxer
-        .frame_source(DecodeOptions::default().resize(options.resize))
-        .await?;
+    let (mut source, (width, height)) = demuxer.frame_source(options.resize).await?;
     let name = stem_of(&location);
     let video_ref = VideoRef {
         folder: options.folder_path,
         name,
     };
     // Frames an earlier run stored at another size or in another format are made again.
-    let (width, height) = source.output_size();
     let sink_options = ExtractToSinkOptions::default()
         .stored_as(Some(video_core::StoredFrameSpec {
             width,
@@ -367,7 +485,7 @@ pub async fn extract_frames(
                 .map(|a| Arc::new(a) as Arc<dyn video_core::FrameAnnotator>),
         );
     let mut report = extract_to_sink_opts(
-        &mut source,
+        source.as_mut(),
         &encoder,
         &sink,
         &video_ref,

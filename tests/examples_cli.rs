@@ -352,3 +352,180 @@ fn extract_frames_copies_annotations() {
         String::from_utf8_lossy(&e.stderr)
     );
 }
+
+/// Runs an example as a child process and kills it if it has not ended after `limit`: a hang
+/// fails the test instead of blocking it.
+fn run_with_limit(
+    example: &'static str,
+    args: &[&str],
+    cwd: &Path,
+    limit: std::time::Duration,
+) -> Output {
+    use std::io::Read;
+    let mut child = Command::new(example_path(example))
+        .args(args)
+        .current_dir(cwd)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{example} {args:?}: still running after {limit:?}: it hangs");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_end(&mut stdout)
+        .unwrap();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_end(&mut stderr)
+        .unwrap();
+    Output {
+        status,
+        stdout,
+        stderr,
+    }
+}
+
+#[test]
+fn examples_refuse_fifos_devices_and_sockets_without_hanging() {
+    let dir = common::scratch("special-files");
+    let fifo = dir.join("fifo.mp4");
+    assert!(
+        Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success(),
+        "mkfifo {}",
+        fifo.display()
+    );
+    let socket = dir.join("socket.mp4");
+    let _listener = std::os::unix::net::UnixListener::bind(&socket).unwrap();
+    let out = dir.join("out");
+    let out = out.to_str().unwrap();
+    let cases = [
+        (
+            fifo.to_str().unwrap().to_owned(),
+            "not a regular file (FIFO)",
+        ),
+        (
+            "/dev/zero".to_owned(),
+            "not a regular file (character device)",
+        ),
+        (
+            "/dev/null".to_owned(),
+            "not a regular file (character device)",
+        ),
+        (
+            socket.to_str().unwrap().to_owned(),
+            "not a regular file (socket)",
+        ),
+    ];
+    let mut problems = Vec::new();
+    for (video, reason) in &cases {
+        for (example, args) in [
+            ("probe", vec![video.as_str()]),
+            ("extract_frames", vec![video.as_str(), out]),
+            ("upload", vec![video.as_str(), out]),
+        ] {
+            let o = run_with_limit(example, &args, &dir, std::time::Duration::from_secs(60));
+            let err = String::from_utf8_lossy(&o.stderr);
+            if o.status.success() || !err.contains(video.as_str()) || !err.contains(reason) {
+                problems.push(format!(
+                    "{example} {video}: exit {:?}, stderr: {}",
+                    o.status.code(),
+                    err.trim_end()
+                ));
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
+fn extract_frames_deadline_and_stall_timeout_options() {
+    let dir = common::scratch("deadline-cli");
+    let clip = json(&run("probe", &[], &dir))["path"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let out = dir.join("out");
+    let out = out.to_str().unwrap();
+    // A deadline no probe can meet: a one-line timeout naming the video and the deadline.
+    let o = run(
+        "extract_frames",
+        &[&clip, out, "--deadline", "0.000001"],
+        &dir,
+    );
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(err.trim_end().lines().count(), 1, "not one line: {err}");
+    assert!(
+        err.contains(&clip) && err.contains("timed out") && err.contains("deadline"),
+        "{err}"
+    );
+    // Generous limits change nothing.
+    let s = json(&run(
+        "extract_frames",
+        &[&clip, out, "--deadline", "600", "--stall-timeout", "30"],
+        &dir,
+    ));
+    assert_eq!(s["frames_written"].as_u64(), Some(10));
+    // Limits that cannot work are refused.
+    for bad in [
+        ["--deadline", "0"],
+        ["--stall-timeout", "-1"],
+        ["--deadline", "soon"],
+    ] {
+        let o = run("extract_frames", &[&clip, out, bad[0], bad[1]], &dir);
+        assert!(!o.status.success(), "{bad:?} accepted");
+        assert!(
+            String::from_utf8_lossy(&o.stderr).contains(bad[0]),
+            "{bad:?}"
+        );
+    }
+}
+
+#[test]
+fn examples_read_an_animated_gif_by_content() {
+    let dir = common::scratch("gif-cli");
+    let gif = dir.join("anim.bin"); // the name hides the format
+    let made = Command::new("ffmpeg")
+        .args(["-v", "error", "-y", "-f", "lavfi", "-i"])
+        .arg("testsrc2=size=64x48:rate=10:duration=3")
+        .args(["-f", "gif"])
+        .arg(&gif)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let gif = gif.to_str().unwrap();
+    let m = json(&run("probe", &[gif], &dir));
+    assert_eq!(m["codec"], "gif");
+    assert_eq!(m["frame_count"].as_u64(), Some(30));
+    assert!((m["duration_seconds"].as_f64().unwrap() - 3.0).abs() < 1e-9);
+    let out = dir.join("out");
+    let s = json(&run("extract_frames", &[gif, out.to_str().unwrap()], &dir));
+    assert_eq!(s["frames_written"].as_u64(), Some(3), "1 fps over 3 s");
+    let up = json(&run(
+        "upload",
+        &[gif, dir.join("ds").to_str().unwrap()],
+        &dir,
+    ));
+    assert_eq!(up["frame_count"].as_u64(), Some(30));
+}

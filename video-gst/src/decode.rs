@@ -19,7 +19,20 @@ use video_core::{
 
 use crate::demux::Probed;
 use crate::gsterror::{backend, codec_of};
-use crate::pipeline::{PipelineGuard, Progress, discard, is_video, make, pad_caps, parse_pipeline};
+use crate::pipeline::{
+    Deadline, PipelineGuard, Progress, discard, is_video, make, pad_caps, parse_pipeline,
+};
+
+/// The time limits and the size limit a frame source works under (from its demuxer's builder).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Timeouts {
+    /// No progress for this long fails the decode.
+    pub(crate) stall: Duration,
+    /// One `frames` stream may take at most this long in all.
+    pub(crate) deadline: Option<Duration>,
+    /// Largest width or height of a decoded frame.
+    pub(crate) max_dimension: u32,
+}
 
 /// Pixel format of decoded frames.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -140,7 +153,7 @@ pub struct GstFrameSource {
     uri: String,
     probed: Arc<Probed>,
     opts: DecodeOptions,
-    stall: Duration,
+    limits: Timeouts,
     stats: Arc<Mutex<DecodeStats>>,
 }
 
@@ -149,7 +162,7 @@ impl GstFrameSource {
         input: Input,
         probed: Arc<Probed>,
         opts: DecodeOptions,
-        stall: Duration,
+        limits: Timeouts,
     ) -> Result<Self> {
         if opts.output == OutputFormat::Native && opts.resize.is_some() {
             return Err(Error::InvalidPlan {
@@ -178,7 +191,7 @@ impl GstFrameSource {
             input,
             probed,
             opts,
-            stall,
+            limits,
             stats: Default::default(),
         })
     }
@@ -237,7 +250,9 @@ impl FrameSource for GstFrameSource {
             probed: self.probed.clone(),
             opts: self.opts.clone(),
             size: self.output_size(),
-            stall: self.stall,
+            stall: self.limits.stall,
+            deadline: Deadline::after(self.limits.deadline),
+            max_dimension: self.limits.max_dimension,
             stats: self.stats.clone(),
             targets: plan.indices().to_vec(),
         };
@@ -287,6 +302,8 @@ struct Job {
     opts: DecodeOptions,
     size: (u32, u32),
     stall: Duration,
+    deadline: Deadline,
+    max_dimension: u32,
     stats: Arc<Mutex<DecodeStats>>,
     targets: Vec<u64>,
 }
@@ -418,6 +435,7 @@ impl Job {
         let mut since = Instant::now();
         loop {
             check(&g)?;
+            self.deadline.check(&self.uri, "starting the decoder")?;
             let (res, state, _) = g.guard.pipeline.state(gst::ClockTime::from_mseconds(50));
             if res.is_ok() && state == gst::State::Paused {
                 break;
@@ -448,6 +466,16 @@ impl Job {
         let mut i = 0usize;
         while i < self.targets.len() {
             let t = self.targets[i];
+            if self.probed.lost.contains(&t) {
+                return Err(Error::Decode {
+                    uri: self.uri.clone(),
+                    index: Some(t),
+                    pts: table.pts_of(t),
+                    reason: "GStreamer 1.22's MP4 demuxer (qtdemux) ends the edit list's segment before this frame's sample, \
+                             so it never reaches the decoder (FFmpeg shows it; the frames before it are unaffected)"
+                        .into(),
+                });
+            }
             let start_k =
                 start_override.unwrap_or_else(|| table.decode_start(t).unwrap_or(first_key));
             // Decoding on from `p` passes through `start_k` anyway, so a seek is never more work
@@ -478,6 +506,8 @@ impl Job {
                     return Ok(()); // the consumer dropped the stream: stop decoding now
                 }
                 check(&g)?;
+                self.deadline
+                    .check(&self.uri, &format!("decoding towards frame {t}"))?;
                 let Some(sample) = g.appsink.try_pull_sample(gst::ClockTime::from_mseconds(50))
                 else {
                     if g.appsink.is_eos() {
@@ -560,6 +590,7 @@ impl Job {
                     break;
                 }
                 retries = 0;
+                check_size(&self.uri, &sample, t, self.max_dimension)?;
                 let frame = to_frame(&self.uri, &sample, *table.frame(t)?, self.opts.output)?;
                 if futures::executor::block_on(tx.send(Ok(frame))).is_err() {
                     return Ok(()); // the consumer dropped the stream
@@ -631,6 +662,25 @@ fn identify(sample: &gst::Sample, table: &FrameTable, tolerance: Duration) -> Op
         Timestamp::from_nanos(i64::try_from(st.nseconds()).ok()?),
         tolerance,
     )
+}
+
+/// [`Error::LimitExceeded`] when a decoded frame is wider or higher than `max` (a stream can
+/// change size after the caps the probe checked).
+fn check_size(uri: &str, sample: &gst::Sample, index: u64, max: u32) -> Result<()> {
+    let Some(s) = sample.caps().and_then(|c| c.structure(0)) else {
+        return Ok(());
+    };
+    for side in ["width", "height"] {
+        let value = s.get::<i32>(side).unwrap_or(0).max(0) as u32;
+        if value > max {
+            return Err(Error::LimitExceeded {
+                what: format!("{uri}: {side} of decoded frame {index}"),
+                limit: u64::from(max),
+                actual: u64::from(value),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// Copy a decoded sample into a [`Frame`], honouring the buffer's plane offsets and strides.
@@ -905,6 +955,8 @@ pub(crate) fn decoded_frames(
     stream_id: Option<String>,
     stream_index: usize,
     stall: Duration,
+    deadline: Deadline,
+    max_frames: u64,
 ) -> Result<Vec<video_core::FrameInfo>> {
     let uri = input.uri();
     let g = build_graph(
@@ -925,6 +977,7 @@ pub(crate) fn decoded_frames(
         if g.guard.poll_bus()? && g.appsink.is_eos() {
             break;
         }
+        deadline.check(&uri, "decoding to find frame timestamps")?;
         let Some(sample) = g.appsink.try_pull_sample(gst::ClockTime::from_mseconds(50)) else {
             if g.appsink.is_eos() {
                 break;
@@ -952,6 +1005,13 @@ pub(crate) fn decoded_frames(
             continue;
         };
         let index = out.len() as u64;
+        if index >= max_frames {
+            return Err(Error::LimitExceeded {
+                what: format!("{uri}: frame table"),
+                limit: max_frames,
+                actual: index + 1,
+            });
+        }
         out.push(video_core::FrameInfo {
             index,
             pts: Timestamp::from_nanos(st),

@@ -16,7 +16,8 @@ use video_core::{
 use crate::gsterror::codec_of;
 use crate::input::Input;
 use crate::pipeline::{
-    PipelineGuard, Progress, container_name, discard, is_audio, is_video, pad_caps, parse_pipeline,
+    Deadline, PipelineGuard, Progress, container_name, discard, is_audio, is_video, pad_caps,
+    parse_pipeline,
 };
 
 /// How long the demux pass waits for the first packet before deciding the container yields
@@ -53,6 +54,17 @@ pub(crate) struct Scan {
     pub(crate) duration: Option<gst::ClockTime>,
     /// A [`Until::FirstPackets`] scan has what it needs.
     done: bool,
+    /// Packets a video stream had when it went past [`ScanLimits::max_frames`].
+    over_limit: Option<u64>,
+}
+
+/// Limits of one [`scan`].
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct ScanLimits {
+    /// Most packets kept per video stream; the pass stops as soon as one stream has more.
+    pub(crate) max_frames: u64,
+    /// The whole operation's wall-clock limit.
+    pub(crate) deadline: Deadline,
 }
 
 fn nanos(t: Option<gst::ClockTime>) -> Option<i64> {
@@ -90,8 +102,24 @@ impl Scan {
 }
 
 /// Run `<source> ! typefind ! parsebin`, collecting every video stream's packets, to the end or
-/// until the first packets.
+/// until the first packets, with the default limits and no deadline.
+#[cfg(test)]
 pub(crate) fn scan(input: &Input, stall: Duration, until: Until) -> Result<Scan> {
+    let limits = ScanLimits {
+        max_frames: crate::limits::MAX_FRAMES,
+        deadline: Deadline::after(None),
+    };
+    scan_with(input, stall, until, limits)
+}
+
+/// [`scan`] within `limits`: a video stream with more than `limits.max_frames` packets ends the
+/// pass at once with [`Error::LimitExceeded`].
+pub(crate) fn scan_with(
+    input: &Input,
+    stall: Duration,
+    until: Until,
+    limits: ScanLimits,
+) -> Result<Scan> {
     input.check()?;
     let uri = input.uri();
     let scan = Arc::new(Mutex::new(Scan::default()));
@@ -158,8 +186,21 @@ pub(crate) fn scan(input: &Input, stall: Duration, until: Until) -> Result<Scan>
                         },
                         Some(gst::PadProbeData::Buffer(buf)) => {
                             p3.bump();
+                            if s.over_limit.is_some() {
+                                return gst::PadProbeReturn::Drop;
+                            }
+                            let st = &mut s.video[slot];
                             st.record(buf);
-                            if s.has(until)
+                            let kept = st.packets.len() as u64;
+                            if kept > limits.max_frames {
+                                // Stop here: the table would only grow.
+                                st.packets = Vec::new();
+                                s.over_limit = Some(kept);
+                                stop3.store(true, Ordering::SeqCst);
+                                if let Some(p) = weak.upgrade() {
+                                    PipelineGuard::done(&p);
+                                }
+                            } else if s.has(until)
                                 && !std::mem::replace(&mut s.done, true)
                                 && let Some(p) = weak.upgrade()
                             {
@@ -190,6 +231,7 @@ pub(crate) fn scan(input: &Input, stall: Duration, until: Until) -> Result<Scan>
         stall,
         stall_first,
         "reading the container (demux pass)",
+        limits.deadline,
     ) {
         // Nothing ever came out: qtdemux sometimes reports "no playable streams" only inside
         // parsebin, where the error never reaches the pipeline's bus.
@@ -209,6 +251,13 @@ pub(crate) fn scan(input: &Input, stall: Duration, until: Until) -> Result<Scan>
         s.container = container.clone();
     }
     result?;
+    if let Some(actual) = scan.lock().ok().and_then(|s| s.over_limit) {
+        return Err(Error::LimitExceeded {
+            what: format!("{uri}: frame table"),
+            limit: limits.max_frames,
+            actual,
+        });
+    }
     let duration = guard.pipeline.query_duration::<gst::ClockTime>();
     drop(guard);
     let mut out = std::mem::take(
@@ -303,6 +352,10 @@ pub struct GstDemuxerBuilder {
     input: Input,
     video_stream: Option<usize>,
     stall_timeout: Duration,
+    probe_deadline: Option<Duration>,
+    decode_deadline: Option<Duration>,
+    max_frames: u64,
+    max_dimension: u32,
     header_index: bool,
 }
 
@@ -323,6 +376,10 @@ impl GstDemuxerBuilder {
             input,
             video_stream: None,
             stall_timeout: Duration::from_secs(20),
+            probe_deadline: None,
+            decode_deadline: None,
+            max_frames: crate::limits::MAX_FRAMES,
+            max_dimension: crate::limits::MAX_DIMENSION,
             header_index: true,
         }
     }
@@ -350,11 +407,72 @@ impl GstDemuxerBuilder {
         self
     }
 
+    /// Fail with [`Error::Timeout`] (its operation says "deadline") when one probe (the first
+    /// `probe` or `frame_table`, which reads the container and builds the frame table) takes
+    /// longer than this in all, whether or not it makes progress. Default: none, only the
+    /// stall timeout.
+    pub fn with_probe_deadline(mut self, deadline: Option<Duration>) -> Self {
+        self.probe_deadline = deadline;
+        self
+    }
+
+    /// Fail with [`Error::Timeout`] (its operation says "deadline") when one decode (one
+    /// [`FrameSource::frames`](video_core::FrameSource::frames) stream of a frame source of
+    /// this demuxer, from the call to its last frame, a slow consumer included) takes longer
+    /// than this in all, whether or not it makes progress. Default: none, only the stall
+    /// timeout.
+    pub fn with_decode_deadline(mut self, deadline: Option<Duration>) -> Self {
+        self.decode_deadline = deadline;
+        self
+    }
+
+    /// Both [`with_probe_deadline`](Self::with_probe_deadline) and
+    /// [`with_decode_deadline`](Self::with_decode_deadline): each probe and each decode must
+    /// end within `deadline`. Default: none.
+    pub fn with_deadline(self, deadline: Option<Duration>) -> Self {
+        self.with_probe_deadline(deadline)
+            .with_decode_deadline(deadline)
+    }
+
+    /// Fail with [`Error::LimitExceeded`] when the video stream's frame table has more than
+    /// `frames` frames; the demux pass stops as soon as it reads one packet more. Default:
+    /// [`limits::MAX_FRAMES`](crate::limits::MAX_FRAMES).
+    pub fn with_max_frames(mut self, frames: u64) -> Self {
+        self.max_frames = frames;
+        self
+    }
+
+    /// Fail with [`Error::LimitExceeded`] when the video stream's frames are wider or higher
+    /// than `pixels` (checked on the stream's caps at probe and on each decoded frame).
+    /// Default: [`limits::MAX_DIMENSION`](crate::limits::MAX_DIMENSION).
+    pub fn with_max_dimension(mut self, pixels: u32) -> Self {
+        self.max_dimension = pixels;
+        self
+    }
+
     /// Build the demuxer. Nothing is read until `probe` or `frame_table`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidPlan`] for a zero stall timeout or deadline, or zero limits.
     pub fn build(self) -> Result<GstDemuxer> {
         if self.stall_timeout.is_zero() {
             return Err(Error::InvalidPlan {
                 reason: "stall timeout must be positive".into(),
+            });
+        }
+        if self.probe_deadline.is_some_and(|d| d.is_zero())
+            || self.decode_deadline.is_some_and(|d| d.is_zero())
+        {
+            return Err(Error::InvalidPlan {
+                reason: "a deadline must be positive".into(),
+            });
+        }
+        if self.max_frames == 0 || self.max_dimension == 0 {
+            return Err(Error::InvalidPlan {
+                reason: format!(
+                    "limits must be positive (max frames {}, max dimension {})",
+                    self.max_frames, self.max_dimension
+                ),
             });
         }
         Ok(GstDemuxer {
@@ -374,6 +492,9 @@ pub(crate) struct Probed {
     /// Identify decoded frames by their position in the output of a decode from the start
     /// (tables built by decoding), not by timestamp.
     pub(crate) by_position: bool,
+    /// Frames of the table (FFmpeg shows them) that GStreamer's demuxer never delivers: asking
+    /// for one is an [`Error::Decode`].
+    pub(crate) lost: Vec<u64>,
 }
 
 /// [`Demuxer`] on GStreamer: `<source> ! typefind ! parsebin ! fakesink`, no decoding.
@@ -442,7 +563,11 @@ impl GstDemuxer {
             self.opts.input.clone(),
             p,
             options,
-            self.opts.stall_timeout,
+            crate::decode::Timeouts {
+                stall: self.opts.stall_timeout,
+                deadline: self.opts.decode_deadline,
+                max_dimension: self.opts.max_dimension,
+            },
         )
     }
 }
@@ -460,6 +585,14 @@ impl Demuxer for GstDemuxer {
 
 fn probe_blocking(opts: &GstDemuxerBuilder) -> Result<Probed> {
     let input = &opts.input;
+    let uri = input.uri();
+    let deadline = Deadline::after(opts.probe_deadline);
+    // Before anything opens the input: a FIFO or a device would block the header reader.
+    input.check()?;
+    let limits = ScanLimits {
+        max_frames: opts.max_frames,
+        deadline,
+    };
     // Read once and shared by the questions below (for MP4, the `moov` box stays in memory).
     let mut header = crate::header::Header::open(input);
     let header_counts = opts
@@ -468,22 +601,23 @@ fn probe_blocking(opts: &GstDemuxerBuilder) -> Result<Probed> {
         .flatten()
         .filter(|c| c == "mp4" || c == "mov")
         .and_then(|_| header.as_mut()?.mp4_track_counts());
+    deadline.check(&uri, "reading the container header")?;
     if let Some((video, audio)) = header_counts {
         // The sample tables in the header give the frame table: read only the streams' caps
         // and first packets, not every packet.
-        let first = scan(
+        let first = scan_with(
             input,
             opts.stall_timeout,
             Until::FirstPackets { video, audio },
+            limits,
         )?;
-        if let Some(p) = probed_from(opts, &mut header, first, true)? {
+        if let Some(p) = probed_from(opts, &mut header, first, true, deadline)? {
             return Ok(p);
         }
     }
-    let full = scan(input, opts.stall_timeout, Until::End)?;
-    probed_from(opts, &mut header, full, false)?.ok_or_else(|| {
-        crate::gsterror::backend(&input.uri(), None, "no frame table from the demux pass")
-    })
+    let full = scan_with(input, opts.stall_timeout, Until::End, limits)?;
+    probed_from(opts, &mut header, full, false, deadline)?
+        .ok_or_else(|| crate::gsterror::backend(&uri, None, "no frame table from the demux pass"))
 }
 
 /// Whether the header table's frame durations are the ones the parser gave the packets the
@@ -505,6 +639,61 @@ fn durations_agree(table: &FrameTable, stream: &StreamScan) -> bool {
         })
 }
 
+/// The frames FFmpeg shows (the MP4/MOV header's samples inside the edit list) that the demux
+/// pass never saw, added to `table`: qtdemux 1.22 ends a track's edit-list segment early in some
+/// files (a B-frame stored after a sample the edit hides; an edit that trims the start), so
+/// those frames never reach the decoder. With them in the table, frame numbers and the frame
+/// count are FFmpeg's, and asking for one of them is an [`Error::Decode`] that says why
+/// (see [`Probed::lost`]). Returns the table and the indices of the lost frames.
+fn add_frames_lost_at_edit_end(
+    header: &mut Option<crate::header::Header<'_>>,
+    scan: &Scan,
+    index: usize,
+    table: FrameTable,
+) -> (FrameTable, Vec<u64>) {
+    let Some(header) = header.as_mut() else {
+        return (table, Vec::new());
+    };
+    // Video pads come in track order only when the header declares as many video tracks.
+    if header.mp4_track_counts().map(|c| c.0) != Some(scan.video.len()) {
+        return (table, Vec::new());
+    }
+    let Some(shown) = header.mp4_edit_shown_times(index) else {
+        return (table, Vec::new());
+    };
+    let tolerance = 1_000_000; // 1 ms: container time scales round
+    let mut frames: Vec<video_core::FrameInfo> = table.iter().copied().collect();
+    let seen: Vec<i64> = frames.iter().map(|f| f.pts.as_nanos()).collect();
+    let missing: Vec<i64> = shown
+        .iter()
+        .copied()
+        .filter(|&t| !seen.iter().any(|&s| (s - t).abs() <= tolerance))
+        .collect();
+    if missing.is_empty() {
+        return (table, Vec::new());
+    }
+    let duration = frames.last().and_then(|f| f.duration);
+    // After every packet the demuxer delivered (hidden ones included).
+    let first_order = frames.iter().map(|f| f.decode_order + 1).max().unwrap_or(0);
+    for (k, &t) in missing.iter().enumerate() {
+        frames.push(video_core::FrameInfo {
+            index: 0,
+            pts: Timestamp::from_nanos(t),
+            duration,
+            keyframe: false,
+            decode_order: first_order + k as u64,
+        });
+    }
+    frames.sort_by_key(|f| f.pts);
+    let lost = frames
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| missing.contains(&f.pts.as_nanos()))
+        .map(|(i, _)| i as u64)
+        .collect();
+    (FrameTable::from_presentation_order(frames), lost)
+}
+
 /// Metadata and table from a scan. With `from_header`, the table comes from the container
 /// header and `None` says the header gives none that can be trusted.
 fn probed_from(
@@ -512,9 +701,11 @@ fn probed_from(
     header: &mut Option<crate::header::Header<'_>>,
     scan: Scan,
     from_header: bool,
+    deadline: Deadline,
 ) -> Result<Option<Probed>> {
     let input = &opts.input;
     let uri = input.uri();
+    deadline.check(&uri, "building the frame table")?;
     if scan.video.is_empty() {
         if scan.audio == 0 {
             return Err(Error::NotAVideo {
@@ -569,7 +760,18 @@ fn probed_from(
             package: package.map(str::to_owned),
         });
     }
+    let (width, height) = stream.size();
+    for (side, value) in [("width", width), ("height", height)] {
+        if value > opts.max_dimension {
+            return Err(Error::LimitExceeded {
+                what: format!("{uri}: frame {side} of video stream {index}"),
+                limit: u64::from(opts.max_dimension),
+                actual: u64::from(value),
+            });
+        }
+    }
     let by_position = !stream.has_all_pts();
+    let mut lost = Vec::new();
     if by_position && from_header {
         return Ok(None);
     }
@@ -583,6 +785,8 @@ fn probed_from(
             stream.stream_id.clone(),
             index,
             opts.stall_timeout,
+            deadline,
+            opts.max_frames,
         )?;
         FrameTable::from_presentation_order(frames)
     } else {
@@ -609,9 +813,23 @@ fn probed_from(
                 _ => return Ok(None),
             }
         } else {
-            stream.table(&uri)?
+            let table = stream.table(&uri)?;
+            if matches!(scan.container.as_str(), "mp4" | "mov") {
+                let (table, frames_lost) = add_frames_lost_at_edit_end(header, &scan, index, table);
+                lost = frames_lost;
+                table
+            } else {
+                table
+            }
         }
     };
+    if table.len() > opts.max_frames {
+        return Err(Error::LimitExceeded {
+            what: format!("{uri}: frame table"),
+            limit: opts.max_frames,
+            actual: table.len(),
+        });
+    }
     if table.is_empty() {
         // The demuxer stopped on this stream without a frame, and without telling why (its
         // error can stay inside parsebin): a backend failure, like the error it would be.
@@ -699,5 +917,6 @@ fn probed_from(
         stream_id: stream.stream_id.clone(),
         stream_index: index,
         by_position,
+        lost,
     }))
 }

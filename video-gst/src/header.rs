@@ -86,6 +86,13 @@ impl<'a> Header<'a> {
         crate::mp4index::frame_table(self.mp4()?, len, uri, video_index)
     }
 
+    /// The stream times of the frames FFmpeg shows of the `video_index`-th video track, when
+    /// it has an edit list (see [`mp4index::edit_shown_times`](crate::mp4index::edit_shown_times)).
+    pub(crate) fn mp4_edit_shown_times(&mut self, video_index: usize) -> Option<Vec<i64>> {
+        let len = self.len;
+        crate::mp4index::edit_shown_times(self.mp4()?, len, video_index)
+    }
+
     /// The reader, with the `moov` box loaded.
     fn mp4(&mut self) -> Option<&mut MoovCache<Box<dyn ReadSeek + 'a>>> {
         self.reader.load_moov(self.len);

@@ -3,7 +3,7 @@
 
 use std::fs::File;
 use std::io::{Read, Seek};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -51,7 +51,9 @@ impl Input {
     /// A reader over the input's bytes, for container header parsing.
     pub(crate) fn reader(&self) -> Option<Box<dyn ReadSeek + '_>> {
         match self {
-            Input::File(p) => File::open(p).ok().map(|f| Box::new(f) as Box<dyn ReadSeek>),
+            Input::File(p) => open_regular(p)
+                .ok()
+                .map(|f| Box::new(f) as Box<dyn ReadSeek>),
             Input::Bytes(b) => Some(Box::new(ByteReader::new(b.as_ref()))),
         }
     }
@@ -62,21 +64,12 @@ impl Input {
         let uri = self.uri();
         let head = match self {
             Input::File(path) => {
-                let meta = std::fs::metadata(path).map_err(|e| Error::NotFound {
-                    uri: uri.clone(),
-                    source: Some(Box::new(e)),
-                })?;
-                if meta.is_dir() {
-                    return Err(not_a_video(&uri, "is a directory"));
-                }
-                if !meta.is_file() {
-                    return Err(not_a_video(&uri, "is not a regular file"));
-                }
+                let meta = regular_file(path, &uri)?;
                 if meta.len() == 0 {
                     return Err(not_a_video(&uri, "the file is empty"));
                 }
                 let mut head = Vec::with_capacity(6);
-                File::open(path)
+                open_regular(path)
                     .and_then(|f| f.take(6).read_to_end(&mut head))
                     .map_err(|e| Error::NotFound {
                         uri: uri.clone(),
@@ -95,7 +88,7 @@ impl Input {
             // GStreamer 1.22's GIF demuxer stamps every frame 0 and never ends (it spins).
             return Err(Error::Unsupported {
                 uri,
-                reason: "animated GIF: GStreamer 1.22's GIF demuxer gives every frame the timestamp 0 and never ends, so frames cannot be identified".into(),
+                reason: "animated GIF: GStreamer 1.22's GIF demuxer gives every frame the timestamp 0 and never ends, so frames cannot be identified (the video-gif backend reads GIFs)".into(),
             });
         }
         Ok(())
@@ -181,6 +174,73 @@ impl Input {
             }
         }
     }
+}
+
+/// The metadata of the regular file at `path` (symbolic links followed), without opening it: a
+/// FIFO, a device or a socket would block an `open` or a `read` forever, or never end.
+///
+/// # Errors
+/// [`Error::NotFound`] when it cannot be read; [`Error::NotAVideo`] naming what it is when it
+/// is not a regular file.
+pub(crate) fn regular_file(path: &Path, uri: &str) -> Result<std::fs::Metadata> {
+    let meta = std::fs::metadata(path).map_err(|e| Error::NotFound {
+        uri: uri.to_owned(),
+        source: Some(Box::new(e)),
+    })?;
+    if meta.is_dir() {
+        return Err(not_a_video(uri, "is a directory"));
+    }
+    if !meta.is_file() {
+        return Err(not_a_video(
+            uri,
+            &format!("not a regular file ({})", kind_of(&meta.file_type())),
+        ));
+    }
+    Ok(meta)
+}
+
+/// What a file that is neither a regular file nor a directory is, in a few words.
+fn kind_of(t: &std::fs::FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if t.is_fifo() {
+            return "FIFO";
+        }
+        if t.is_char_device() {
+            return "character device";
+        }
+        if t.is_block_device() {
+            return "block device";
+        }
+        if t.is_socket() {
+            return "socket";
+        }
+    }
+    let _ = t;
+    "special file"
+}
+
+/// Open the file at `path` for reading without ever blocking in `open` (non-blocking on Unix, so
+/// a FIFO put in the file's place after [`regular_file`] cannot hang), and refuse what is not a
+/// regular file once open.
+pub(crate) fn open_regular(path: &Path) -> std::io::Result<File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NONBLOCK);
+    }
+    let file = options.open(path)?;
+    let t = file.metadata()?.file_type();
+    if !t.is_file() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!("not a regular file ({})", kind_of(&t)),
+        ));
+    }
+    Ok(file)
 }
 
 fn not_a_video(uri: &str, reason: &str) -> Error {

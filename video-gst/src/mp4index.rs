@@ -717,6 +717,75 @@ fn check_sample_data_in_file(t: &Track, len: u64) -> Result<(), NotApplicable> {
     Ok(())
 }
 
+/// The stream times (ns, in presentation order) of the frames FFmpeg shows of the
+/// `video_index`-th video track: the samples whose presentation time lies inside the track's
+/// media edit, among the samples whose bytes are in the file. `None` when the track has no edit
+/// list, an edit list of another shape than one media edit (after at most one empty edit), or a
+/// codec or table this reader does not read. qtdemux stops sending a track's samples near the
+/// edit's end, so a frame shown before the end but decoded after a sample past it never comes
+/// out of GStreamer; comparing these times with the demux pass finds such frames.
+pub(crate) fn edit_shown_times<R: Read + Seek>(
+    r: &mut R,
+    len: u64,
+    video_index: usize,
+) -> Option<Vec<i64>> {
+    let (ms, me) = child(r, 0, len, b"moov")?;
+    let mvhd = payload(r, ms, me, b"mvhd").ok()?;
+    let (movie_scale, movie_duration) = timescale_duration(&mvhd)?;
+    let tracks = video_tracks(r, ms, me);
+    let t = read_track(r, tracks.get(video_index)?).ok()?;
+    if t.edits.as_ref().is_none_or(|e| e.is_empty()) {
+        return None;
+    }
+    let n = usize::try_from(t.sizes.count()).ok()?;
+    if n as u64 > MAX_SAMPLES {
+        return None;
+    }
+    // Samples cut off by a truncation are missing for another reason.
+    let in_file = match check_sample_data_in_file(&t, len) {
+        Ok(()) => n,
+        Err(NotApplicable::Truncated { sample }) => usize::try_from(sample).ok()?,
+        Err(_) => return None,
+    };
+    let mut offsets = Vec::with_capacity(n);
+    match &t.ctts {
+        Some(c) => {
+            for &(count, off) in c {
+                offsets.extend(std::iter::repeat_n(off, count as usize));
+                if offsets.len() > n {
+                    return None;
+                }
+            }
+        }
+        None => offsets.resize(n, 0),
+    }
+    let movie = Movie {
+        timescale: movie_scale,
+        duration: movie_duration,
+    };
+    // In media time without the composition shift: [media_time, media_time + duration).
+    let seg = segment(&t, movie, 0).ok()?;
+    let mut shown = Vec::new();
+    let mut dts = 0u64;
+    let mut i = 0usize;
+    for &(count, delta) in &t.stts {
+        for _ in 0..count {
+            if i >= in_file {
+                break;
+            }
+            let pts = i128::from(dts) + i128::from(*offsets.get(i)?);
+            let pts = to_ns(u64::try_from(pts).ok()?, t.timescale)?;
+            if pts >= seg.start && pts < seg.stop {
+                shown.push(i64::try_from(pts - seg.start + seg.time).ok()?);
+            }
+            dts = dts.checked_add(u64::from(delta))?;
+            i += 1;
+        }
+    }
+    shown.sort_unstable();
+    Some(shown)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

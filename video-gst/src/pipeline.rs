@@ -51,6 +51,37 @@ impl Progress {
     }
 }
 
+/// A wall-clock limit on a whole operation (a probe, a decode), beside the stall timeout: the
+/// operation fails with [`Error::Timeout`] once it has run this long, progress or not.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Deadline {
+    started: Instant,
+    limit: Option<Duration>,
+}
+
+impl Deadline {
+    /// A deadline `limit` from now (none: never).
+    pub(crate) fn after(limit: Option<Duration>) -> Self {
+        Deadline {
+            started: Instant::now(),
+            limit,
+        }
+    }
+
+    /// `Err(Error::Timeout)` naming `uri`, what was being done and the deadline, once it has
+    /// passed.
+    pub(crate) fn check(&self, uri: &str, what: &str) -> Result<()> {
+        match self.limit {
+            Some(limit) if self.started.elapsed() >= limit => Err(Error::Timeout {
+                uri: uri.to_owned(),
+                operation: format!("{what}, past the deadline of {limit:?}"),
+                waited: self.started.elapsed(),
+            }),
+            _ => Ok(()),
+        }
+    }
+}
+
 /// Owns a pipeline and sets it to NULL when dropped, on every path.
 #[derive(Debug)]
 pub(crate) struct PipelineGuard {
@@ -135,8 +166,8 @@ impl PipelineGuard {
         let _ = pipeline.post_message(msg);
     }
 
-    /// Wait for EOS (or [`done`](Self::done)), failing on a bus error or when `progress` stops
-    /// moving for `stall`.
+    /// Wait for EOS (or [`done`](Self::done)), failing on a bus error, when `progress` stops
+    /// moving for `stall`, or when `deadline` passes.
     /// Before any progress at all, `first` is the limit instead of `stall`.
     pub(crate) fn wait_eos(
         &self,
@@ -144,6 +175,7 @@ impl PipelineGuard {
         stall: Duration,
         first: Duration,
         what: &str,
+        deadline: Deadline,
     ) -> Result<()> {
         let bus = self
             .pipeline
@@ -152,6 +184,7 @@ impl PipelineGuard {
         let mut last = progress.get();
         let mut since = Instant::now();
         loop {
+            deadline.check(&self.uri, what)?;
             if let Some(msg) = bus.timed_pop_filtered(
                 gst::ClockTime::from_mseconds(50),
                 &[
@@ -214,6 +247,30 @@ pub(crate) fn parse_pipeline(
         .map_err(|e| backend(&uri, None, e.to_string()))?;
     gst::Element::link_many([&src, &typefind, &parsebin])
         .map_err(|e| backend(&uri, Some("parsebin"), e.to_string()))?;
+    // Parsers parsebin plugs: H.264/HEVC in MP4 stored as Annex-B (start codes, no avcC/hvcC)
+    // is declared to them as byte-stream, which is what it is.
+    pipeline.connect_deep_element_added(|_, _, element| {
+        if element.factory().is_some_and(|f| f.name() == "avidemux") {
+            // Runs before parsebin's own handler (connected after the element was added), so
+            // parsebin sees the codec and plugs its parser.
+            element.connect_pad_added(|_, pad| name_avi_fourcc(pad));
+            return;
+        }
+        let is_parser = element
+            .factory()
+            .is_some_and(|f| matches!(f.name().as_str(), "h264parse" | "h265parse"));
+        if is_parser && let Some(sinkpad) = element.static_pad("sink") {
+            sinkpad.add_probe(gst::PadProbeType::EVENT_DOWNSTREAM, |_, info| {
+                if let Some(gst::PadProbeData::Event(ev)) = &mut info.data
+                    && let gst::EventView::Caps(c) = ev.view()
+                    && let Some(caps) = annex_b_caps(c.caps())
+                {
+                    *ev = gst::event::Caps::new(&caps);
+                }
+                gst::PadProbeReturn::Ok
+            });
+        }
+    });
     let weak = pipeline.downgrade();
     parsebin.connect_pad_added(move |_, pad| {
         if let Some(p) = weak.upgrade() {
@@ -221,6 +278,76 @@ pub(crate) fn parse_pipeline(
         }
     });
     Ok((guard, typefind))
+}
+
+/// avidemux 1.22 has no mapping for the AV1 and VP9 FourCCs (`AV01`, `VP90`) and exposes such
+/// streams as `video/x-avi-unknown`: name the codec on the pad (its sticky caps now, its caps
+/// events later), so the stream is parsed and decoded like AV1 or VP9 in any other container.
+fn name_avi_fourcc(pad: &gst::Pad) {
+    let rename = |caps: &gst::CapsRef| -> Option<gst::Caps> {
+        let s = caps.structure(0)?;
+        if s.name() != "video/x-avi-unknown" {
+            return None;
+        }
+        let fourcc = s.get::<i32>("fourcc").ok()?.to_le_bytes();
+        let name = match &fourcc.map(|b| b.to_ascii_uppercase()) {
+            b"AV01" => "video/x-av1",
+            b"VP90" => "video/x-vp9",
+            _ => return None,
+        };
+        let mut out = gst::Caps::builder(name);
+        for field in ["width", "height", "framerate", "pixel-aspect-ratio"] {
+            if let Ok(v) = s.value(field) {
+                out = out.field(field, v.clone());
+            }
+        }
+        Some(out.build())
+    };
+    pad.sticky_events_foreach(|ev| {
+        if let gst::EventView::Caps(c) = ev.view()
+            && let Some(caps) = rename(c.caps())
+        {
+            return std::ops::ControlFlow::Continue(gst::EventForeachAction::Replace(
+                gst::event::Caps::new(&caps),
+            ));
+        }
+        std::ops::ControlFlow::Continue(gst::EventForeachAction::Keep)
+    });
+    pad.add_probe(gst::PadProbeType::EVENT_DOWNSTREAM, move |_, info| {
+        if let Some(gst::PadProbeData::Event(ev)) = &mut info.data
+            && let gst::EventView::Caps(c) = ev.view()
+            && let Some(caps) = rename(c.caps())
+        {
+            *ev = gst::event::Caps::new(&caps);
+        }
+        gst::PadProbeReturn::Ok
+    });
+}
+
+/// The caps to give a parser instead of `caps` when they declare H.264 or HEVC in the MP4
+/// layout (`avc`, `hvc1`, `hev1`: length-prefixed NAL units, set-up in `codec_data`) but carry
+/// no `codec_data`: such a track (`annex-b.mp4` in the corpus) stores its samples in Annex-B
+/// form, with start codes and the parameter sets in-band, as FFmpeg detects. Said to be
+/// `byte-stream`, the parser reads them; as they are, it refuses the caps and qtdemux stops
+/// with "not-negotiated".
+fn annex_b_caps(caps: &gst::CapsRef) -> Option<gst::Caps> {
+    let s = caps.structure(0)?;
+    let mp4_layout = matches!(
+        (s.name().as_str(), s.get::<&str>("stream-format").ok()),
+        ("video/x-h264", Some("avc" | "avc3")) | ("video/x-h265", Some("hvc1" | "hev1"))
+    );
+    let no_setup = match s.get::<gst::Buffer>("codec_data") {
+        Ok(b) => b.size() == 0,
+        Err(_) => true,
+    };
+    if !(mp4_layout && no_setup) {
+        return None;
+    }
+    let mut out = caps.to_owned();
+    let st = out.make_mut().structure_mut(0)?;
+    st.remove_field("codec_data");
+    st.set("stream-format", "byte-stream");
+    Some(out)
 }
 
 /// Swallow a stream we do not want: link it to a `fakesink` kept in PLAYING whatever the

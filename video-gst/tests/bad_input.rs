@@ -523,3 +523,306 @@ fn impossible_options_are_invalid() {
         assert!(matches!(e, Error::InvalidPlan { .. }), "{opts:?}: {e:?}");
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Special files: FIFOs, devices and sockets are refused before anything opens them.
+// ---------------------------------------------------------------------------------------------
+
+/// Makes a FIFO at `path` with the `mkfifo` tool.
+fn mkfifo(path: &Path) {
+    let mut cmd = Command::new("mkfifo");
+    cmd.arg(path);
+    run_tool(&mut cmd, &format!("making the FIFO {}", path.display()));
+}
+
+#[test]
+fn special_files_are_not_regular_files() {
+    let dir = TempDir::new("special");
+    let fifo = dir.0.join("fifo.mp4");
+    mkfifo(&fifo);
+    let socket_path = dir.0.join("socket.mp4");
+    // Kept open for the whole test: a socket file with a listener behind it.
+    let _listener = std::os::unix::net::UnixListener::bind(&socket_path)
+        .unwrap_or_else(|e| panic!("{}: {e}", socket_path.display()));
+    let cases = [
+        (fifo.clone(), "not a regular file (FIFO)"),
+        (
+            PathBuf::from("/dev/null"),
+            "not a regular file (character device)",
+        ),
+        (
+            PathBuf::from("/dev/zero"),
+            "not a regular file (character device)",
+        ),
+        (socket_path.clone(), "not a regular file (socket)"),
+    ];
+    let mut problems = Vec::new();
+    for (path, reason) in cases {
+        match check_fails(&path, None, "NotAVideo", |e| {
+            matches!(e, Error::NotAVideo { .. })
+        }) {
+            Ok(e) if e.to_string().contains(reason) => {}
+            Ok(e) => problems.push(format!("{}: \"{e}\" lacks \"{reason}\"", path.display())),
+            Err(problem) => problems.push(problem),
+        }
+    }
+    // Without the header index (every packet read), and through a symbolic link to the FIFO.
+    let link = dir.0.join("link-to-fifo.mkv");
+    std::os::unix::fs::symlink(&fifo, &link).unwrap_or_else(|e| panic!("{}: {e}", link.display()));
+    for path in [fifo, link] {
+        let shown = path.display().to_string();
+        let result = guarded(&format!("probing {shown}"), CALL_LIMIT, move || {
+            let mut d = GstDemuxer::builder(&path)
+                .with_stall_timeout(STALL)
+                .with_header_index(false)
+                .build()
+                .unwrap_or_else(|e| panic!("{e}"));
+            block_on(d.probe()).map(drop)
+        });
+        match result {
+            Err(e @ Error::NotAVideo { .. })
+                if e.to_string().contains(&shown) && e.to_string().contains("(FIFO)") => {}
+            other => problems.push(format!("{shown}: {other:?}")),
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Limits and deadlines.
+// ---------------------------------------------------------------------------------------------
+
+/// A file that counts the bytes read from it.
+#[derive(Debug)]
+struct Counted {
+    inner: video_core::FileSource,
+    read: std::sync::atomic::AtomicU64,
+}
+
+impl video_core::ByteSource for Counted {
+    fn uri(&self) -> &str {
+        self.inner.uri()
+    }
+    fn len(&self) -> u64 {
+        self.inner.len()
+    }
+    fn read_at(&self, offset: u64, len: usize) -> video_core::Result<bytes::Bytes> {
+        let b = self.inner.read_at(offset, len)?;
+        self.read
+            .fetch_add(b.len() as u64, std::sync::atomic::Ordering::Relaxed);
+        Ok(b)
+    }
+}
+
+/// Whether `e` is the frame-table limit on `uri` with these numbers.
+fn is_frame_limit(e: &Error, uri: &str, want_limit: u64, want_actual: u64) -> bool {
+    matches!(e, Error::LimitExceeded { what, limit, actual }
+        if what == &format!("{uri}: frame table") && *limit == want_limit && *actual == want_actual)
+}
+
+#[test]
+fn frame_tables_longer_than_the_limit_stop_the_probe() {
+    // A Matroska file (no header table): the demux pass reads every packet.
+    // Noise makes every frame large, so the bytes read tell how far the pass went.
+    let spec = FixtureSpec::new("limit-frames", "libx264", "mkv", 128, 96, 600)
+        .filter("noise=alls=60:allf=t")
+        .args(&["-g", "30", "-crf", "12", "-pix_fmt", "yuv420p"]);
+    let path = barcode::generate(&spec);
+    let uri = path.display().to_string();
+    // At the limit: fine.
+    let mut d = GstDemuxer::builder(&path)
+        .with_stall_timeout(STALL)
+        .with_max_frames(600)
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let table = block_on(d.frame_table()).unwrap_or_else(|e| panic!("{uri}: {e}"));
+    assert_eq!(table.len(), 600);
+
+    // One frame over: the pass stops at packet 601 (the first one too many).
+    let mut d = GstDemuxer::builder(&path)
+        .with_stall_timeout(STALL)
+        .with_max_frames(599)
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let e = block_on(d.probe()).expect_err("600 frames over a limit of 599");
+    assert!(is_frame_limit(&e, &uri, 599, 600), "{e:?}");
+    assert!(e.to_string().contains(&uri), "{e}");
+
+    // Far over: the pass stops early, so it reads only the start of the file.
+    let counted = std::sync::Arc::new(Counted {
+        inner: video_core::FileSource::open(&path).unwrap_or_else(|e| panic!("{e}")),
+        read: Default::default(),
+    });
+    let total = video_core::ByteSource::len(counted.as_ref());
+    let mut d = video_gst::GstDemuxerBuilder::from_source(counted.clone())
+        .with_stall_timeout(STALL)
+        .with_max_frames(20)
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let e = block_on(d.frame_table()).expect_err("600 frames over a limit of 20");
+    assert!(is_frame_limit(&e, &uri, 20, 21), "{e:?}");
+    let read = counted.read.load(std::sync::atomic::Ordering::Relaxed);
+    assert!(
+        read < total / 4,
+        "{uri}: read {read} of {total} bytes before stopping at frame 21 of 600"
+    );
+
+    // MP4 with the header's sample tables, and without them (every packet read).
+    let mp4 = barcode::generate(&barcode::h264_mp4_bframes());
+    let mp4_uri = mp4.display().to_string();
+    for header in [true, false] {
+        let mut d = GstDemuxer::builder(&mp4)
+            .with_stall_timeout(STALL)
+            .with_header_index(header)
+            .with_max_frames(59)
+            .build()
+            .unwrap_or_else(|e| panic!("{e}"));
+        let e = block_on(d.probe()).expect_err("60 frames over a limit of 59");
+        assert!(
+            is_frame_limit(&e, &mp4_uri, 59, 60),
+            "header {header}: {e:?}"
+        );
+    }
+}
+
+#[test]
+fn frames_larger_than_the_dimension_limit_are_refused_at_probe() {
+    let path = barcode::generate(&barcode::h264_mp4_bframes()); // 320x240
+    let uri = path.display().to_string();
+    // (The width is checked first: 320 > 239 too.)
+    for (max, side, actual) in [(319, "width", 320), (239, "width", 320)] {
+        let mut d = GstDemuxer::builder(&path)
+            .with_stall_timeout(STALL)
+            .with_max_dimension(max)
+            .build()
+            .unwrap_or_else(|e| panic!("{e}"));
+        let e = block_on(d.probe()).expect_err("a frame larger than the limit");
+        match &e {
+            Error::LimitExceeded {
+                what,
+                limit,
+                actual: got,
+            } => {
+                assert!(what.contains(&uri) && what.contains(side), "{what}");
+                assert_eq!((*limit, *got), (u64::from(max), actual));
+            }
+            other => panic!("{uri}: max {max}: {other:?}"),
+        }
+    }
+    let mut d = GstDemuxer::builder(&path)
+        .with_stall_timeout(STALL)
+        .with_max_dimension(320)
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let m = block_on(d.probe()).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!((m.stored_width, m.stored_height), (320, 240));
+    // The default limit is documented and lets real videos through.
+    assert_eq!(video_gst::limits::MAX_DIMENSION, 16_384);
+    assert_eq!(video_gst::limits::MAX_FRAMES, 10_000_000);
+}
+
+/// Whether `e` is a deadline timeout naming `uri`.
+fn is_deadline(e: &Error, uri: &str) -> bool {
+    matches!(e, Error::Timeout { uri: u, operation, .. } if u == uri && operation.contains("deadline"))
+}
+
+#[test]
+fn a_deadline_ends_a_probe_and_a_decode() {
+    let tiny = Some(Duration::from_nanos(1));
+    for spec in [barcode::h264_mp4_bframes(), barcode::hevc_mkv()] {
+        let path = barcode::generate(&spec);
+        let uri = path.display().to_string();
+        // The probe.
+        let mut d = GstDemuxer::builder(&path)
+            .with_stall_timeout(STALL)
+            .with_probe_deadline(tiny)
+            .build()
+            .unwrap_or_else(|e| panic!("{e}"));
+        let e = block_on(d.probe()).expect_err("a probe within 1 ns");
+        assert!(is_deadline(&e, &uri), "{e:?}");
+        assert!(e.to_string().contains("deadline"), "{e}");
+
+        // A decode: the probe has no deadline, the decode has.
+        let p2 = path.clone();
+        let items = guarded(&format!("decoding {uri}"), CALL_LIMIT, move || {
+            let mut d = GstDemuxer::builder(&p2)
+                .with_stall_timeout(STALL)
+                .with_decode_deadline(tiny)
+                .build()
+                .unwrap_or_else(|e| panic!("{e}"));
+            let mut src = block_on(d.frame_source(DecodeOptions::default()))
+                .unwrap_or_else(|e| panic!("{e}"));
+            let plan = ResolvedPlan::from_indices(vec![0, 30, 59]);
+            block_on(src.frames(&plan).collect::<Vec<_>>())
+        });
+        match items.as_slice() {
+            [Err(e)] => assert!(is_deadline(e, &uri), "{e:?}"),
+            other => panic!("{uri}: {} items, first {:?}", other.len(), other.first()),
+        }
+
+        // A generous deadline changes nothing.
+        let mut d = GstDemuxer::builder(&path)
+            .with_stall_timeout(STALL)
+            .with_deadline(Some(Duration::from_secs(600)))
+            .build()
+            .unwrap_or_else(|e| panic!("{e}"));
+        let mut src =
+            block_on(d.frame_source(DecodeOptions::default())).unwrap_or_else(|e| panic!("{e}"));
+        let plan = ResolvedPlan::from_indices(vec![0, 59]);
+        let frames: Vec<_> = block_on(src.frames(&plan).collect::<Vec<_>>());
+        assert_eq!(frames.len(), 2);
+        for f in frames {
+            f.unwrap_or_else(|e| panic!("{uri}: {e}"));
+        }
+    }
+    // A zero deadline cannot work.
+    let path = barcode::generate(&barcode::h264_mp4_bframes());
+    let e = GstDemuxer::builder(&path)
+        .with_deadline(Some(Duration::ZERO))
+        .build()
+        .expect_err("zero deadline");
+    assert!(matches!(e, Error::InvalidPlan { .. }), "{e:?}");
+}
+
+#[test]
+fn a_stream_declaring_65535_by_65535_exceeds_the_dimension_limit() {
+    // Raw video in AVI takes its size from the container header alone (no bitstream to parse).
+    let dir = TempDir::new("huge");
+    let small = dir.0.join("raw.avi");
+    let mut cmd = Command::new("ffmpeg");
+    cmd.args(["-nostdin", "-v", "error", "-y", "-f", "lavfi", "-i"])
+        .arg("testsrc=size=32x32:rate=5:duration=1")
+        .args(["-c:v", "rawvideo", "-pix_fmt", "bgr24"])
+        .arg(&small);
+    run_tool(&mut cmd, "encoding raw video in AVI");
+    let mut bytes = std::fs::read(&small).unwrap_or_else(|e| panic!("{e}"));
+    // BITMAPINFOHEADER: size(4) width(4) height(4) after the `strf` chunk header.
+    let strf = bytes
+        .windows(4)
+        .position(|w| w == b"strf")
+        .unwrap_or_else(|| panic!("{}: no strf chunk", small.display()));
+    bytes[strf + 12..strf + 16].copy_from_slice(&65535i32.to_le_bytes());
+    bytes[strf + 16..strf + 20].copy_from_slice(&65535i32.to_le_bytes());
+    let huge = dir.file("huge.avi", &bytes);
+    let e = assert_fails(&huge, None, "LimitExceeded", |e| {
+        matches!(e, Error::LimitExceeded { .. })
+    });
+    match e {
+        Error::LimitExceeded {
+            what,
+            limit,
+            actual,
+        } => {
+            assert!(what.contains("width"), "{what}");
+            assert_eq!((limit, actual), (16_384, 65_535));
+        }
+        other => panic!("{other:?}"),
+    }
+    // Control: the file as ffmpeg wrote it is a video.
+    let mut d = GstDemuxer::builder(&small)
+        .with_stall_timeout(STALL)
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let m = block_on(d.probe()).unwrap_or_else(|e| panic!("{}: {e}", small.display()));
+    assert_eq!((m.stored_width, m.frame_count), (32, 5));
+}

@@ -258,7 +258,8 @@ struct Checks {
     /// Also decode every frame.
     dense: bool,
     /// Frames at the end that ffmpeg decodes and GStreamer 1.22 cannot (a demuxer limitation):
-    /// our table must stop exactly that many frames early, every index before agreeing.
+    /// our table still lists them (ffmpeg's count and numbering), decoding one is an
+    /// `Error::Decode` naming it, and every index before them decodes to ffmpeg's frame.
     missing_at_end: u64,
 }
 
@@ -280,9 +281,19 @@ fn check_fixture(spec: FixtureSpec, checks: Checks) -> (Fixture, VideoMetadata, 
     let (meta, table) = fx.probe();
     assert_eq!(
         meta.frame_count,
-        fx.expected.len() as u64 - checks.missing_at_end,
+        fx.expected.len() as u64,
         "{name}: frame count vs the frames ffmpeg decodes"
     );
+    let decodable = meta.frame_count - checks.missing_at_end;
+    let only_decodable = |p: ResolvedPlan| {
+        ResolvedPlan::from_indices(
+            p.indices()
+                .iter()
+                .copied()
+                .filter(|&i| i < decodable)
+                .collect(),
+        )
+    };
     assert_eq!(table.len(), meta.frame_count, "{name}: table length");
     assert_eq!(
         (meta.stored_width, meta.stored_height),
@@ -299,7 +310,26 @@ fn check_fixture(spec: FixtureSpec, checks: Checks) -> (Fixture, VideoMetadata, 
         assert_eq!(f.index, k as u64, "{name}: table index");
     }
 
-    let sparse = sparse_plan(&table);
+    if checks.missing_at_end > 0 {
+        // The first frame GStreamer cannot give: a typed error naming it, after the frame before.
+        let plan = ResolvedPlan::from_indices(vec![decodable - 1, decodable]);
+        let run = fx.decode(DecodeOptions::default(), &plan);
+        match run.results.as_slice() {
+            [
+                Ok(f),
+                Err(Error::Decode {
+                    index: Some(i),
+                    reason,
+                    ..
+                }),
+            ] => {
+                assert_eq!((f.info.index, *i), (decodable - 1, decodable), "{name}");
+                assert!(reason.contains("edit list"), "{name}: {reason}");
+            }
+            other => panic!("{name}: frames {plan:?}: {other:?}"),
+        }
+    }
+    let sparse = only_decodable(sparse_plan(&table));
     let run = fx.decode(DecodeOptions::default(), &sparse);
     assert_frames_match(
         &fx,
@@ -312,9 +342,11 @@ fn check_fixture(spec: FixtureSpec, checks: Checks) -> (Fixture, VideoMetadata, 
     eprintln!("{name}: sparse {:?}: {:?}", sparse.indices(), run.stats);
 
     if checks.dense {
-        let all = SamplingPlan::all()
-            .resolve(&table)
-            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        let all = only_decodable(
+            SamplingPlan::all()
+                .resolve(&table)
+                .unwrap_or_else(|e| panic!("{name}: {e}")),
+        );
         let run = fx.decode(DecodeOptions::default(), &all);
         assert_frames_match(&fx, "every frame", &all, &run, fx.display, fx.rotation_cw);
         eprintln!("{name}: dense: {:?}", run.stats);
@@ -406,7 +438,8 @@ fn vfr_mp4_matches_ffmpeg_and_keeps_its_timestamps() {
 fn edit_list_mp4_starts_at_the_edit() {
     // GStreamer 1.22's qtdemux ends this edit early: it sends 51 of the 60 samples ("we
     // reached the end of our segment") although the edit spans all of them, so the last 9
-    // frames ffmpeg shows cannot be produced. Every index before them must agree.
+    // frames ffmpeg shows cannot be produced: the table lists them (from the header), decoding
+    // one is a typed error. Every index before them must agree.
     let missing_at_end = 9;
     let checks = Checks {
         first_number: barcode::EDIT_LIST_FIRST_FRAME,
@@ -416,7 +449,7 @@ fn edit_list_mp4_starts_at_the_edit() {
     let (fx, meta, _) = check_fixture(barcode::edit_list_mp4(), checks);
     assert_eq!(
         meta.frame_count,
-        u64::from(60 - barcode::EDIT_LIST_FIRST_FRAME) - missing_at_end,
+        u64::from(60 - barcode::EDIT_LIST_FIRST_FRAME),
         "{}: frames hidden by the edit list are not frames",
         fx.name()
     );

@@ -319,6 +319,14 @@ pub async fn upload_video(
         uri: uri.clone(),
         source: Some(Box::new(e)),
     })?;
+    if !first.is_file() {
+        // A FIFO or a device would block the probe's or the upload's reads, or never end.
+        return Err(Error::NotAVideo {
+            uri,
+            reason: format!("not a regular file ({})", special_kind(&first.file_type())),
+            source: None,
+        });
+    }
     let seen = Fingerprint::of(&first);
     let size = seen.size;
     if size > opts.max_bytes {
@@ -424,4 +432,29 @@ pub async fn upload_video(
         size,
         metadata,
     })
+}
+
+/// What a path that is not a regular file is, in a few words.
+fn special_kind(t: &std::fs::FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if t.is_fifo() {
+            return "FIFO";
+        }
+        if t.is_char_device() {
+            return "character device";
+        }
+        if t.is_block_device() {
+            return "block device";
+        }
+        if t.is_socket() {
+            return "socket";
+        }
+    }
+    if t.is_dir() {
+        "directory"
+    } else {
+        "special file"
+    }
 }
