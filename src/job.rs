@@ -312,7 +312,7 @@ async fn is_gif(opened: &Opened) -> bool {
                 return false;
             }
             let mut head = Vec::with_capacity(6);
-            if std::fs::File::open(p)
+            if video_core::open_regular_file(p)
                 .and_then(|f| f.take(6).read_to_end(&mut head))
                 .is_err()
             {

@@ -73,7 +73,7 @@ pub(crate) fn is_gif(path: &std::path::Path) -> bool {
         return false;
     }
     let mut head = Vec::new();
-    std::fs::File::open(path)
+    video_dataset::core::open_regular_file(path)
         .and_then(|f| f.take(6).read_to_end(&mut head))
         .is_ok()
         && video_dataset::gif::is_gif(&head)

@@ -89,7 +89,7 @@ pub use manifest::{MANIFEST_FORMAT_VERSION, SamplingSettings, VideoManifest, Vid
 pub use metadata::VideoMetadata;
 pub use plan::{FnFilter, FrameFilter, ResolvedPlan, SamplingPlan, Selection};
 pub use scene::{AddOutcome, DEFAULT_SCENE_CAP, SceneItem, VideoScene};
-pub use source::{ByteReader, ByteSource, FileSource};
+pub use source::{ByteReader, ByteSource, FileSource, open_regular_file, regular_file};
 pub use table::{FrameTable, PacketEntry};
 pub use time::{FrameRate, Rational, Timestamp};
 pub use traits::{

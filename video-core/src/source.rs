@@ -78,7 +78,8 @@ impl FileSource {
             uri: uri.clone(),
             source: Some(Box::new(e)),
         };
-        let file = File::open(&path).map_err(not_found)?;
+        regular_file(&path, &uri)?;
+        let file = open_regular_file(&path).map_err(not_found)?;
         let len = file.metadata().map_err(not_found)?.len();
         Ok(FileSource {
             path,
@@ -164,6 +165,45 @@ impl<S: ByteSource> Seek for ByteReader<S> {
 mod tests {
     use super::*;
 
+    /// Special files are refused by type, naming what they are, without blocking: opening a
+    /// FIFO for reading would wait for a writer forever.
+    #[cfg(unix)]
+    #[test]
+    fn special_files_are_refused_without_blocking() {
+        let dir = std::env::temp_dir().join(format!("vc-special-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let fifo = dir.join("fifo");
+        let _ = std::fs::remove_file(&fifo);
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
+        assert!(made.success());
+        let socket = dir.join("socket");
+        let _ = std::fs::remove_file(&socket);
+        let _listener = std::os::unix::net::UnixListener::bind(&socket).unwrap();
+        for (path, kind) in [
+            (fifo.as_path(), "FIFO"),
+            (Path::new("/dev/zero"), "character device"),
+            (socket.as_path(), "socket"),
+            (dir.as_path(), "is a directory"),
+        ] {
+            let err = FileSource::open(path).unwrap_err();
+            match &err {
+                Error::NotAVideo { uri, reason, .. } => {
+                    assert_eq!(uri, &path.display().to_string());
+                    assert!(reason.contains(kind), "{err}");
+                }
+                other => panic!("{}: {other:?}", path.display()),
+            }
+        }
+        // The non-blocking open itself refuses a FIFO (a FIFO swapped in after the check).
+        let e = open_regular_file(&fifo).unwrap_err();
+        assert_eq!(e.kind(), std::io::ErrorKind::InvalidInput);
+        assert!(e.to_string().contains("FIFO"), "{e}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
     #[test]
     fn file_source_reads_ranges_and_stops_at_the_end() {
         let dir = std::env::temp_dir().join(format!("vc-src-{}", std::process::id()));
@@ -188,5 +228,82 @@ mod tests {
             Err(Error::NotFound { .. })
         ));
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
+
+/// The metadata of the local file at `path` (named `uri` in errors), checked to be a regular
+/// file before anything opens it: a FIFO, a device or a socket would block an `open` or a
+/// `read` forever, or never end.
+///
+/// # Errors
+/// [`Error::NotFound`] when it cannot be read; [`Error::NotAVideo`] naming what it is
+/// (`directory`, `FIFO`, `character device`, `block device`, `socket`) when it is not a
+/// regular file.
+pub fn regular_file(path: &Path, uri: &str) -> Result<std::fs::Metadata> {
+    let meta = std::fs::metadata(path).map_err(|e| Error::NotFound {
+        uri: uri.to_owned(),
+        source: Some(Box::new(e)),
+    })?;
+    if meta.is_dir() {
+        return Err(Error::NotAVideo {
+            uri: uri.to_owned(),
+            reason: "is a directory".into(),
+            source: None,
+        });
+    }
+    if !meta.is_file() {
+        return Err(Error::NotAVideo {
+            uri: uri.to_owned(),
+            reason: format!("not a regular file ({})", file_kind(&meta.file_type())),
+            source: None,
+        });
+    }
+    Ok(meta)
+}
+
+/// Open the file at `path` for reading without ever blocking in `open` (non-blocking on Unix,
+/// so a FIFO put in the file's place after [`regular_file`] checked it cannot hang), and refuse
+/// what is not a regular file once open (`ErrorKind::InvalidInput`, naming what it is).
+pub fn open_regular_file(path: &Path) -> std::io::Result<File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NONBLOCK);
+    }
+    let file = options.open(path)?;
+    let t = file.metadata()?.file_type();
+    if !t.is_file() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!("not a regular file ({})", file_kind(&t)),
+        ));
+    }
+    Ok(file)
+}
+
+/// What a file that is not a regular file is, in a few words.
+fn file_kind(t: &std::fs::FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if t.is_fifo() {
+            return "FIFO";
+        }
+        if t.is_char_device() {
+            return "character device";
+        }
+        if t.is_block_device() {
+            return "block device";
+        }
+        if t.is_socket() {
+            return "socket";
+        }
+    }
+    if t.is_dir() {
+        "directory"
+    } else {
+        "special file"
     }
 }

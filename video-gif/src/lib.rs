@@ -102,23 +102,13 @@ impl Input {
         };
         let bytes = match self {
             Input::File(path) => {
-                let meta = std::fs::metadata(path).map_err(|e| Error::NotFound {
-                    uri: uri.clone(),
-                    source: Some(Box::new(e)),
-                })?;
-                if !meta.is_file() {
-                    // A FIFO or a device would block or never end.
-                    return Err(Error::NotAVideo {
-                        uri,
-                        reason: "not a regular file".into(),
-                        source: None,
-                    });
-                }
+                // A FIFO or a device would block or never end.
+                let meta = video_core::regular_file(path, &uri)?;
                 if meta.len() > MAX_BYTES {
                     return Err(too_large(meta.len()));
                 }
                 let mut out = Vec::with_capacity(meta.len() as usize);
-                std::fs::File::open(path)
+                video_core::open_regular_file(path)
                     .and_then(|f| f.take(MAX_BYTES + 1).read_to_end(&mut out))
                     .map_err(|e| Error::Io {
                         path: path.clone(),

@@ -1,16 +1,17 @@
 //! Where a video's bytes come from: a local file (`filesrc`) or any [`ByteSource`] (`appsrc` in
 //! random-access mode, so the demuxer pulls exactly the byte ranges it needs).
 
-use std::fs::File;
 use std::io::{Read, Seek};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use gstreamer as gst;
 use gstreamer::prelude::*;
 use gstreamer_app as gst_app;
-use video_core::{ByteReader, ByteSource, Error, Result};
+use video_core::{
+    ByteReader, ByteSource, Error, Result, open_regular_file as open_regular, regular_file,
+};
 
 use crate::pipeline::make;
 
@@ -174,73 +175,6 @@ impl Input {
             }
         }
     }
-}
-
-/// The metadata of the regular file at `path` (symbolic links followed), without opening it: a
-/// FIFO, a device or a socket would block an `open` or a `read` forever, or never end.
-///
-/// # Errors
-/// [`Error::NotFound`] when it cannot be read; [`Error::NotAVideo`] naming what it is when it
-/// is not a regular file.
-pub(crate) fn regular_file(path: &Path, uri: &str) -> Result<std::fs::Metadata> {
-    let meta = std::fs::metadata(path).map_err(|e| Error::NotFound {
-        uri: uri.to_owned(),
-        source: Some(Box::new(e)),
-    })?;
-    if meta.is_dir() {
-        return Err(not_a_video(uri, "is a directory"));
-    }
-    if !meta.is_file() {
-        return Err(not_a_video(
-            uri,
-            &format!("not a regular file ({})", kind_of(&meta.file_type())),
-        ));
-    }
-    Ok(meta)
-}
-
-/// What a file that is neither a regular file nor a directory is, in a few words.
-fn kind_of(t: &std::fs::FileType) -> &'static str {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::FileTypeExt;
-        if t.is_fifo() {
-            return "FIFO";
-        }
-        if t.is_char_device() {
-            return "character device";
-        }
-        if t.is_block_device() {
-            return "block device";
-        }
-        if t.is_socket() {
-            return "socket";
-        }
-    }
-    let _ = t;
-    "special file"
-}
-
-/// Open the file at `path` for reading without ever blocking in `open` (non-blocking on Unix, so
-/// a FIFO put in the file's place after [`regular_file`] cannot hang), and refuse what is not a
-/// regular file once open.
-pub(crate) fn open_regular(path: &Path) -> std::io::Result<File> {
-    let mut options = std::fs::OpenOptions::new();
-    options.read(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.custom_flags(libc::O_NONBLOCK);
-    }
-    let file = options.open(path)?;
-    let t = file.metadata()?.file_type();
-    if !t.is_file() {
-        return Err(std::io::Error::new(
-            std::io::ErrorKind::InvalidInput,
-            format!("not a regular file ({})", kind_of(&t)),
-        ));
-    }
-    Ok(file)
 }
 
 fn not_a_video(uri: &str, reason: &str) -> Error {

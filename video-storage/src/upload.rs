@@ -315,18 +315,8 @@ pub async fn upload_video(
             "{what}; the upload was aborted and nothing was stored"
         )),
     };
-    let first = std::fs::metadata(local).map_err(|e| Error::NotFound {
-        uri: uri.clone(),
-        source: Some(Box::new(e)),
-    })?;
-    if !first.is_file() {
-        // A FIFO or a device would block the probe's or the upload's reads, or never end.
-        return Err(Error::NotAVideo {
-            uri,
-            reason: format!("not a regular file ({})", special_kind(&first.file_type())),
-            source: None,
-        });
-    }
+    // A FIFO or a device would block the probe's or the upload's reads, or never end.
+    let first = video_core::regular_file(local, &uri)?;
     let seen = Fingerprint::of(&first);
     let size = seen.size;
     if size > opts.max_bytes {
@@ -350,7 +340,7 @@ pub async fn upload_video(
     };
     let key = ObjectStoreSink::relative(&video, name)?;
     let path = sink.path(&key);
-    let mut file = std::fs::File::open(local).map_err(|e| io("open", e))?;
+    let mut file = video_core::open_regular_file(local).map_err(|e| io("open", e))?;
     let opened = Fingerprint::of(&file.metadata().map_err(|e| io("stat", e))?);
     if opened != seen {
         return Err(Error::Io {
@@ -432,29 +422,4 @@ pub async fn upload_video(
         size,
         metadata,
     })
-}
-
-/// What a path that is not a regular file is, in a few words.
-fn special_kind(t: &std::fs::FileType) -> &'static str {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::FileTypeExt;
-        if t.is_fifo() {
-            return "FIFO";
-        }
-        if t.is_char_device() {
-            return "character device";
-        }
-        if t.is_block_device() {
-            return "block device";
-        }
-        if t.is_socket() {
-            return "socket";
-        }
-    }
-    if t.is_dir() {
-        "directory"
-    } else {
-        "special file"
-    }
 }
