@@ -48,6 +48,7 @@ mod encode;
 mod gsterror;
 mod header;
 mod input;
+pub mod limits;
 mod mp4index;
 mod pipeline;
 
