@@ -8,7 +8,7 @@ mod support;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bytes::Bytes;
 use futures::StreamExt;
@@ -116,55 +116,86 @@ fn assert_same_pixels(a: &Frame, b: &Frame, what: &str) {
     }
 }
 
+/// `path` through a byte source gives what it gives through `filesrc`: the same metadata,
+/// table and pixels of its first, middle and last frames, or the same kind of error. Returns
+/// whether frames were compared.
+fn byte_source_equals_the_file(file: &str, path: &std::path::Path) -> bool {
+    let mut by_path = GstDemuxer::open(path).unwrap();
+    let src = Counted::new(path, None);
+    let mut by_bytes = GstDemuxer::from_source(src.clone()).unwrap();
+    let compared = match (block(by_path.probe()), block(by_bytes.probe())) {
+        (Ok(a), Ok(b)) => {
+            assert_eq!(a, b, "{file}: metadata differs through a byte source");
+            let (ta, tb) = (
+                block(by_path.frame_table()).unwrap(),
+                block(by_bytes.frame_table()).unwrap(),
+            );
+            assert_eq!(ta, tb, "{file}: frame table differs");
+            let n = ta.len();
+            let mut plan = vec![0, n / 2, n - 1];
+            plan.dedup();
+            let fa = frames(&mut by_path, &plan);
+            let fb = frames(&mut by_bytes, &plan);
+            assert_eq!(fa.len(), plan.len(), "{file}");
+            assert_eq!(fa.len(), fb.len(), "{file}");
+            for (x, y) in fa.iter().zip(&fb) {
+                assert_eq!(x.info, y.info, "{file}");
+                assert_same_pixels(x, y, file);
+            }
+            true
+        }
+        (Err(a), Err(b)) => {
+            assert_eq!(
+                std::mem::discriminant(&a),
+                std::mem::discriminant(&b),
+                "{file}: {a} vs {b}"
+            );
+            false
+        }
+        (a, b) => panic!("{file}: file gave {a:?}, byte source gave {b:?}"),
+    };
+    assert!(src.requests.load(Ordering::Relaxed) > 0, "{file}");
+    compared
+}
+
+#[test]
+fn generated_videos_through_a_byte_source_equal_the_file() {
+    let dir = std::env::temp_dir().join(format!("vg-bytes-gen-{}", std::process::id()));
+    let mut files = tricky_x264_files(&{
+        std::fs::create_dir_all(&dir).unwrap();
+        dir.clone()
+    });
+    files.push(generated(
+        &dir,
+        "vp8.webm",
+        &["-c:v", "libvpx", "-deadline", "realtime", "-cpu-used", "8"],
+    ));
+    files.push(generated(&dir, "mpeg4.avi", &["-c:v", "mpeg4", "-g", "25"]));
+    for path in &files {
+        assert!(
+            byte_source_equals_the_file(&path.display().to_string(), path),
+            "{}: not probed",
+            path.display()
+        );
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 #[test]
 fn corpus_through_a_byte_source_equals_the_file() {
     let Some(files) = corpus::load() else { return };
     let mut compared = 0;
     for f in &files {
-        let mut by_path = GstDemuxer::open(&f.path).unwrap();
-        let src = Counted::new(&f.path, None);
-        let mut by_bytes = GstDemuxer::from_source(src.clone()).unwrap();
-        let (a, b) = (block(by_path.probe()), block(by_bytes.probe()));
-        match (a, b) {
-            (Ok(a), Ok(b)) => {
-                assert_eq!(a, b, "{}: metadata differs through a byte source", f.file);
-                let (ta, tb) = (
-                    block(by_path.frame_table()).unwrap(),
-                    block(by_bytes.frame_table()).unwrap(),
-                );
-                assert_eq!(ta, tb, "{}: frame table differs", f.file);
-                let n = ta.len();
-                let plan: Vec<u64> = [0, n / 2, n - 1].into_iter().collect::<Vec<_>>();
-                let mut plan = plan;
-                plan.dedup();
-                let fa = frames(&mut by_path, &plan);
-                let fb = frames(&mut by_bytes, &plan);
-                assert_eq!(fa.len(), fb.len(), "{}", f.file);
-                for (x, y) in fa.iter().zip(&fb) {
-                    assert_eq!(x.info, y.info, "{}", f.file);
-                    assert_same_pixels(x, y, &f.file);
-                }
-                compared += 1;
-            }
-            (Err(a), Err(b)) => assert_eq!(
-                std::mem::discriminant(&a),
-                std::mem::discriminant(&b),
-                "{}: {a} vs {b}",
-                f.file
-            ),
-            (a, b) => panic!("{}: file gave {a:?}, byte source gave {b:?}", f.file),
+        if byte_source_equals_the_file(&f.file, &f.path) {
+            compared += 1;
         }
-        assert!(src.requests.load(Ordering::Relaxed) > 0, "{}", f.file);
     }
     assert!(compared >= 25, "only {compared} files compared");
 }
 
-fn assert_source_error(e: &Error, f: &corpus::CorpusFile, started: Instant) {
-    assert!(
-        started.elapsed() < Duration::from_secs(8),
-        "took {:?}",
-        started.elapsed()
-    );
+/// The error a failing source gave, reported as is (not a timeout, not a generic pipeline
+/// failure) and naming the input. A hang would end with the stall timeout's `Timeout`.
+fn assert_source_error(e: &Error, path: &std::path::Path) {
     assert!(
         matches!(
             e,
@@ -174,38 +205,69 @@ fn assert_source_error(e: &Error, f: &corpus::CorpusFile, started: Instant) {
             }
         ),
         "{}: {e:?}",
-        f.file
+        path.display()
     );
     let text = e.to_string();
-    assert!(text.contains(&f.path.display().to_string()), "{text}");
+    assert!(text.contains(&path.display().to_string()), "{text}");
+}
+
+/// A video made with the ffmpeg CLI into `dir`: 8 s of 320x240 at 25 fps, `codec_args` after
+/// the lavfi input.
+fn generated(dir: &std::path::Path, name: &str, codec_args: &[&str]) -> std::path::PathBuf {
+    std::fs::create_dir_all(dir).unwrap();
+    let out = dir.join(name);
+    let status = std::process::Command::new("ffmpeg")
+        .args(["-v", "error", "-y", "-f", "lavfi", "-i"])
+        .arg("testsrc2=size=320x240:rate=25:duration=8")
+        .args(codec_args)
+        .arg(&out)
+        .status()
+        .expect("ffmpeg (installed by scripts/setup.sh --test)");
+    assert!(status.success(), "{name}");
+    out
 }
 
 #[test]
 fn a_failing_byte_source_gives_its_own_error_without_hanging() {
-    let Some(files) = corpus::load() else { return };
-    let f = files
-        .iter()
-        .filter(|f| f.file.ends_with(".mp4") && f.size_bytes > 200_000)
-        .max_by_key(|f| f.size_bytes)
-        .unwrap();
+    let dir = std::env::temp_dir().join(format!("vg-failing-{}", std::process::id()));
+    // moov first, so the header is in the half that can be read.
+    let path = generated(
+        &dir,
+        "clip.mp4",
+        &[
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-g",
+            "25",
+            "-bf",
+            "2",
+            "-pix_fmt",
+            "yuv420p",
+            "-movflags",
+            "+faststart",
+        ],
+    );
+    let size = std::fs::metadata(&path).unwrap().len();
+    assert!(size > 200_000, "{size}");
     // Reading every packet (no header index) fails while probing.
-    let src = Counted::new(&f.path, Some(f.size_bytes / 2));
+    let src = Counted::new(&path, Some(size / 2));
     let mut d = GstDemuxerBuilder::from_source(src)
         .with_header_index(false)
         .with_stall_timeout(Duration::from_secs(10))
         .build()
         .unwrap();
-    let started = Instant::now();
     let e = block(d.probe()).unwrap_err();
-    assert_source_error(&e, f, started);
+    assert_source_error(&e, &path);
     // From the header, probing reads little; decoding the last frame then fails.
-    let src = Counted::new(&f.path, Some(f.size_bytes / 2));
+    let src = Counted::new(&path, Some(size / 2));
     let mut d = GstDemuxerBuilder::from_source(src)
         .with_stall_timeout(Duration::from_secs(10))
         .build()
         .unwrap();
     let n = block(d.probe()).unwrap().frame_count;
-    let started = Instant::now();
+    assert_eq!(n, 200);
     let got: Vec<_> = block(async {
         let mut s = d.frame_source(DecodeOptions::default()).await.unwrap();
         s.frames(&ResolvedPlan::from_indices(vec![0, n - 1]))
@@ -214,7 +276,8 @@ fn a_failing_byte_source_gives_its_own_error_without_hanging() {
     });
     assert!(got[0].is_ok(), "{:?}", got[0]);
     let e = got[1].as_ref().unwrap_err();
-    assert_source_error(e, f, started);
+    assert_source_error(e, &path);
+    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
@@ -495,15 +558,27 @@ impl ByteSource for Stalling {
 
 #[test]
 fn a_stalled_byte_source_times_out() {
-    let Some(files) = corpus::load() else { return };
-    let f = files
-        .iter()
-        .filter(|f| f.file.ends_with(".webm") && f.size_bytes > 100_000)
-        .max_by_key(|f| f.size_bytes)
-        .unwrap();
+    let dir = std::env::temp_dir().join(format!("vg-stalled-{}", std::process::id()));
+    // WebM: no header index, the probe reads every packet.
+    let path = generated(
+        &dir,
+        "clip.webm",
+        &[
+            "-c:v",
+            "libvpx",
+            "-b:v",
+            "1M",
+            "-deadline",
+            "realtime",
+            "-cpu-used",
+            "8",
+        ],
+    );
+    let size = std::fs::metadata(&path).unwrap().len();
+    assert!(size > 100_000, "{size}");
     let src = Arc::new(Stalling {
-        inner: FileSource::open(&f.path).unwrap(),
-        stall_at: f.size_bytes / 2,
+        inner: FileSource::open(&path).unwrap(),
+        stall_at: size / 2,
         stall_for: Duration::from_secs(5),
         stalled: Default::default(),
     });
@@ -512,6 +587,11 @@ fn a_stalled_byte_source_times_out() {
         .build()
         .unwrap();
     let e = block(d.probe()).unwrap_err();
-    assert!(matches!(e, Error::Timeout { .. }), "{}: {e:?}", f.file);
-    assert!(e.to_string().contains(&f.path.display().to_string()), "{e}");
+    assert!(
+        matches!(e, Error::Timeout { .. }),
+        "{}: {e:?}",
+        path.display()
+    );
+    assert!(e.to_string().contains(&path.display().to_string()), "{e}");
+    std::fs::remove_dir_all(&dir).unwrap();
 }
