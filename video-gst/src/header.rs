@@ -459,12 +459,17 @@ fn check_mp4<R: Read + Seek>(f: &mut R, len: u64, uri: &str) -> Result<()> {
                 check_size(uri, &stream, "the sample description (stsd)", w, h)?;
             }
         }
-        if let Some(n) = stated_frame_count(f, len, "mp4", i) {
+        // The sample-size box, found here rather than by `stated_frame_count`, which walks
+        // every track again (quadratic in the number of tracks).
+        let sizes = children(f, ss, se)
+            .into_iter()
+            .find(|b| &b.0 == b"stsz" || &b.0 == b"stz2");
+        if let Some(c) = sizes.and_then(|(_, zs, _)| read_at::<4>(f, zs + 8)) {
             within(
                 uri,
                 || format!("{stream} samples declared in the sample-size table (stsz)"),
                 MAX_FRAMES,
-                n,
+                u64::from(u32::from_be_bytes(c)),
             )?;
         }
     }
@@ -1006,6 +1011,73 @@ mod tests {
             "{what}"
         );
         assert_eq!((limit, actual), (MAX_FRAMES, u64::from(u32::MAX)));
+    }
+
+    /// An MP4 box: size, type, payload.
+    fn mp4_box(kind: &[u8; 4], payload: &[u8]) -> Vec<u8> {
+        let mut b = ((payload.len() + 8) as u32).to_be_bytes().to_vec();
+        b.extend_from_slice(kind);
+        b.extend_from_slice(payload);
+        b
+    }
+
+    /// A reader that counts its reads.
+    struct CountingReader<'a> {
+        inner: Cursor<&'a [u8]>,
+        reads: u64,
+    }
+
+    impl Read for CountingReader<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            self.reads += 1;
+            self.inner.read(buf)
+        }
+    }
+
+    impl Seek for CountingReader<'_> {
+        fn seek(&mut self, to: SeekFrom) -> std::io::Result<u64> {
+            self.inner.seek(to)
+        }
+    }
+
+    /// A header of thousands of video tracks is read in time linear in its size: each question
+    /// walks the tracks once (checking the limits used to walk them again for every track).
+    #[test]
+    fn many_tracks_are_walked_once() {
+        let tracks = 3000u64;
+        let mut tkhd = vec![0u8; 84];
+        tkhd[76..78].copy_from_slice(&160u16.to_be_bytes());
+        tkhd[80..82].copy_from_slice(&120u16.to_be_bytes());
+        let mut hdlr = vec![0u8; 24];
+        hdlr[8..12].copy_from_slice(b"vide");
+        let mut stsz = vec![0u8; 12];
+        stsz[4..8].copy_from_slice(&100u32.to_be_bytes());
+        stsz[8..12].copy_from_slice(&25u32.to_be_bytes());
+        let stbl = mp4_box(b"stbl", &mp4_box(b"stsz", &stsz));
+        let mdia = mp4_box(
+            b"mdia",
+            &[mp4_box(b"hdlr", &hdlr), mp4_box(b"minf", &stbl)].concat(),
+        );
+        let trak = mp4_box(b"trak", &[mp4_box(b"tkhd", &tkhd), mdia].concat());
+        let moov = mp4_box(b"moov", &trak.repeat(tracks as usize));
+        let file = [mp4_box(b"ftyp", b"isom\0\0\0\0isom"), moov].concat();
+        let len = file.len() as u64;
+        let boxes = 7 * tracks + 2;
+        let mut r = CountingReader {
+            inner: Cursor::new(&file),
+            reads: 0,
+        };
+        check_mp4(&mut r, len, "many.mp4").unwrap();
+        assert!(r.reads < 10 * boxes, "{} reads for {boxes} boxes", r.reads);
+        r.reads = 0;
+        assert_eq!(
+            stated_frame_count(&mut r, len, "mp4", tracks as usize - 1),
+            Some(25)
+        );
+        assert!(r.reads < 10 * boxes, "{} reads for {boxes} boxes", r.reads);
+        r.reads = 0;
+        let _ = crate::mp4index::try_frame_table(&mut r, len, "many.mp4", 0);
+        assert!(r.reads < 10 * boxes, "{} reads for {boxes} boxes", r.reads);
     }
 
     /// Through the public API: a probe of a file declaring too much ends with `LimitExceeded`
