@@ -11,8 +11,12 @@
 //! The default test run has a short run of each target (a few hundred inputs, fixed seeds, well
 //! under 5 s); `scripts/fuzz.sh` runs each target for a time budget (the `#[ignore]`d
 //! `fuzz_*_for_budget` tests, `VIDEO_FUZZ_SECONDS` per target, random seeds printed so a failure
-//! can be replayed with `VIDEO_FUZZ_SEED`). Every input that ever failed is kept below as a
-//! named regression test.
+//! can be replayed with `VIDEO_FUZZ_SEED`). An input that fails is to be kept as a named
+//! regression test beside the target; none has failed so far (5-minute runs: 240 000 and,
+//! with the generated sample tables, 216 000 MP4 executions; 252 000 AVI executions). The one
+//! defect found while writing them, by reading rather than fuzzing (limits checked in time
+//! quadratic in the number of tracks), has its test in
+//! `header::tests::many_tracks_are_walked_once`.
 
 #![allow(clippy::unwrap_used)]
 
