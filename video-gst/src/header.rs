@@ -636,7 +636,22 @@ pub(crate) mod fixtures {
         [x264, extra].concat()
     }
 
-    /// The generated file `name` (made once per test process, in a temporary directory).
+    /// Where the fixtures are kept: `target/test-fixtures/video-gst-header` of the workspace.
+    fn dir() -> PathBuf {
+        let crate_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let dir = crate_dir
+            .parent()
+            .unwrap_or(crate_dir)
+            .join("target")
+            .join("test-fixtures")
+            .join("video-gst-header");
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    /// The generated file `name`. Made once (named by a hash of its recipe, so a changed recipe
+    /// makes a new file), written under a temporary name and renamed, so test processes running
+    /// at once never see half a file.
     pub(crate) fn fixture(name: &str) -> PathBuf {
         static MADE: OnceLock<Mutex<HashMap<String, PathBuf>>> = OnceLock::new();
         let made = MADE.get_or_init(Default::default);
@@ -644,10 +659,24 @@ pub(crate) mod fixtures {
         if let Some(p) = made.get(name) {
             return p.clone();
         }
-        let dir = std::env::temp_dir().join(format!("video-gst-header-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let out = dir.join(name);
-        ffmpeg(&recipe(name), &out);
+        let args = recipe(name);
+        // FNV-1a of the recipe.
+        let hash = args
+            .iter()
+            .flat_map(|a| a.bytes().chain([0]))
+            .fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+                (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+            });
+        let out = dir().join(format!("{hash:016x}-{name}"));
+        if !out.is_file() {
+            let ext = Path::new(name)
+                .extension()
+                .and_then(|e| e.to_str())
+                .unwrap_or("bin");
+            let tmp = dir().join(format!("{hash:016x}-{}.{ext}", std::process::id()));
+            ffmpeg(&args, &tmp);
+            std::fs::rename(&tmp, &out).unwrap();
+        }
         made.insert(name.to_owned(), out.clone());
         out
     }
@@ -742,11 +771,10 @@ pub(crate) mod fixtures {
             .unwrap_or_else(|| panic!("no {} chunk", String::from_utf8_lossy(id)))
     }
 
-    /// `bytes` as a file in the fixtures' directory.
+    /// `bytes` as a file of this test process in the fixtures' directory (remove it with
+    /// `std::fs::remove_file` when done).
     pub(crate) fn write(name: &str, bytes: &[u8]) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!("video-gst-header-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let p = dir.join(name);
+        let p = dir().join(format!("{}-{name}", std::process::id()));
         std::fs::write(&p, bytes).unwrap();
         p
     }
@@ -1101,6 +1129,7 @@ mod tests {
             let e = futures::executor::block_on(d.probe()).unwrap_err();
             assert!(matches!(e, Error::LimitExceeded { .. }), "{name}: {e:?}");
             assert!(e.to_string().contains(&path.display().to_string()), "{e}");
+            std::fs::remove_file(&path).unwrap();
         }
     }
 }

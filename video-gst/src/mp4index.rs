@@ -1236,6 +1236,7 @@ mod tests {
                 not_a_video,
                 "{name}: {e:?}"
             );
+            std::fs::remove_file(&path).unwrap();
         }
     }
 

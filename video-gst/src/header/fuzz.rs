@@ -1,8 +1,9 @@
 //! Property-based fuzzing of the container header readers (MP4/MOV `moov`, AVI `hdrl`) on
-//! stable Rust: arbitrary bytes, well-formed MP4 headers with random sample tables, and mutations of the header of a video generated with ffmpeg
-//! (words set to 0, 1, all ones, the sign bit or random values; bytes inserted, removed or
-//! cut off), fed to everything the probe asks of a header ([`Header`]: the limits, the stated
-//! frame count, the MP4 track counts and sample bytes, the MP4 frame table).
+//! stable Rust: arbitrary bytes, well-formed MP4 headers with random sample tables, and
+//! mutations of the header of a video generated with ffmpeg (words set to 0, 1, all ones, the
+//! sign bit or random values; bytes inserted, removed or cut off), fed to everything the probe
+//! asks of a header ([`Header`]: the limits, the stated frame count, the MP4 track counts and
+//! sample bytes, the MP4 frame table).
 //!
 //! Each input must give an answer (no panic, no arithmetic overflow: the tests run with
 //! overflow checks), a frame table only within [`MAX_FRAMES`], and a stated frame count only
