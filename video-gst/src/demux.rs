@@ -595,6 +595,10 @@ fn probe_blocking(opts: &GstDemuxerBuilder) -> Result<Probed> {
     };
     // Read once and shared by the questions below (for MP4, the `moov` box stays in memory).
     let mut header = crate::header::Header::open(input);
+    // Sizes the header declares are checked before the demuxer allocates from them.
+    if let Some(h) = header.as_mut() {
+        h.check_limits(&input.uri())?;
+    }
     let header_counts = opts
         .header_index
         .then(|| crate::header::sniff_container(input))

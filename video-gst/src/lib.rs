@@ -10,6 +10,8 @@
 //!   frames identified by timestamp through the frame table, RGB or native output, rotation,
 //!   resizing.
 //! - [`ImageEncoder`] implements [`video_core::FrameEncoder`] (JPEG with libturbojpeg, PNG).
+//! - [`limits`]: what a container header may declare (dimensions, frame counts, box sizes);
+//!   a probe of a file declaring more ends with [`video_core::Error::LimitExceeded`].
 //!
 //! ```no_run
 //! use futures::StreamExt;

@@ -10,34 +10,13 @@ use serde::Deserialize;
 use serde_json::Value;
 
 /// Environment variable overriding the corpus location.
-pub const CORPUS_ENV: &str = "VIDEO_DATASET_CORPUS";
+pub const CORPUS_ENV: &str = video_core::testing::CORPUS_ENV;
 
-/// The corpus directory: `$VIDEO_DATASET_CORPUS`, else `<workspace>/../shared/corpus`.
-///
-/// Returns `None` (after printing `SKIPPED: corpus not found at …` to stderr) when the directory
-/// has no `MANIFEST.json`.
+/// The corpus directory: `$VIDEO_DATASET_CORPUS`, else `<workspace>/../shared/corpus`; `None`
+/// (after a loud `SKIPPED` line on stderr) when it has no `MANIFEST.json`. The one rule of the
+/// workspace, [`video_core::testing::corpus_dir`].
 pub fn corpus_dir() -> Option<PathBuf> {
-    let dir = match std::env::var_os(CORPUS_ENV) {
-        Some(dir) => PathBuf::from(dir),
-        None => super::workspace_root()
-            .join("..")
-            .join("shared")
-            .join("corpus"),
-    };
-    if dir.join("MANIFEST.json").is_file() {
-        Some(dir)
-    } else {
-        // Written to the process's stderr directly, not through `eprintln!`, which the test
-        // harness captures and hides for passing tests: a skip must be seen.
-        use std::io::Write as _;
-        let _ = writeln!(
-            std::io::stderr(),
-            "\n*** SKIPPED: corpus not found at {} (no MANIFEST.json); \
-             set {CORPUS_ENV} to run the corpus tests ***\n",
-            dir.display()
-        );
-        None
-    }
+    video_core::testing::corpus_dir()
 }
 
 /// One `disagreements` entry: a mismatch between FFmpeg, GStreamer, the header or the peer.

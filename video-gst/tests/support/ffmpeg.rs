@@ -647,3 +647,42 @@ pub fn md5_hex(data: &[u8]) -> String {
         .map(|byte| format!("{byte:02x}"))
         .collect()
 }
+
+/// The total size in bytes of the packets of the `video_index`-th video stream (`v:N`), as
+/// ffprobe reads them: what a demux pass over every packet of that stream must read at least.
+pub fn video_packet_bytes(path: &Path, video_index: usize) -> u64 {
+    let out = run_tool(
+        Command::new("ffprobe")
+            .args(["-v", "error", "-select_streams"])
+            .arg(format!("v:{video_index}"))
+            .args(["-show_entries", "packet=size", "-of", "csv=p=0"])
+            .arg(path),
+        "ffprobe packet sizes",
+    );
+    String::from_utf8_lossy(&out)
+        .lines()
+        .filter_map(|l| l.trim().trim_end_matches(',').parse::<u64>().ok())
+        .sum()
+}
+
+/// The byte range (`pos..pos + size`) of the packet of the `video_index`-th video stream that
+/// lies last in the file, as ffprobe reads it: a demux pass over every packet must read it.
+pub fn last_video_packet_range(path: &Path, video_index: usize) -> std::ops::Range<u64> {
+    let out = run_tool(
+        Command::new("ffprobe")
+            .args(["-v", "error", "-select_streams"])
+            .arg(format!("v:{video_index}"))
+            .args(["-show_entries", "packet=pos,size", "-of", "csv=p=0"])
+            .arg(path),
+        "ffprobe packet positions",
+    );
+    String::from_utf8_lossy(&out)
+        .lines()
+        .filter_map(|l| {
+            let mut it = l.split(',').map(|v| v.trim().parse::<u64>().ok());
+            let (size, pos) = (it.next()??, it.next()??);
+            Some(pos..pos + size)
+        })
+        .max_by_key(|r| r.start)
+        .unwrap_or_else(|| panic!("{}: no video packet", path.display()))
+}
