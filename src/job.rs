@@ -4,10 +4,11 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use video_core::annotation::SuperviselyAnnotator;
+use video_core::annotation::{ProjectMeta, SuperviselyAnnotator};
 use video_core::{
-    Error, ExtractReport, ExtractToSinkOptions, FnFilter, FrameInfo, ImageFormat, Result,
-    SamplingPlan, SamplingSettings, VideoManifest, VideoRef, VideoSource, extract_to_sink_opts,
+    DatasetSink, EncodedFrame, Error, ExtractReport, ExtractToSinkOptions, FnFilter, FrameInfo,
+    FrameRecord, ImageFormat, Result, SamplingPlan, SamplingSettings, VideoManifest, VideoRef,
+    VideoSource, extract_to_sink_opts,
 };
 use video_gst::{DecodeOptions, EncodeOptions, GstDemuxer, ImageEncoder, Resize};
 use video_storage::{ObjectStoreSink, StoreVideo};
@@ -45,6 +46,15 @@ pub struct ExtractOptions {
     /// With an [`annotation`](Self::annotation), also write the folder's COCO instances file
     /// (see [`extract_frames`]). Default: true.
     pub coco: bool,
+    /// Told about every frame as soon as it is stored. Default: none.
+    pub progress: Option<Arc<dyn ExtractProgress>>,
+}
+
+/// Follows an [`extract_frames`] job (see [`ExtractOptions::progress`]).
+pub trait ExtractProgress: Send + Sync + std::fmt::Debug {
+    /// Frame `record.index` was stored now (its image and its record): a re-run will not make
+    /// it again. Called from the job's task, once per frame written, in completion order.
+    fn frame_stored(&self, record: &FrameRecord);
 }
 
 impl Default for ExtractOptions {
@@ -61,6 +71,7 @@ impl Default for ExtractOptions {
             annotation: None,
             only_annotated: false,
             coco: true,
+            progress: None,
         }
     }
 }
@@ -135,6 +146,11 @@ impl ExtractOptions {
     /// Set [`coco`](Self::coco).
     pub fn coco(mut self, v: bool) -> Self {
         self.coco = v;
+        self
+    }
+    /// Set [`progress`](Self::progress).
+    pub fn progress(mut self, v: Option<Arc<dyn ExtractProgress>>) -> Self {
+        self.progress = v;
         self
     }
 }
@@ -354,10 +370,25 @@ pub async fn extract_frames(
                 .clone()
                 .map(|a| Arc::new(a) as Arc<dyn video_core::FrameAnnotator>),
         );
+    // One writer per video at a time; what a killed run left is cleaned first.
+    let _lock = sink.lock_video(&video_ref).await?;
+    let job_sink = JobSink {
+        sink: &sink,
+        progress: options.progress.as_deref(),
+        annotations: match (&options.annotation, &annotator, &dataset_meta) {
+            (Some(input), Some(annotator), Some(meta)) => Some(JobAnnotations {
+                input,
+                annotator,
+                meta,
+                coco: options.coco,
+            }),
+            _ => None,
+        },
+    };
     let mut report = extract_to_sink_opts(
         &mut source,
         &encoder,
-        &sink,
+        &job_sink,
         &video_ref,
         &manifest,
         &plan,
@@ -368,16 +399,74 @@ pub async fn extract_frames(
         Opened::Store(v) => Some(v.bytes_fetched()),
         Opened::File(_) => None,
     };
-    if let (Some(input), Some(annotator), Some(meta)) =
-        (&options.annotation, &annotator, &dataset_meta)
-    {
-        annotations::write_meta(&sink, meta).await?;
-        if options.coco {
-            annotations::write_coco(&sink, &video_ref, meta, annotator, input, &report.frames)
-                .await?;
-        }
-    }
     Ok(report)
+}
+
+/// What [`JobSink`] writes for a video with annotations.
+#[derive(Debug)]
+struct JobAnnotations<'a> {
+    input: &'a AnnotationInput,
+    annotator: &'a SuperviselyAnnotator,
+    meta: &'a ProjectMeta,
+    coco: bool,
+}
+
+/// The dataset as [`extract_frames`] writes it: the sink, telling
+/// [`progress`](ExtractOptions::progress) about each stored frame, and, with annotations,
+/// writing the dataset's `meta.json` and the folder's COCO file before the video's manifest, so
+/// the manifest stays the video's last write.
+#[derive(Debug)]
+struct JobSink<'a> {
+    sink: &'a ObjectStoreSink,
+    progress: Option<&'a dyn ExtractProgress>,
+    annotations: Option<JobAnnotations<'a>>,
+}
+
+#[async_trait::async_trait]
+#[deny(clippy::missing_trait_methods)]
+impl DatasetSink for JobSink<'_> {
+    async fn existing(&self, video: &VideoRef, indices: &[u64]) -> Result<Vec<FrameRecord>> {
+        self.sink.existing(video, indices).await
+    }
+
+    async fn write_frame(&self, video: &VideoRef, frame: &EncodedFrame) -> Result<FrameRecord> {
+        let record = self.sink.write_frame(video, frame).await?;
+        if let Some(p) = self.progress {
+            p.frame_stored(&record);
+        }
+        Ok(record)
+    }
+
+    async fn finish_video(&self, video: &VideoRef, manifest: &VideoManifest) -> Result<()> {
+        if let Some(a) = &self.annotations {
+            annotations::write_meta(self.sink, a.input).await?;
+            if a.coco {
+                annotations::write_coco(
+                    self.sink,
+                    video,
+                    a.meta,
+                    a.annotator,
+                    a.input,
+                    &manifest.frames,
+                )
+                .await?;
+            }
+        }
+        self.sink.finish_video(video, manifest).await
+    }
+
+    async fn write_annotation(
+        &self,
+        video: &VideoRef,
+        frame: &FrameRecord,
+        json: &[u8],
+    ) -> Result<String> {
+        self.sink.write_annotation(video, frame, json).await
+    }
+
+    async fn write_dataset_file(&self, key: &str, bytes: &[u8]) -> Result<()> {
+        self.sink.write_dataset_file(key, bytes).await
+    }
 }
 
 #[cfg(test)]

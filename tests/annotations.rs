@@ -8,7 +8,6 @@
 
 mod common;
 
-#[cfg(feature = "aws")]
 use std::path::{Path, PathBuf};
 use std::process::Command;
 

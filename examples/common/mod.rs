@@ -39,7 +39,10 @@ pub(crate) fn sample_clip() -> anyhow::Result<PathBuf> {
         return Ok(path);
     }
     gst::init()?;
-    let tmp = path.with_extension(format!("{}.part", std::process::id()));
+    // A name of its own for each caller (tests generate it from several threads at once).
+    static CALLS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let call = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let tmp = path.with_extension(format!("{}-{call}.part", std::process::id()));
     let desc = format!(
         "videotestsrc num-buffers=300 pattern=smpte horizontal-speed=3 ! video/x-raw,format=I420,width=640,height=360,framerate=30/1 ! \
          x264enc bframes=2 key-int-max=60 speed-preset=veryfast ! mp4mux ! filesink location={}",
