@@ -276,12 +276,21 @@ pub async fn extract_frames(
     dataset: &str,
     options: ExtractOptions,
 ) -> Result<ExtractReport> {
+    extract_frames_to(video, ObjectStoreSink::from_url(dataset)?, options).await
+}
+
+/// [`extract_frames`] into a sink built by the caller (a store with its own client or retry
+/// settings, another frame name template: see [`ObjectStoreSink::new`]).
+pub async fn extract_frames_to(
+    video: impl Into<VideoInput>,
+    sink: ObjectStoreSink,
+    options: ExtractOptions,
+) -> Result<ExtractReport> {
     let encoder = ImageEncoder::new(
         EncodeOptions::default()
             .format(options.format)
             .jpeg_quality(options.quality),
     )?;
-    let sink = ObjectStoreSink::from_url(dataset)?;
     // A URL is opened here; from then on the video is a local file or a stored object.
     let opened = match video.into() {
         VideoInput::File(p) => Opened::File(p),
