@@ -10,7 +10,7 @@
 //! cargo run --release --example extract_frames -- VIDEO OUT
 //!     [--indices 3,17,42 | --step N [--start N] [--end N] | --fps F [--start-seconds S] [--end-seconds S]]
 //!     [--max-frames N] [--format jpg|png] [--quality Q] [--resize WxH | --max-side N]
-//!     [--annotations ANN.json [--meta META.json] [--only-annotated] [--no-coco]]
+//!     [--annotations ANN.json [--meta META.json] [--only-annotated] [--no-coco]] [--progress]
 //! ```
 //!
 //! VIDEO is a file or a store URL (`s3://bucket/videos/a.mp4` with the `aws` feature,
@@ -28,11 +28,17 @@
 //! instances of the folder to `OUT/coco_instances.json` (not with `--no-coco`).
 //! `--only-annotated` keeps only frames with figures; without a plan option it then samples
 //! every frame (instead of 1 per second) and keeps the annotated ones.
+//!
+//! `--progress` prints `stored INDEX` on stderr as each frame is stored. SIGINT and SIGTERM stop
+//! the job cleanly (no partial or staging file left; exit status 130 or 143); the same command
+//! again completes it.
 
 use std::time::Instant;
 
+use video_dataset::core::FrameRecord;
 use video_dataset::{
-    AnnotationInput, ExtractOptions, ImageFormat, Resize, SamplingPlan, extract_frames,
+    AnnotationInput, ExtractOptions, ExtractProgress, ImageFormat, Resize, SamplingPlan,
+    extract_frames,
 };
 
 #[path = "common/mod.rs"]
@@ -57,6 +63,17 @@ struct Args {
     meta: Option<String>,
     only_annotated: bool,
     no_coco: bool,
+    progress: bool,
+}
+
+/// `--progress`: one line per stored frame on stderr.
+#[derive(Debug)]
+struct PrintProgress;
+
+impl ExtractProgress for PrintProgress {
+    fn frame_stored(&self, record: &FrameRecord) {
+        eprintln!("stored {}", record.index);
+    }
 }
 
 fn parse_args() -> anyhow::Result<Args> {
@@ -105,6 +122,7 @@ fn parse_args() -> anyhow::Result<Args> {
             "--meta" => a.meta = Some(val("--meta")?),
             "--only-annotated" => a.only_annotated = true,
             "--no-coco" => a.no_coco = true,
+            "--progress" => a.progress = true,
             s if s.starts_with("--") => anyhow::bail!("unknown option {s}"),
             _ if a.video.is_none() => a.video = Some(arg),
             _ if a.out.is_none() => a.out = Some(arg),
@@ -164,6 +182,9 @@ async fn run() -> anyhow::Result<()> {
     }
     if let Some(q) = a.quality {
         options = options.quality(q);
+    }
+    if a.progress {
+        options = options.progress(Some(std::sync::Arc::new(PrintProgress)));
     }
     match (&a.annotations, &a.meta, a.only_annotated || a.no_coco) {
         (Some(ann), meta, _) => {
