@@ -155,6 +155,34 @@ impl ExtractOptions {
     }
 }
 
+/// [`Error::InvalidOption`] for options that cannot work, before anything is read or written.
+fn check_options(options: &ExtractOptions) -> Result<()> {
+    let invalid = |option: &str, reason: String| {
+        Err(Error::InvalidOption {
+            option: option.to_owned(),
+            reason,
+        })
+    };
+    if !(1..=100).contains(&options.quality) {
+        return invalid(
+            "quality",
+            format!("a JPEG quality is 1 to 100 (got {})", options.quality),
+        );
+    }
+    if options.writes_in_flight == 0 {
+        return invalid("writes_in_flight", "must be at least 1 (got 0)".into());
+    }
+    if let Some(
+        r @ (Resize::Exact { width: 0, .. }
+        | Resize::Exact { height: 0, .. }
+        | Resize::FitWithin { max_side: 0 }),
+    ) = &options.resize
+    {
+        return invalid("resize", format!("a zero size ({})", describe_resize(r)));
+    }
+    Ok(())
+}
+
 /// How the manifest describes a resize: `{w}x{h}` or `max-side:{n}`.
 fn describe_resize(r: &Resize) -> String {
     match r {
@@ -286,6 +314,7 @@ pub async fn extract_frames_to(
     sink: ObjectStoreSink,
     options: ExtractOptions,
 ) -> Result<ExtractReport> {
+    check_options(&options)?;
     let encoder = ImageEncoder::new(
         EncodeOptions::default()
             .format(options.format)
