@@ -897,3 +897,14 @@ async fn the_manifest_is_the_last_write_with_annotations() {
         ]
     );
 }
+
+#[cfg(feature = "aws")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_jobs_into_one_folder_lose_nothing_on_s3() {
+    let Some(url) =
+        video_dataset::core::testing::s3_test_url("concurrent_jobs_into_one_folder_on_s3")
+    else {
+        return;
+    };
+    concurrent_jobs_lose_nothing(|trial| format!("{url}/ds{trial}")).await;
+}
