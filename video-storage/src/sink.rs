@@ -971,7 +971,18 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> 
 }
 
 /// Open (creating it and its folders) and lock `path` exclusively, waiting for other holders.
+/// The wait polls, so that a caller that gives up (drops the future: a job stopped by a signal)
+/// leaves no thread blocked on the lock behind it.
 async fn lock_file(path: std::path::PathBuf) -> Result<std::fs::File> {
+    /// Tells the waiting thread its caller is gone.
+    struct Abandon(Arc<std::sync::atomic::AtomicBool>);
+    impl Drop for Abandon {
+        fn drop(&mut self) {
+            self.0.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+    let abandoned = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let _abandon = Abandon(abandoned.clone());
     blocking(move || {
         let io = |operation, source| Error::Io {
             path: path.clone(),
@@ -987,8 +998,18 @@ async fn lock_file(path: std::path::PathBuf) -> Result<std::fs::File> {
             .write(true)
             .open(&path)
             .map_err(|e| io("open", e))?;
-        file.lock().map_err(|e| io("lock", e))?;
-        Ok(file)
+        loop {
+            match file.try_lock() {
+                Ok(()) => return Ok(file),
+                Err(std::fs::TryLockError::WouldBlock) => {
+                    if abandoned.load(std::sync::atomic::Ordering::Relaxed) {
+                        return Err(io("lock", std::io::ErrorKind::Interrupted.into()));
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                Err(std::fs::TryLockError::Error(e)) => return Err(io("lock", e)),
+            }
+        }
     })
     .await
 }
