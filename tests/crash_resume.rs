@@ -391,3 +391,47 @@ fn killed_runs_resume_on_s3() {
     };
     stopped_runs_resume_to_a_complete_dataset(&url, "KILL", None);
 }
+
+/// A run waiting for its video's lock (held here, as another writer would) stops on SIGTERM
+/// with status 143 instead of hanging, and runs once the lock is free.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_run_waiting_for_the_video_lock_stops_on_sigterm() {
+    let _serial = serial();
+    let dir = scratch("crash-waiting");
+    let (extract, clip, stem) = example_and_clip();
+    let lock_path = dir.join(format!(".video-dataset/{stem}.lock"));
+    std::fs::create_dir_all(lock_path.parent().unwrap()).unwrap();
+    let held = std::fs::File::create(&lock_path).unwrap();
+    held.lock().unwrap();
+    let lock_path = std::fs::canonicalize(&lock_path).unwrap();
+    let out = dir.to_str().unwrap();
+    let args = [clip.as_str(), out, "--indices", "0,1,2"];
+    let mut run = Run::start(&extract, &args);
+    // Wait until the process has the lock file open: it is waiting for the lock.
+    let fds = PathBuf::from(format!("/proc/{}/fd", run.child.id()));
+    loop {
+        assert!(
+            run.child.try_wait().unwrap().is_none(),
+            "the run ended while the lock was held"
+        );
+        let waiting = std::fs::read_dir(&fds)
+            .unwrap()
+            .flatten()
+            .any(|fd| std::fs::read_link(fd.path()).is_ok_and(|target| target == lock_path));
+        if waiting {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let ended = run.signal("TERM");
+    assert_eq!(ended.code(), Some(143), "{ended:?}");
+    drop(held);
+    let again = Command::new(&extract).args(args).output().unwrap();
+    assert!(
+        again.status.success(),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    assert_no_staging_files(&dir);
+}
