@@ -744,11 +744,13 @@ async fn concurrent_jobs_into_one_folder_lose_nothing_in_memory() {
     }
 }
 
-/// A store that records the keys of its writes and deletes, in order, around a real store.
+/// A store that records the keys of its writes and deletes, in order, around a real store;
+/// its listings leave out the objects whose path contains `hide` (a LIST that misses them).
 #[derive(Debug)]
 struct Recording {
     inner: std::sync::Arc<dyn video_dataset::storage::object_store::ObjectStore>,
     log: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    hide: Option<&'static str>,
 }
 
 impl std::fmt::Display for Recording {
@@ -810,10 +812,24 @@ mod recording {
                 .boxed()
         }
         fn list(&self, prefix: Option<&Path>) -> BoxStream<'static, Result<ObjectMeta>> {
-            self.inner.list(prefix)
+            let hide = self.hide;
+            self.inner
+                .list(prefix)
+                .filter(move |m| {
+                    let keep = match (m, hide) {
+                        (Ok(m), Some(h)) => !m.location.as_ref().contains(h),
+                        _ => true,
+                    };
+                    std::future::ready(keep)
+                })
+                .boxed()
         }
         async fn list_with_delimiter(&self, prefix: Option<&Path>) -> Result<ListResult> {
-            self.inner.list_with_delimiter(prefix).await
+            let mut listed = self.inner.list_with_delimiter(prefix).await?;
+            if let Some(h) = self.hide {
+                listed.objects.retain(|m| !m.location.as_ref().contains(h));
+            }
+            Ok(listed)
         }
         async fn copy_opts(&self, from: &Path, to: &Path, options: CopyOptions) -> Result<()> {
             self.log.lock().unwrap().push(format!("copy {to}"));
@@ -834,6 +850,7 @@ async fn the_manifest_is_the_last_write_with_annotations() {
     let store = Arc::new(Recording {
         inner: Arc::new(InMemory::new()),
         log: Arc::default(),
+        hide: None,
     });
     let sink = || ObjectStoreSink::new(store.clone(), Default::default());
     let options = |format| {
@@ -907,4 +924,56 @@ async fn concurrent_jobs_into_one_folder_lose_nothing_on_s3() {
         return;
     };
     concurrent_jobs_lose_nothing(|trial| format!("{url}/ds{trial}")).await;
+}
+
+/// A LIST that misses another video's COCO part (as a slow or stale listing does) loses nothing:
+/// the folder's COCO file names the videos merged into it, and the next job merges those too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_list_that_misses_a_part_loses_no_video_from_the_coco_file() {
+    use std::sync::Arc;
+    use video_dataset::storage::object_store::memory::InMemory;
+    let dir = common::scratch("annot-list");
+    let a = street(&dir);
+    let b = make_video(&dir, "other.mp4", 60, &[]);
+    let store = Arc::new(InMemory::new());
+    let options = ExtractOptions::default()
+        .plan(SamplingPlan::indices([10, 20]))
+        .resize(Some(Resize::FitWithin { max_side: 160 }))
+        .annotation(Some(input()));
+    let first = ObjectStoreSink::new(store.clone(), Default::default());
+    video_dataset::extract_frames_to(&a, first, options.clone())
+        .await
+        .unwrap();
+    // The second job's listings never show the first video's part.
+    let blind = Arc::new(Recording {
+        inner: store.clone(),
+        log: Arc::default(),
+        hide: Some("street.coco.json"),
+    });
+    let second = ObjectStoreSink::new(blind, Default::default());
+    video_dataset::extract_frames_to(&b, second, options)
+        .await
+        .unwrap();
+    let sink = ObjectStoreSink::new(store, Default::default());
+    let coco: Value = serde_json::from_slice(&sink.read(COCO_FILE_NAME).await.unwrap()).unwrap();
+    let mut names: Vec<&str> = coco["images"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["file_name"].as_str().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "img/other_000010.jpg",
+            "img/other_000020.jpg",
+            "img/street_000010.jpg",
+            "img/street_000020.jpg"
+        ]
+    );
+    assert_eq!(
+        coco["info"]["videos"],
+        serde_json::json!(["other", "street"])
+    );
 }
