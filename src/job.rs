@@ -299,6 +299,12 @@ fn stem_of(location: &str) -> String {
 /// report's `source_bytes_read` tells how many of its bytes were fetched.
 /// Must run inside a multi-threaded Tokio runtime when the dataset or the video is in a cloud
 /// store.
+///
+/// Jobs may write one dataset at once: the dataset's `meta.json` and a folder's COCO file are
+/// merged with conditional writes ([`ObjectStoreSink::update_dataset_file`]), and on local disk
+/// a job holds its video's lock ([`ObjectStoreSink::lock_video`]): a second job on the same video
+/// waits for the first, then finds its frames stored. With annotations, `meta.json` and the COCO
+/// files are written before the video's manifest, which stays its last write.
 pub async fn extract_frames(
     video: impl Into<VideoInput>,
     dataset: &str,
