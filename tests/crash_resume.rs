@@ -435,3 +435,49 @@ fn a_run_waiting_for_the_video_lock_stops_on_sigterm() {
     );
     assert_no_staging_files(&dir);
 }
+
+/// On S3 (no lock: writes are atomic requests), two processes extracting the same video at once
+/// both succeed and the dataset is complete.
+#[cfg(feature = "aws")]
+#[test]
+fn concurrent_processes_on_one_video_on_s3() {
+    let _serial = serial();
+    let Some(url) = video_dataset::core::testing::s3_test_url("concurrent_processes_on_s3") else {
+        return;
+    };
+    let (extract, clip, stem) = example_and_clip();
+    let args = [clip.as_str(), url.as_str(), "--step", "10"];
+    let children: Vec<Child> = (0..2)
+        .map(|_| {
+            Command::new(&extract)
+                .args(args)
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for c in children {
+        let o = c.wait_with_output().unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    }
+    let sink = ObjectStoreSink::from_url(&url).unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let video = VideoRef {
+        folder: String::new(),
+        name: stem.clone(),
+    };
+    let m = rt.block_on(sink.video_manifest(&video)).unwrap().unwrap();
+    assert_eq!(m.frames.len(), 30);
+    for f in &m.frames {
+        let bytes = rt.block_on(sink.read(&f.key)).unwrap();
+        assert_eq!(bytes.len() as u64, f.bytes, "{}", f.key);
+    }
+    let jpgs = rt
+        .block_on(sink.list_keys(""))
+        .unwrap()
+        .into_iter()
+        .filter(|k| k.ends_with(".jpg"))
+        .count();
+    assert_eq!(jpgs, 30);
+}
