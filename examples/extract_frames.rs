@@ -10,7 +10,7 @@
 //! cargo run --release --example extract_frames -- VIDEO OUT
 //!     [--indices 3,17,42 | --step N [--start N] [--end N] | --fps F [--start-seconds S] [--end-seconds S]]
 //!     [--max-frames N] [--format jpg|png] [--quality Q] [--resize WxH | --max-side N]
-//!     [--annotations ANN.json [--meta META.json] [--only-annotated] [--no-coco]]
+//!     [--annotations ANN.json [--meta META.json] [--only-annotated] [--no-coco]] [--progress]
 //!     [--stall-timeout S] [--deadline S]
 //! ```
 //!
@@ -33,11 +33,17 @@
 //! `--stall-timeout S` (default 20) fails the job when probing or decoding makes no progress for
 //! S seconds; `--deadline S` (default none) when probing, or decoding, takes longer than S
 //! seconds in all.
+//!
+//! `--progress` prints `stored INDEX` on stderr as each frame is stored. SIGINT and SIGTERM stop
+//! the job cleanly (no partial or staging file left; exit status 130 or 143); the same command
+//! again completes it.
 
 use std::time::Instant;
 
+use video_dataset::core::FrameRecord;
 use video_dataset::{
-    AnnotationInput, ExtractOptions, ImageFormat, Resize, SamplingPlan, extract_frames,
+    AnnotationInput, ExtractOptions, ExtractProgress, ImageFormat, Resize, SamplingPlan,
+    extract_frames,
 };
 
 #[path = "common/mod.rs"]
@@ -64,6 +70,17 @@ struct Args {
     no_coco: bool,
     stall_timeout: Option<std::time::Duration>,
     deadline: Option<std::time::Duration>,
+    progress: bool,
+}
+
+/// `--progress`: one line per stored frame on stderr.
+#[derive(Debug)]
+struct PrintProgress;
+
+impl ExtractProgress for PrintProgress {
+    fn frame_stored(&self, record: &FrameRecord) {
+        eprintln!("stored {}", record.index);
+    }
 }
 
 /// A positive number of seconds.
@@ -125,6 +142,7 @@ fn parse_args() -> anyhow::Result<Args> {
                 a.stall_timeout = Some(seconds("--stall-timeout", &val("--stall-timeout")?)?)
             }
             "--deadline" => a.deadline = Some(seconds("--deadline", &val("--deadline")?)?),
+            "--progress" => a.progress = true,
             s if s.starts_with("--") => anyhow::bail!("unknown option {s}"),
             _ if a.video.is_none() => a.video = Some(arg),
             _ if a.out.is_none() => a.out = Some(arg),
@@ -189,6 +207,9 @@ async fn run() -> anyhow::Result<()> {
         options = options.stall_timeout(t);
     }
     options = options.deadline(a.deadline);
+    if a.progress {
+        options = options.progress(Some(std::sync::Arc::new(PrintProgress)));
+    }
     match (&a.annotations, &a.meta, a.only_annotated || a.no_coco) {
         (Some(ann), meta, _) => {
             let input = AnnotationInput::read_supervisely(

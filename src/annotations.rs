@@ -75,31 +75,43 @@ pub(crate) async fn dataset_meta(
 ) -> Result<ProjectMeta> {
     let ours = input.annotation.meta.for_images()?;
     match sink.read(META_KEY).await {
-        Ok(bytes) => {
-            let text = String::from_utf8(bytes).map_err(|e| Error::Annotation {
-                source_name: META_KEY.into(),
-                location: String::new(),
-                reason: "not UTF-8".into(),
-                source: Some(Box::new(e)),
-            })?;
-            supervisely::parse_meta(META_KEY, &text)?.merged_with(&ours, &input.source_name)
-        }
+        Ok(bytes) => parse_stored_meta(&bytes)?.merged_with(&ours, &input.source_name),
         Err(Error::NotFound { .. }) => Ok(ours),
         Err(e) => Err(e),
     }
 }
 
-/// Write the dataset's project meta.
-pub(crate) async fn write_meta(sink: &ObjectStoreSink, meta: &ProjectMeta) -> Result<()> {
-    let json = serde_json::to_vec_pretty(&supervisely::meta_to_value(meta)).map_err(|e| {
-        Error::Annotation {
-            source_name: META_KEY.into(),
-            location: String::new(),
-            reason: "could not be written".into(),
-            source: Some(Box::new(e)),
-        }
+/// Parse a stored project meta.
+fn parse_stored_meta(bytes: &[u8]) -> Result<ProjectMeta> {
+    let text = std::str::from_utf8(bytes).map_err(|e| Error::Annotation {
+        source_name: META_KEY.into(),
+        location: String::new(),
+        reason: "not UTF-8".into(),
+        source: Some(Box::new(e)),
     })?;
-    sink.write_dataset_file(META_KEY, &json).await
+    supervisely::parse_meta(META_KEY, text)
+}
+
+/// Add this annotation's classes and tags to the dataset's project meta, merging with what is
+/// stored at the moment of writing: a concurrent job's classes are never lost (see
+/// [`ObjectStoreSink::update_dataset_file`]).
+pub(crate) async fn write_meta(sink: &ObjectStoreSink, input: &AnnotationInput) -> Result<()> {
+    let ours = input.annotation.meta.for_images()?;
+    sink.update_dataset_file(META_KEY, |current| {
+        let meta = match current {
+            Some(bytes) => parse_stored_meta(bytes)?.merged_with(&ours, &input.source_name)?,
+            None => ours.clone(),
+        };
+        serde_json::to_vec_pretty(&supervisely::meta_to_value(&meta)).map_err(|e| {
+            Error::Annotation {
+                source_name: META_KEY.into(),
+                location: String::new(),
+                reason: "could not be written".into(),
+                source: Some(Box::new(e)),
+            }
+        })
+    })
+    .await
 }
 
 /// `{folder}/{rest}`, or `rest` at the top.
@@ -128,10 +140,16 @@ fn coco_error(key: &str, reason: &str, e: serde_json::Error) -> Error {
     }
 }
 
+/// The key `info.videos` of a folder's COCO file: the names of the videos merged into it.
+const COCO_VIDEOS: &str = "videos";
+
 /// Store this video's COCO instances (its frames, with file names relative to the video's
 /// folder) as `{folder}/.video-dataset/{video}.coco.json`, then rebuild the folder's
-/// [`COCO_FILE_NAME`] from every video's part there ([`CocoDataset::merge`], in key order).
-/// Returns the folder file's key.
+/// [`COCO_FILE_NAME`] from every video's part ([`CocoDataset::merge`], in video name order).
+/// The videos merged are those the folder file already lists (in its `info.videos`), those
+/// whose parts are listed, and this one; the file is replaced only if no other job replaced it
+/// since it was read ([`ObjectStoreSink::begin_update`]), so a part a LIST misses is still in
+/// the file, and the last job to finish writes every video. Returns the folder file's key.
 pub(crate) async fn write_coco(
     sink: &ObjectStoreSink,
     video: &VideoRef,
@@ -148,27 +166,74 @@ pub(crate) async fn write_coco(
         let file_name = r.key.strip_prefix(&strip).unwrap_or(&r.key);
         writer.add_image(file_name, r.index, &image)?;
     }
+    let ours = writer.finish();
     let part_key = coco_part_key(video);
-    let part = serde_json::to_vec(&writer.finish())
-        .map_err(|e| coco_error(&part_key, "could not be written", e))?;
+    let part =
+        serde_json::to_vec(&ours).map_err(|e| coco_error(&part_key, "could not be written", e))?;
     sink.write_dataset_file(&part_key, &part).await?;
 
-    let mut parts = Vec::new();
-    for key in sink
-        .list_keys(&in_folder(&video.folder, ".video-dataset"))
-        .await?
-    {
-        if !key.ends_with(".coco.json") {
-            continue;
-        }
-        let bytes = sink.read(&key).await?;
-        let part: CocoDataset = serde_json::from_slice(&bytes)
-            .map_err(|e| coco_error(&key, "is not a COCO file", e))?;
-        parts.push(part);
-    }
     let key = in_folder(&video.folder, COCO_FILE_NAME);
-    let mut out = Vec::new();
-    CocoDataset::merge(parts).write(&mut out)?;
-    sink.write_dataset_file(&key, &out).await?;
-    Ok(key)
+    let parts_dir = in_folder(&video.folder, ".video-dataset");
+    for _ in 0..100 {
+        let update = sink.begin_update(&key).await?;
+        let mut names = std::collections::BTreeSet::new();
+        if let Some(bytes) = update.current() {
+            let doc: serde_json::Value = serde_json::from_slice(bytes)
+                .map_err(|e| coco_error(&key, "is not a COCO file", e))?;
+            if let Some(listed) = doc["info"][COCO_VIDEOS].as_array() {
+                names.extend(listed.iter().filter_map(|v| v.as_str()).map(str::to_owned));
+            }
+        }
+        for k in sink.list_keys(&parts_dir).await? {
+            if let Some(name) = k
+                .rsplit('/')
+                .next()
+                .and_then(|n| n.strip_suffix(".coco.json"))
+            {
+                names.insert(name.to_owned());
+            }
+        }
+        names.insert(video.name.clone());
+        let mut parts = Vec::new();
+        let mut merged_names = Vec::new();
+        for name in names {
+            if name == video.name {
+                parts.push(ours.clone());
+            } else {
+                let other = VideoRef {
+                    folder: video.folder.clone(),
+                    name: name.clone(),
+                };
+                let k = coco_part_key(&other);
+                let bytes = match sink.read(&k).await {
+                    Ok(b) => b,
+                    // A part removed since: its video left the folder.
+                    Err(Error::NotFound { .. }) => continue,
+                    Err(e) => return Err(e),
+                };
+                parts.push(
+                    serde_json::from_slice(&bytes)
+                        .map_err(|e| coco_error(&k, "is not a COCO file", e))?,
+                );
+            }
+            merged_names.push(name);
+        }
+        let mut doc = serde_json::to_value(CocoDataset::merge(parts))
+            .map_err(|e| coco_error(&key, "could not be written", e))?;
+        doc["info"] = serde_json::json!({
+            "description": "COCO instances of the folder's videos, written by video-dataset",
+            COCO_VIDEOS: merged_names,
+        });
+        let out =
+            serde_json::to_vec(&doc).map_err(|e| coco_error(&key, "could not be written", e))?;
+        if update.commit(out).await? {
+            return Ok(key);
+        }
+    }
+    Err(Error::Annotation {
+        source_name: key,
+        location: String::new(),
+        reason: "100 conditional writes in a row lost a race with other writers".into(),
+        source: None,
+    })
 }

@@ -5,12 +5,13 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use video_core::annotation::SuperviselyAnnotator;
-use video_core::{Demuxer, FrameSource};
+use video_core::annotation::{ProjectMeta, SuperviselyAnnotator};
 use video_core::{
-    Error, ExtractReport, ExtractToSinkOptions, FnFilter, FrameInfo, ImageFormat, Result,
-    SamplingPlan, SamplingSettings, VideoManifest, VideoRef, VideoSource, extract_to_sink_opts,
+    DatasetSink, EncodedFrame, Error, ExtractReport, ExtractToSinkOptions, FnFilter, FrameInfo,
+    FrameRecord, ImageFormat, Result, SamplingPlan, SamplingSettings, VideoManifest, VideoRef,
+    VideoSource, extract_to_sink_opts,
 };
+use video_core::{Demuxer, FrameSource};
 use video_gif::GifDemuxer;
 use video_gst::{
     DecodeOptions, EncodeOptions, GstDemuxer, GstDemuxerBuilder, ImageEncoder, Resize,
@@ -61,6 +62,15 @@ pub struct ExtractOptions {
     /// longer than this in all, progress or not (each separately; see
     /// [`GstDemuxerBuilder::with_deadline`]). Default: none.
     pub deadline: Option<Duration>,
+    /// Told about every frame as soon as it is stored. Default: none.
+    pub progress: Option<Arc<dyn ExtractProgress>>,
+}
+
+/// Follows an [`extract_frames`] job (see [`ExtractOptions::progress`]).
+pub trait ExtractProgress: Send + Sync + std::fmt::Debug {
+    /// Frame `record.index` was stored now (its image and its record): a re-run will not make
+    /// it again. Called from the job's task, once per frame written, in completion order.
+    fn frame_stored(&self, record: &FrameRecord);
 }
 
 impl Default for ExtractOptions {
@@ -80,6 +90,7 @@ impl Default for ExtractOptions {
             store: StoreOptions::default(),
             stall_timeout: Duration::from_secs(20),
             deadline: None,
+            progress: None,
         }
     }
 }
@@ -171,6 +182,39 @@ impl ExtractOptions {
         self.deadline = v;
         self
     }
+    /// Set [`progress`](Self::progress).
+    pub fn progress(mut self, v: Option<Arc<dyn ExtractProgress>>) -> Self {
+        self.progress = v;
+        self
+    }
+}
+
+/// [`Error::InvalidOption`] for options that cannot work, before anything is read or written.
+fn check_options(options: &ExtractOptions) -> Result<()> {
+    let invalid = |option: &str, reason: String| {
+        Err(Error::InvalidOption {
+            option: option.to_owned(),
+            reason,
+        })
+    };
+    if !(1..=100).contains(&options.quality) {
+        return invalid(
+            "quality",
+            format!("a JPEG quality is 1 to 100 (got {})", options.quality),
+        );
+    }
+    if options.writes_in_flight == 0 {
+        return invalid("writes_in_flight", "must be at least 1 (got 0)".into());
+    }
+    if let Some(
+        r @ (Resize::Exact { width: 0, .. }
+        | Resize::Exact { height: 0, .. }
+        | Resize::FitWithin { max_side: 0 }),
+    ) = &options.resize
+    {
+        return invalid("resize", format!("a zero size ({})", describe_resize(r)));
+    }
+    Ok(())
 }
 
 /// How the manifest describes a resize: `{w}x{h}` or `max-side:{n}`.
@@ -371,17 +415,38 @@ fn stem_of(location: &str) -> String {
 /// report's `source_bytes_read` tells how many of its bytes were fetched.
 /// Must run inside a multi-threaded Tokio runtime when the dataset or the video is in a cloud
 /// store.
+///
+/// Jobs may write one dataset at once: the dataset's `meta.json` and a folder's COCO file are
+/// merged with conditional writes ([`ObjectStoreSink::update_dataset_file`]), and on local disk
+/// a job holds its video's lock ([`ObjectStoreSink::lock_video`]): a second job on the same video
+/// waits for the first, then finds its frames stored. With annotations, `meta.json` and the COCO
+/// files are written before the video's manifest, which stays its last write.
 pub async fn extract_frames(
     video: impl Into<VideoInput>,
     dataset: &str,
     options: ExtractOptions,
 ) -> Result<ExtractReport> {
+    extract_frames_to(
+        video,
+        ObjectStoreSink::from_url_with(dataset, &options.store)?,
+        options,
+    )
+    .await
+}
+
+/// [`extract_frames`] into a sink built by the caller (a store with its own client or retry
+/// settings, another frame name template: see [`ObjectStoreSink::new`]).
+pub async fn extract_frames_to(
+    video: impl Into<VideoInput>,
+    sink: ObjectStoreSink,
+    options: ExtractOptions,
+) -> Result<ExtractReport> {
+    check_options(&options)?;
     let encoder = ImageEncoder::new(
         EncodeOptions::default()
             .format(options.format)
             .jpeg_quality(options.quality),
     )?;
-    let sink = ObjectStoreSink::from_url_with(dataset, &options.store)?;
     // A URL is opened here; from then on the video is a local file or a stored object.
     let opened = match video.into() {
         VideoInput::File(p) => Opened::File(p),
@@ -484,10 +549,25 @@ pub async fn extract_frames(
                 .clone()
                 .map(|a| Arc::new(a) as Arc<dyn video_core::FrameAnnotator>),
         );
+    // One writer per video at a time; what a killed run left is cleaned first.
+    let _lock = sink.lock_video(&video_ref).await?;
+    let job_sink = JobSink {
+        sink: &sink,
+        progress: options.progress.as_deref(),
+        annotations: match (&options.annotation, &annotator, &dataset_meta) {
+            (Some(input), Some(annotator), Some(meta)) => Some(JobAnnotations {
+                input,
+                annotator,
+                meta,
+                coco: options.coco,
+            }),
+            _ => None,
+        },
+    };
     let mut report = extract_to_sink_opts(
         source.as_mut(),
         &encoder,
-        &sink,
+        &job_sink,
         &video_ref,
         &manifest,
         &plan,
@@ -498,16 +578,74 @@ pub async fn extract_frames(
         Opened::Store(v) => Some(v.bytes_fetched()),
         Opened::File(_) => None,
     };
-    if let (Some(input), Some(annotator), Some(meta)) =
-        (&options.annotation, &annotator, &dataset_meta)
-    {
-        annotations::write_meta(&sink, meta).await?;
-        if options.coco {
-            annotations::write_coco(&sink, &video_ref, meta, annotator, input, &report.frames)
-                .await?;
-        }
-    }
     Ok(report)
+}
+
+/// What [`JobSink`] writes for a video with annotations.
+#[derive(Debug)]
+struct JobAnnotations<'a> {
+    input: &'a AnnotationInput,
+    annotator: &'a SuperviselyAnnotator,
+    meta: &'a ProjectMeta,
+    coco: bool,
+}
+
+/// The dataset as [`extract_frames`] writes it: the sink, telling
+/// [`progress`](ExtractOptions::progress) about each stored frame, and, with annotations,
+/// writing the dataset's `meta.json` and the folder's COCO file before the video's manifest, so
+/// the manifest stays the video's last write.
+#[derive(Debug)]
+struct JobSink<'a> {
+    sink: &'a ObjectStoreSink,
+    progress: Option<&'a dyn ExtractProgress>,
+    annotations: Option<JobAnnotations<'a>>,
+}
+
+#[async_trait::async_trait]
+#[deny(clippy::missing_trait_methods)]
+impl DatasetSink for JobSink<'_> {
+    async fn existing(&self, video: &VideoRef, indices: &[u64]) -> Result<Vec<FrameRecord>> {
+        self.sink.existing(video, indices).await
+    }
+
+    async fn write_frame(&self, video: &VideoRef, frame: &EncodedFrame) -> Result<FrameRecord> {
+        let record = self.sink.write_frame(video, frame).await?;
+        if let Some(p) = self.progress {
+            p.frame_stored(&record);
+        }
+        Ok(record)
+    }
+
+    async fn finish_video(&self, video: &VideoRef, manifest: &VideoManifest) -> Result<()> {
+        if let Some(a) = &self.annotations {
+            annotations::write_meta(self.sink, a.input).await?;
+            if a.coco {
+                annotations::write_coco(
+                    self.sink,
+                    video,
+                    a.meta,
+                    a.annotator,
+                    a.input,
+                    &manifest.frames,
+                )
+                .await?;
+            }
+        }
+        self.sink.finish_video(video, manifest).await
+    }
+
+    async fn write_annotation(
+        &self,
+        video: &VideoRef,
+        frame: &FrameRecord,
+        json: &[u8],
+    ) -> Result<String> {
+        self.sink.write_annotation(video, frame, json).await
+    }
+
+    async fn write_dataset_file(&self, key: &str, bytes: &[u8]) -> Result<()> {
+        self.sink.write_dataset_file(key, bytes).await
+    }
 }
 
 #[cfg(test)]

@@ -12,7 +12,7 @@ mod annotations;
 mod job;
 
 pub use annotations::{AnnotationInput, COCO_FILE_NAME, META_KEY};
-pub use job::{ExtractOptions, VideoInput, extract_frames};
+pub use job::{ExtractOptions, ExtractProgress, VideoInput, extract_frames, extract_frames_to};
 pub use video_core as core;
 pub use video_gif as gif;
 pub use video_gst as gst;

@@ -602,3 +602,378 @@ async fn annotated_extraction_into_s3() {
     let again = extract_frames(&video, &dataset, options).await.unwrap();
     assert_eq!((again.frames_written, again.annotations_written), (0, 10));
 }
+
+/// The fixture annotation with every class renamed `{class}_b`, written next to `dir`'s videos,
+/// read without a project meta (its classes are inferred).
+fn renamed_classes(dir: &Path) -> AnnotationInput {
+    let mut doc: Value = serde_json::from_slice(&std::fs::read(fixture(ANN)).unwrap()).unwrap();
+    for o in doc["objects"].as_array_mut().unwrap() {
+        let class = format!("{}_b", o["classTitle"].as_str().unwrap());
+        o["classTitle"] = Value::String(class);
+    }
+    let path = dir.join("street_b.mp4.json");
+    std::fs::write(&path, serde_json::to_vec(&doc).unwrap()).unwrap();
+    AnnotationInput::read_supervisely(&path, None).unwrap()
+}
+
+/// Two jobs with different videos and classes into one dataset folder at once (each with its
+/// own sink), several times: `meta.json` ends with the classes of both and the folder's COCO
+/// file with the images and categories of both, every time.
+async fn concurrent_jobs_lose_nothing(dataset: impl Fn(usize) -> String) {
+    let dir = common::scratch("annot-concurrent");
+    let a = street(&dir);
+    let b = make_video(&dir, "other.mp4", 60, &[]);
+    let input_a = AnnotationInput::read_supervisely(&fixture(ANN), None).unwrap();
+    let input_b = renamed_classes(&dir);
+    let options = |input: &AnnotationInput| {
+        ExtractOptions::default()
+            .folder_path("train")
+            .plan(SamplingPlan::every(10))
+            .resize(Some(Resize::FitWithin { max_side: 160 }))
+            .annotation(Some(input.clone()))
+    };
+    let classes = |input: &AnnotationInput| -> Vec<String> {
+        input
+            .annotation
+            .meta
+            .classes
+            .iter()
+            .map(|c| c.name.clone())
+            .collect()
+    };
+    let mut want_classes: Vec<String> = classes(&input_a);
+    want_classes.extend(classes(&input_b));
+    want_classes.sort();
+    for trial in 0..6 {
+        let out = dataset(trial);
+        let (ra, rb) = tokio::join!(
+            extract_frames(&a, &out, options(&input_a)),
+            extract_frames(&b, &out, options(&input_b)),
+        );
+        let (ra, rb) = (ra.unwrap(), rb.unwrap());
+        let sink = ObjectStoreSink::from_url(&out).unwrap();
+        let meta = supervisely::parse_meta(
+            META_KEY,
+            &String::from_utf8(sink.read(META_KEY).await.unwrap()).unwrap(),
+        )
+        .unwrap();
+        let mut got: Vec<String> = meta.classes.iter().map(|c| c.name.clone()).collect();
+        got.sort();
+        assert_eq!(got, want_classes, "trial {trial}: meta.json lost classes");
+        let coco: Value =
+            serde_json::from_slice(&sink.read(&format!("train/{COCO_FILE_NAME}")).await.unwrap())
+                .unwrap();
+        let mut names: Vec<&str> = coco["images"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["file_name"].as_str().unwrap())
+            .collect();
+        names.sort();
+        let mut want: Vec<String> = ra
+            .frames
+            .iter()
+            .chain(&rb.frames)
+            .map(|f| f.key.strip_prefix("train/").unwrap().to_owned())
+            .collect();
+        want.sort();
+        assert_eq!(names, want, "trial {trial}: the COCO file lost a video");
+        let categories: std::collections::BTreeSet<&str> = coco["categories"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["name"].as_str().unwrap())
+            .collect();
+        assert!(
+            categories.contains("car") && categories.contains("car_b"),
+            "{categories:?}"
+        );
+        for name in ["street", "other"] {
+            let video = VideoRef {
+                folder: "train".into(),
+                name: name.into(),
+            };
+            assert!(sink.video_manifest(&video).await.unwrap().is_some());
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_jobs_into_one_folder_lose_nothing_on_local_disk() {
+    let dir = common::scratch("annot-concurrent-out");
+    concurrent_jobs_lose_nothing(|trial| dir.join(format!("ds{trial}")).display().to_string())
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_jobs_into_one_folder_lose_nothing_in_memory() {
+    use std::sync::Arc;
+    use video_dataset::storage::object_store::memory::InMemory;
+    // `memory:///` is one store per sink; share one through `extract_frames_to`.
+    let dir = common::scratch("annot-concurrent-mem");
+    let a = street(&dir);
+    let b = make_video(&dir, "other.mp4", 60, &[]);
+    let store = Arc::new(InMemory::new());
+    let sink = || ObjectStoreSink::new(store.clone(), Default::default());
+    let input_a = AnnotationInput::read_supervisely(&fixture(ANN), None).unwrap();
+    let input_b = renamed_classes(&dir);
+    let options = |input: &AnnotationInput| {
+        ExtractOptions::default()
+            .plan(SamplingPlan::indices([10, 20, 30]))
+            .resize(Some(Resize::FitWithin { max_side: 160 }))
+            .annotation(Some(input.clone()))
+    };
+    for trial in 0..4 {
+        let (ra, rb) = tokio::join!(
+            video_dataset::extract_frames_to(&a, sink(), options(&input_a)),
+            video_dataset::extract_frames_to(&b, sink(), options(&input_b)),
+        );
+        let (ra, rb) = (ra.unwrap(), rb.unwrap());
+        let meta = String::from_utf8(sink().read(META_KEY).await.unwrap()).unwrap();
+        assert!(
+            meta.contains("\"car\"") && meta.contains("\"car_b\""),
+            "trial {trial}: {meta}"
+        );
+        let coco: Value =
+            serde_json::from_slice(&sink().read(COCO_FILE_NAME).await.unwrap()).unwrap();
+        assert_eq!(
+            coco["images"].as_array().unwrap().len(),
+            ra.frames.len() + rb.frames.len(),
+            "trial {trial}"
+        );
+    }
+}
+
+/// A store that records the keys of its writes and deletes, in order, around a real store;
+/// its listings leave out the objects whose path contains `hide` (a LIST that misses them).
+#[derive(Debug)]
+struct Recording {
+    inner: std::sync::Arc<dyn video_dataset::storage::object_store::ObjectStore>,
+    log: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    hide: Option<&'static str>,
+}
+
+impl std::fmt::Display for Recording {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Recording({})", self.inner)
+    }
+}
+
+mod recording {
+    use futures::StreamExt;
+    use futures::stream::BoxStream;
+    use video_dataset::storage::object_store::path::Path;
+    use video_dataset::storage::object_store::{
+        CopyOptions, GetOptions, GetResult, ListResult, MultipartUpload, ObjectMeta, ObjectStore,
+        PutMultipartOptions, PutOptions, PutPayload, PutResult, Result,
+    };
+
+    #[async_trait::async_trait]
+    impl ObjectStore for super::Recording {
+        async fn put_opts(
+            &self,
+            location: &Path,
+            payload: PutPayload,
+            opts: PutOptions,
+        ) -> Result<PutResult> {
+            let r = self.inner.put_opts(location, payload, opts).await;
+            if r.is_ok() {
+                self.log.lock().unwrap().push(format!("put {location}"));
+            }
+            r
+        }
+        async fn put_multipart_opts(
+            &self,
+            location: &Path,
+            opts: PutMultipartOptions,
+        ) -> Result<Box<dyn MultipartUpload>> {
+            self.log
+                .lock()
+                .unwrap()
+                .push(format!("multipart {location}"));
+            self.inner.put_multipart_opts(location, opts).await
+        }
+        async fn get_opts(&self, location: &Path, options: GetOptions) -> Result<GetResult> {
+            self.inner.get_opts(location, options).await
+        }
+        fn delete_stream(
+            &self,
+            locations: BoxStream<'static, Result<Path>>,
+        ) -> BoxStream<'static, Result<Path>> {
+            let log = self.log.clone();
+            self.inner
+                .delete_stream(locations)
+                .map(move |r| {
+                    if let Ok(p) = &r {
+                        log.lock().unwrap().push(format!("delete {p}"));
+                    }
+                    r
+                })
+                .boxed()
+        }
+        fn list(&self, prefix: Option<&Path>) -> BoxStream<'static, Result<ObjectMeta>> {
+            let hide = self.hide;
+            self.inner
+                .list(prefix)
+                .filter(move |m| {
+                    let keep = match (m, hide) {
+                        (Ok(m), Some(h)) => !m.location.as_ref().contains(h),
+                        _ => true,
+                    };
+                    std::future::ready(keep)
+                })
+                .boxed()
+        }
+        async fn list_with_delimiter(&self, prefix: Option<&Path>) -> Result<ListResult> {
+            let mut listed = self.inner.list_with_delimiter(prefix).await?;
+            if let Some(h) = self.hide {
+                listed.objects.retain(|m| !m.location.as_ref().contains(h));
+            }
+            Ok(listed)
+        }
+        async fn copy_opts(&self, from: &Path, to: &Path, options: CopyOptions) -> Result<()> {
+            self.log.lock().unwrap().push(format!("copy {to}"));
+            self.inner.copy_opts(from, to, options).await
+        }
+    }
+}
+
+/// With annotations, the video's manifest is its last write: after the frames, their records
+/// and annotations, `meta.json` and the COCO files; a re-run in another format deletes the old
+/// images (and their annotations) before it writes the manifest, and leaves none behind.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_manifest_is_the_last_write_with_annotations() {
+    use std::sync::Arc;
+    use video_dataset::storage::object_store::memory::InMemory;
+    let dir = common::scratch("annot-order");
+    let video = street(&dir);
+    let store = Arc::new(Recording {
+        inner: Arc::new(InMemory::new()),
+        log: Arc::default(),
+        hide: None,
+    });
+    let sink = || ObjectStoreSink::new(store.clone(), Default::default());
+    let options = |format| {
+        ExtractOptions::default()
+            .folder_path("train")
+            .plan(SamplingPlan::indices([10, 20, 40]))
+            .resize(Some(Resize::FitWithin { max_side: 160 }))
+            .format(format)
+            .annotation(Some(input()))
+    };
+    for format in [ImageFormat::Png, ImageFormat::Jpeg] {
+        store.log.lock().unwrap().clear();
+        let r = video_dataset::extract_frames_to(&video, sink(), options(format))
+            .await
+            .unwrap();
+        let log = store.log.lock().unwrap().clone();
+        assert_eq!(
+            log.last().map(String::as_str),
+            Some("put train/street.scene.json"),
+            "{log:#?}"
+        );
+        assert_eq!(
+            log.iter()
+                .filter(|l| l.ends_with("street.scene.json"))
+                .count(),
+            1
+        );
+        for written in [
+            format!("put {META_KEY}"),
+            format!("put train/{COCO_FILE_NAME}"),
+            "put train/.video-dataset/street.coco.json".to_owned(),
+            "put train/ann/street_000040.".to_owned(),
+            "put train/img/street_000040.".to_owned(),
+        ] {
+            assert!(
+                log.iter().any(|l| l.starts_with(&written)),
+                "{written}: {log:#?}"
+            );
+        }
+        let deletes: Vec<&String> = log.iter().filter(|l| l.starts_with("delete")).collect();
+        if format == ImageFormat::Jpeg {
+            assert_eq!(r.frames_redone, 3);
+            // The PNGs and their annotations, gone.
+            assert_eq!(deletes.len(), 6, "{log:#?}");
+            assert!(deletes.iter().all(|d| d.contains(".png")), "{deletes:?}");
+        } else {
+            assert!(deletes.is_empty(), "{deletes:?}");
+        }
+    }
+    let mut keys = sink().list_keys("train/img").await.unwrap();
+    keys.extend(sink().list_keys("train/ann").await.unwrap());
+    assert_eq!(
+        keys,
+        [
+            "train/img/street_000010.jpg",
+            "train/img/street_000020.jpg",
+            "train/img/street_000040.jpg",
+            "train/ann/street_000010.jpg.json",
+            "train/ann/street_000020.jpg.json",
+            "train/ann/street_000040.jpg.json",
+        ]
+    );
+}
+
+#[cfg(feature = "aws")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_jobs_into_one_folder_lose_nothing_on_s3() {
+    let Some(url) =
+        video_dataset::core::testing::s3_test_url("concurrent_jobs_into_one_folder_on_s3")
+    else {
+        return;
+    };
+    concurrent_jobs_lose_nothing(|trial| format!("{url}/ds{trial}")).await;
+}
+
+/// A LIST that misses another video's COCO part (as a slow or stale listing does) loses nothing:
+/// the folder's COCO file names the videos merged into it, and the next job merges those too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_list_that_misses_a_part_loses_no_video_from_the_coco_file() {
+    use std::sync::Arc;
+    use video_dataset::storage::object_store::memory::InMemory;
+    let dir = common::scratch("annot-list");
+    let a = street(&dir);
+    let b = make_video(&dir, "other.mp4", 60, &[]);
+    let store = Arc::new(InMemory::new());
+    let options = ExtractOptions::default()
+        .plan(SamplingPlan::indices([10, 20]))
+        .resize(Some(Resize::FitWithin { max_side: 160 }))
+        .annotation(Some(input()));
+    let first = ObjectStoreSink::new(store.clone(), Default::default());
+    video_dataset::extract_frames_to(&a, first, options.clone())
+        .await
+        .unwrap();
+    // The second job's listings never show the first video's part.
+    let blind = Arc::new(Recording {
+        inner: store.clone(),
+        log: Arc::default(),
+        hide: Some("street.coco.json"),
+    });
+    let second = ObjectStoreSink::new(blind, Default::default());
+    video_dataset::extract_frames_to(&b, second, options)
+        .await
+        .unwrap();
+    let sink = ObjectStoreSink::new(store, Default::default());
+    let coco: Value = serde_json::from_slice(&sink.read(COCO_FILE_NAME).await.unwrap()).unwrap();
+    let mut names: Vec<&str> = coco["images"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["file_name"].as_str().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "img/other_000010.jpg",
+            "img/other_000020.jpg",
+            "img/street_000010.jpg",
+            "img/street_000020.jpg"
+        ]
+    );
+    assert_eq!(
+        coco["info"]["videos"],
+        serde_json::json!(["other", "street"])
+    );
+}

@@ -44,7 +44,7 @@ async fn a_deadline_ends_the_job_with_a_timeout_naming_the_video() {
     let e = extract_frames(&clip, out.to_str().unwrap(), options)
         .await
         .expect_err("zero stall timeout");
-    assert!(matches!(e, Error::InvalidPlan { .. }), "{e:?}");
+    assert!(matches!(e, Error::InvalidOption { .. }), "{e:?}");
 }
 
 #[tokio::test]

@@ -144,4 +144,72 @@ async fn a_rerun_with_other_settings_redoes_the_frames() {
     assert_eq!((jpeg.frames_written, jpeg.frames_redone), (4, 4));
     let m = sink.video_manifest(&video).await.unwrap().unwrap();
     assert!(m.frames.iter().all(|r| r.key.ends_with(".jpg")), "{m:?}");
+    // The old format's images are gone: one image per frame.
+    let mut images: Vec<String> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".jpg") || n.ends_with(".png"))
+        .collect();
+    images.sort();
+    let want: Vec<String> = m.frames.iter().map(|r| r.key.clone()).collect();
+    assert_eq!(images, want);
+
+    // A record whose image was deleted (or replaced by other bytes) is not trusted: the frame
+    // is made again.
+    std::fs::remove_file(out.join(&m.frames[1].key)).unwrap();
+    std::fs::write(out.join(&m.frames[2].key), b"not the image").unwrap();
+    let again = run(128, ImageFormat::Jpeg).await;
+    assert_eq!(
+        (
+            again.frames_written,
+            again.frames_existing,
+            again.decode.frames_decoded > 0
+        ),
+        (2, 2, true)
+    );
+    let m2 = sink.video_manifest(&video).await.unwrap().unwrap();
+    for r in &m2.frames {
+        let bytes = std::fs::read(out.join(&r.key)).unwrap();
+        assert_eq!(bytes.len() as u64, r.bytes, "{}", r.key);
+        assert_eq!(
+            r.content_hash.as_deref().unwrap(),
+            format!("sha256:{:x}", Sha256::digest(&bytes))
+        );
+    }
+}
+
+/// Options that cannot work are `InvalidOption` naming the option, before anything is written.
+#[tokio::test]
+async fn invalid_options_are_named() {
+    let clip = example_common::sample_clip().unwrap();
+    let out = common::scratch("bad-options");
+    let cases = [
+        ("quality", ExtractOptions::default().quality(0)),
+        ("quality", ExtractOptions::default().quality(101)),
+        (
+            "writes_in_flight",
+            ExtractOptions::default().writes_in_flight(0),
+        ),
+        (
+            "resize",
+            ExtractOptions::default().resize(Some(Resize::Exact {
+                width: 0,
+                height: 10,
+            })),
+        ),
+        (
+            "resize",
+            ExtractOptions::default().resize(Some(Resize::FitWithin { max_side: 0 })),
+        ),
+    ];
+    for (name, options) in cases {
+        let e = extract_frames(&clip, out.to_str().unwrap(), options)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(e, video_dataset::Error::InvalidOption { ref option, .. } if option == name),
+            "{name}: {e:?}"
+        );
+    }
+    assert_eq!(std::fs::read_dir(&out).unwrap().count(), 0);
 }

@@ -5,15 +5,64 @@ use std::path::PathBuf;
 
 /// Run an example's `run` on a Tokio runtime (object_store's cloud clients need one); on error,
 /// print the error chain on one line and exit with status 1.
+///
+/// SIGINT (Ctrl-C) and SIGTERM stop the work cleanly: the job is dropped (no new write starts),
+/// the runtime is shut down, which waits for the file writes already running on its blocking
+/// threads to end (each ends whole or removes its staging file, so no partial file is left),
+/// and the process exits with status 130 (SIGINT) or 143 (SIGTERM). A re-run completes the job.
 pub(crate) fn main_with<F: std::future::Future<Output = anyhow::Result<()>>>(
     run: impl FnOnce() -> F,
 ) {
-    let result = tokio::runtime::Runtime::new()
-        .map_err(anyhow::Error::from)
-        .and_then(|rt| rt.block_on(run()));
-    if let Err(e) = result {
-        eprintln!("error: {}", chain(&*e));
-        std::process::exit(1);
+    let rt = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: {}", chain(&e));
+            std::process::exit(1);
+        }
+    };
+    let outcome = rt.block_on(async {
+        tokio::select! {
+            r = run() => Ok(r),
+            signal = interrupted() => Err(signal),
+        }
+    });
+    // Waits for blocking work in flight (local file writes) before the process ends.
+    drop(rt);
+    match outcome {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => {
+            eprintln!("error: {}", chain(&*e));
+            std::process::exit(1);
+        }
+        Err((name, status)) => {
+            eprintln!("error: interrupted by {name}; run the same command again to complete");
+            std::process::exit(status);
+        }
+    }
+}
+
+/// The first SIGINT or SIGTERM: its name and the exit status that reports it (128 + number).
+async fn interrupted() -> (&'static str, i32) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match (
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::terminate()),
+        ) {
+            (Ok(mut int), Ok(mut term)) => tokio::select! {
+                _ = int.recv() => ("SIGINT", 130),
+                _ = term.recv() => ("SIGTERM", 143),
+            },
+            _ => std::future::pending().await,
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        match tokio::signal::ctrl_c().await {
+            Ok(()) => ("Ctrl-C", 130),
+            Err(_) => std::future::pending().await,
+        }
     }
 }
 
@@ -39,7 +88,10 @@ pub(crate) fn sample_clip() -> anyhow::Result<PathBuf> {
         return Ok(path);
     }
     gst::init()?;
-    let tmp = path.with_extension(format!("{}.part", std::process::id()));
+    // A name of its own for each caller (tests generate it from several threads at once).
+    static CALLS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let call = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let tmp = path.with_extension(format!("{}-{call}.part", std::process::id()));
     let desc = format!(
         "videotestsrc num-buffers=300 pattern=smpte horizontal-speed=3 ! video/x-raw,format=I420,width=640,height=360,framerate=30/1 ! \
          x264enc bframes=2 key-int-max=60 speed-preset=veryfast ! mp4mux ! filesink location={}",

@@ -216,6 +216,15 @@ pub enum Error {
         #[source]
         source: BoxError,
     },
+    /// An option has a value that cannot work (a JPEG quality out of range, zero writes in
+    /// flight, a resize to a zero size); plans have [`Error::InvalidPlan`].
+    #[error("invalid option {option}: {reason}")]
+    InvalidOption {
+        /// The option, as its setter is named (`quality`, `writes_in_flight`, `resize`).
+        option: String,
+        /// What is wrong, naming the value.
+        reason: String,
+    },
 }
 
 impl Error {

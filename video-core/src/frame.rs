@@ -145,7 +145,8 @@ impl std::str::FromStr for ImageFormat {
         match s.to_ascii_lowercase().as_str() {
             "jpg" | "jpeg" => Ok(ImageFormat::Jpeg),
             "png" => Ok(ImageFormat::Png),
-            other => Err(crate::Error::InvalidPlan {
+            other => Err(crate::Error::InvalidOption {
+                option: "format".into(),
                 reason: format!("unknown image format {other:?} (use jpg or png)"),
             }),
         }

@@ -53,7 +53,8 @@ pub enum Selection {
     /// Output time `k` is `t_k = start + k / fps`, measured from the first frame's pts, and picks
     /// the frame shown at `t_k`: the last frame whose pts is `<= t_k` (so a 30 fps video sampled at
     /// 1 fps gives frames 0, 30, 60, …). Times stop before `end_seconds`, or before the end of the
-    /// last frame.
+    /// last frame (the frame table's end, less up to 1 ms for timestamps a container rounded to
+    /// milliseconds: one clip gives the same plan in MP4, Matroska and MPEG-TS).
     Fps {
         /// Samples per second, `> 0`.
         fps: f64,
@@ -320,6 +321,9 @@ fn invalid<T>(reason: impl Into<String>) -> Result<T> {
     })
 }
 
+/// How much earlier than the frame table's end a time plan stops (see [`seconds_window`]).
+const END_ROUNDING: std::time::Duration = std::time::Duration::from_millis(1);
+
 /// The absolute `[start, end)` window of a seconds-based selection; `None`s when the table is empty.
 fn seconds_window(
     table: &FrameTable,
@@ -341,9 +345,23 @@ fn seconds_window(
     {
         return invalid(format!("start_seconds {s} is after end_seconds {e}"));
     }
-    let (Some(first), Some(video_end)) = (table.first(), table.end()) else {
+    let (Some(first), Some(last), Some(video_end)) = (table.first(), table.last(), table.end())
+    else {
         return Ok((None, None));
     };
+    // Times are compared with the end less the rounding of container timestamps: Matroska and
+    // WebM store milliseconds, so a 30 fps clip of exactly 20 s ends at 20.000333 s there
+    // (last pts 19.967 s + 33.333 ms) and would get a sample at 20 s that its MP4 and TS copies
+    // do not have. At most half the last frame's duration, for rates above 500 fps.
+    let last_duration = table.end().and_then(|e| e.duration_since(last.pts));
+    let tolerance = last_duration
+        .map_or(END_ROUNDING, |d| d / 2)
+        .min(END_ROUNDING);
+    let video_end = Timestamp::from_nanos(
+        video_end
+            .as_nanos()
+            .saturating_sub(i64::try_from(tolerance.as_nanos()).unwrap_or(0)),
+    );
     let rel = |s: f64| {
         Timestamp::from_seconds(s)
             .map(|t| Timestamp::from_nanos(first.pts.as_nanos().saturating_add(t.as_nanos())))
@@ -418,6 +436,44 @@ mod tests {
 
     fn r(p: SamplingPlan, t: &FrameTable) -> Vec<u64> {
         p.resolve(t).unwrap().indices().to_vec()
+    }
+
+    #[test]
+    fn time_plans_ignore_millisecond_rounding_of_the_end() {
+        // 30 fps for exactly 20 s, with pts rounded to milliseconds as Matroska stores them:
+        // the last frame starts at 19.967 s and ends at 20.000333 s.
+        let ms_rounded = FrameTable::from_decode_order(
+            "t.mkv",
+            (0..600i64).map(|i| PacketEntry {
+                pts: Some(Timestamp::from_nanos((i * 1000 + 15) / 30 * 1_000_000)),
+                duration: Some(Duration::from_nanos(33_333_333)),
+                keyframe: i % 30 == 0,
+            }),
+        )
+        .unwrap();
+        let exact = FrameTable::from_decode_order(
+            "t.mp4",
+            (0..600i64).map(|i| PacketEntry {
+                pts: Some(Timestamp::from_nanos(i * 1_000_000_000 / 30)),
+                duration: Some(Duration::from_nanos(33_333_333)),
+                keyframe: i % 30 == 0,
+            }),
+        )
+        .unwrap();
+        let every_30: Vec<u64> = (0..20).map(|k| k * 30).collect();
+        assert_eq!(r(SamplingPlan::fps(1.0), &ms_rounded), every_30);
+        assert_eq!(r(SamplingPlan::fps(1.0), &exact), every_30);
+        // A time further than 1 ms before the end is still sampled.
+        assert_eq!(
+            r(
+                SamplingPlan::fps(1.0).seconds(Some(19.998), None),
+                &ms_rounded
+            ),
+            [599]
+        );
+        // Very high rates: the tolerance is at most half the last frame.
+        let fast = table(10, 1);
+        assert_eq!(r(SamplingPlan::fps(1000.0), &fast).len(), 10);
     }
 
     #[test]

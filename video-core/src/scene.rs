@@ -133,7 +133,7 @@ impl VideoScene {
     /// directly: at most [`cap`](Self::cap) items, unique item reference ids.
     ///
     /// # Errors
-    /// [`Error::LimitExceeded`] or [`Error::InvalidPlan`], naming the scene.
+    /// [`Error::LimitExceeded`] or [`Error::InvalidOption`], naming the scene.
     pub fn validate(&self) -> Result<()> {
         if self.items.len() > self.cap {
             return Err(Error::LimitExceeded {
@@ -145,7 +145,8 @@ impl VideoScene {
         let mut seen = std::collections::BTreeSet::new();
         for item in &self.items {
             if !seen.insert(item.reference_id.as_str()) {
-                return Err(Error::InvalidPlan {
+                return Err(Error::InvalidOption {
+                    option: "scene items".into(),
                     reason: format!(
                         "reference id {:?} is used twice in scene {:?}",
                         item.reference_id, self.reference_id
@@ -190,7 +191,7 @@ impl VideoScene {
     /// when an item is already there it is replaced only if `update` is set, and kept otherwise.
     ///
     /// # Errors
-    /// [`Error::LimitExceeded`] when appending would pass the cap; [`Error::InvalidPlan`] when
+    /// [`Error::LimitExceeded`] when appending would pass the cap; [`Error::InvalidOption`] when
     /// another position already uses the item's reference id.
     pub fn add_item(&mut self, index: usize, item: SceneItem, update: bool) -> Result<AddOutcome> {
         if let Some(other) = self
@@ -199,7 +200,8 @@ impl VideoScene {
             .position(|i| i.reference_id == item.reference_id)
             && other != index
         {
-            return Err(Error::InvalidPlan {
+            return Err(Error::InvalidOption {
+                option: "scene items".into(),
                 reason: format!(
                     "reference id {:?} is already item {other} of scene {:?}",
                     item.reference_id, self.reference_id
@@ -275,7 +277,7 @@ mod tests {
         assert!(
             matches!(
                 s.add_item(0, item("b"), true),
-                Err(Error::InvalidPlan { .. })
+                Err(Error::InvalidOption { .. })
             ),
             "duplicate reference id"
         );
@@ -322,7 +324,7 @@ mod tests {
     fn validate_catches_direct_edits() {
         let mut s = VideoScene::new("s", None).with_cap(2);
         s.items = vec![item("a"), item("a")];
-        assert!(matches!(s.validate(), Err(Error::InvalidPlan { .. })));
+        assert!(matches!(s.validate(), Err(Error::InvalidOption { .. })));
         s.items = vec![item("a"), item("b"), item("c")];
         assert!(matches!(s.validate(), Err(Error::LimitExceeded { .. })));
         s.items.pop();

@@ -165,13 +165,15 @@ impl GstFrameSource {
         limits: Timeouts,
     ) -> Result<Self> {
         if opts.output == OutputFormat::Native && opts.resize.is_some() {
-            return Err(Error::InvalidPlan {
+            return Err(Error::InvalidOption {
+                option: "resize".into(),
                 reason: "resize needs RGB output, not the decoder's native format".into(),
             });
         }
         if opts.buffer_frames == 0 {
-            return Err(Error::InvalidPlan {
-                reason: "buffer_frames must be at least 1".into(),
+            return Err(Error::InvalidOption {
+                option: "buffer_frames".into(),
+                reason: "must be at least 1".into(),
             });
         }
         if matches!(
@@ -182,7 +184,8 @@ impl GstFrameSource {
                     | Resize::FitWithin { max_side: 0 }
             )
         ) {
-            return Err(Error::InvalidPlan {
+            return Err(Error::InvalidOption {
+                option: "resize".into(),
                 reason: "resize to a zero size".into(),
             });
         }

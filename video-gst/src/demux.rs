@@ -453,24 +453,27 @@ impl GstDemuxerBuilder {
     /// Build the demuxer. Nothing is read until `probe` or `frame_table`.
     ///
     /// # Errors
-    /// [`Error::InvalidPlan`] for a zero stall timeout or deadline, or zero limits.
+    /// [`Error::InvalidOption`] for a zero stall timeout or deadline, or zero limits.
     pub fn build(self) -> Result<GstDemuxer> {
         if self.stall_timeout.is_zero() {
-            return Err(Error::InvalidPlan {
-                reason: "stall timeout must be positive".into(),
+            return Err(Error::InvalidOption {
+                option: "stall_timeout".into(),
+                reason: "must be positive".into(),
             });
         }
         if self.probe_deadline.is_some_and(|d| d.is_zero())
             || self.decode_deadline.is_some_and(|d| d.is_zero())
         {
-            return Err(Error::InvalidPlan {
-                reason: "a deadline must be positive".into(),
+            return Err(Error::InvalidOption {
+                option: "deadline".into(),
+                reason: "must be positive".into(),
             });
         }
         if self.max_frames == 0 || self.max_dimension == 0 {
-            return Err(Error::InvalidPlan {
+            return Err(Error::InvalidOption {
+                option: "limits".into(),
                 reason: format!(
-                    "limits must be positive (max frames {}, max dimension {})",
+                    "must be positive (max frames {}, max dimension {})",
                     self.max_frames, self.max_dimension
                 ),
             });

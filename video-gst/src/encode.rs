@@ -125,10 +125,11 @@ impl ImageEncoder {
     /// An encoder with the given options.
     ///
     /// # Errors
-    /// [`Error::InvalidPlan`] when `jpeg_quality` is not in `1..=100`.
+    /// [`Error::InvalidOption`] when `jpeg_quality` is not in `1..=100`.
     pub fn new(opts: EncodeOptions) -> Result<Self> {
         if !(1..=100).contains(&opts.jpeg_quality) {
-            return Err(Error::InvalidPlan {
+            return Err(Error::InvalidOption {
+                option: "jpeg_quality".into(),
                 reason: format!(
                     "jpeg quality {} is out of range (use 1 to 100)",
                     opts.jpeg_quality
@@ -519,7 +520,7 @@ mod tests {
         for q in [0u8, 101, 255] {
             let err = ImageEncoder::new(EncodeOptions::default().jpeg_quality(q))
                 .expect_err("out of range");
-            assert!(matches!(err, Error::InvalidPlan { .. }), "{err:?}");
+            assert!(matches!(err, Error::InvalidOption { .. }), "{err:?}");
             assert!(err.to_string().contains(&q.to_string()), "{err}");
         }
         for q in [1u8, 100] {

@@ -499,7 +499,7 @@ fn impossible_options_are_invalid() {
         .with_stall_timeout(Duration::ZERO)
         .build()
         .expect_err("zero stall timeout");
-    assert!(matches!(e, Error::InvalidPlan { .. }), "{e:?}");
+    assert!(matches!(e, Error::InvalidOption { .. }), "{e:?}");
 
     let mut d = GstDemuxer::builder(&path)
         .with_stall_timeout(STALL)
@@ -520,7 +520,7 @@ fn impossible_options_are_invalid() {
             })),
     ] {
         let e = block_on(d.frame_source(opts.clone())).expect_err("impossible options");
-        assert!(matches!(e, Error::InvalidPlan { .. }), "{opts:?}: {e:?}");
+        assert!(matches!(e, Error::InvalidOption { .. }), "{opts:?}: {e:?}");
     }
 }
 
@@ -781,7 +781,7 @@ fn a_deadline_ends_a_probe_and_a_decode() {
         .with_deadline(Some(Duration::ZERO))
         .build()
         .expect_err("zero deadline");
-    assert!(matches!(e, Error::InvalidPlan { .. }), "{e:?}");
+    assert!(matches!(e, Error::InvalidOption { .. }), "{e:?}");
 }
 
 #[test]

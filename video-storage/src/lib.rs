@@ -107,7 +107,7 @@ pub use naming::{DEFAULT_FRAME_NAME, FrameName};
 pub use object_store;
 pub use remote::{DEFAULT_BLOCK_SIZE, DEFAULT_CACHED_BLOCKS, StoreVideo};
 pub use scenes::{AppendReport, SCENE_FORMAT_VERSION};
-pub use sink::ObjectStoreSink;
+pub use sink::{DatasetFileUpdate, ObjectStoreSink, VideoLock};
 pub use store::{DEFAULT_READ_DEADLINE, RetryPolicy, StoreOptions};
 pub use upload::{ABORT_DEADLINE, UploadOptions, UploadedVideo, upload_video};
 pub use video_core::DatasetSink;

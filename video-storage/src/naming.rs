@@ -127,9 +127,47 @@ impl FrameName {
         s
     }
 
+    /// The frame index of `file_name` if it is a name this template gives a frame of `video`
+    /// (with any extension of ASCII letters and digits), `None` otherwise.
+    ///
+    /// ```
+    /// use video_storage::FrameName;
+    /// let name = FrameName::default();
+    /// assert_eq!(name.index_of("clip", "clip_000042.png"), Some(42));
+    /// assert_eq!(name.index_of("clip", "clip_1234567.jpg"), Some(1234567));
+    /// assert_eq!(name.index_of("clip", "clip_2_000042.jpg"), None);
+    /// assert_eq!(name.index_of("clip", "clip_000042.jpg.json"), None);
+    /// ```
+    pub fn index_of(&self, video: &str, file_name: &str) -> Option<u64> {
+        match_parts(&self.parts, video, file_name, None)
+    }
+
     /// The template as given.
     pub fn as_str(&self) -> &str {
         &self.template
+    }
+}
+
+/// Match `rest` against `parts`, trying every split where a placeholder's length can vary;
+/// returns the index matched.
+fn match_parts(parts: &[Part], video: &str, rest: &str, index: Option<u64>) -> Option<u64> {
+    let Some((part, tail)) = parts.split_first() else {
+        return if rest.is_empty() { index } else { None };
+    };
+    match part {
+        Part::Literal(l) => match_parts(tail, video, rest.strip_prefix(l.as_str())?, index),
+        Part::Video => match_parts(tail, video, rest.strip_prefix(video)?, index),
+        Part::Index { .. } => {
+            let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+            (1..=digits).find_map(|n| {
+                let i = rest[..n].parse().ok()?;
+                match_parts(tail, video, &rest[n..], Some(i))
+            })
+        }
+        Part::Ext => {
+            let run = rest.bytes().take_while(u8::is_ascii_alphanumeric).count();
+            (1..=run).find_map(|n| match_parts(tail, video, &rest[n..], index))
+        }
     }
 }
 
@@ -176,6 +214,20 @@ mod tests {
             FrameName::default().render("clip", 42, "jpg"),
             "clip_000042.jpg"
         );
+    }
+
+    #[test]
+    fn names_are_matched_back_to_their_index() {
+        let n = FrameName::parse("{index:03}-{video}.{ext}").unwrap();
+        for (video, i, ext) in [("a", 7, "png"), ("a-1", 12345, "jpg"), ("00", 0, "png")] {
+            assert_eq!(n.index_of(video, &n.render(video, i, ext)), Some(i));
+        }
+        assert_eq!(n.index_of("a", "007-b.png"), None);
+        assert_eq!(n.index_of("a", "007-a.png#1"), None);
+        assert_eq!(n.index_of("a", "-a.png"), None);
+        // A literal of digits after the index: the split that matches is found.
+        let n = FrameName::parse("{video}{index}0.{ext}").unwrap();
+        assert_eq!(n.index_of("v", &n.render("v", 120, "jpg")), Some(120));
     }
 
     #[test]

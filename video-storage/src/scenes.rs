@@ -2,7 +2,7 @@
 //! `{prefix}/.video-dataset/scenes/{reference_id}.json`.
 
 use futures::TryStreamExt;
-use object_store::{ObjectStore, ObjectStoreExt, PutMode, PutPayload};
+use object_store::{ObjectStore, PutMode, PutPayload};
 use video_core::{Error, Result, VideoScene};
 
 use crate::ObjectStoreSink;
@@ -57,6 +57,21 @@ fn encode(key: &str, scene: &VideoScene) -> Result<PutPayload> {
         .map_err(|e| json_error(key, e))
 }
 
+/// A stored scene document.
+fn parse_scene(key: &str, bytes: &[u8]) -> Result<VideoScene> {
+    let doc: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| json_error(key, e))?;
+    let (format, version) = (&doc["format"], &doc["format_version"]);
+    if format != SCENE_FORMAT || version != SCENE_FORMAT_VERSION {
+        return Err(Error::Unsupported {
+            uri: key.to_owned(),
+            reason: format!(
+                "scene format {format} version {version}; this version reads {SCENE_FORMAT:?} version {SCENE_FORMAT_VERSION}"
+            ),
+        });
+    }
+    serde_json::from_value(doc).map_err(|e| json_error(key, e))
+}
+
 impl ObjectStoreSink {
     /// Append scenes to the dataset (Scale Nucleus' `append` with `update`).
     ///
@@ -71,14 +86,15 @@ impl ObjectStoreSink {
     /// items), so a bad call writes nothing. Each scene is written in one atomic `put`; a new
     /// scene is created only if absent (object_store's `PutMode::Create`), so two concurrent
     /// appends of the same new scene store one of them and report the other as existing.
-    /// Concurrent updates of one scene: the last write wins.
+    /// Concurrent updates of one scene all apply: each is a read-modify-write that no other
+    /// writer can undo ([`update_dataset_file`](ObjectStoreSink::update_dataset_file)).
     ///
     /// Layout: `{prefix}/.video-dataset/scenes/{reference_id}.json`, a JSON object with
     /// `"format": "video-dataset/scene"`, `"format_version"` ([`SCENE_FORMAT_VERSION`]) and the
     /// scene's fields (`reference_id`, `frame_rate`, `items`, `metadata`).
     ///
     /// # Errors
-    /// [`Error::InvalidPath`], [`Error::InvalidPlan`] or [`Error::LimitExceeded`] naming the scene
+    /// [`Error::InvalidPath`], [`Error::InvalidOption`] or [`Error::LimitExceeded`] naming the scene
     /// before any write; store errors name the key. Scenes before a failed one stay appended.
     pub async fn append_scenes(&self, scenes: &[VideoScene], update: bool) -> Result<AppendReport> {
         let mut keys = Vec::with_capacity(scenes.len());
@@ -87,7 +103,8 @@ impl ObjectStoreSink {
             keys.push(scene_key(&scene.reference_id)?);
             scene.validate()?;
             if !seen.insert(scene.reference_id.as_str()) {
-                return Err(Error::InvalidPlan {
+                return Err(Error::InvalidOption {
+                    option: "scenes".into(),
                     reason: format!(
                         "scene reference id {:?} appears twice in one append",
                         scene.reference_id
@@ -114,15 +131,17 @@ impl ObjectStoreSink {
                 report.kept.push(scene.reference_id.clone());
                 continue;
             }
-            let mut stored = self.read_scene(key).await?.ok_or_else(|| Error::NotFound {
-                uri: key.clone(),
-                source: None,
-            })?;
-            stored.update_from(scene)?;
-            self.store()
-                .put(&path, encode(key, &stored)?)
-                .await
-                .map_err(|e| backend(key, e))?;
+            // Read, update and write back only if no other writer replaced the scene meanwhile.
+            self.update_dataset_file(key, |current| {
+                let bytes = current.ok_or_else(|| Error::NotFound {
+                    uri: key.clone(),
+                    source: None,
+                })?;
+                let mut stored = parse_scene(key, bytes)?;
+                stored.update_from(scene)?;
+                Ok(encode(key, &stored)?.into_iter().flatten().collect())
+            })
+            .await?;
             report.updated.push(scene.reference_id.clone());
         }
         Ok(report)
@@ -143,20 +162,7 @@ impl ObjectStoreSink {
             Err(Error::NotFound { .. }) => return Ok(None),
             Err(e) => return Err(e),
         };
-        let doc: serde_json::Value =
-            serde_json::from_slice(&bytes).map_err(|e| json_error(key, e))?;
-        let (format, version) = (&doc["format"], &doc["format_version"]);
-        if format != SCENE_FORMAT || version != SCENE_FORMAT_VERSION {
-            return Err(Error::Unsupported {
-                uri: key.to_owned(),
-                reason: format!(
-                    "scene format {format} version {version}; this version reads {SCENE_FORMAT:?} version {SCENE_FORMAT_VERSION}"
-                ),
-            });
-        }
-        serde_json::from_value(doc)
-            .map(Some)
-            .map_err(|e| json_error(key, e))
+        parse_scene(key, &bytes).map(Some)
     }
 
     /// Reference ids of the dataset's scenes, sorted.

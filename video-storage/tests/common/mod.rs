@@ -87,7 +87,9 @@ pub(crate) async fn scenes_append_and_update(sink: &ObjectStoreSink) {
         assert!(
             matches!(
                 e,
-                Error::InvalidPath { .. } | Error::InvalidPlan { .. } | Error::LimitExceeded { .. }
+                Error::InvalidPath { .. }
+                    | Error::InvalidOption { .. }
+                    | Error::LimitExceeded { .. }
             ) && e.to_string().contains(what),
             "{e}"
         );
