@@ -161,76 +161,6 @@ impl<S: ByteSource> Seek for ByteReader<S> {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Special files are refused by type, naming what they are, without blocking: opening a
-    /// FIFO for reading would wait for a writer forever.
-    #[cfg(unix)]
-    #[test]
-    fn special_files_are_refused_without_blocking() {
-        let dir = std::env::temp_dir().join(format!("vc-special-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let fifo = dir.join("fifo");
-        let _ = std::fs::remove_file(&fifo);
-        let made = std::process::Command::new("mkfifo")
-            .arg(&fifo)
-            .status()
-            .unwrap();
-        assert!(made.success());
-        let socket = dir.join("socket");
-        let _ = std::fs::remove_file(&socket);
-        let _listener = std::os::unix::net::UnixListener::bind(&socket).unwrap();
-        for (path, kind) in [
-            (fifo.as_path(), "FIFO"),
-            (Path::new("/dev/zero"), "character device"),
-            (socket.as_path(), "socket"),
-            (dir.as_path(), "is a directory"),
-        ] {
-            let err = FileSource::open(path).unwrap_err();
-            match &err {
-                Error::NotAVideo { uri, reason, .. } => {
-                    assert_eq!(uri, &path.display().to_string());
-                    assert!(reason.contains(kind), "{err}");
-                }
-                other => panic!("{}: {other:?}", path.display()),
-            }
-        }
-        // The non-blocking open itself refuses a FIFO (a FIFO swapped in after the check).
-        let e = open_regular_file(&fifo).unwrap_err();
-        assert_eq!(e.kind(), std::io::ErrorKind::InvalidInput);
-        assert!(e.to_string().contains("FIFO"), "{e}");
-        std::fs::remove_dir_all(&dir).unwrap();
-    }
-
-    #[test]
-    fn file_source_reads_ranges_and_stops_at_the_end() {
-        let dir = std::env::temp_dir().join(format!("vc-src-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("f.bin");
-        let data: Vec<u8> = (0..1000u32).map(|i| (i % 251) as u8).collect();
-        std::fs::write(&path, &data).unwrap();
-        let src = FileSource::open(&path).unwrap();
-        assert_eq!(src.len(), 1000);
-        assert_eq!(&src.read_at(10, 20).unwrap()[..], &data[10..30]);
-        assert_eq!(&src.read_at(990, 100).unwrap()[..], &data[990..]);
-        assert!(src.read_at(1000, 5).unwrap().is_empty());
-        assert!(src.read_at(5000, 5).unwrap().is_empty());
-        let mut r = ByteReader::new(&src);
-        r.seek(SeekFrom::End(-4)).unwrap();
-        let mut tail = Vec::new();
-        r.read_to_end(&mut tail).unwrap();
-        assert_eq!(tail, &data[996..]);
-        assert!(r.seek(SeekFrom::Current(-2000)).is_err());
-        assert!(matches!(
-            FileSource::open(dir.join("missing")),
-            Err(Error::NotFound { .. })
-        ));
-        std::fs::remove_dir_all(&dir).unwrap();
-    }
-}
-
 /// The metadata of the local file at `path` (named `uri` in errors), checked to be a regular
 /// file before anything opens it: a FIFO, a device or a socket would block an `open` or a
 /// `read` forever, or never end.
@@ -305,5 +235,75 @@ fn file_kind(t: &std::fs::FileType) -> &'static str {
         "directory"
     } else {
         "special file"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Special files are refused by type, naming what they are, without blocking: opening a
+    /// FIFO for reading would wait for a writer forever.
+    #[cfg(unix)]
+    #[test]
+    fn special_files_are_refused_without_blocking() {
+        let dir = std::env::temp_dir().join(format!("vc-special-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let fifo = dir.join("fifo");
+        let _ = std::fs::remove_file(&fifo);
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
+        assert!(made.success());
+        let socket = dir.join("socket");
+        let _ = std::fs::remove_file(&socket);
+        let _listener = std::os::unix::net::UnixListener::bind(&socket).unwrap();
+        for (path, kind) in [
+            (fifo.as_path(), "FIFO"),
+            (Path::new("/dev/zero"), "character device"),
+            (socket.as_path(), "socket"),
+            (dir.as_path(), "is a directory"),
+        ] {
+            let err = FileSource::open(path).unwrap_err();
+            match &err {
+                Error::NotAVideo { uri, reason, .. } => {
+                    assert_eq!(uri, &path.display().to_string());
+                    assert!(reason.contains(kind), "{err}");
+                }
+                other => panic!("{}: {other:?}", path.display()),
+            }
+        }
+        // The non-blocking open itself refuses a FIFO (a FIFO swapped in after the check).
+        let e = open_regular_file(&fifo).unwrap_err();
+        assert_eq!(e.kind(), std::io::ErrorKind::InvalidInput);
+        assert!(e.to_string().contains("FIFO"), "{e}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn file_source_reads_ranges_and_stops_at_the_end() {
+        let dir = std::env::temp_dir().join(format!("vc-src-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("f.bin");
+        let data: Vec<u8> = (0..1000u32).map(|i| (i % 251) as u8).collect();
+        std::fs::write(&path, &data).unwrap();
+        let src = FileSource::open(&path).unwrap();
+        assert_eq!(src.len(), 1000);
+        assert_eq!(&src.read_at(10, 20).unwrap()[..], &data[10..30]);
+        assert_eq!(&src.read_at(990, 100).unwrap()[..], &data[990..]);
+        assert!(src.read_at(1000, 5).unwrap().is_empty());
+        assert!(src.read_at(5000, 5).unwrap().is_empty());
+        let mut r = ByteReader::new(&src);
+        r.seek(SeekFrom::End(-4)).unwrap();
+        let mut tail = Vec::new();
+        r.read_to_end(&mut tail).unwrap();
+        assert_eq!(tail, &data[996..]);
+        assert!(r.seek(SeekFrom::Current(-2000)).is_err());
+        assert!(matches!(
+            FileSource::open(dir.join("missing")),
+            Err(Error::NotFound { .. })
+        ));
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

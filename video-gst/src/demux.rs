@@ -608,6 +608,11 @@ fn probe_blocking(opts: &GstDemuxerBuilder) -> Result<Probed> {
         .flatten()
         .filter(|c| c == "mp4" || c == "mov")
         .and_then(|_| header.as_mut()?.mp4_track_counts());
+    // A source that failed while the header was read (a stalled or unreachable store) would
+    // fail the demux pass again, after as long: say so now.
+    if let Some(e) = header.as_ref().and_then(|h| h.take_source_error()) {
+        return Err(e);
+    }
     deadline.check(&uri, "reading the container header")?;
     if let Some((video, audio)) = header_counts {
         // The sample tables in the header give the frame table: read only the streams' caps

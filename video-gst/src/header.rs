@@ -15,15 +15,24 @@ use crate::limits::{MAX_CHILD_BOXES, MAX_DIMENSION, MAX_FRAMES, MAX_MOOV_BYTES, 
 pub(crate) struct Header<'a> {
     len: u64,
     reader: MoovCache<Box<dyn ReadSeek + 'a>>,
+    source_error: crate::input::SourceErrorSlot,
 }
 
 impl<'a> Header<'a> {
     /// The header of `input`, or `None` when its size or bytes cannot be read.
     pub(crate) fn open(input: &'a Input) -> Option<Self> {
+        let source_error = crate::input::SourceErrorSlot::default();
         Some(Header {
             len: input.len()?,
-            reader: MoovCache::new(input.reader()?),
+            reader: MoovCache::new(input.watched_reader(&source_error)?),
+            source_error,
         })
+    }
+
+    /// The first error the input's [`ByteSource`](video_core::ByteSource) returned while the
+    /// header was read (the readers answer "unknown" then), taken out.
+    pub(crate) fn take_source_error(&self) -> Option<video_core::Error> {
+        self.source_error.lock().ok()?.take()
     }
 
     /// The header frame count of the `video_index`-th video track, if the container states one.

@@ -32,6 +32,42 @@ pub(crate) enum Input {
 pub(crate) trait ReadSeek: Read + Seek {}
 impl<T: Read + Seek> ReadSeek for T {}
 
+/// Where a reader over a [`ByteSource`] keeps the first error the source returned, so that a
+/// caller whose parser only sees "could not read" (the header readers answer `None`) can still
+/// report the source's own error (a stalled store's [`Error::Timeout`], say) instead of trying
+/// again by another route.
+pub(crate) type SourceErrorSlot = Arc<Mutex<Option<Error>>>;
+
+/// A reader over a [`ByteSource`] that keeps the source's first error in a [`SourceErrorSlot`].
+struct WatchedReader<'a> {
+    inner: ByteReader<&'a dyn ByteSource>,
+    error: SourceErrorSlot,
+}
+
+impl Read for WatchedReader<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.inner.read(buf).map_err(|e| {
+            let message = e.to_string();
+            match e.into_inner().map(|inner| inner.downcast::<Error>()) {
+                Some(Ok(source_error)) => {
+                    if let Ok(mut slot) = self.error.lock() {
+                        slot.get_or_insert(*source_error);
+                    }
+                    std::io::Error::other(message)
+                }
+                Some(Err(other)) => std::io::Error::other(other),
+                None => std::io::Error::other(message),
+            }
+        })
+    }
+}
+
+impl Seek for WatchedReader<'_> {
+    fn seek(&mut self, to: std::io::SeekFrom) -> std::io::Result<u64> {
+        self.inner.seek(to)
+    }
+}
+
 impl Input {
     /// The path or URL, for messages and metadata.
     pub(crate) fn uri(&self) -> String {
@@ -50,6 +86,17 @@ impl Input {
     }
 
     /// A reader over the input's bytes, for container header parsing.
+    /// A reader of the input that keeps a [`ByteSource`]'s first error in `slot`.
+    pub(crate) fn watched_reader(&self, slot: &SourceErrorSlot) -> Option<Box<dyn ReadSeek + '_>> {
+        match self {
+            Input::File(_) => self.reader(),
+            Input::Bytes(b) => Some(Box::new(WatchedReader {
+                inner: ByteReader::new(b.as_ref()),
+                error: slot.clone(),
+            })),
+        }
+    }
+
     pub(crate) fn reader(&self) -> Option<Box<dyn ReadSeek + '_>> {
         match self {
             Input::File(p) => open_regular(p)

@@ -37,6 +37,7 @@ fn probe_header(bytes: &[u8], container: &str) {
     let mut h = Header {
         len,
         reader: MoovCache::new(Box::new(Cursor::new(bytes))),
+        source_error: Default::default(),
     };
     let _ = h.check_limits("fuzz");
     for video in 0..2 {
