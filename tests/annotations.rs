@@ -40,6 +40,11 @@ fn input() -> AnnotationInput {
 /// A 1280×720 H.264 MP4 of `frames` frames at 25 fps, with extra FFmpeg arguments.
 fn make_video(dir: &Path, name: &str, frames: u32, extra: &[&str]) -> PathBuf {
     let out = dir.join(name);
+    // Written under a name of its own, then renamed: a test reading the same path never sees a
+    // file another test is still writing.
+    static MADE: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = MADE.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let partial = dir.join(format!("partial-{n}-{name}"));
     let status = Command::new("ffmpeg")
         .args(["-loglevel", "error", "-y", "-f", "lavfi", "-i"])
         .arg("testsrc2=size=1280x720:rate=25")
@@ -53,10 +58,11 @@ fn make_video(dir: &Path, name: &str, frames: u32, extra: &[&str]) -> PathBuf {
             "yuv420p",
         ])
         .args(extra)
-        .arg(&out)
+        .arg(&partial)
         .status()
         .expect("ffmpeg runs");
     assert!(status.success(), "ffmpeg failed for {name}");
+    std::fs::rename(&partial, &out).unwrap();
     out
 }
 
@@ -619,8 +625,8 @@ fn renamed_classes(dir: &Path) -> AnnotationInput {
 /// Two jobs with different videos and classes into one dataset folder at once (each with its
 /// own sink), several times: `meta.json` ends with the classes of both and the folder's COCO
 /// file with the images and categories of both, every time.
-async fn concurrent_jobs_lose_nothing(dataset: impl Fn(usize) -> String) {
-    let dir = common::scratch("annot-concurrent");
+async fn concurrent_jobs_lose_nothing(scratch: &str, dataset: impl Fn(usize) -> String) {
+    let dir = common::scratch(scratch);
     let a = street(&dir);
     let b = make_video(&dir, "other.mp4", 60, &[]);
     let input_a = AnnotationInput::read_supervisely(&fixture(ANN), None).unwrap();
@@ -701,8 +707,10 @@ async fn concurrent_jobs_lose_nothing(dataset: impl Fn(usize) -> String) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_jobs_into_one_folder_lose_nothing_on_local_disk() {
     let dir = common::scratch("annot-concurrent-out");
-    concurrent_jobs_lose_nothing(|trial| dir.join(format!("ds{trial}")).display().to_string())
-        .await;
+    concurrent_jobs_lose_nothing("annot-concurrent-local", |trial| {
+        dir.join(format!("ds{trial}")).display().to_string()
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -923,7 +931,7 @@ async fn concurrent_jobs_into_one_folder_lose_nothing_on_s3() {
     else {
         return;
     };
-    concurrent_jobs_lose_nothing(|trial| format!("{url}/ds{trial}")).await;
+    concurrent_jobs_lose_nothing("annot-concurrent-s3", |trial| format!("{url}/ds{trial}")).await;
 }
 
 /// A LIST that misses another video's COCO part (as a slow or stale listing does) loses nothing:
