@@ -331,8 +331,10 @@ fn fps_indices(
         if a >= b {
             continue;
         }
-        let hit = if step_ns <= 1.0 {
-            // Samples at most a nanosecond apart land on every nanosecond of the window.
+        let hit = if step_ns <= 1.0 || b - a > step_ns + 1.0 {
+            // Samples at most a nanosecond apart land on every nanosecond of the window, and
+            // a frame shown for longer than a step holds a sample (whatever the float error of
+            // computing one far from the first frame).
             true
         } else {
             // The first sample whose rounded time is >= a (half a nanosecond of slack for

@@ -89,6 +89,29 @@ fn fps_plan_on_timestamps_far_apart_does_not_overflow() {
     assert_eq!(resolve(SamplingPlan::fps(1e-9), &t), [0]);
 }
 
+/// Found by the fuzzer in the frame-by-frame resolver: 9 · 10¹⁸ ns after the first frame a
+/// float's step is 1024 ns, so the sample computed nearest a 1-second frame at 1 MHz fell before
+/// it and the frame was dropped. A frame shown longer than a step always holds a sample.
+#[test]
+fn fps_plan_far_from_the_first_frame_keeps_frames_longer_than_a_step() {
+    let gaps = [
+        33_501_210,
+        2_358_437_966_689_212_020,
+        34_280_481,
+        1_000_000_000,
+        1_000_000_000,
+        6_769_223_752_345_478_993,
+        1_000_000_000,
+    ];
+    let mut pts = vec![0i64];
+    for g in gaps {
+        pts.push(pts.last().unwrap() + g);
+    }
+    let t = table(&pts, None);
+    let plan = SamplingPlan::fps(1e6).seconds(Some(18.717297012067405), None);
+    assert_eq!(resolve(plan, &t), [1, 2, 3, 4, 5, 6, 7]);
+}
+
 /// Was: `origin + width - 1` overflowed (a panic in debug builds) for a bitmap whose origin is
 /// at the end of i64, when the transform rotates.
 #[test]

@@ -294,6 +294,6 @@ fn check_writer(c: &WriterCase) -> Result<(), TestCaseError> {
 }
 
 pub(crate) fn fuzz() {
-    super::run("coco/merge", 100, merge_case(), |c| check_merge(&c));
-    super::run("coco/writer", 150, writer_case(), |c| check_writer(&c));
+    super::run("coco/merge", 100, 0.4, merge_case(), |c| check_merge(&c));
+    super::run("coco/writer", 150, 0.6, writer_case(), |c| check_writer(&c));
 }

@@ -8,7 +8,7 @@
 //! | `supervisely` | structure-aware Supervisely video, image and meta JSON with random mutations, arbitrary bytes, bitmaps with real and hostile PNGs | no panic; errors are `Annotation` (or `LimitExceeded`) naming the document; what is read converts, clips into the image, writes and reads back |
 //! | `coco` | COCO files (the serde reader), `CocoDataset::merge`, `CocoWriter` on arbitrary geometry and image sizes | no panic; ids renumbered consistently; RLE covers the image exactly and matches the mask |
 //!
-//! Budget, from the environment: `FUZZ_SECONDS` (run until that much time has passed) or
+//! Budget, from the environment: `FUZZ_SECONDS` (run each target until that much time has passed, shared among its properties) or
 //! `FUZZ_CASES` (number of cases; default a short run that keeps the normal test suite fast),
 //! `FUZZ_SEED` (default fixed, so the normal suite is deterministic). `scripts/fuzz-core.sh`
 //! runs the long version. A failure prints the seed and the shrunk input; keep it as a named
@@ -29,9 +29,11 @@ use proptest::test_runner::{Config, RngSeed, TestCaseError, TestError, TestRunne
 
 /// Run `test` on values of `strategy` for the budget set by the environment (see the crate
 /// docs), panicking with the shrunk input on the first failure. Returns the number of cases run.
+/// `share` is this property's part of a target's `FUZZ_SECONDS`.
 pub(crate) fn run<S>(
     name: &str,
     default_cases: u32,
+    share: f64,
     strategy: S,
     test: impl Fn(S::Value) -> Result<(), TestCaseError>,
 ) -> u64
@@ -40,10 +42,11 @@ where
     S::Value: Debug,
 {
     let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
-    let seconds: Option<u64> = env("FUZZ_SECONDS").map(|v| v.parse().expect("FUZZ_SECONDS"));
+    let seconds: Option<f64> =
+        env("FUZZ_SECONDS").map(|v| v.parse::<f64>().expect("FUZZ_SECONDS") * share);
     let cases: u32 = env("FUZZ_CASES").map_or(default_cases, |v| v.parse().expect("FUZZ_CASES"));
     let seed: u64 = env("FUZZ_SEED").map_or(0x5eed, |v| v.parse().expect("FUZZ_SEED"));
-    let deadline = seconds.map(|s| Instant::now() + Duration::from_secs(s));
+    let deadline = seconds.map(|s| Instant::now() + Duration::from_secs_f64(s));
     // With a time budget, run chunks of `chunk` cases, each from its own seed, until it is spent.
     let chunk = if deadline.is_some() { 2_000 } else { cases };
     let started = Instant::now();

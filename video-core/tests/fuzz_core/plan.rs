@@ -548,10 +548,11 @@ fn check_selection_json(text: &str) -> Result<(), TestCaseError> {
 }
 
 pub(crate) fn fuzz() {
-    super::run("plan", 100, case(), |c| check_case(&c));
+    super::run("plan", 100, 0.85, case(), |c| check_case(&c));
     super::run(
         "plan/selection-json",
         200,
+        0.15,
         super::json::any_json().prop_map(|v| v.to_string()),
         |t| check_selection_json(&t),
     );

@@ -741,26 +741,35 @@ fn check_transform(c: &TransformCase) -> Result<(), TestCaseError> {
 }
 
 pub(crate) fn fuzz() {
-    super::run("supervisely/video", 120, video_case(), |c| check_video(&c));
+    super::run("supervisely/video", 120, 0.5, video_case(), |c| {
+        check_video(&c)
+    });
     super::run(
         "supervisely/image",
         80,
+        0.2,
         (doc(image_doc()), any::<bool>()),
         |(d, m)| check_image(&d, m),
     );
-    super::run("supervisely/bytes", 100, vec(any::<u8>(), 0..256), |b| {
-        check_error(
-            &supervisely::read_video_annotation(VIDEO, &b[..], None),
-            VIDEO,
-        )?;
-        check_error(&supervisely::read_meta(META, &b[..]), META)?;
-        let text = String::from_utf8_lossy(&b);
-        check_error(
-            &supervisely::parse_image_annotation(IMAGE, &text, None),
-            IMAGE,
-        )
-    });
-    super::run("supervisely/transform", 150, transform_case(), |c| {
+    super::run(
+        "supervisely/bytes",
+        100,
+        0.1,
+        vec(any::<u8>(), 0..256),
+        |b| {
+            check_error(
+                &supervisely::read_video_annotation(VIDEO, &b[..], None),
+                VIDEO,
+            )?;
+            check_error(&supervisely::read_meta(META, &b[..]), META)?;
+            let text = String::from_utf8_lossy(&b);
+            check_error(
+                &supervisely::parse_image_annotation(IMAGE, &text, None),
+                IMAGE,
+            )
+        },
+    );
+    super::run("supervisely/transform", 150, 0.2, transform_case(), |c| {
         check_transform(&c)
     });
 }
