@@ -991,7 +991,7 @@ pub fn write_image_annotation(annotation: &ImageAnnotation, writer: impl Write) 
 /// # Errors
 /// [`Error::Annotation`] naming the place for invalid JSON, missing or mistyped members, an
 /// unknown geometry type and (with a meta) an undeclared class or tag or a value that does not
-/// fit.
+/// fit; [`Error::LimitExceeded`] for a bitmap over the limits of [`parse_video_annotation`].
 pub fn parse_image_annotation(
     source_name: &str,
     text: &str,
