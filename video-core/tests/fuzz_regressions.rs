@@ -11,8 +11,8 @@ use base64::Engine as _;
 use serde_json::json;
 use video_core::annotation::coco::{CocoWriter, Segmentation};
 use video_core::annotation::{
-    Geometry, GeometryTransform, ImageAnnotation, ImageSize, Label, Mask, ObjectClass, ProjectMeta,
-    Rotation, Shape, supervisely,
+    Geometry, GeometryTransform, ImageAnnotation, ImageSize, Label, Mask, ObjectClass, Point,
+    ProjectMeta, Rotation, Shape, supervisely,
 };
 use video_core::{Error, FrameInfo, FrameTable, SamplingPlan, Timestamp};
 
@@ -294,4 +294,51 @@ fn mask_json_with_a_huge_declared_width_is_an_error() {
     let text = json!({"width": u32::MAX, "height": 8, "rows": vec!["0"; 8]}).to_string();
     let e = serde_json::from_str::<Mask>(&text).unwrap_err();
     assert!(e.to_string().contains("columns"), "{e}");
+}
+
+/// Whether every vertex of a clipped geometry lies on the pixel centres of `size`.
+fn on_image(size: ImageSize, g: &Geometry) -> bool {
+    let (wm, hm) = (f64::from(size.width) - 1.0, f64::from(size.height) - 1.0);
+    let on = |p: &Point| (0.0..=wm).contains(&p.x) && (0.0..=hm).contains(&p.y);
+    match g {
+        Geometry::Polyline { points } => points.iter().all(on),
+        Geometry::Polygon {
+            exterior,
+            interiors,
+        } => exterior.iter().chain(interiors.iter().flatten()).all(on),
+        _ => unreachable!(),
+    }
+}
+
+/// Was (found by the long fuzz run): clipping a segment from y = 1.4 · 10¹⁷ down into the image
+/// computed its crossing of the bottom edge as y = 51.1 on a 41-pixel-high image, because a
+/// float that large is 16 units from the next; the label ended up off the image.
+#[test]
+fn clipping_lines_and_polygons_from_far_away_stays_on_the_image() {
+    let out = ImageSize::new(1, 41);
+    let t = GeometryTransform::resize(ImageSize::new(1, 75), out)
+        .unwrap()
+        .with_stored_rotation(Rotation::Cw180);
+    let far = Point::new(0.0, 1.434_828_903_186_605_8e17);
+    let near = Point::new(0.0, -19.917_996_248_630_253);
+    let line = Geometry::Polyline {
+        points: vec![far, near],
+    };
+    let got = t.apply(&line);
+    assert!(!got.is_empty());
+    assert!(got.iter().all(|g| on_image(out, g)), "{got:?}");
+
+    let out = ImageSize::new(40, 41);
+    let t = GeometryTransform::identity(out);
+    let polygon = Geometry::Polygon {
+        exterior: vec![
+            Point::new(0.0, 1.434_828_903_186_605_8e17),
+            Point::new(3.0, -19.9),
+            Point::new(30.0, -19.9),
+        ],
+        interiors: vec![],
+    };
+    let got = t.apply(&polygon);
+    assert!(!got.is_empty());
+    assert!(got.iter().all(|g| on_image(out, g)), "{got:?}");
 }

@@ -377,6 +377,11 @@ fn clip_ring(size: ImageSize, ring: &[Point]) -> Option<Vec<Point>> {
         }
         pts = next;
     }
+    // Cut points lie on the boundary; far-away vertices make the float intersection miss it by
+    // more than the image (a vertex at 1e17 is 16 units from the next float), so clamp.
+    for p in &mut pts {
+        *p = Point::new(p.x.clamp(0.0, wm), p.y.clamp(0.0, hm));
+    }
     pts.dedup();
     while pts.len() > 1 && pts.first() == pts.last() {
         pts.pop();
@@ -442,14 +447,17 @@ fn clip_segment(a: Point, b: Point, wm: f64, hm: f64) -> Option<(Point, Point, b
     if t0 > t1 {
         return None;
     }
+    // Inside up to float error, which is large for far-away points (the parameter of an edge
+    // 40 units from the end of a 10¹⁷-long segment rounds to 1): clamp.
     let at = |t: f64| {
-        if t == 0.0 {
+        let p = if t == 0.0 {
             a
         } else if t == 1.0 {
             b
         } else {
             Point::new(a.x + t * dx, a.y + t * dy)
-        }
+        };
+        Point::new(p.x.clamp(0.0, wm), p.y.clamp(0.0, hm))
     };
     Some((at(t0), at(t1), t1 < 1.0))
 }

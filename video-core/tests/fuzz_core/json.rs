@@ -154,7 +154,7 @@ pub(crate) enum TextEdit {
 
 pub(crate) fn text_edit() -> impl Strategy<Value = TextEdit> {
     prop_oneof![
-        8 => Just(TextEdit::None),
+        30 => Just(TextEdit::None),
         1 => (0u16..1000).prop_map(TextEdit::Truncate),
         1 => (0u16..1000, any::<u8>()).prop_map(|(p, b)| TextEdit::Byte(p, b)),
     ]

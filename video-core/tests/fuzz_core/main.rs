@@ -12,7 +12,8 @@
 //! `FUZZ_CASES` (number of cases; default a short run that keeps the normal test suite fast),
 //! `FUZZ_SEED` (default fixed, so the normal suite is deterministic). `scripts/fuzz-core.sh`
 //! runs the long version. A failure prints the seed and the shrunk input; keep it as a named
-//! regression test in `tests/fuzz_regressions.rs`.
+//! regression test in `tests/fuzz_regressions.rs`. `FUZZ_DEBUG=1` prints why the `supervisely`
+//! target's video annotations were rejected (to tune the generators).
 
 #![allow(clippy::unwrap_used)]
 

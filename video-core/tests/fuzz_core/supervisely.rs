@@ -3,6 +3,7 @@
 //! clipping, writing, reading back, COCO).
 
 use std::io::Write;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 use base64::Engine as _;
 use proptest::collection::vec;
@@ -19,6 +20,12 @@ use super::check;
 use super::json::{Mutation, TextEdit, any_json, mutation, number, text_edit};
 
 const VIDEO: &str = "fuzz/clip.mp4.json";
+
+/// How many video annotations were read, how many had a bitmap, and how many labels came out of
+/// conversion: printed at the end, to see that the mutations leave enough valid input.
+static READ: AtomicU64 = AtomicU64::new(0);
+static BITMAPS: AtomicU64 = AtomicU64::new(0);
+static LABELS: AtomicU64 = AtomicU64::new(0);
 const META: &str = "fuzz/meta.json";
 const IMAGE: &str = "fuzz/clip_000001.png.json";
 
@@ -73,7 +80,7 @@ pub(crate) fn bitmap_spec() -> impl Strategy<Value = BitmapSpec> {
         1u32..20,
         vec(any::<bool>(), 400),
         0u8..6,
-        proptest::option::of((0usize..400, any::<u8>())),
+        prop_oneof![9 => Just(None), 1 => (0usize..400, any::<u8>()).prop_map(Some)],
     )
         .prop_map(|(w, h, bits, color, corrupt)| BitmapSpec::Png {
             w,
@@ -97,8 +104,8 @@ pub(crate) fn bitmap_spec() -> impl Strategy<Value = BitmapSpec> {
     let header =
         (dim.clone(), dim, 0u8..6).prop_map(|(w, h, color)| BitmapSpec::Header { w, h, color });
     prop_oneof![
-        6 => png,
-        3 => header,
+        24 => png,
+        6 => header,
         1 => vec(any::<u8>(), 0..64).prop_map(BitmapSpec::Zlib),
         1 => vec(any::<u8>(), 0..64).prop_map(BitmapSpec::Base64),
         1 => ".{0,16}".prop_map(BitmapSpec::Text),
@@ -226,8 +233,8 @@ impl BitmapSpec {
 
 fn coord() -> impl Strategy<Value = Value> {
     prop_oneof![
-        8 => (-10i64..70).prop_map(|v| json!(v)),
-        4 => (-10.0..70.0f64).prop_map(|v| json!(v)),
+        40 => (-10i64..70).prop_map(|v| json!(v)),
+        20 => (-10.0..70.0f64).prop_map(|v| json!(v)),
         1 => number(),
         1 => Just(json!("3")),
     ]
@@ -235,14 +242,14 @@ fn coord() -> impl Strategy<Value = Value> {
 
 fn point() -> impl Strategy<Value = Value> {
     prop_oneof![
-        12 => (coord(), coord()).prop_map(|(x, y)| json!([x, y])),
+        60 => (coord(), coord()).prop_map(|(x, y)| json!([x, y])),
         1 => any_json(),
     ]
 }
 
 fn origin() -> impl Strategy<Value = Value> {
     let o = prop_oneof![
-        8 => (-5i64..60).prop_map(|v| json!(v)),
+        30 => (-5i64..60).prop_map(|v| json!(v)),
         1 => Just(json!(i64::MIN)),
         1 => Just(json!(i64::MAX)),
         1 => Just(json!(i64::MAX - 3)),
@@ -263,38 +270,40 @@ fn geometry() -> impl Strategy<Value = (String, Value)> {
         3 => points(3..8).prop_map(|g| ("polygon".to_owned(), g)),
         2 => points(2..6).prop_map(|g| ("line".to_owned(), g)),
         2 => points(1..2).prop_map(|g| ("point".to_owned(), g)),
-        4 => (bitmap_spec(), origin()).prop_map(|(b, o)| {
+        6 => (bitmap_spec(), origin()).prop_map(|(b, o)| {
             ("bitmap".to_owned(), json!({"bitmap": {"data": b.data(), "origin": o}}))
         }),
         1 => points(0..4).prop_map(|g| ("cuboid".to_owned(), g)),
     ]
 }
 
-fn tag_value() -> impl Strategy<Value = Option<Value>> {
-    prop_oneof![
-        3 => Just(None),
-        2 => (0u32..5).prop_map(|v| Some(json!(v))),
-        2 => prop_oneof![Just("red"), Just("blue"), Just("green")].prop_map(|s| Some(json!(s))),
-        1 => any_json().prop_map(Some),
-    ]
+/// A tag's value as its name types it (`rain`: none, `color`: one of red/blue, `speed`: a
+/// number, `note`: text), or rarely anything.
+fn tag_value(name: &'static str) -> BoxedStrategy<Option<Value>> {
+    let typed = match name {
+        "rain" => Just(None).boxed(),
+        "color" => prop_oneof![Just("red"), Just("blue")]
+            .prop_map(|s| Some(json!(s)))
+            .boxed(),
+        "speed" => (0u32..5).prop_map(|v| Some(json!(v))).boxed(),
+        _ => "[a-z]{0,4}".prop_map(|s| Some(json!(s))).boxed(),
+    };
+    prop_oneof![30 => typed, 1 => any_json().prop_map(Some)].boxed()
 }
 
 fn tags() -> impl Strategy<Value = Value> {
-    let name = prop_oneof![
-        Just("rain"),
-        Just("color"),
-        Just("speed"),
-        Just("object_id")
-    ];
+    let name = prop_oneof![Just("rain"), Just("color"), Just("speed"), Just("note")];
     let range = prop_oneof![
-        3 => Just(None),
-        3 => (0u64..20, 0u64..20).prop_map(|(a, b)| Some(json!([a, b]))),
+        30 => Just(None),
+        30 => (0u64..20, 0u64..20).prop_map(|(a, b)| Some(json!([a.min(b), a.max(b)]))),
+        1 => (0u64..20, 0u64..20).prop_map(|(a, b)| Some(json!([a, b]))),
         1 => any_json().prop_map(Some),
     ];
-    vec((name, tag_value(), range), 0..3).prop_map(|ts| {
+    let tag = name.prop_flat_map(|n| (Just(n), tag_value(n)));
+    vec((tag, range), 0..3).prop_map(|ts| {
         Value::Array(
             ts.into_iter()
-                .map(|(n, v, r)| {
+                .map(|((n, v), r)| {
                     let mut t = json!({ "name": n });
                     if let Some(v) = v {
                         t["value"] = v;
@@ -310,21 +319,21 @@ fn tags() -> impl Strategy<Value = Value> {
 }
 
 fn dim() -> impl Strategy<Value = Value> {
-    prop_oneof![8 => (1u32..80).prop_map(|v| json!(v)), 1 => Just(json!(0)), 1 => number()]
+    prop_oneof![30 => (1u32..80).prop_map(|v| json!(v)), 1 => Just(json!(0)), 1 => number()]
 }
 
 const CLASSES: [&str; 3] = ["car", "person", "road"];
 
 fn video_doc() -> impl Strategy<Value = Value> {
-    let object = (0usize..5, 0usize..3, tags())
-        .prop_map(|(k, c, t)| json!({"key": format!("o{k}"), "classTitle": CLASSES[c], "tags": t}));
+    let object =
+        (0usize..3, tags()).prop_map(|(c, t)| json!({"classTitle": CLASSES[c], "tags": t}));
     let track = prop_oneof![
-        4 => Just(None),
-        1 => Just(Some(json!("t1"))),
-        1 => Just(Some(json!(17))),
+        12 => Just(None),
+        3 => Just(Some(json!("t1"))),
+        3 => Just(Some(json!(17))),
         1 => any_json().prop_map(Some),
     ];
-    let figure = (0u32..100, 0usize..6, geometry(), track, any::<bool>()).prop_map(
+    let figure = (0u32..100, 0usize..4, geometry(), track, any::<bool>()).prop_map(
         |(k, o, (gtype, g), track, nested)| {
             let mut f = json!({"key": format!("f{k}"), "objectKey": format!("o{o}"), "geometryType": gtype});
             if nested {
@@ -338,11 +347,12 @@ fn video_doc() -> impl Strategy<Value = Value> {
             f
         },
     );
-    let index = prop_oneof![8 => (0u64..20).prop_map(|v| json!(v)), 1 => number()];
+    let index = prop_oneof![30 => (0u64..20).prop_map(|v| json!(v)), 1 => number()];
     let frame = (index, vec(figure, 0..4)).prop_map(|(i, f)| json!({"index": i, "figures": f}));
     let count = prop_oneof![
-        2 => Just(None),
-        3 => (0u64..30).prop_map(|v| Some(json!(v))),
+        10 => Just(None),
+        10 => (20u64..30).prop_map(|v| Some(json!(v))),
+        1 => (0u64..20).prop_map(|v| Some(json!(v))),
         1 => number().prop_map(Some),
     ];
     (
@@ -350,10 +360,16 @@ fn video_doc() -> impl Strategy<Value = Value> {
         dim(),
         count,
         tags(),
-        vec(object, 0..4),
+        vec(object, 4..5),
         vec(frame, 0..4),
+        any::<u8>(),
     )
-        .prop_map(|(w, h, count, tags, objects, frames)| {
+        .prop_map(|(w, h, count, tags, mut objects, frames, dup)| {
+            // Keys o0, o1, …; now and then one used twice.
+            for (i, o) in objects.iter_mut().enumerate() {
+                let k = if dup == 0 { 0 } else { i };
+                o["key"] = json!(format!("o{k}"));
+            }
             let mut d = json!({
                 "size": {"width": w, "height": h},
                 "tags": tags,
@@ -377,8 +393,14 @@ fn meta_doc() -> impl Strategy<Value = Value> {
         Just("any_shape"),
         Just("graph")
     ];
-    let class = (0usize..3, shape)
-        .prop_map(|(c, s)| json!({"title": CLASSES[c], "shape": s, "color": "#FF0000"}));
+    let shape = prop_oneof![12 => Just("any_shape"), 6 => shape];
+    let classes = vec(shape, 3).prop_map(|s| {
+        CLASSES
+            .iter()
+            .zip(s)
+            .map(|(c, s)| json!({"title": c, "shape": s, "color": "#FF0000"}))
+            .collect::<Vec<_>>()
+    });
     let vt = prop_oneof![
         Just(json!({"value_type": "none"})),
         Just(json!({"value_type": "any_number"})),
@@ -396,7 +418,14 @@ fn meta_doc() -> impl Strategy<Value = Value> {
         v["name"] = json!(n);
         v
     });
-    (vec(class, 0..4), vec(tag, 0..4)).prop_map(|(c, t)| json!({"classes": c, "tags": t}))
+    let typed = json!([
+        {"name": "rain", "value_type": "none"},
+        {"name": "color", "value_type": "oneof_string", "values": ["red", "blue"]},
+        {"name": "speed", "value_type": "any_number"},
+        {"name": "note", "value_type": "any_string"},
+    ]);
+    let tags = prop_oneof![6 => Just(typed), 1 => vec(tag, 0..4).prop_map(Value::Array)];
+    (classes, tags).prop_map(|(c, t)| json!({"classes": c, "tags": t}))
 }
 
 fn image_doc() -> impl Strategy<Value = Value> {
@@ -431,7 +460,7 @@ impl Doc {
 }
 
 fn doc(base: impl Strategy<Value = Value>) -> impl Strategy<Value = Doc> {
-    let muts = prop_oneof![3 => Just(Vec::new()), 4 => vec(mutation(), 1..4)];
+    let muts = prop_oneof![1 => Just(Vec::new()), 1 => vec(mutation(), 1..4)];
     (base, muts, text_edit()).prop_map(|(value, mutations, edit)| Doc {
         value,
         mutations,
@@ -585,7 +614,27 @@ fn check_video(c: &VideoCase) -> Result<(), TestCaseError> {
         let p = supervisely::parse_video_annotation(VIDEO, text, meta.as_ref());
         check(p.is_ok() == r.is_ok(), || "parse and read disagree".into())?;
     }
-    let Ok(ann) = r else { return Ok(()) };
+    let ann = match r {
+        Ok(a) => a,
+        Err(e) => {
+            if std::env::var_os("FUZZ_DEBUG").is_some() {
+                eprintln!(
+                    "REJECT {}",
+                    e.to_string().chars().take(160).collect::<String>()
+                );
+            }
+            return Ok(());
+        }
+    };
+    READ.fetch_add(1, Relaxed);
+    if ann
+        .frames
+        .values()
+        .flatten()
+        .any(|f| matches!(f.geometry, Geometry::Bitmap { .. }))
+    {
+        BITMAPS.fetch_add(1, Relaxed);
+    }
 
     let out = ImageSize::new(c.output.0, c.output.1);
     let t = match GeometryTransform::resize(ann.size, out) {
@@ -603,6 +652,7 @@ fn check_video(c: &VideoCase) -> Result<(), TestCaseError> {
         check(img.size == out, || {
             "image size is not the output size".into()
         })?;
+        LABELS.fetch_add(img.labels.len() as u64, Relaxed);
         for l in &img.labels {
             check(inside(out, &l.geometry), || {
                 format!("label off the {out:?} image: {:?}", l.geometry)
@@ -741,9 +791,15 @@ fn check_transform(c: &TransformCase) -> Result<(), TestCaseError> {
 }
 
 pub(crate) fn fuzz() {
-    super::run("supervisely/video", 120, 0.5, video_case(), |c| {
+    let n = super::run("supervisely/video", 120, 0.5, video_case(), |c| {
         check_video(&c)
     });
+    eprintln!(
+        "  supervisely/video: {n} cases (with shrinking runs: {} annotations read, {} with a bitmap, {} labels converted)",
+        READ.load(Relaxed),
+        BITMAPS.load(Relaxed),
+        LABELS.load(Relaxed)
+    );
     super::run(
         "supervisely/image",
         80,
