@@ -25,7 +25,7 @@ cd "$(dirname "$0")/.."
 
 export VIDEO_FUZZ_SECONDS="${VIDEO_FUZZ_SECONDS:-300}"
 
-TARGETS=(mp4_header avi_header)
+TARGETS=(mp4_header avi_header plan supervisely coco)
 
 # Run one #[ignore]d budget test of a crate's library tests.
 run_ignored_lib_test() {
@@ -44,6 +44,23 @@ target_mp4_header() {
 target_avi_header() {
   run_ignored_lib_test video-gst header::fuzz::fuzz_avi_header_for_budget
 }
+
+# video-core's targets run through scripts/fuzz-core.sh (optimised, with overflow checks, under
+# an address-space limit so that an allocation from a declared size aborts the run).
+run_core_target() {
+  FUZZ_SECONDS="$VIDEO_FUZZ_SECONDS" FUZZ_SEED="${VIDEO_FUZZ_SEED:-${FUZZ_SEED:-}}" \
+    scripts/fuzz-core.sh "$1"
+}
+
+# Sampling-plan resolver (video-core plan.rs): arbitrary plans on arbitrary frame tables,
+# checked against an oracle written from the table.
+target_plan() { run_core_target plan; }
+
+# Supervisely readers (video, image, meta, bitmaps with hostile PNGs), conversion and clipping.
+target_supervisely() { run_core_target supervisely; }
+
+# COCO reader and merge, COCO writer on arbitrary geometry.
+target_coco() { run_core_target coco; }
 
 usage() {
   echo "usage: $0 [--list | TARGET...]; targets: ${TARGETS[*]}" >&2

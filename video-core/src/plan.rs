@@ -258,31 +258,12 @@ impl SamplingPlan {
                     return invalid(format!("fps must be a positive number (got {fps})"));
                 }
                 let (start, end) = seconds_window(table, start_seconds, end_seconds)?;
-                let mut v = Vec::new();
-                if let (Some(first), Some(start), Some(end)) = (table.first(), start, end) {
-                    let base = first.pts;
-                    let step_ns = 1e9 / fps;
-                    let start_ns = (start.as_nanos() - base.as_nanos()) as f64;
-                    let end_ns = (end.as_nanos() - base.as_nanos()) as f64;
-                    let mut k: u64 = 0;
-                    loop {
-                        let t = start_ns + k as f64 * step_ns;
-                        if t >= end_ns {
-                            break;
-                        }
-                        let ts = Timestamp::from_nanos(base.as_nanos() + t.round() as i64);
-                        let i = table.index_at_time(ts).unwrap_or(0);
-                        if v.last() != Some(&i) {
-                            v.push(i);
-                        }
-                        k += 1;
-                        if k > n.saturating_mul(4).saturating_add(1_000_000) {
-                            break;
-                        }
+                match (table.first(), start, end) {
+                    (Some(first), Some(start), Some(end)) => {
+                        fps_indices(table, first.pts, start, end, 1e9 / fps)
                     }
+                    _ => Vec::new(),
                 }
-                v.dedup();
-                v
             }
             &Selection::TimeRange {
                 start_seconds,
@@ -313,6 +294,70 @@ impl SamplingPlan {
         }
         Ok(ResolvedPlan { indices: idx })
     }
+}
+
+/// The frames an fps selection picks: for each sample time `t_k = start + k · step_ns` (rounded to
+/// the nanosecond) before `end`, the frame shown at `t_k`.
+///
+/// Frame by frame rather than sample by sample, so the work is bounded by the frames of the
+/// window, whatever the rate: a frame shown over `[a, b)` (its pts, or `start` for the frame
+/// already shown then, to the next frame's pts or `end`) is picked when the first sample at or
+/// after `a` falls before `b`. Times are measured from `base` (the first frame's pts) in `i128`,
+/// so timestamps far apart cannot overflow.
+fn fps_indices(
+    table: &FrameTable,
+    base: Timestamp,
+    start: Timestamp,
+    end: Timestamp,
+    step_ns: f64,
+) -> Vec<u64> {
+    let rel = |t: Timestamp| (i128::from(t.as_nanos()) - i128::from(base.as_nanos())) as f64;
+    let (start_ns, end_ns) = (rel(start), rel(end));
+    let mut v = Vec::new();
+    let Some(first) = table.index_at_time(start) else {
+        return v;
+    };
+    let frames = table.as_slice();
+    let Ok(first) = usize::try_from(first) else {
+        return v;
+    };
+    for (j, f) in frames.iter().enumerate().skip(first) {
+        if f.pts >= end {
+            break;
+        }
+        let a = rel(f.pts).max(start_ns);
+        let b = frames
+            .get(j + 1)
+            .map_or(end_ns, |next| rel(next.pts).min(end_ns));
+        if a >= b {
+            continue;
+        }
+        let hit = if step_ns <= 1.0 || b - a > step_ns + 1.0 {
+            // Samples at most a nanosecond apart land on every nanosecond of the window, and
+            // a frame shown for longer than a step holds a sample (whatever the float error of
+            // computing one far from the first frame).
+            true
+        } else {
+            // The first sample whose rounded time is >= a (half a nanosecond of slack for
+            // rounding; its neighbours too, in case the float estimate is off by one).
+            let k = ((a - 0.5 - start_ns) / step_ns).ceil().max(0.0);
+            let at = |k: f64| {
+                if k == 0.0 {
+                    start_ns
+                } else {
+                    (start_ns + k * step_ns).round()
+                }
+            };
+            [(k - 1.0).max(0.0), k, k + 1.0]
+                .into_iter()
+                .map(at)
+                .any(|t| t >= a && t < b)
+        };
+        if hit {
+            v.push(j as u64);
+        }
+    }
+    v
 }
 
 fn invalid<T>(reason: impl Into<String>) -> Result<T> {

@@ -305,26 +305,7 @@ fn instance(g: &Geometry, size: super::ImageSize) -> Option<([f64; 4], f64, Segm
             mask,
         } => {
             let (l, t, r, b) = g.bounds()?;
-            let (w, h) = (i64::from(size.width), i64::from(size.height));
-            let mut counts = Vec::new();
-            let mut run = 0u64;
-            let mut current = false;
-            for x in 0..w {
-                for y in 0..h {
-                    let (mx, my) = (x - origin_x, y - origin_y);
-                    let set = mx >= 0
-                        && my >= 0
-                        && u32::try_from(mx)
-                            .is_ok_and(|mx| u32::try_from(my).is_ok_and(|my| mask.get(mx, my)));
-                    if set != current {
-                        counts.push(run);
-                        run = 0;
-                        current = set;
-                    }
-                    run += 1;
-                }
-            }
-            counts.push(run);
+            let counts = rle_counts(*origin_x, *origin_y, mask, size);
             Some((
                 [l, t, r - l + 1.0, b - t + 1.0],
                 mask.count() as f64,
@@ -336,6 +317,64 @@ fn instance(g: &Geometry, size: super::ImageSize) -> Option<([f64; 4], f64, Segm
         }
         _ => None,
     }
+}
+
+/// The uncompressed RLE counts of `mask` placed at `(origin_x, origin_y)` on an image of `size`:
+/// column-major, starting with a run of unset pixels.
+///
+/// The columns and rows outside the mask are counted in bulk, so the work is bounded by the
+/// mask's size, not by the image's (which can be declared as large as `u32::MAX` squared).
+fn rle_counts(
+    origin_x: i64,
+    origin_y: i64,
+    mask: &super::Mask,
+    size: super::ImageSize,
+) -> Vec<u64> {
+    let (w, h) = (i64::from(size.width), i64::from(size.height));
+    // The image columns and rows the mask covers, clipped to the image.
+    let cols = (
+        origin_x.clamp(0, w),
+        origin_x.saturating_add(i64::from(mask.width())).clamp(0, w),
+    );
+    let rows = (
+        origin_y.clamp(0, h),
+        origin_y
+            .saturating_add(i64::from(mask.height()))
+            .clamp(0, h),
+    );
+    let mut counts = Vec::new();
+    let (mut run, mut current) = (0u64, false);
+    let mut push = |set: bool, len: u64| {
+        if len == 0 {
+            return;
+        }
+        if set != current {
+            counts.push(run);
+            (run, current) = (0, set);
+        }
+        run += len;
+    };
+    // The values are clamped to [0, u32::MAX], so the casts are exact and the products fit u64.
+    let (hu, c0, c1, r0, r1) = (
+        h as u64,
+        cols.0 as u64,
+        cols.1 as u64,
+        rows.0 as u64,
+        rows.1 as u64,
+    );
+    push(false, c0 * hu);
+    for x in cols.0..cols.1 {
+        push(false, r0);
+        for y in rows.0..rows.1 {
+            // In the mask's range by construction: x - origin_x in [0, mask width).
+            let (mx, my) = ((x - origin_x) as u32, (y - origin_y) as u32);
+            push(mask.get(mx, my), 1);
+        }
+        push(false, hu - r1);
+    }
+    push(false, (w as u64 - c1) * hu);
+    counts.push(run);
+    counts
 }
 
 #[cfg(test)]

@@ -240,8 +240,8 @@ impl GeometryTransform {
             let corners = [
                 (ox, oy),
                 (
-                    ox + i64::from(mask.width()) - 1,
-                    oy + i64::from(mask.height()) - 1,
+                    ox.saturating_add(i64::from(mask.width()) - 1),
+                    oy.saturating_add(i64::from(mask.height()) - 1),
                 ),
             ]
             .map(|(x, y)| self.rotation.rotate_point(self.source, x as f64, y as f64));
@@ -262,7 +262,7 @@ impl GeometryTransform {
         let (sx, sy) = self.scale();
         let span = |o: i64, len: u32, s: f64, limit: u32| -> (i64, i64) {
             let a = (o as f64 * s - 0.5).ceil() as i64;
-            let b = ((o + i64::from(len)) as f64 * s - 0.5).ceil() as i64;
+            let b = ((o as f64 + f64::from(len)) * s - 0.5).ceil() as i64;
             (a.max(0), b.min(i64::from(limit)))
         };
         let (u0, u1) = span(rx, rotated.width(), sx, self.output.width);
@@ -271,7 +271,9 @@ impl GeometryTransform {
             return None;
         }
         let src = |u: i64, o: i64, s: f64, len: u32| -> u32 {
-            let p = (((u as f64 + 0.5) / s).floor() as i64 - o).clamp(0, i64::from(len) - 1);
+            let p = (((u as f64 + 0.5) / s).floor() as i64)
+                .saturating_sub(o)
+                .clamp(0, i64::from(len) - 1);
             p as u32
         };
         let scaled = Mask::from_fn((u1 - u0) as u32, (v1 - v0) as u32, |u, v| {
@@ -375,6 +377,11 @@ fn clip_ring(size: ImageSize, ring: &[Point]) -> Option<Vec<Point>> {
         }
         pts = next;
     }
+    // Cut points lie on the boundary; far-away vertices make the float intersection miss it by
+    // more than the image (a vertex at 1e17 is 16 units from the next float), so clamp.
+    for p in &mut pts {
+        *p = Point::new(p.x.clamp(0.0, wm), p.y.clamp(0.0, hm));
+    }
     pts.dedup();
     while pts.len() > 1 && pts.first() == pts.last() {
         pts.pop();
@@ -440,14 +447,17 @@ fn clip_segment(a: Point, b: Point, wm: f64, hm: f64) -> Option<(Point, Point, b
     if t0 > t1 {
         return None;
     }
+    // Inside up to float error, which is large for far-away points (the parameter of an edge
+    // 40 units from the end of a 10¹⁷-long segment rounds to 1): clamp.
     let at = |t: f64| {
-        if t == 0.0 {
+        let p = if t == 0.0 {
             a
         } else if t == 1.0 {
             b
         } else {
             Point::new(a.x + t * dx, a.y + t * dy)
-        }
+        };
+        Point::new(p.x.clamp(0.0, wm), p.y.clamp(0.0, hm))
     };
     Some((at(t0), at(t1), t1 < 1.0))
 }

@@ -10,6 +10,10 @@ use crate::BoxError;
 /// The most bytes a bitmap may decompress to (the PNG file, before decoding it).
 pub(crate) const MAX_COMPRESSED_PNG: u64 = 64 << 20;
 
+/// The most pixels a bitmap may have (`width × height`): 2²⁶, an 8192 × 8192 mask. Checked on the
+/// PNG header, before the pixels are allocated.
+pub(crate) const MAX_MASK_PIXELS: u64 = 1 << 26;
+
 /// Why a bitmap could not be decoded.
 #[derive(Debug)]
 pub(crate) enum MaskError {
@@ -17,6 +21,8 @@ pub(crate) enum MaskError {
     Bad(&'static str, Option<BoxError>),
     /// The decompressed data would exceed [`MAX_COMPRESSED_PNG`].
     TooLarge,
+    /// The PNG declares more than [`MAX_MASK_PIXELS`] pixels (the number it declares).
+    TooManyPixels(u64),
 }
 
 /// Decode `data`: base64, then zlib, then a PNG whose set pixels are those with a non-zero
@@ -38,6 +44,11 @@ pub(crate) fn decode(data: &str) -> Result<Mask, MaskError> {
     let mut reader = decoder
         .read_info()
         .map_err(|e| MaskError::Bad("bitmap data is not a PNG", Some(Box::new(e))))?;
+    let (w, h) = reader.info().size();
+    let pixels = u64::from(w) * u64::from(h);
+    if pixels > MAX_MASK_PIXELS {
+        return Err(MaskError::TooManyPixels(pixels));
+    }
     let mut buf = vec![0; reader.output_buffer_size()];
     let frame = reader
         .next_frame(&mut buf)

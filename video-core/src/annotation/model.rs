@@ -75,7 +75,8 @@ impl TryFrom<MaskData> for Mask {
                 d.height
             ));
         }
-        let mut bits = Vec::with_capacity(d.width as usize * d.height as usize);
+        // Sized from the rows given, not from the declared width (which could be anything).
+        let mut bits = Vec::with_capacity(d.rows.iter().map(String::len).sum());
         for (r, row) in d.rows.iter().enumerate() {
             if row.len() != d.width as usize {
                 return Err(format!(
@@ -291,11 +292,13 @@ impl Geometry {
                 origin_y,
                 mask,
             } => mask.bounds().map(|(x0, y0, x1, y1)| {
+                // In f64: an origin near the ends of i64 must not overflow.
+                let (ox, oy) = (*origin_x as f64, *origin_y as f64);
                 (
-                    (origin_x + i64::from(x0)) as f64,
-                    (origin_y + i64::from(y0)) as f64,
-                    (origin_x + i64::from(x1)) as f64,
-                    (origin_y + i64::from(y1)) as f64,
+                    ox + f64::from(x0),
+                    oy + f64::from(y0),
+                    ox + f64::from(x1),
+                    oy + f64::from(y1),
                 )
             }),
         }

@@ -620,6 +620,11 @@ fn geometry(
                     limit: mask_png::MAX_COMPRESSED_PNG,
                     actual: mask_png::MAX_COMPRESSED_PNG + 1,
                 },
+                MaskError::TooManyPixels(pixels) => Error::LimitExceeded {
+                    what: format!("{}: {bloc}: bitmap pixels (width × height)", cx.source),
+                    limit: mask_png::MAX_MASK_PIXELS,
+                    actual: pixels,
+                },
             })?;
             Geometry::Bitmap {
                 origin_x: ox,
@@ -705,8 +710,9 @@ fn geometry_to_members(
 /// [`Error::Annotation`] naming the place for invalid JSON, missing or mistyped members, an
 /// unknown geometry type, a figure naming an unknown object, a frame index past `framesCount`,
 /// an object key used twice, and (with a meta) an undeclared class or tag, geometry that does
-/// not fit the class or a value that does not fit the tag; [`Error::LimitExceeded`] for a bitmap
-/// that decompresses to more than 64 MiB.
+/// not fit the class or a value that does not fit the tag; [`Error::LimitExceeded`] naming the
+/// file and the figure for a bitmap that decompresses to more than 64 MiB or whose PNG declares
+/// more than 2²⁶ pixels (8192 × 8192).
 pub fn parse_video_annotation(
     source_name: &str,
     text: &str,
@@ -985,7 +991,7 @@ pub fn write_image_annotation(annotation: &ImageAnnotation, writer: impl Write) 
 /// # Errors
 /// [`Error::Annotation`] naming the place for invalid JSON, missing or mistyped members, an
 /// unknown geometry type and (with a meta) an undeclared class or tag or a value that does not
-/// fit.
+/// fit; [`Error::LimitExceeded`] for a bitmap over the limits of [`parse_video_annotation`].
 pub fn parse_image_annotation(
     source_name: &str,
     text: &str,
