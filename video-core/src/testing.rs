@@ -231,6 +231,43 @@ impl DatasetSink for MemorySink {
     }
 }
 
+/// The two frames have the same size, format and pixels: every row of every plane, compared
+/// byte for byte (the strides may differ; the padding between rows is not compared). Panics
+/// naming `what`, the frame, the plane and the row otherwise.
+pub fn assert_same_pixels(a: &crate::Frame, b: &crate::Frame, what: &str) {
+    let i = a.info.index;
+    assert_eq!(
+        (a.width, a.height, &a.format, a.planes.len()),
+        (b.width, b.height, &b.format, b.planes.len()),
+        "{what}: frame {i}: size, format or plane count differs"
+    );
+    assert!(!a.planes.is_empty(), "{what}: frame {i} has no planes");
+    for (p, (pa, pb)) in a.planes.iter().zip(&b.planes).enumerate() {
+        assert_eq!(
+            (pa.row_bytes, pa.rows),
+            (pb.row_bytes, pb.rows),
+            "{what}: frame {i} plane {p}: row size or count differs"
+        );
+        assert!(
+            pa.row_bytes > 0 && pa.rows > 0,
+            "{what}: frame {i} plane {p} is empty"
+        );
+        for r in 0..pa.rows {
+            let row = |f: &crate::Frame, pl: &crate::Plane| -> Vec<u8> {
+                let start = pl.offset + r * pl.stride;
+                f.data
+                    .get(start..start + pl.row_bytes)
+                    .unwrap_or_else(|| panic!("{what}: frame {i} plane {p} row {r} is missing"))
+                    .to_vec()
+            };
+            assert!(
+                row(a, pa) == row(b, pb),
+                "{what}: frame {i} plane {p} row {r}: pixels differ"
+            );
+        }
+    }
+}
+
 /// The S3-compatible test server's URL under a fresh prefix for `test`
 /// (`{VIDEO_TEST_S3_URL}/{test}-{pid}-{nanos}`), when `VIDEO_TEST_INTEGRATION` and
 /// `VIDEO_TEST_S3_URL` are set (`scripts/test.sh` starts the server and sets both). Otherwise

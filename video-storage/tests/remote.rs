@@ -11,6 +11,7 @@ use std::sync::{Arc, OnceLock};
 
 use futures::StreamExt;
 use object_store::{ObjectStoreExt, PutPayload};
+use video_core::testing::assert_same_pixels;
 use video_core::{ByteSource, Demuxer, Error, Frame, FrameSource, SamplingPlan};
 use video_gst::{DecodeOptions, GstDemuxer};
 use video_storage::{ObjectStoreSink, StoreVideo, UploadOptions, upload_video};
@@ -45,42 +46,6 @@ async fn sample(demuxer: &mut GstDemuxer, plan: &SamplingPlan) -> Vec<Frame> {
         .await
         .unwrap();
     src.frames(&plan).map(|r| r.unwrap()).collect().await
-}
-
-/// The two frames have the same size, format and pixels: every row of every plane, compared
-/// byte for byte (the strides may differ; the padding between rows is not compared).
-fn assert_same_pixels(a: &Frame, b: &Frame, what: &str) {
-    let i = a.info.index;
-    assert_eq!(
-        (a.width, a.height, &a.format, a.planes.len()),
-        (b.width, b.height, &b.format, b.planes.len()),
-        "{what}: frame {i}: size, format or plane count differs"
-    );
-    assert!(!a.planes.is_empty(), "{what}: frame {i} has no planes");
-    for (p, (pa, pb)) in a.planes.iter().zip(&b.planes).enumerate() {
-        assert_eq!(
-            (pa.row_bytes, pa.rows),
-            (pb.row_bytes, pb.rows),
-            "{what}: frame {i} plane {p}: row size or count differs"
-        );
-        assert!(
-            pa.row_bytes > 0 && pa.rows > 0,
-            "{what}: frame {i} plane {p} is empty"
-        );
-        for r in 0..pa.rows {
-            let row = |f: &Frame, pl: &video_core::Plane| -> Vec<u8> {
-                let start = pl.offset + r * pl.stride;
-                f.data
-                    .get(start..start + pl.row_bytes)
-                    .unwrap_or_else(|| panic!("{what}: frame {i} plane {p} row {r} is missing"))
-                    .to_vec()
-            };
-            assert!(
-                row(a, pa) == row(b, pb),
-                "{what}: frame {i} plane {p} row {r}: pixels differ"
-            );
-        }
-    }
 }
 
 /// Upload the clip into `sink`, then probe and sample it in the store and compare with the
