@@ -20,13 +20,17 @@ export VIDEO_TEST_S3_URL="s3://video-dataset-test"
 export AWS_ENDPOINT="http://127.0.0.1:$port" AWS_ALLOW_HTTP=true AWS_REGION=us-east-1 \
   AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_VIRTUAL_HOSTED_STYLE_REQUEST=false
 
+# A clean build here is never reused incrementally, and full debug info only fills the disk
+# (the feature sets below build the workspace several times over).
+export CARGO_INCREMENTAL=0 CARGO_PROFILE_DEV_DEBUG=line-tables-only
+
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --all-features --locked -- -D warnings
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --all-features --locked --quiet
 cargo build --workspace --examples --benches --all-features --locked --quiet
 
-# No default features, and each optional feature alone: every target builds and the unit tests
-# pass (the integration tests below run with all of them).
+# No default features, and each optional feature alone: every target compiles (checked) and the
+# unit tests pass (the integration tests below run with all of them).
 feature_sets=(
   "video-core:" "video-core:conformance"
   "video-storage:" "video-storage:fs" "video-storage:aws" "video-storage:gcp"
@@ -36,7 +40,7 @@ feature_sets=(
 for set in "${feature_sets[@]}"; do
   package=${set%%:*} features=${set#*:}
   echo "== $package --no-default-features${features:+ --features $features}" >&2
-  cargo build -p "$package" --all-targets --no-default-features --features "$features" --locked --quiet
+  cargo check -p "$package" --all-targets --no-default-features --features "$features" --locked --quiet
   cargo test -p "$package" --lib --no-default-features --features "$features" --locked --quiet
 done
 
