@@ -277,6 +277,10 @@ fn instance(g: &Geometry, size: super::ImageSize) -> Option<([f64; 4], f64, Segm
             right,
             bottom,
         } => {
+            // Corners given the wrong way round (built in memory) describe the same rectangle,
+            // never a negative area.
+            let (left, right) = (left.min(right), left.max(right));
+            let (top, bottom) = (top.min(bottom), top.max(bottom));
             let (w, h) = (right - left + 1.0, bottom - top + 1.0);
             let (r, b) = (right + 1.0, bottom + 1.0);
             Some((
@@ -379,6 +383,25 @@ fn rle_counts(
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_rectangle_with_swapped_corners_is_the_same_rectangle() {
+        let size = super::super::ImageSize {
+            width: 100,
+            height: 80,
+        };
+        let rect = |left, top, right, bottom| Geometry::Rectangle {
+            left,
+            top,
+            right,
+            bottom,
+        };
+        let (bbox, area, _) = instance(&rect(30.0, 20.0, 10.0, 5.0), size).unwrap();
+        assert_eq!(bbox, [10.0, 5.0, 21.0, 16.0]);
+        assert_eq!(area, 21.0 * 16.0);
+        let (normal, _, _) = instance(&rect(10.0, 5.0, 30.0, 20.0), size).unwrap();
+        assert_eq!(bbox, normal);
+    }
+
     use super::super::model::*;
     use super::*;
 

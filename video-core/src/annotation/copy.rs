@@ -26,7 +26,7 @@ impl VideoAnnotation {
     /// # Errors
     /// [`Error::Annotation`] naming `source_name`, the annotation's size and the video's display
     /// and stored sizes; or the first frame index with figures that is not below the video's
-    /// frame count. [`Error::InvalidPlan`] for a rotation that is not a multiple of 90°.
+    /// frame count. [`Error::Unsupported`] for a rotation that is not a multiple of 90°.
     pub fn fit_to_video(&self, source_name: &str, video: &VideoMetadata) -> Result<Rotation> {
         let display = ImageSize::new(video.width, video.height);
         let stored = ImageSize::new(video.stored_width, video.stored_height);

@@ -101,11 +101,12 @@ impl GeometryTransform {
     /// image of `output` size.
     ///
     /// # Errors
-    /// [`Error::InvalidPlan`] when a size has a zero side.
+    /// [`Error::InvalidOption`] (option `size`) when a size has a zero side.
     pub fn resize(source: ImageSize, output: ImageSize) -> Result<Self> {
         for (what, s) in [("source", source), ("output", output)] {
             if s.width == 0 || s.height == 0 {
-                return Err(Error::InvalidPlan {
+                return Err(Error::InvalidOption {
+                    option: "size".into(),
                     reason: format!(
                         "geometry transform: {what} size {}x{} has a zero side",
                         s.width, s.height

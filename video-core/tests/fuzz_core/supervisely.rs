@@ -639,7 +639,7 @@ fn check_video(c: &VideoCase) -> Result<(), TestCaseError> {
     let out = ImageSize::new(c.output.0, c.output.1);
     let t = match GeometryTransform::resize(ann.size, out) {
         Ok(t) => t.with_stored_rotation(c.rotation),
-        Err(Error::InvalidPlan { .. }) if ann.size.width == 0 || ann.size.height == 0 => {
+        Err(Error::InvalidOption { .. }) if ann.size.width == 0 || ann.size.height == 0 => {
             return Ok(());
         }
         Err(e) => return Err(TestCaseError::fail(format!("resize: {e}"))),
