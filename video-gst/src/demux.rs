@@ -844,7 +844,23 @@ fn probed_from(
     }
     if table.is_empty() {
         // The demuxer stopped on this stream without a frame, and without telling why (its
-        // error can stay inside parsebin): a backend failure, like the error it would be.
+        // error can stay inside parsebin). An MP4/MOV header can say why: the track's data
+        // lies past the end of the file.
+        if header
+            .as_mut()
+            .and_then(|h| h.mp4_first_sample_past_end(index))
+            == Some(true)
+        {
+            return Err(Error::NotAVideo {
+                uri: uri.clone(),
+                reason: format!(
+                    "the sample data of video stream {index} lies past the end of the file \
+                     (cut short, or a corrupt chunk offset)"
+                ),
+                source: None,
+            });
+        }
+        // Otherwise a backend failure, like the error it would be.
         return Err(crate::gsterror::backend(
             &uri,
             None,

@@ -113,6 +113,13 @@ impl<'a> Header<'a> {
         crate::mp4index::edit_shown_times(self.mp4()?, len, video_index)
     }
 
+    /// Whether the `video_index`-th video track's first sample lies past the end of the file
+    /// (see [`mp4index::first_sample_past_end`](crate::mp4index::first_sample_past_end)).
+    pub(crate) fn mp4_first_sample_past_end(&mut self, video_index: usize) -> Option<bool> {
+        let len = self.len;
+        crate::mp4index::first_sample_past_end(self.mp4()?, len, video_index)
+    }
+
     /// The reader, with the `moov` box loaded.
     fn mp4(&mut self) -> Option<&mut MoovCache<Box<dyn ReadSeek + 'a>>> {
         self.reader.load_moov(self.len);

@@ -757,6 +757,24 @@ fn check_sample_data_in_file(t: &Track, len: u64) -> Result<(), NotApplicable> {
     Ok(())
 }
 
+/// Whether the header puts the first sample of the `video_index`-th video track past the end of
+/// the file (`len` bytes): a file cut before its media data, or a corrupt chunk offset. `None`
+/// when the header cannot tell.
+pub(crate) fn first_sample_past_end<R: Read + Seek>(
+    r: &mut R,
+    len: u64,
+    video_index: usize,
+) -> Option<bool> {
+    let (ms, me) = child(r, 0, len, b"moov")?;
+    let tracks = video_tracks(r, ms, me);
+    let t = read_track(r, tracks.get(video_index)?).ok()?;
+    match check_sample_data_in_file(&t, len) {
+        Err(NotApplicable::Truncated { sample: 0 }) => Some(true),
+        Ok(()) | Err(NotApplicable::Truncated { .. }) => Some(false),
+        Err(_) => None,
+    }
+}
+
 /// The stream times (ns, in presentation order) of the frames FFmpeg shows of the
 /// `video_index`-th video track: the samples whose presentation time lies inside the track's
 /// media edit, among the samples whose bytes are in the file. `None` when the track has no edit
@@ -1286,9 +1304,9 @@ mod tests {
             ("chunk0.mp4", sc + 8, 0, true),
             ("empty-stsd.mp4", sd + 4, 0, true),
             ("moov-past-end.mp4", ms - 8, u32::MAX, true),
-            // Every sample past the end of the file: the demuxer delivers none (a backend
-            // error today: GStreamer gives no reason).
-            ("stco-past-end.mp4", co + 8, u32::MAX - 10, false),
+            // Every sample past the end of the file: the demuxer delivers none and GStreamer gives
+            // no reason; the header does.
+            ("stco-past-end.mp4", co + 8, u32::MAX - 10, true),
         ];
         for (name, at, value, not_a_video) in cases {
             let mut b = orig.clone();
