@@ -238,7 +238,7 @@ pub(crate) fn scan_with(
         Err(Error::Timeout { .. }) if progress.get() == 0 && stall >= FIRST_DATA => {
             Err(Error::NotAVideo {
                 uri: uri.clone(),
-                reason: format!("no stream data came out of the container within {stall:?}"),
+                reason: format!("no stream data came out of the container within {stall_first:?}"),
                 source: None,
             })
         }
