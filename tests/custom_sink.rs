@@ -1,19 +1,26 @@
 //! `extract_frames_into`: the one-call job into a sink of the caller's own (here the in-memory
 //! `MemorySink` of video-core): frames stored, the manifest with the source's size and sha256
 //! and the resize, nothing made again on a re-run, frames made again when the resize changes,
-//! and the job spawned on a task of its own.
+//! the job spawned on a task of its own, and a video's annotation written frame by frame
+//! through `DatasetSink::write_annotation` (without the store-only `meta.json` and COCO file).
 
 #![allow(clippy::unwrap_used)]
+
+mod common;
 
 #[path = "../examples/common/mod.rs"]
 mod example_common;
 
+use std::path::Path;
+use std::process::Command;
 use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
+use video_dataset::core::annotation::{GeometryTransform, ImageSize, supervisely};
 use video_dataset::core::testing::MemorySink;
 use video_dataset::{
-    ExtractOptions, ImageFormat, Resize, SamplingPlan, VideoRef, extract_frames_into,
+    AnnotationInput, ExtractOptions, ImageFormat, Resize, SamplingPlan, VideoRef,
+    extract_frames_into,
 };
 
 fn options(max_side: u32) -> ExtractOptions {
@@ -99,4 +106,71 @@ async fn a_job_into_a_shared_custom_sink_can_be_spawned() {
     let report = handle.await.unwrap().unwrap();
     assert_eq!(report.frames_written, 4);
     assert_eq!(sink.len(), 4);
+}
+
+#[tokio::test]
+async fn a_custom_sink_gets_each_frames_annotation() {
+    // The fixture annotation of the annotation tests: 60 frames of 1280x720, figures on frames
+    // 10-16, 20, 21 and 30.
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("video-core/tests/data/supervisely");
+    let input = AnnotationInput::read_supervisely(
+        &fixtures.join("street/ann/street.mp4.json"),
+        Some(&fixtures.join("meta.json")),
+    )
+    .unwrap();
+    let dir = common::scratch("custom-sink-annotations");
+    let video = dir.join("street.mp4");
+    let status = Command::new("ffmpeg")
+        .args(["-loglevel", "error", "-y", "-f", "lavfi", "-i"])
+        .arg("testsrc2=size=1280x720:rate=25")
+        .args(["-frames:v", "60", "-c:v", "libx264", "-preset", "ultrafast"])
+        .args(["-pix_fmt", "yuv420p"])
+        .arg(&video)
+        .status()
+        .unwrap();
+    assert!(status.success());
+
+    let sink = MemorySink::new();
+    let options = ExtractOptions::default()
+        .plan(SamplingPlan::all())
+        .format(ImageFormat::Png)
+        .annotation(Some(input.clone()))
+        .only_annotated(true);
+    let report = extract_frames_into(&video, &sink, options).await.unwrap();
+    let annotated = [10, 11, 12, 13, 14, 15, 16, 20, 21, 30];
+    let indices: Vec<u64> = report.frames.iter().map(|r| r.index).collect();
+    assert_eq!(indices, annotated);
+    assert_eq!(report.frames_written, 10);
+    assert_eq!(report.annotations_written, 10);
+    // Only the frames' annotations: no `meta.json`, no COCO file, no `img/` folder.
+    let keys: Vec<String> = annotated
+        .iter()
+        .map(|i| format!("street_{i:06}.png.json"))
+        .collect();
+    assert_eq!(sink.file_keys(), keys);
+    // Each is what the conversion rules give for the frame, and the manifest lists it.
+    let manifest = sink
+        .manifest(&VideoRef {
+            folder: String::new(),
+            name: "street".into(),
+        })
+        .unwrap();
+    assert_eq!(manifest.frames, report.frames);
+    let ann = &input.annotation;
+    let meta = ann.meta.for_images().unwrap();
+    let identity = GeometryTransform::identity(ImageSize::new(1280, 720));
+    let mut labels = 0;
+    for r in &manifest.frames {
+        let key = r.annotation_key.as_deref().unwrap();
+        let text = String::from_utf8(sink.file(key).unwrap()).unwrap();
+        let got = supervisely::parse_image_annotation(key, &text, Some(&meta)).unwrap();
+        let want = ann.frame_annotation(r.index, &identity).unwrap();
+        let want = supervisely::image_annotation_to_value(&want)
+            .unwrap()
+            .to_string();
+        let want = supervisely::parse_image_annotation("expected", &want, Some(&meta)).unwrap();
+        assert_eq!(got, want, "{key}");
+        labels += got.labels.len();
+    }
+    assert!(labels > 0, "no label in any frame's annotation");
 }
