@@ -291,6 +291,17 @@ impl From<&str> for VideoInput {
     }
 }
 
+/// As `From<&str>`: a string with `://` is a store URL, anything else a local path.
+impl From<String> for VideoInput {
+    fn from(s: String) -> Self {
+        if s.contains("://") {
+            VideoInput::Url(s)
+        } else {
+            VideoInput::File(PathBuf::from(s))
+        }
+    }
+}
+
 impl From<Arc<StoreVideo>> for VideoInput {
     fn from(v: Arc<StoreVideo>) -> Self {
         VideoInput::Store(v)
@@ -421,17 +432,17 @@ fn stem_of(location: &str) -> String {
 /// a job holds its video's lock ([`ObjectStoreSink::lock_video`]): a second job on the same video
 /// waits for the first, then finds its frames stored. With annotations, `meta.json` and the COCO
 /// files are written before the video's manifest, which stays its last write.
+///
+/// The future is `Send` and, given owned arguments (a `PathBuf` or `String` video, a `String`
+/// dataset), `'static`: `tokio::spawn(extract_frames(path, url, options))` runs the job on a
+/// task of its own.
 pub async fn extract_frames(
     video: impl Into<VideoInput>,
-    dataset: &str,
+    dataset: impl AsRef<str>,
     options: ExtractOptions,
 ) -> Result<ExtractReport> {
-    extract_frames_to(
-        video,
-        ObjectStoreSink::from_url_with(dataset, &options.store)?,
-        options,
-    )
-    .await
+    let sink = ObjectStoreSink::from_url_with(dataset.as_ref(), &options.store)?;
+    run(video.into(), Target::Store(sink), options).await
 }
 
 /// [`extract_frames`] into a sink built by the caller (a store with its own client or retry
@@ -441,6 +452,72 @@ pub async fn extract_frames_to(
     sink: ObjectStoreSink,
     options: ExtractOptions,
 ) -> Result<ExtractReport> {
+    run(video.into(), Target::Store(sink), options).await
+}
+
+/// [`extract_frames`] into a dataset sink of the caller's own (a database, a queue, another
+/// storage layer: any [`DatasetSink`]; see the README's "A sink of your own").
+///
+/// The job is the same as [`extract_frames`]'s: the video is probed (GStreamer, or the GIF
+/// backend), the plan resolved, frames the sink already has (its
+/// [`existing`](DatasetSink::existing)) are not decoded again unless stored at another size or
+/// in another format (then they are made again: `frames_redone`), the others are decoded,
+/// resized, encoded and given to [`write_frame`](DatasetSink::write_frame), and
+/// [`finish_video`](DatasetSink::finish_video) gets the manifest (the video's location, size and
+/// sha256 with [`hash_source`](ExtractOptions::hash_source), its metadata, the sampling
+/// settings with the resize, [`sample_info`](ExtractOptions::sample_info) and the records of
+/// every frame of the plan) once every frame is stored. The [`VideoRef`] the sink is given is
+/// `{folder: options.folder_path, name: the video file's stem}`; the sink names its keys.
+///
+/// What only a dataset in a store ([`ObjectStoreSink`]) has is not done here:
+/// - with an [`annotation`](ExtractOptions::annotation), each frame's annotation is written
+///   with [`DatasetSink::write_annotation`] (a sink without it fails with
+///   [`Error::NotImplemented`]), but the dataset's `meta.json` and the folder's COCO file are
+///   not written (they are merged with a store's conditional writes), and images are not put in
+///   an `img` sub-folder;
+/// - no lock is taken on the video: two jobs on one video at once both write its frames (the
+///   sink must cope, or the caller not do that), and there is no staging to clean.
+///
+/// The future borrows `sink`; to spawn the job, hold the sink in an `Arc` and move a clone into
+/// the spawned task.
+pub async fn extract_frames_into(
+    video: impl Into<VideoInput>,
+    sink: &dyn DatasetSink,
+    options: ExtractOptions,
+) -> Result<ExtractReport> {
+    run(video.into(), Target::Custom(sink), options).await
+}
+
+/// Where a job writes.
+enum Target<'a> {
+    /// A dataset in a store: with video locks, `meta.json` and COCO files.
+    Store(ObjectStoreSink),
+    /// The caller's own sink: frames, annotations and manifests only.
+    Custom(&'a dyn DatasetSink),
+}
+
+impl Target<'_> {
+    fn sink(&self) -> &dyn DatasetSink {
+        match self {
+            Target::Store(s) => s,
+            Target::Custom(s) => *s,
+        }
+    }
+
+    fn store(&self) -> Option<&ObjectStoreSink> {
+        match self {
+            Target::Store(s) => Some(s),
+            Target::Custom(_) => None,
+        }
+    }
+}
+
+/// The job of [`extract_frames_to`] and [`extract_frames_into`].
+async fn run(
+    video: VideoInput,
+    target: Target<'_>,
+    options: ExtractOptions,
+) -> Result<ExtractReport> {
     check_options(&options)?;
     let encoder = ImageEncoder::new(
         EncodeOptions::default()
@@ -448,7 +525,7 @@ pub async fn extract_frames_to(
             .jpeg_quality(options.quality),
     )?;
     // A URL is opened here; from then on the video is a local file or a stored object.
-    let opened = match video.into() {
+    let opened = match video {
         VideoInput::File(p) => Opened::File(p),
         VideoInput::Url(url) => Opened::Store(Arc::new(
             StoreVideo::open_url_with(&url, &options.store).await?,
@@ -501,13 +578,13 @@ pub async fn extract_frames_to(
         })));
     }
     let plan = user_plan.resolve(&table)?;
-    let sink = match &annotator {
-        Some(_) => sink.with_image_folder("img")?,
-        None => sink,
+    let target = match (target, &annotator) {
+        (Target::Store(s), Some(_)) => Target::Store(s.with_image_folder("img")?),
+        (t, _) => t,
     };
-    let dataset_meta = match &options.annotation {
-        Some(input) => Some(annotations::dataset_meta(&sink, input).await?),
-        None => None,
+    let dataset_meta = match (&options.annotation, target.store()) {
+        (Some(input), Some(store)) => Some(annotations::dataset_meta(store, input).await?),
+        _ => None,
     };
     let sampling = SamplingSettings::from_plan(&user_plan)
         .format(Some(options.format))
@@ -550,12 +627,22 @@ pub async fn extract_frames_to(
                 .map(|a| Arc::new(a) as Arc<dyn video_core::FrameAnnotator>),
         );
     // One writer per video at a time; what a killed run left is cleaned first.
-    let _lock = sink.lock_video(&video_ref).await?;
+    // (A sink of the caller's own has no lock: see extract_frames_into.)
+    let _lock = match target.store() {
+        Some(store) => Some(store.lock_video(&video_ref).await?),
+        None => None,
+    };
     let job_sink = JobSink {
-        sink: &sink,
+        sink: target.sink(),
         progress: options.progress.as_deref(),
-        annotations: match (&options.annotation, &annotator, &dataset_meta) {
-            (Some(input), Some(annotator), Some(meta)) => Some(JobAnnotations {
+        annotations: match (
+            target.store(),
+            &options.annotation,
+            &annotator,
+            &dataset_meta,
+        ) {
+            (Some(store), Some(input), Some(annotator), Some(meta)) => Some(JobAnnotations {
+                store,
                 input,
                 annotator,
                 meta,
@@ -584,6 +671,7 @@ pub async fn extract_frames_to(
 /// What [`JobSink`] writes for a video with annotations.
 #[derive(Debug)]
 struct JobAnnotations<'a> {
+    store: &'a ObjectStoreSink,
     input: &'a AnnotationInput,
     annotator: &'a SuperviselyAnnotator,
     meta: &'a ProjectMeta,
@@ -596,7 +684,7 @@ struct JobAnnotations<'a> {
 /// the manifest stays the video's last write.
 #[derive(Debug)]
 struct JobSink<'a> {
-    sink: &'a ObjectStoreSink,
+    sink: &'a dyn DatasetSink,
     progress: Option<&'a dyn ExtractProgress>,
     annotations: Option<JobAnnotations<'a>>,
 }
@@ -618,10 +706,10 @@ impl DatasetSink for JobSink<'_> {
 
     async fn finish_video(&self, video: &VideoRef, manifest: &VideoManifest) -> Result<()> {
         if let Some(a) = &self.annotations {
-            annotations::write_meta(self.sink, a.input).await?;
+            annotations::write_meta(a.store, a.input).await?;
             if a.coco {
                 annotations::write_coco(
-                    self.sink,
+                    a.store,
                     video,
                     a.meta,
                     a.annotator,
@@ -659,6 +747,14 @@ mod tests {
             VideoInput::Url(_)
         ));
         assert!(matches!(VideoInput::from("v/a.mp4"), VideoInput::File(_)));
+        assert!(matches!(
+            VideoInput::from(String::from("file:///v/a.mp4")),
+            VideoInput::Url(u) if u == "file:///v/a.mp4"
+        ));
+        assert!(matches!(
+            VideoInput::from(String::from("v/a.mp4")),
+            VideoInput::File(p) if p == Path::new("v/a.mp4")
+        ));
         assert_eq!(stem_of("s3://b/videos/clip.one.mp4"), "clip.one");
         assert_eq!(stem_of("memory:///clip"), "clip");
         assert_eq!(stem_of("file:///x/.hidden"), ".hidden");

@@ -12,16 +12,42 @@ mod annotations;
 mod job;
 
 pub use annotations::{AnnotationInput, COCO_FILE_NAME, META_KEY};
-pub use job::{ExtractOptions, ExtractProgress, VideoInput, extract_frames, extract_frames_to};
+pub use job::{
+    ExtractOptions, ExtractProgress, VideoInput, extract_frames, extract_frames_into,
+    extract_frames_to,
+};
 pub use video_core as core;
 pub use video_gif as gif;
 pub use video_gst as gst;
 pub use video_storage as storage;
 
 pub use video_core::{
-    DatasetSink, Demuxer, Error, Frame, FrameInfo, FrameSource, FrameTable, ImageFormat,
-    ResolvedPlan, Result, SamplingPlan, Timestamp, VideoMetadata,
+    DatasetSink, Demuxer, EncodedFrame, Error, ExtractReport, Frame, FrameEncoder, FrameInfo,
+    FrameRecord, FrameSource, FrameTable, ImageFormat, ResolvedPlan, Result, SamplingPlan,
+    SamplingSettings, Timestamp, VideoManifest, VideoMetadata, VideoRef, VideoSource,
 };
+pub use video_storage::{ObjectStoreSink, StoreVideo};
+
+/// The attribute that implements the async traits ([`DatasetSink`], [`Demuxer`]):
+/// `#[video_dataset::async_trait]` on the `impl` block, so a crate implementing them needs no
+/// dependency of its own on `async-trait`.
+pub use async_trait::async_trait;
+/// The `bytes` crate, for hosts that hand stored images on as [`bytes::Bytes`].
+pub use bytes;
+
+/// What most programs use: `use video_dataset::prelude::*;`.
+///
+/// The one-call jobs and their options, the traits a host implements or calls (with
+/// [`async_trait`](crate::async_trait) to implement them), the records they pass and the
+/// default backends' types.
+pub mod prelude {
+    pub use crate::{
+        DatasetSink, Demuxer, EncodedFrame, Error, ExtractOptions, ExtractProgress, ExtractReport,
+        FrameEncoder, FrameRecord, FrameSource, ImageFormat, ObjectStoreSink, Resize, Result,
+        SamplingPlan, StoreVideo, VideoInput, VideoManifest, VideoRef, async_trait, extract_frames,
+        extract_frames_into, extract_frames_to,
+    };
+}
 pub use video_gst::{
     DecodeOptions, EncodeOptions, GstDemuxer, GstFrameSource, ImageEncoder, Orientation,
     OutputFormat, Resize,

@@ -227,10 +227,12 @@ pub async fn extract_to_sink_opts(
     records.sort_by_key(|r| r.index);
     let mut annotations = 0u64;
     if let Some(annotator) = &options.annotator {
-        let keys: Vec<String> = futures::stream::iter(&records)
+        // Owned records: a stream of `&FrameRecord` mapped to futures borrowing them makes the
+        // whole future non-`Send` ("implementation of `FnOnce` is not general enough").
+        let keys: Vec<String> = futures::stream::iter(records.clone())
             .map(|record| async move {
-                let json = annotator.annotate(record)?;
-                sink.write_annotation(video, record, &json).await
+                let json = annotator.annotate(&record)?;
+                sink.write_annotation(video, &record, &json).await
             })
             .buffered(in_flight)
             .try_collect()
