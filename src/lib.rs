@@ -34,6 +34,9 @@ pub use video_storage::{ObjectStoreSink, StoreVideo};
 pub use async_trait::async_trait;
 /// The `bytes` crate, for hosts that hand stored images on as [`bytes::Bytes`].
 pub use bytes;
+/// `futures`, whose [`StreamExt`](futures::StreamExt) reads a [`FrameSource`]'s frames (also in
+/// the [`prelude`]).
+pub use futures;
 
 /// What most programs use: `use video_dataset::prelude::*;`.
 ///
@@ -47,6 +50,8 @@ pub mod prelude {
         SamplingPlan, StoreVideo, VideoInput, VideoManifest, VideoRef, async_trait, extract_frames,
         extract_frames_into, extract_frames_to,
     };
+    /// `.next()` on a [`FrameSource`](crate::FrameSource)'s stream of frames.
+    pub use futures::StreamExt as _;
 }
 pub use video_gst::{
     DecodeOptions, EncodeOptions, GstDemuxer, GstFrameSource, ImageEncoder, Orientation,
