@@ -50,7 +50,7 @@ pub mod prelude {
         SamplingPlan, StoreVideo, VideoInput, VideoManifest, VideoRef, async_trait, extract_frames,
         extract_frames_into, extract_frames_to,
     };
-    /// `.next()` on a [`FrameSource`](crate::FrameSource)'s stream of frames.
+    /// `.next()` on a [`FrameSource`]'s stream of frames.
     pub use futures::StreamExt as _;
 }
 pub use video_gst::{
