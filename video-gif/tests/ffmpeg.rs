@@ -248,17 +248,10 @@ fn disposal_methods_and_delays_equal_ffmpeg() {
 
 #[test]
 fn corpus_gif_equals_ffmpeg() {
-    let corpus = std::env::var_os("VIDEO_DATASET_CORPUS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus"));
-    let path = corpus.join("moviepy/pigs_in_a_polka.gif");
-    if !path.is_file() {
-        eprintln!(
-            "*** SKIPPED: {} not found; set VIDEO_DATASET_CORPUS ***",
-            path.display()
-        );
+    let Some(corpus) = video_core::testing::corpus_dir() else {
         return;
-    }
+    };
+    let path = corpus.join("moviepy/pigs_in_a_polka.gif");
     assert_eq!(check_equal_to_ffmpeg(&path), 30);
 }
 
