@@ -360,21 +360,8 @@ impl Backend {
 /// Whether the video starts with a GIF signature (a path that is not a regular file is left to
 /// the GStreamer backend, which says what it is).
 async fn is_gif(opened: &Opened) -> bool {
-    use std::io::Read as _;
     let head = match opened {
-        Opened::File(p) => {
-            if !std::fs::metadata(p).is_ok_and(|m| m.is_file()) {
-                return false;
-            }
-            let mut head = Vec::with_capacity(6);
-            if video_core::open_regular_file(p)
-                .and_then(|f| f.take(6).read_to_end(&mut head))
-                .is_err()
-            {
-                return false;
-            }
-            head
-        }
+        Opened::File(p) => return video_gif::is_gif_file(p),
         Opened::Store(v) => {
             // A store read blocks: off the async task, on a thread of its own.
             let (tx, rx) = futures::channel::oneshot::channel();

@@ -120,13 +120,5 @@ pub(crate) fn sample_clip() -> anyhow::Result<PathBuf> {
 /// the pure-Rust GIF backend (`video_dataset::gif`), everything else with GStreamer (which also
 /// says what is wrong with a path that is not a regular file).
 pub(crate) fn is_gif(path: &std::path::Path) -> bool {
-    use std::io::Read;
-    if !std::fs::metadata(path).is_ok_and(|m| m.is_file()) {
-        return false;
-    }
-    let mut head = Vec::new();
-    video_dataset::core::open_regular_file(path)
-        .and_then(|f| f.take(6).read_to_end(&mut head))
-        .is_ok()
-        && video_dataset::gif::is_gif(&head)
+    video_dataset::gif::is_gif_file(path)
 }

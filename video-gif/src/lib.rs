@@ -77,6 +77,17 @@ pub fn is_gif(head: &[u8]) -> bool {
     head.starts_with(b"GIF87a") || head.starts_with(b"GIF89a")
 }
 
+/// Whether the file at `path` is a GIF, by its first bytes. A path that cannot be read, or is
+/// not a regular file (a FIFO is never waited on), is not: the caller's other backend then says
+/// what is wrong with it.
+pub fn is_gif_file(path: &std::path::Path) -> bool {
+    let mut head = Vec::with_capacity(6);
+    video_core::open_regular_file(path)
+        .and_then(|f| f.take(6).read_to_end(&mut head))
+        .is_ok()
+        && is_gif(&head)
+}
+
 /// Where a GIF's bytes come from.
 #[derive(Clone, Debug)]
 enum Input {
