@@ -283,11 +283,7 @@ impl From<&PathBuf> for VideoInput {
 /// A string with `://` is a store URL, anything else a local path.
 impl From<&str> for VideoInput {
     fn from(s: &str) -> Self {
-        if s.contains("://") {
-            VideoInput::Url(s.to_owned())
-        } else {
-            VideoInput::File(PathBuf::from(s))
-        }
+        VideoInput::from(s.to_owned())
     }
 }
 
