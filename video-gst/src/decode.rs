@@ -510,7 +510,7 @@ impl Job {
                 }
                 check(&g)?;
                 self.deadline
-                    .check(&self.uri, &format!("decoding towards frame {t}"))?;
+                    .check(&self.uri, format_args!("decoding towards frame {t}"))?;
                 let Some(sample) = g.appsink.try_pull_sample(gst::ClockTime::from_mseconds(50))
                 else {
                     if g.appsink.is_eos() {

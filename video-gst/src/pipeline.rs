@@ -69,8 +69,8 @@ impl Deadline {
     }
 
     /// `Err(Error::Timeout)` naming `uri`, what was being done and the deadline, once it has
-    /// passed.
-    pub(crate) fn check(&self, uri: &str, what: &str) -> Result<()> {
+    /// passed. `what` is formatted only then (the check runs once per decoded frame).
+    pub(crate) fn check(&self, uri: &str, what: impl std::fmt::Display) -> Result<()> {
         match self.limit {
             Some(limit) if self.started.elapsed() >= limit => Err(Error::Timeout {
                 uri: uri.to_owned(),
