@@ -6,14 +6,11 @@ use std::sync::Arc;
 
 use video_core::annotation::coco::{CocoDataset, CocoWriter};
 use video_core::annotation::{ProjectMeta, SuperviselyAnnotator, VideoAnnotation, supervisely};
+use video_core::layout;
 use video_core::{DatasetSink, Error, FrameRecord, Result, VideoRef};
 use video_storage::ObjectStoreSink;
 
-/// The key of the project meta of a dataset with annotations, at the dataset's root.
-pub const META_KEY: &str = "meta.json";
-
-/// The name of the COCO instances file of a dataset folder (`{folder}/coco_instances.json`).
-pub const COCO_FILE_NAME: &str = "coco_instances.json";
+pub use video_core::layout::{COCO_FILE_NAME, META_KEY};
 
 /// A video's annotation to copy onto its sampled frames (see
 /// [`ExtractOptions::annotation`](crate::ExtractOptions::annotation)).
@@ -114,23 +111,6 @@ pub(crate) async fn write_meta(sink: &ObjectStoreSink, input: &AnnotationInput) 
     .await
 }
 
-/// `{folder}/{rest}`, or `rest` at the top.
-fn in_folder(folder: &str, rest: &str) -> String {
-    if folder.is_empty() {
-        rest.to_owned()
-    } else {
-        format!("{folder}/{rest}")
-    }
-}
-
-/// The key of one video's part of its folder's COCO file.
-fn coco_part_key(video: &VideoRef) -> String {
-    in_folder(
-        &video.folder,
-        &format!(".video-dataset/{}.coco.json", video.name),
-    )
-}
-
 fn coco_error(key: &str, reason: &str, e: serde_json::Error) -> Error {
     Error::Annotation {
         source_name: key.to_owned(),
@@ -144,7 +124,8 @@ fn coco_error(key: &str, reason: &str, e: serde_json::Error) -> Error {
 const COCO_VIDEOS: &str = "videos";
 
 /// Store this video's COCO instances (its frames, with file names relative to the video's
-/// folder) as `{folder}/.video-dataset/{video}.coco.json`, then rebuild the folder's
+/// folder) as `{folder}/.video-dataset/{video}.coco.json` ([`layout::coco_part_key`]), then
+/// rebuild the folder's
 /// [`COCO_FILE_NAME`] from every video's part ([`CocoDataset::merge`], in video name order).
 /// The videos merged are those the folder file already lists (in its `info.videos`), those
 /// whose parts are listed, and this one; the file is replaced only if no other job replaced it
@@ -159,7 +140,7 @@ pub(crate) async fn write_coco(
     frames: &[FrameRecord],
 ) -> Result<String> {
     let mut writer = CocoWriter::new(meta);
-    let strip = in_folder(&video.folder, "");
+    let strip = layout::in_folder(&video.folder, "");
     for r in frames {
         let t = annotator.transform(r.width, r.height)?;
         let image = input.annotation.frame_annotation(r.index, &t)?;
@@ -167,13 +148,13 @@ pub(crate) async fn write_coco(
         writer.add_image(file_name, r.index, &image)?;
     }
     let ours = writer.finish();
-    let part_key = coco_part_key(video);
+    let part_key = layout::coco_part_key(video);
     let part =
         serde_json::to_vec(&ours).map_err(|e| coco_error(&part_key, "could not be written", e))?;
     sink.write_dataset_file(&part_key, &part).await?;
 
-    let key = in_folder(&video.folder, COCO_FILE_NAME);
-    let parts_dir = in_folder(&video.folder, ".video-dataset");
+    let key = layout::coco_key(&video.folder);
+    let parts_dir = layout::bookkeeping_dir(&video.folder);
     for _ in 0..100 {
         let update = sink.begin_update(&key).await?;
         let mut names = std::collections::BTreeSet::new();
@@ -185,11 +166,7 @@ pub(crate) async fn write_coco(
             }
         }
         for k in sink.list_keys(&parts_dir).await? {
-            if let Some(name) = k
-                .rsplit('/')
-                .next()
-                .and_then(|n| n.strip_suffix(".coco.json"))
-            {
+            if let Some(name) = k.rsplit('/').next().and_then(layout::coco_part_video) {
                 names.insert(name.to_owned());
             }
         }
@@ -204,7 +181,7 @@ pub(crate) async fn write_coco(
                     folder: video.folder.clone(),
                     name: name.clone(),
                 };
-                let k = coco_part_key(&other);
+                let k = layout::coco_part_key(&other);
                 let bytes = match sink.read(&k).await {
                     Ok(b) => b,
                     // A part removed since: its video left the folder.

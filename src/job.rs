@@ -212,40 +212,71 @@ fn check_options(options: &ExtractOptions) -> Result<()> {
         | Resize::FitWithin { max_side: 0 }),
     ) = &options.resize
     {
-        return invalid("resize", format!("a zero size ({})", describe_resize(r)));
+        return invalid("resize", format!("a zero size ({r})"));
     }
     Ok(())
 }
 
-/// How the manifest describes a resize: `{w}x{h}` or `max-side:{n}`.
-fn describe_resize(r: &Resize) -> String {
-    match r {
-        Resize::Exact { width, height } => format!("{width}x{height}"),
-        Resize::FitWithin { max_side } => format!("max-side:{max_side}"),
-        other => format!("{other:?}"),
-    }
-}
+/// Bytes read and hashed between two looks at whether the job still wants the hash.
+const HASH_CHUNK: usize = 1024 * 1024;
 
-/// Size and, when asked, sha256 of the file at `path`.
-fn describe_source(path: &Path, hash: bool) -> Result<VideoSource> {
-    let io = |operation, source| Error::Io {
-        path: path.to_owned(),
-        operation,
-        source,
-    };
-    let size = std::fs::metadata(path).map_err(|e| io("stat", e))?.len();
-    let content_hash = if hash {
-        use sha2::Digest as _;
+/// Size and, when asked, sha256 of the file at `path`. The file is read on a blocking thread
+/// (Tokio's, or inline on another executor), never on an async task's; a job dropped meanwhile
+/// stops the reading after the chunk in hand.
+async fn describe_source(path: &Path, hash: bool) -> Result<VideoSource> {
+    /// Tells the reading thread its caller is gone.
+    struct Abandon(Arc<std::sync::atomic::AtomicBool>);
+    impl Drop for Abandon {
+        fn drop(&mut self) {
+            self.0.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+    let abandoned = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let _abandon = Abandon(abandoned.clone());
+    let owned = path.to_owned();
+    let (size, content_hash) = blocking(move || {
+        let path = owned.as_path();
+        let io = |operation, source| Error::Io {
+            path: path.to_owned(),
+            operation,
+            source,
+        };
+        let size = std::fs::metadata(path).map_err(|e| io("stat", e))?.len();
+        if !hash {
+            return Ok((size, None));
+        }
         let mut file = std::fs::File::open(path).map_err(|e| io("open", e))?;
-        let mut hasher = sha2::Sha256::new();
-        std::io::copy(&mut file, &mut hasher).map_err(|e| io("read", e))?;
-        Some(format!("sha256:{:x}", hasher.finalize()))
-    } else {
-        None
-    };
+        let mut hasher = video_core::ContentHasher::new();
+        let mut buf = vec![0u8; HASH_CHUNK];
+        loop {
+            if abandoned.load(std::sync::atomic::Ordering::Relaxed) {
+                return Err(io("read", std::io::ErrorKind::Interrupted.into()));
+            }
+            match std::io::Read::read(&mut file, &mut buf) {
+                Ok(0) => break,
+                Ok(n) => hasher.update(&buf[..n]),
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(io("read", e)),
+            }
+        }
+        Ok((size, Some(hasher.finish().to_string())))
+    })
+    .await?;
     Ok(VideoSource::new(path.display().to_string())
         .size(Some(size))
         .content_hash(content_hash))
+}
+
+/// Run blocking file work off the async threads under Tokio, inline on other executors (a
+/// job on a local file needs no Tokio runtime).
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    match tokio::runtime::Handle::try_current() {
+        Ok(rt) => match rt.spawn_blocking(f).await {
+            Ok(v) => v,
+            Err(e) => std::panic::resume_unwind(e.into_panic()),
+        },
+        Err(_) => f(),
+    }
 }
 
 /// The video [`extract_frames`] reads.
@@ -562,7 +593,9 @@ async fn run(
     }
     let plan = user_plan.resolve(&table)?;
     let target = match (target, &annotator) {
-        (Target::Store(s), Some(_)) => Target::Store(s.with_image_folder("img")?),
+        (Target::Store(s), Some(_)) => {
+            Target::Store(s.with_image_folder(video_core::layout::IMAGE_FOLDER)?)
+        }
         (t, _) => t,
     };
     let dataset_meta = match (&options.annotation, target.store()) {
@@ -572,7 +605,7 @@ async fn run(
     let sampling = SamplingSettings::from_plan(&user_plan)
         .format(Some(options.format))
         .quality((options.format == ImageFormat::Jpeg).then_some(options.quality))
-        .resize(options.resize.as_ref().map(describe_resize));
+        .resize(options.resize.as_ref().map(Resize::to_string));
     let source_info = match &opened {
         Opened::Store(v) => {
             let hash = if options.hash_source {
@@ -584,7 +617,7 @@ async fn run(
                 .size(Some(video_core::ByteSource::len(v.as_ref())))
                 .content_hash(hash)
         }
-        Opened::File(p) => describe_source(p, options.hash_source)?,
+        Opened::File(p) => describe_source(p, options.hash_source).await?,
     };
     let manifest = VideoManifest::new(metadata)
         .source(source_info)

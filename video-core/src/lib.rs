@@ -8,7 +8,8 @@
 //! | [`FrameSource`] | decodes the frames of a [`ResolvedPlan`] as a bounded stream | `video_gst::GstFrameSource` |
 //! | [`DatasetSink`] | stores encoded frames and per-video manifests | `video_storage` |
 //!
-//! [`extract_to_sink`] ties them together; [`testing`] has in-memory implementations.
+//! [`extract_to_sink`] ties them together; [`testing`] has in-memory implementations;
+//! [`layout`] names every key of a stored dataset.
 //!
 //! # What "frame N" means
 //!
@@ -65,6 +66,7 @@
 mod error;
 mod extract;
 mod frame;
+mod hash;
 mod manifest;
 mod metadata;
 mod plan;
@@ -77,6 +79,7 @@ mod traits;
 pub mod annotation;
 #[cfg(any(feature = "conformance", test))]
 pub mod conformance;
+pub mod layout;
 pub mod testing;
 
 pub use error::{BoxError, Error, Result};
@@ -85,7 +88,9 @@ pub use extract::{
     extract_to_sink_opts,
 };
 pub use frame::{EncodedFrame, Frame, FrameInfo, ImageFormat, PixelFormat, Plane};
-pub use manifest::{MANIFEST_FORMAT_VERSION, SamplingSettings, VideoManifest, VideoSource};
+pub use hash::{ContentHash, ContentHasher};
+pub use layout::MANIFEST_FORMAT_VERSION;
+pub use manifest::{SamplingSettings, VideoManifest, VideoSource};
 pub use metadata::VideoMetadata;
 pub use plan::{FnFilter, FrameFilter, ResolvedPlan, SamplingPlan, Selection};
 pub use scene::{AddOutcome, DEFAULT_SCENE_CAP, SceneItem, VideoScene};

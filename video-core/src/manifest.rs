@@ -3,13 +3,6 @@
 
 use crate::{FrameRecord, ImageFormat, SamplingPlan, Selection, VideoMetadata};
 
-/// Version of the manifest's JSON shape, written as `format_version` by sinks that store
-/// manifests as JSON. It changes when a field is renamed, moved or removed, not when one is added.
-///
-/// Version 1 (`"format": "video-dataset/scene-1"`) kept the source as a string inside `video`
-/// and had no sampling settings or `sample_info`.
-pub const MANIFEST_FORMAT_VERSION: u32 = 2;
-
 /// Where a video came from.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[non_exhaustive]
@@ -19,7 +12,8 @@ pub struct VideoSource {
     /// Size in bytes, when known.
     #[serde(default)]
     pub size: Option<u64>,
-    /// Content hash of the whole file (`sha256:` and lowercase hex), when computed.
+    /// Content hash of the whole file ([`ContentHash`](crate::ContentHash)'s text:
+    /// `sha256:` and lowercase hex), when computed.
     #[serde(default)]
     pub content_hash: Option<String>,
 }
@@ -69,8 +63,8 @@ pub struct SamplingSettings {
     /// JPEG quality (1–100), when JPEG.
     #[serde(default)]
     pub quality: Option<u8>,
-    /// Resizing as the backend describes it (`video_gst`: `"{w}x{h}"` or `"max-side:{n}"`);
-    /// `None` for the video's own size.
+    /// Resizing as the backend describes it (`video_gst::Resize`'s `Display`: `"{w}x{h}"` or
+    /// `"max-side:{n}"`); `None` for the video's own size.
     #[serde(default)]
     pub resize: Option<String>,
 }

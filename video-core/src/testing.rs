@@ -95,17 +95,12 @@ pub struct MemorySink {
 }
 
 fn key_of(video: &VideoRef, frame: &EncodedFrame) -> String {
-    let name = format!(
-        "{}_{:06}.{}",
-        video.name,
+    let name = crate::layout::default_frame_file_name(
+        &video.name,
         frame.info.index,
-        frame.format.extension()
+        frame.format.extension(),
     );
-    if video.folder.is_empty() {
-        name
-    } else {
-        format!("{}/{}", video.folder, name)
-    }
+    crate::layout::frame_key(video, None, &name)
 }
 
 fn poisoned() -> Error {

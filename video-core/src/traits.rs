@@ -95,7 +95,8 @@ pub struct FrameRecord {
     pub height: u32,
     /// Encoded size in bytes.
     pub bytes: u64,
-    /// Content hash of the encoded image (`sha256:` and lowercase hex), when the sink computes one.
+    /// Content hash of the encoded image ([`ContentHash`](crate::ContentHash)'s text: `sha256:`
+    /// and lowercase hex), when the sink computes one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub content_hash: Option<String>,
     /// Where the frame's annotation was stored ([`DatasetSink::write_annotation`]), when

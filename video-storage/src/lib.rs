@@ -3,6 +3,8 @@
 //!
 //! # Dataset layout
 //!
+//! Every key is named by [`video_core::layout`] (its module docs draw the whole tree):
+//!
 //! ```text
 //! {prefix}/{folder}/{video}_{index:06}.{jpg|png}              the frames (name: FrameName)
 //! {prefix}/{folder}/{video}.scene.json                        the video's manifest, written last
@@ -40,9 +42,9 @@
 //!
 //! | field | holds |
 //! |---|---|
-//! | `format`, `format_version` | `"video-dataset/manifest"`, [`video_core::MANIFEST_FORMAT_VERSION`] (2) |
+//! | `format`, `format_version` | `"video-dataset/manifest"` ([`video_core::layout::MANIFEST_FORMAT`]), [`video_core::MANIFEST_FORMAT_VERSION`] (2) |
 //! | `video` | `folder`, `name`: the video's place in the dataset |
-//! | `source` | `location` (path or URI read), `size` in bytes, `content_hash` (`sha256:…`, when computed) |
+//! | `source` | `location` (path or URI read), `size` in bytes, `content_hash` (`sha256:…`, a [`video_core::ContentHash`], when computed) |
 //! | `metadata` | the probe's [`video_core::VideoMetadata`] (codec, size, rotation, exact frame count, …) |
 //! | `sampling` | `selection`, `max_frames`, `filtered`, `frames_planned`, `format`, `quality`, `resize` |
 //! | `sample_info` | the caller's object, as given (source dataset, video name, …) |
@@ -96,18 +98,17 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(rustdoc::broken_intra_doc_links)]
 
-mod naming;
 mod remote;
 mod scenes;
 mod sink;
 mod store;
 mod upload;
 
-pub use naming::{DEFAULT_FRAME_NAME, FrameName};
 pub use object_store;
 pub use remote::{DEFAULT_BLOCK_SIZE, DEFAULT_CACHED_BLOCKS, StoreVideo};
-pub use scenes::{AppendReport, SCENE_FORMAT_VERSION};
+pub use scenes::AppendReport;
 pub use sink::{DatasetFileUpdate, ObjectStoreSink, VideoLock};
 pub use store::{DEFAULT_READ_DEADLINE, RetryPolicy, StoreOptions};
 pub use upload::{ABORT_DEADLINE, UploadOptions, UploadedVideo, upload_video};
 pub use video_core::DatasetSink;
+pub use video_core::layout::{DEFAULT_FRAME_NAME, FrameName, SCENE_FORMAT_VERSION};

@@ -8,7 +8,7 @@ use std::time::Duration;
 use bytes::{Bytes, BytesMut};
 use object_store::path::Path;
 use object_store::{GetOptions, GetRange, ObjectStore, ObjectStoreExt};
-use video_core::{ByteSource, Error, Result};
+use video_core::{ByteSource, ContentHash, ContentHasher, Error, Result};
 
 use crate::store::{DEFAULT_READ_DEADLINE, StoreOptions, store_error, store_from_url};
 
@@ -144,11 +144,11 @@ impl StoreVideo {
         &self.location
     }
 
-    /// The object's sha256 (`sha256:` and lowercase hex), streamed through once (not counted
-    /// in [`bytes_fetched`](Self::bytes_fetched); memory stays flat).
+    /// The object's sha256 ([`ContentHash`]'s text: `sha256:` and lowercase hex), streamed
+    /// through once (not counted in [`bytes_fetched`](Self::bytes_fetched); memory stays flat).
+    /// The hashing runs on Tokio's blocking threads, overlapping with the reads.
     pub async fn sha256(&self) -> Result<String> {
         use futures::TryStreamExt as _;
-        use sha2::Digest as _;
         let options = GetOptions {
             if_match: self.e_tag.clone(),
             ..Default::default()
@@ -159,15 +159,22 @@ impl StoreVideo {
             .map_err(|_| stalled())?
             .map_err(|e| store_error(&self.uri, "get", e))?;
         let mut stream = got.into_stream();
-        let mut hasher = sha2::Sha256::new();
+        let mut hasher = BlockingHasher::default();
         while let Some(chunk) = tokio::time::timeout(self.deadline, stream.try_next())
             .await
             .map_err(|_| stalled())?
             .map_err(|e| store_error(&self.uri, "get", e))?
         {
-            hasher.update(&chunk);
+            hasher
+                .update(chunk)
+                .await
+                .map_err(|e| hashing_failed(&self.uri, e))?;
         }
-        Ok(format!("sha256:{:x}", hasher.finalize()))
+        let hash = hasher
+            .finish()
+            .await
+            .map_err(|e| hashing_failed(&self.uri, e))?;
+        Ok(hash.to_string())
     }
 
     /// Bytes fetched from the store so far.
@@ -260,6 +267,75 @@ impl StoreVideo {
 const RUNTIME_GRACE: Duration = Duration::from_secs(5);
 
 /// A read of `uri` that did not finish within `waited`.
+/// Bytes gathered before a batch is handed to a blocking thread to be hashed.
+const HASH_BATCH: usize = 1024 * 1024;
+
+/// A [`ContentHasher`] fed from async code: pieces are gathered into batches of about
+/// [`HASH_BATCH`] bytes, each hashed on one of Tokio's blocking threads while the next is
+/// gathered, so no hashing runs on the executor's threads. Dropped, it stops after the batch
+/// being hashed.
+#[derive(Debug, Default)]
+struct BlockingHasher {
+    /// The hasher, when no batch is being hashed.
+    idle: Option<ContentHasher>,
+    /// The batch being hashed, handing the hasher back.
+    running: Option<tokio::task::JoinHandle<ContentHasher>>,
+    gathered: Vec<Bytes>,
+    gathered_bytes: usize,
+}
+
+impl BlockingHasher {
+    /// Feed the next piece.
+    async fn update(&mut self, piece: Bytes) -> Result<(), tokio::task::JoinError> {
+        self.gathered_bytes += piece.len();
+        self.gathered.push(piece);
+        if self.gathered_bytes >= HASH_BATCH {
+            self.hand_over().await?;
+        }
+        Ok(())
+    }
+
+    /// Wait for the batch being hashed (if any), then start hashing the gathered pieces.
+    async fn hand_over(&mut self) -> Result<(), tokio::task::JoinError> {
+        let mut hasher = self.wait().await?;
+        let batch = std::mem::take(&mut self.gathered);
+        self.gathered_bytes = 0;
+        self.running = Some(tokio::task::spawn_blocking(move || {
+            batch.iter().for_each(|b| hasher.update(b));
+            hasher
+        }));
+        Ok(())
+    }
+
+    /// The hasher, once the batch being hashed is done. A panic while hashing is passed on;
+    /// the error is a task the runtime cancelled (it is shutting down).
+    async fn wait(&mut self) -> Result<ContentHasher, tokio::task::JoinError> {
+        match self.running.take() {
+            Some(task) => match task.await {
+                Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+                done => done,
+            },
+            None => Ok(self.idle.take().unwrap_or_default()),
+        }
+    }
+
+    /// The hash of everything fed.
+    async fn finish(mut self) -> Result<ContentHash, tokio::task::JoinError> {
+        self.hand_over().await?;
+        Ok(self.wait().await?.finish())
+    }
+}
+
+/// Hashing `uri` stopped because the runtime cancelled its blocking task.
+fn hashing_failed(uri: &str, e: tokio::task::JoinError) -> Error {
+    Error::Backend {
+        backend: "tokio",
+        uri: Some(uri.to_owned()),
+        element: None,
+        source: Box::new(e),
+    }
+}
+
 fn timeout(uri: &str, operation: &str, waited: Duration) -> Error {
     Error::Timeout {
         uri: uri.to_owned(),

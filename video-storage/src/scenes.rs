@@ -1,19 +1,13 @@
 //! Scenes appended to a dataset: one JSON object per scene under
-//! `{prefix}/.video-dataset/scenes/{reference_id}.json`.
+//! `{prefix}/.video-dataset/scenes/{reference_id}.json` ([`layout::scene_key`]).
 
 use futures::TryStreamExt;
 use object_store::{ObjectStore, PutMode, PutPayload};
+use video_core::layout::{self, SCENE_FORMAT, SCENE_FORMAT_VERSION, SCENES_DIR};
 use video_core::{Error, Result, VideoScene};
 
 use crate::ObjectStoreSink;
 use crate::sink::{backend, check_segment, json_error};
-
-/// Dataset-relative folder of the scene objects.
-const SCENES_DIR: &str = ".video-dataset/scenes";
-/// The `format` field of a stored scene.
-const SCENE_FORMAT: &str = "video-dataset/scene";
-/// The `format_version` field of a stored scene.
-pub const SCENE_FORMAT_VERSION: u32 = 1;
 
 /// What [`ObjectStoreSink::append_scenes`] did, by scene reference id (in the order given).
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
@@ -43,7 +37,7 @@ fn scene_key(reference_id: &str) -> Result<String> {
             reason: "a scene reference id cannot contain '/'".into(),
         });
     }
-    Ok(format!("{SCENES_DIR}/{reference_id}.json"))
+    Ok(layout::scene_key(reference_id))
 }
 
 fn encode(key: &str, scene: &VideoScene) -> Result<PutPayload> {
@@ -60,15 +54,7 @@ fn encode(key: &str, scene: &VideoScene) -> Result<PutPayload> {
 /// A stored scene document.
 fn parse_scene(key: &str, bytes: &[u8]) -> Result<VideoScene> {
     let doc: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| json_error(key, e))?;
-    let (format, version) = (&doc["format"], &doc["format_version"]);
-    if format != SCENE_FORMAT || version != SCENE_FORMAT_VERSION {
-        return Err(Error::Unsupported {
-            uri: key.to_owned(),
-            reason: format!(
-                "scene format {format} version {version}; this version reads {SCENE_FORMAT:?} version {SCENE_FORMAT_VERSION}"
-            ),
-        });
-    }
+    layout::check_format(key, "scene", &doc, SCENE_FORMAT, SCENE_FORMAT_VERSION)?;
     serde_json::from_value(doc).map_err(|e| json_error(key, e))
 }
 
@@ -90,7 +76,8 @@ impl ObjectStoreSink {
     /// writer can undo ([`update_dataset_file`](ObjectStoreSink::update_dataset_file)).
     ///
     /// Layout: `{prefix}/.video-dataset/scenes/{reference_id}.json`, a JSON object with
-    /// `"format": "video-dataset/scene"`, `"format_version"` ([`SCENE_FORMAT_VERSION`]) and the
+    /// `"format": "video-dataset/scene"`, `"format_version"` ([`SCENE_FORMAT_VERSION`], see
+    /// [`video_core::layout`]) and the
     /// scene's fields (`reference_id`, `frame_rate`, `items`, `metadata`).
     ///
     /// # Errors
@@ -177,7 +164,7 @@ impl ObjectStoreSink {
         let mut ids: Vec<String> = listed
             .iter()
             .filter_map(|m| {
-                let name = m.location.filename()?.strip_suffix(".json")?;
+                let name = layout::scene_id(m.location.filename()?)?;
                 // Path parts keep some characters percent-encoded.
                 percent_encoding::percent_decode_str(name)
                     .decode_utf8()

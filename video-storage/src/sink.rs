@@ -6,16 +6,13 @@ use async_trait::async_trait;
 use futures::{StreamExt, TryStreamExt};
 use object_store::path::Path;
 use object_store::{ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload, UpdateVersion};
-use sha2::{Digest, Sha256};
+use video_core::layout::{self, MANIFEST_FORMAT};
 use video_core::{
-    DatasetSink, EncodedFrame, Error, FrameRecord, MANIFEST_FORMAT_VERSION, Result, VideoManifest,
-    VideoRef,
+    ContentHash, DatasetSink, EncodedFrame, Error, FrameRecord, MANIFEST_FORMAT_VERSION, Result,
+    VideoManifest, VideoRef,
 };
 
 use crate::FrameName;
-
-/// The `format` field of a manifest document.
-const MANIFEST_FORMAT: &str = "video-dataset/manifest";
 
 /// Reads of frame records kept in flight at once by [`ObjectStoreSink::existing`].
 const CONCURRENT_READS: usize = 16;
@@ -109,7 +106,7 @@ impl ObjectStoreSink {
     /// [`Error::InvalidPath`] when `name` is not one plain path segment.
     pub fn with_image_folder(mut self, name: &str) -> Result<Self> {
         check_segment(name, name)?;
-        if name.contains('/') || name.starts_with(".video-dataset") {
+        if name.contains('/') || name.starts_with(layout::BOOKKEEPING_DIR) {
             return Err(Error::InvalidPath {
                 path: name.to_owned(),
                 reason: "an image folder is one path segment, not the bookkeeping folder".into(),
@@ -138,19 +135,7 @@ impl ObjectStoreSink {
     /// assert_eq!(ObjectStoreSink::annotation_key("train/clip_000042.jpg"), "train/clip_000042.jpg.json");
     /// ```
     pub fn annotation_key(image_key: &str) -> String {
-        let (dir, name) = match image_key.rsplit_once('/') {
-            Some((dir, name)) => (Some(dir), name),
-            None => (None, image_key),
-        };
-        let file = video_core::annotation::supervisely::annotation_file_name(name);
-        match dir {
-            Some("img") => format!("ann/{file}"),
-            Some(d) => match d.strip_suffix("/img") {
-                Some(parent) => format!("{parent}/ann/{file}"),
-                None => format!("{d}/{file}"),
-            },
-            None => file,
-        }
+        layout::annotation_key(image_key)
     }
 
     /// Name frame images with `name` instead of `{video}_{index}.{ext}`. Records, `existing`
@@ -261,6 +246,12 @@ impl ObjectStoreSink {
 
     /// `{folder}/{rest}` relative to the dataset, after validating the folder and the name.
     pub(crate) fn relative(video: &VideoRef, rest: &str) -> Result<String> {
+        Self::check_video(video)?;
+        Ok(layout::video_folder_key(video, rest))
+    }
+
+    /// Check that the video's folder and name make keys inside the dataset.
+    fn check_video(video: &VideoRef) -> Result<()> {
         check_segment(&video.name, &video.name)?;
         if video.name.contains('/') {
             return Err(Error::InvalidPath {
@@ -269,7 +260,7 @@ impl ObjectStoreSink {
             });
         }
         if video.folder.is_empty() {
-            return Ok(rest.to_owned());
+            return Ok(());
         }
         if video.folder.starts_with('/') {
             return Err(Error::InvalidPath {
@@ -280,7 +271,7 @@ impl ObjectStoreSink {
         for seg in video.folder.split('/') {
             check_segment(&video.folder, seg)?;
         }
-        Ok(format!("{}/{rest}", video.folder))
+        Ok(())
     }
 
     /// The full object path of a dataset-relative key.
@@ -296,10 +287,12 @@ impl ObjectStoreSink {
         let name = self
             .frame_name
             .render(&video.name, frame.info.index, frame.format.extension());
-        match &self.image_folder {
-            Some(folder) => Self::relative(video, &format!("{folder}/{name}")),
-            None => Self::relative(video, &name),
-        }
+        Self::check_video(video)?;
+        Ok(layout::frame_key(
+            video,
+            self.image_folder.as_deref(),
+            &name,
+        ))
     }
 
     /// Check a dataset-relative key: `/`-separated plain segments.
@@ -308,14 +301,18 @@ impl ObjectStoreSink {
     }
 
     fn record_key(video: &VideoRef, index: u64) -> Result<String> {
-        Self::relative(
-            video,
-            &format!(".video-dataset/{}/{index:06}.json", video.name),
-        )
+        Self::check_video(video)?;
+        Ok(layout::record_key(video, index))
     }
 
     fn manifest_key(video: &VideoRef) -> Result<String> {
-        Self::relative(video, &format!("{}.scene.json", video.name))
+        Self::check_video(video)?;
+        Ok(layout::manifest_key(video))
+    }
+
+    fn lock_key(video: &VideoRef) -> Result<String> {
+        Self::check_video(video)?;
+        Ok(layout::lock_key(video))
     }
 
     /// The file of a dataset-relative key, for a local-disk store.
@@ -346,7 +343,7 @@ impl ObjectStoreSink {
     /// [`Error::InvalidPath`] for a bad video name or folder; [`Error::Io`] naming the lock file
     /// when it cannot be created or locked.
     pub async fn lock_video(&self, video: &VideoRef) -> Result<VideoLock> {
-        let key = Self::relative(video, &format!(".video-dataset/{}.lock", video.name))?;
+        let key = Self::lock_key(video)?;
         let Some(path) = self.local_file(&key) else {
             return Ok(VideoLock {
                 file: None,
@@ -370,7 +367,7 @@ impl ObjectStoreSink {
 
     /// Whether this sink holds the [`VideoLock`] of `video`.
     fn holds_lock(&self, video: &VideoRef) -> Result<bool> {
-        let key = Self::relative(video, &format!(".video-dataset/{}.lock", video.name))?;
+        let key = Self::lock_key(video)?;
         Ok(self.local_file(&key).is_some_and(|p| {
             self.locked
                 .lock()
@@ -387,13 +384,13 @@ impl ObjectStoreSink {
         }
         let mut dirs = vec![
             (Self::relative(video, "")?, Owned::VideoFolder),
-            (Self::relative(video, "img")?, Owned::Images),
-            (Self::relative(video, "ann")?, Owned::Annotations),
-            (Self::relative(video, ".video-dataset")?, Owned::Bookkeeping),
+            (Self::relative(video, layout::IMAGE_FOLDER)?, Owned::Images),
             (
-                Self::relative(video, &format!(".video-dataset/{}", video.name))?,
-                Owned::Records,
+                Self::relative(video, layout::ANNOTATION_FOLDER)?,
+                Owned::Annotations,
             ),
+            (layout::bookkeeping_dir(&video.folder), Owned::Bookkeeping),
+            (layout::records_dir(video), Owned::Records),
         ];
         if let Some(f) = &self.image_folder {
             dirs.push((Self::relative(video, f)?, Owned::Images));
@@ -426,7 +423,7 @@ impl ObjectStoreSink {
         manifest: &VideoManifest,
         manifest_key: &str,
     ) -> Result<()> {
-        let lock_key = Self::relative(video, &format!(".video-dataset/{}.lock", video.name))?;
+        let lock_key = Self::lock_key(video)?;
         let Some(lock_path) = self.local_file(&lock_key) else {
             return Ok(());
         };
@@ -492,10 +489,7 @@ impl ObjectStoreSink {
     /// [`Error::InvalidPath`] for a bad key; errors of the store naming the key.
     pub async fn begin_update(&self, key: &str) -> Result<DatasetFileUpdate<'_>> {
         Self::check_key(key)?;
-        let lock_key = format!(
-            ".video-dataset/locks/{}.lock",
-            percent_encoding::utf8_percent_encode(key, percent_encoding::NON_ALPHANUMERIC)
-        );
+        let lock_key = layout::file_lock_key(key);
         let lock = match self.local_file(&lock_key) {
             Some(path) => {
                 let file = lock_file(path).await?;
@@ -635,7 +629,7 @@ impl ObjectStoreSink {
             .collect();
         let mut dirs = std::collections::BTreeSet::new();
         dirs.insert(Self::relative(video, "")?.trim_end_matches('/').to_owned());
-        dirs.insert(Self::relative(video, "img")?);
+        dirs.insert(Self::relative(video, layout::IMAGE_FOLDER)?);
         if let Some(f) = &self.image_folder {
             dirs.insert(Self::relative(video, f)?);
         }
@@ -689,15 +683,13 @@ impl ObjectStoreSink {
         };
         let head: serde_json::Value =
             serde_json::from_slice(&bytes).map_err(|e| json_error(&key, e))?;
-        let (format, version) = (&head["format"], &head["format_version"]);
-        if format != MANIFEST_FORMAT || version != MANIFEST_FORMAT_VERSION {
-            return Err(Error::Unsupported {
-                uri: key,
-                reason: format!(
-                    "manifest format {format} version {version}; this version reads {MANIFEST_FORMAT:?} version {MANIFEST_FORMAT_VERSION}"
-                ),
-            });
-        }
+        layout::check_format(
+            &key,
+            "manifest",
+            &head,
+            MANIFEST_FORMAT,
+            MANIFEST_FORMAT_VERSION,
+        )?;
         // The document's other fields (`format`, `format_version`, `video`) are ignored here.
         serde_json::from_value(head)
             .map(Some)
@@ -708,7 +700,8 @@ impl ObjectStoreSink {
 #[async_trait]
 impl DatasetSink for ObjectStoreSink {
     async fn existing(&self, video: &VideoRef, indices: &[u64]) -> Result<Vec<FrameRecord>> {
-        let dir_key = Self::relative(video, &format!(".video-dataset/{}", video.name))?;
+        Self::check_video(video)?;
+        let dir_key = layout::records_dir(video);
         let dir = self.path(&dir_key);
         let listed: Vec<object_store::ObjectMeta> = self
             .store
@@ -719,13 +712,7 @@ impl DatasetSink for ObjectStoreSink {
         let wanted: std::collections::BTreeSet<u64> = indices.iter().copied().collect();
         let present: Vec<u64> = listed
             .iter()
-            .filter_map(|m| {
-                m.location
-                    .filename()?
-                    .strip_suffix(".json")?
-                    .parse::<u64>()
-                    .ok()
-            })
+            .filter_map(|m| layout::record_index(m.location.filename()?))
             .filter(|i| wanted.contains(i))
             .collect();
         let mut records: Vec<FrameRecord> = futures::stream::iter(present)
@@ -761,7 +748,7 @@ impl DatasetSink for ObjectStoreSink {
             width: frame.width,
             height: frame.height,
             bytes: frame.bytes.len() as u64,
-            content_hash: Some(format!("sha256:{:x}", Sha256::digest(&frame.bytes))),
+            content_hash: Some(ContentHash::of(&frame.bytes).to_string()),
             annotation_key: None,
         };
         self.put(&key, frame.bytes.clone()).await?;
@@ -923,7 +910,7 @@ pub(crate) fn too_many_races(key: &str) -> Error {
 }
 
 /// Run blocking file-system work off the async threads under Tokio, inline on other executors.
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+pub(crate) async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
     match tokio::runtime::Handle::try_current() {
         Ok(rt) => match rt.spawn_blocking(f).await {
             Ok(v) => v,
@@ -1000,15 +987,13 @@ impl Owned {
         match self {
             Owned::VideoFolder => {
                 frame(name)
-                    || name.strip_suffix(".json").is_some_and(frame)
-                    || name == format!("{video}.scene.json")
+                    || layout::annotated_image(name).is_some_and(frame)
+                    || name == layout::manifest_file_name(video)
             }
             Owned::Images => frame(name),
-            Owned::Annotations => name.strip_suffix(".json").is_some_and(frame),
-            Owned::Bookkeeping => name == format!("{video}.coco.json"),
-            Owned::Records => name
-                .strip_suffix(".json")
-                .is_some_and(|i| !i.is_empty() && i.bytes().all(|b| b.is_ascii_digit())),
+            Owned::Annotations => layout::annotated_image(name).is_some_and(frame),
+            Owned::Bookkeeping => name == layout::coco_part_file_name(video),
+            Owned::Records => layout::record_index(name).is_some(),
             Owned::Names(n) => n.contains(name),
         }
     }

@@ -6,11 +6,11 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use object_store::{MultipartUpload, ObjectStoreExt, PutPayload};
-use sha2::{Digest, Sha256};
 use tokio::task::JoinSet;
-use video_core::{Demuxer, Error, Result, VideoMetadata};
+use video_core::{ContentHash, ContentHasher, Demuxer, Error, Result, VideoMetadata};
 
 use crate::ObjectStoreSink;
+use crate::sink::blocking;
 use crate::store::{store_error, with_cleanup_failure};
 
 /// Bytes read from the file and sent as one part.
@@ -29,10 +29,10 @@ pub struct UploadOptions<'a> {
     pub max_bytes: u64,
     /// Called with the bytes sent so far. Default: none.
     pub progress: Option<&'a mut (dyn FnMut(u64) + Send)>,
-    /// The file's content hash as the caller knows it (`sha256:` and lowercase hex): the
-    /// upload is committed only if the bytes streamed have this hash, and aborted otherwise
-    /// (a file rewritten in place between hashing and uploading). Default: none (the size,
-    /// modification time and identity of the file are still checked).
+    /// The file's content hash as the caller knows it ([`ContentHash`]'s text: `sha256:` and
+    /// hex): the upload is committed only if the bytes streamed have this hash, and aborted
+    /// otherwise (a file rewritten in place between hashing and uploading). Default: none (the
+    /// size, modification time and identity of the file are still checked).
     pub expect_sha256: Option<String>,
 }
 
@@ -82,7 +82,7 @@ impl<'a> UploadOptions<'a> {
 pub struct UploadedVideo {
     /// The key in the dataset (`{folder}/{file name}`).
     pub key: String,
-    /// Content hash of the file: `sha256:` and lowercase hex.
+    /// Content hash of the file: [`ContentHash`]'s text, `sha256:` and lowercase hex.
     pub content_hash: String,
     /// Size in bytes.
     pub size: u64,
@@ -250,6 +250,30 @@ impl Drop for Pending {
     }
 }
 
+/// The file being uploaded and the hash of what was read of it so far. Reading and hashing
+/// run on Tokio's blocking threads, one chunk per call, never on the async executor's.
+struct Reading {
+    file: std::fs::File,
+    hasher: ContentHasher,
+}
+
+impl Reading {
+    /// Read and hash the next chunk: [`CHUNK`] bytes, fewer only at the end of the file (none
+    /// there). If the caller is dropped meanwhile, the read of this one chunk still ends.
+    async fn next_chunk(mut self) -> (Self, std::io::Result<Vec<u8>>) {
+        blocking(move || {
+            let mut buf = vec![0u8; CHUNK];
+            let read = fill(&mut self.file, &mut buf).map(|n| {
+                buf.truncate(n);
+                self.hasher.update(&buf);
+                buf
+            });
+            (self, read)
+        })
+        .await
+    }
+}
+
 /// Fill `buf` from `file` as far as it goes; the bytes read (fewer than `buf.len()` only at
 /// the end of the file).
 fn fill(file: &mut std::fs::File, buf: &mut [u8]) -> std::io::Result<usize> {
@@ -294,7 +318,9 @@ fn fill(file: &mut std::fs::File, buf: &mut [u8]) -> std::io::Result<usize> {
 /// [`Error::TooLarge`] for a file over [`UploadOptions::max_bytes`], before probing and before
 /// any byte is written; the demuxer's errors for a file that is not a video; [`Error::Io`]
 /// naming the file when it cannot be read or changed during the upload; store errors name the
-/// key ([`Error::Store`], [`Error::NotFound`] for a missing bucket).
+/// key ([`Error::Store`], [`Error::NotFound`] for a missing bucket);
+/// [`Error::InvalidOption`] for an [`UploadOptions::expect_sha256`] that is not a content hash,
+/// before any byte is written.
 pub async fn upload_video(
     sink: &ObjectStoreSink,
     local: &Path,
@@ -315,8 +341,20 @@ pub async fn upload_video(
             "{what}; the upload was aborted and nothing was stored"
         )),
     };
+    let expected = match opts.expect_sha256.as_deref().map(ContentHash::parse) {
+        Some(Err(Error::InvalidOption { reason, .. })) => {
+            return Err(Error::InvalidOption {
+                option: "expect_sha256".into(),
+                reason,
+            });
+        }
+        other => other.transpose()?,
+    };
     // A FIFO or a device would block the probe's or the upload's reads, or never end.
-    let first = video_core::regular_file(local, &uri)?;
+    let first = {
+        let (local, uri) = (local.to_owned(), uri.clone());
+        blocking(move || video_core::regular_file(&local, &uri)).await?
+    };
     let seen = Fingerprint::of(&first);
     let size = seen.size;
     if size > opts.max_bytes {
@@ -338,10 +376,19 @@ pub async fn upload_video(
         folder: folder.to_owned(),
         name: name.to_owned(),
     };
-    let key = ObjectStoreSink::relative(&video, name)?;
+    ObjectStoreSink::relative(&video, "")?;
+    let key = video_core::layout::uploaded_video_key(folder, name);
     let path = sink.path(&key);
-    let mut file = video_core::open_regular_file(local).map_err(|e| io("open", e))?;
-    let opened = Fingerprint::of(&file.metadata().map_err(|e| io("stat", e))?);
+    let (file, opened) = {
+        let local = local.to_owned();
+        blocking(move || {
+            let file = video_core::open_regular_file(&local).map_err(|e| ("open", e))?;
+            let meta = file.metadata().map_err(|e| ("stat", e))?;
+            Ok((file, Fingerprint::of(&meta)))
+        })
+        .await
+        .map_err(|(operation, e)| io(operation, e))?
+    };
     if opened != seen {
         return Err(Error::Io {
             path: local.to_owned(),
@@ -362,18 +409,21 @@ pub async fn upload_video(
         parts: JoinSet::new(),
         sent_parts: 0,
     };
-    let mut hasher = Sha256::new();
+    let mut reading = Reading {
+        file,
+        hasher: ContentHasher::new(),
+    };
     let mut sent = 0u64;
     let mut progress = opts.progress;
-    let streamed: Result<()> = async {
+    let streamed: Result<ContentHash> = async {
         loop {
-            let mut buf = vec![0u8; CHUNK];
-            let n = fill(&mut file, &mut buf).map_err(|e| io("read", e))?;
+            let (back, read) = reading.next_chunk().await;
+            reading = back;
+            let buf = read.map_err(|e| io("read", e))?;
+            let n = buf.len();
             if n == 0 {
                 break;
             }
-            buf.truncate(n);
-            hasher.update(&buf);
             sent += n as u64;
             if sent > size {
                 return Err(changed(format!(
@@ -394,28 +444,36 @@ pub async fn upload_video(
                 "the file changed size while it was uploaded ({size} bytes, then {sent} read)"
             )));
         }
-        let now_open = Fingerprint::of(&file.metadata().map_err(|e| io("stat", e))?);
-        let now_path = Fingerprint::of(&std::fs::metadata(local).map_err(|e| io("stat", e))?);
+        let path = local.to_owned();
+        let (reading, now) = blocking(move || {
+            let now_open = reading.file.metadata().map(|m| Fingerprint::of(&m));
+            let now_path = std::fs::metadata(&path).map(|m| Fingerprint::of(&m));
+            (reading, now_open.and_then(|o| Ok((o, now_path?))))
+        })
+        .await;
+        let (now_open, now_path) = now.map_err(|e| io("stat", e))?;
         if now_open != seen || now_path != seen {
             return Err(changed(format!(
                 "the file changed while it was uploaded (size {size} then {}, modified {:?} then {:?}, or replaced)",
                 now_path.size, seen.modified, now_path.modified
             )));
         }
-        Ok(())
+        Ok(reading.hasher.finish())
     }
     .await;
-    let content_hash = format!("sha256:{:x}", hasher.finalize());
-    let checked = streamed.and_then(|()| match &opts.expect_sha256 {
-        Some(want) if *want != content_hash => Err(changed(format!(
-            "the content hash is {content_hash}, not the expected {want}"
+    let checked = streamed.and_then(|hash| match expected {
+        Some(want) if want != hash => Err(changed(format!(
+            "the content hash is {hash}, not the expected {want}"
         ))),
-        _ => Ok(()),
+        _ => Ok(hash),
     });
-    match checked {
-        Ok(()) => pending.complete().await?,
+    let content_hash = match checked {
+        Ok(hash) => {
+            pending.complete().await?;
+            hash.to_string()
+        }
         Err(e) => return Err(pending.abort_after(e).await),
-    }
+    };
     Ok(UploadedVideo {
         key,
         content_hash,

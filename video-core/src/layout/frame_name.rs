@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use video_core::{Error, Result};
+use crate::{Error, Result};
 
 /// The default template: `{video}_{index}.{ext}` (`clip_000042.jpg`).
 pub const DEFAULT_FRAME_NAME: &str = "{video}_{index}.{ext}";
@@ -30,7 +30,7 @@ enum Part {
 /// than `N` digits are written in full.
 ///
 /// ```
-/// use video_storage::FrameName;
+/// use video_core::layout::FrameName;
 /// let name: FrameName = "frames-{video}-{index:08}.{ext}".parse()?;
 /// assert_eq!(name.render("clip", 42, "jpg"), "frames-clip-00000042.jpg");
 /// assert!("{video}.{ext}".parse::<FrameName>().is_err()); // no index
@@ -131,7 +131,7 @@ impl FrameName {
     /// (with any extension of ASCII letters and digits), `None` otherwise.
     ///
     /// ```
-    /// use video_storage::FrameName;
+    /// use video_core::layout::FrameName;
     /// let name = FrameName::default();
     /// assert_eq!(name.index_of("clip", "clip_000042.png"), Some(42));
     /// assert_eq!(name.index_of("clip", "clip_1234567.jpg"), Some(1234567));

@@ -1,0 +1,470 @@
+//! The dataset's layout in a store: every key and folder name the library writes or reads, and
+//! the format names and versions of the JSON documents it stores. Sinks, the job and tests ask
+//! this module; nothing else spells a key.
+//!
+//! # The tree
+//!
+//! Keys are `/`-separated and relative to the dataset (an `ObjectStoreSink`'s prefix). A video
+//! is named by a [`VideoRef`]: its `folder` (`""` for the top, any depth) and its `name` (the
+//! video file's stem).
+//!
+//! ```text
+//! {dataset}/
+//! ├── meta.json                                  META_KEY: Supervisely project meta (annotations)
+//! ├── .video-dataset/                            BOOKKEEPING_DIR: the library's own files
+//! │   ├── scenes/{reference_id}.json             scene_key: a scene appended to the dataset
+//! │   └── locks/{key, percent-encoded}.lock      file_lock_key: local-disk lock of a shared file
+//! └── {folder}/
+//!     ├── {video}_{index:06}.{jpg|png}           frame_key: a frame (name: FrameName template)
+//!     ├── {video}_{index:06}.{jpg|png}.json      annotation_key: its annotation, beside it
+//!     ├── img/{video}_{index:06}.{jpg|png}       frame_key with image folder IMAGE_FOLDER
+//!     ├── ann/{video}_{index:06}.{jpg|png}.json  annotation_key of an image in img/
+//!     ├── coco_instances.json                    coco_key: the folder's COCO instances
+//!     ├── {video}.scene.json                     manifest_key: the video's manifest, written last
+//!     ├── {video file name}                      uploaded_video_key: a video put there by upload
+//!     └── .video-dataset/
+//!         ├── {video}/{index:06}.json            record_key: one record per stored frame
+//!         ├── {video}.coco.json                  coco_part_key: the video's part of the COCO file
+//!         └── {video}.lock                       lock_key: the video's writer lock (local disk)
+//! ```
+//!
+//! With annotations (`video_dataset::extract_frames` given one) each folder is a Supervisely
+//! images dataset (`img/`, `ann/`) and the dataset root a Supervisely project (`meta.json`).
+//! On local disk object_store writes each object to a staging file `{name}#{n}` and renames it
+//! into place; a killed writer can leave one behind (see `ObjectStoreSink::lock_video`).
+//!
+//! The manifest is a JSON object with `"format": "video-dataset/manifest"` ([`MANIFEST_FORMAT`])
+//! and `"format_version"` ([`MANIFEST_FORMAT_VERSION`]); a scene one with
+//! `"format": "video-dataset/scene"` ([`SCENE_FORMAT`]) and [`SCENE_FORMAT_VERSION`].
+//!
+//! These functions build keys from names the caller has already checked (a sink refuses empty,
+//! `.`/`..` and control-character segments before asking); they never fail.
+//!
+//! ```
+//! use video_core::{VideoRef, layout};
+//! let video = VideoRef { folder: "train".into(), name: "clip".into() };
+//! assert_eq!(layout::record_key(&video, 42), "train/.video-dataset/clip/000042.json");
+//! assert_eq!(layout::manifest_key(&video), "train/clip.scene.json");
+//! assert_eq!(layout::annotation_key("train/img/clip_000042.jpg"), "train/ann/clip_000042.jpg.json");
+//! ```
+
+mod frame_name;
+
+pub use frame_name::{DEFAULT_FRAME_NAME, FrameName};
+
+use crate::{Error, Result, VideoRef};
+
+/// The folder of the library's own files, hidden among the frames: at the dataset's top (scenes,
+/// locks) and in every video folder (records, COCO parts, video locks).
+pub const BOOKKEEPING_DIR: &str = ".video-dataset";
+
+/// The `format` field of a stored manifest.
+pub const MANIFEST_FORMAT: &str = "video-dataset/manifest";
+
+/// Version of the manifest's JSON shape, written as `format_version` by sinks that store
+/// manifests as JSON. It changes when a field is renamed, moved or removed, not when one is added.
+///
+/// Version 1 (`"format": "video-dataset/scene-1"`) kept the source as a string inside `video`
+/// and had no sampling settings or `sample_info`.
+pub const MANIFEST_FORMAT_VERSION: u32 = 2;
+
+/// The `format` field of a stored scene.
+pub const SCENE_FORMAT: &str = "video-dataset/scene";
+
+/// The `format_version` field of a stored scene.
+pub const SCENE_FORMAT_VERSION: u32 = 1;
+
+/// The key of the project meta of a dataset with annotations, at the dataset's root
+/// (Supervisely's `meta.json`).
+pub const META_KEY: &str = "meta.json";
+
+/// The name of the COCO instances file of a dataset folder (`{folder}/coco_instances.json`).
+pub const COCO_FILE_NAME: &str = "coco_instances.json";
+
+/// The image folder of a video folder in a dataset with annotations (Supervisely's `img/`):
+/// the folder `video_dataset::extract_frames` puts frames in when it copies annotations.
+pub const IMAGE_FOLDER: &str = "img";
+
+/// The annotation folder beside [`IMAGE_FOLDER`] (Supervisely's `ann/`).
+pub const ANNOTATION_FOLDER: &str = "ann";
+
+/// Dataset-relative folder of the scene documents.
+pub const SCENES_DIR: &str = ".video-dataset/scenes";
+
+/// The extension of every JSON document the library stores.
+const JSON: &str = ".json";
+/// The suffix of one video's part of its folder's COCO file.
+const COCO_PART: &str = ".coco.json";
+/// The suffix of a video's manifest.
+const MANIFEST: &str = ".scene.json";
+/// The suffix of a lock file.
+const LOCK: &str = ".lock";
+
+/// `{folder}/{rest}`, or `rest` for the top folder (`""`).
+///
+/// ```
+/// assert_eq!(video_core::layout::in_folder("a/b", "c.json"), "a/b/c.json");
+/// assert_eq!(video_core::layout::in_folder("", "c.json"), "c.json");
+/// ```
+pub fn in_folder(folder: &str, rest: &str) -> String {
+    if folder.is_empty() {
+        rest.to_owned()
+    } else {
+        format!("{folder}/{rest}")
+    }
+}
+
+/// The key of `rest` in `video`'s folder: `{folder}/{rest}`.
+pub fn video_folder_key(video: &VideoRef, rest: &str) -> String {
+    in_folder(&video.folder, rest)
+}
+
+/// The key of a frame image named `file_name` (see [`FrameName::render`]) of `video`:
+/// `{folder}/{file_name}`, or `{folder}/{image_folder}/{file_name}`.
+pub fn frame_key(video: &VideoRef, image_folder: Option<&str>, file_name: &str) -> String {
+    match image_folder {
+        Some(dir) => video_folder_key(video, &format!("{dir}/{file_name}")),
+        None => video_folder_key(video, file_name),
+    }
+}
+
+/// The file name of frame `index` of the video `video` under the default template
+/// ([`DEFAULT_FRAME_NAME`]): `{video}_{index:06}.{ext}`.
+pub fn default_frame_file_name(video: &str, index: u64, ext: &str) -> String {
+    FrameName::default().render(video, index, ext)
+}
+
+/// The folder of a video's bookkeeping files: `{folder}/.video-dataset`.
+pub fn bookkeeping_dir(folder: &str) -> String {
+    in_folder(folder, BOOKKEEPING_DIR)
+}
+
+/// The folder of a video's frame records: `{folder}/.video-dataset/{video}`.
+pub fn records_dir(video: &VideoRef) -> String {
+    format!("{}/{}", bookkeeping_dir(&video.folder), video.name)
+}
+
+/// The file name of frame `index`'s record: `{index:06}.json`.
+pub fn record_file_name(index: u64) -> String {
+    format!("{index:06}{JSON}")
+}
+
+/// The frame index of a record's file name (`000042.json` → 42): digits, then `.json`.
+pub fn record_index(file_name: &str) -> Option<u64> {
+    let digits = file_name.strip_suffix(JSON)?;
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse().ok()
+}
+
+/// The key of frame `index`'s record: `{folder}/.video-dataset/{video}/{index:06}.json`. A frame
+/// counts as stored when its record exists; the record holds the image's key.
+pub fn record_key(video: &VideoRef, index: u64) -> String {
+    format!("{}/{}", records_dir(video), record_file_name(index))
+}
+
+/// The file name of the manifest of the video `video`: `{video}.scene.json`.
+pub fn manifest_file_name(video: &str) -> String {
+    format!("{video}{MANIFEST}")
+}
+
+/// The key of a video's manifest: `{folder}/{video}.scene.json`.
+pub fn manifest_key(video: &VideoRef) -> String {
+    video_folder_key(video, &manifest_file_name(&video.name))
+}
+
+/// The key of a video's writer lock (a local-disk `flock`):
+/// `{folder}/.video-dataset/{video}.lock`.
+pub fn lock_key(video: &VideoRef) -> String {
+    format!("{}/{}{LOCK}", bookkeeping_dir(&video.folder), video.name)
+}
+
+/// The key of the lock of a read-modify-write of the dataset file `key` on local disk:
+/// `.video-dataset/locks/{key}.lock`, the key percent-encoded (every byte but ASCII letters and
+/// digits as `%XX`, upper-case hex) so that any key is one file name.
+pub fn file_lock_key(key: &str) -> String {
+    use std::fmt::Write as _;
+    let mut encoded = String::with_capacity(key.len());
+    for b in key.bytes() {
+        if b.is_ascii_alphanumeric() {
+            encoded.push(char::from(b));
+        } else {
+            let _ = write!(encoded, "%{b:02X}");
+        }
+    }
+    format!("{BOOKKEEPING_DIR}/locks/{encoded}{LOCK}")
+}
+
+/// The file name of one video's part of its folder's COCO file: `{video}.coco.json`.
+pub fn coco_part_file_name(video: &str) -> String {
+    format!("{video}{COCO_PART}")
+}
+
+/// The video whose COCO part `file_name` is (`clip.coco.json` → `clip`).
+pub fn coco_part_video(file_name: &str) -> Option<&str> {
+    file_name.strip_suffix(COCO_PART)
+}
+
+/// The key of one video's part of its folder's COCO file:
+/// `{folder}/.video-dataset/{video}.coco.json`.
+pub fn coco_part_key(video: &VideoRef) -> String {
+    format!(
+        "{}/{}",
+        bookkeeping_dir(&video.folder),
+        coco_part_file_name(&video.name)
+    )
+}
+
+/// The key of a folder's COCO instances file: `{folder}/coco_instances.json`.
+pub fn coco_key(folder: &str) -> String {
+    in_folder(folder, COCO_FILE_NAME)
+}
+
+/// The key of a scene: `.video-dataset/scenes/{reference_id}.json`.
+pub fn scene_key(reference_id: &str) -> String {
+    format!("{SCENES_DIR}/{reference_id}{JSON}")
+}
+
+/// The reference id of a scene's file name in [`SCENES_DIR`] (`a.json` → `a`), before
+/// percent-decoding.
+pub fn scene_id(file_name: &str) -> Option<&str> {
+    file_name.strip_suffix(JSON)
+}
+
+/// The key of a video uploaded into `folder`: `{folder}/{file name}`.
+pub fn uploaded_video_key(folder: &str, file_name: &str) -> String {
+    in_folder(folder, file_name)
+}
+
+/// The file name of the annotation of the image `image_file_name`: `{image}.json`
+/// (Supervisely's images format: `clip_000042.jpg` → `clip_000042.jpg.json`).
+pub fn annotation_file_name(image_file_name: &str) -> String {
+    format!("{image_file_name}{JSON}")
+}
+
+/// The image file name an annotation's file name belongs to (`a.jpg.json` → `a.jpg`).
+pub fn annotated_image(annotation_file_name: &str) -> Option<&str> {
+    annotation_file_name.strip_suffix(JSON)
+}
+
+/// The key of the annotation of the image stored under `image_key`: an image in a folder
+/// named `img` has it in the sibling `ann` folder (`{dir}/img/{image}` →
+/// `{dir}/ann/{image}.json`, Supervisely's images project); any other image beside it
+/// (`{dir}/{image}` → `{dir}/{image}.json`).
+pub fn annotation_key(image_key: &str) -> String {
+    let (dir, name) = match image_key.rsplit_once('/') {
+        Some((dir, name)) => (Some(dir), name),
+        None => (None, image_key),
+    };
+    let file = annotation_file_name(name);
+    match dir {
+        Some(IMAGE_FOLDER) => format!("{ANNOTATION_FOLDER}/{file}"),
+        Some(d) => match d
+            .strip_suffix(IMAGE_FOLDER)
+            .and_then(|p| p.strip_suffix('/'))
+        {
+            Some(parent) => format!("{parent}/{ANNOTATION_FOLDER}/{file}"),
+            None => format!("{d}/{file}"),
+        },
+        None => file,
+    }
+}
+
+/// Check the `format` and `format_version` fields of the stored document `doc` (read from
+/// `key`, a `what`: `"manifest"`, `"scene"`) against the ones this version writes.
+///
+/// # Errors
+/// [`Error::Unsupported`] naming the key for a document of another format or version.
+pub fn check_format(
+    key: &str,
+    what: &str,
+    doc: &serde_json::Value,
+    format: &str,
+    format_version: u32,
+) -> Result<()> {
+    let (found, version) = (&doc["format"], &doc["format_version"]);
+    if found != format || version != format_version {
+        return Err(Error::Unsupported {
+            uri: key.to_owned(),
+            reason: format!(
+                "{what} format {found} version {version}; this version reads {format:?} version {format_version}"
+            ),
+        });
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    //! The layout's specification: each key shape pinned byte for byte. Existing datasets are
+    //! resumed by these names, so a test failing here means a change of on-store format.
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn video(folder: &str, name: &str) -> VideoRef {
+        VideoRef {
+            folder: folder.into(),
+            name: name.into(),
+        }
+    }
+
+    #[test]
+    fn format_names_and_versions() {
+        assert_eq!(BOOKKEEPING_DIR, ".video-dataset");
+        assert_eq!(MANIFEST_FORMAT, "video-dataset/manifest");
+        assert_eq!(MANIFEST_FORMAT_VERSION, 2);
+        assert_eq!(SCENE_FORMAT, "video-dataset/scene");
+        assert_eq!(SCENE_FORMAT_VERSION, 1);
+        assert_eq!(META_KEY, "meta.json");
+        assert_eq!(COCO_FILE_NAME, "coco_instances.json");
+        assert_eq!(IMAGE_FOLDER, "img");
+        assert_eq!(ANNOTATION_FOLDER, "ann");
+        assert_eq!(SCENES_DIR, ".video-dataset/scenes");
+    }
+
+    #[test]
+    fn frame_keys() {
+        assert_eq!(DEFAULT_FRAME_NAME, "{video}_{index}.{ext}");
+        assert_eq!(
+            default_frame_file_name("clip", 42, "jpg"),
+            "clip_000042.jpg"
+        );
+        assert_eq!(
+            default_frame_file_name("clip", 1_234_567, "png"),
+            "clip_1234567.png"
+        );
+        let name = "clip_000042.jpg";
+        assert_eq!(frame_key(&video("", "clip"), None, name), "clip_000042.jpg");
+        assert_eq!(
+            frame_key(&video("train/cam1", "clip"), None, name),
+            "train/cam1/clip_000042.jpg"
+        );
+        assert_eq!(
+            frame_key(&video("train", "clip"), Some(IMAGE_FOLDER), name),
+            "train/img/clip_000042.jpg"
+        );
+        assert_eq!(
+            frame_key(&video("", "clip"), Some("img"), name),
+            "img/clip_000042.jpg"
+        );
+        assert_eq!(video_folder_key(&video("", "clip"), ""), "");
+        assert_eq!(video_folder_key(&video("a", "clip"), ""), "a/");
+    }
+
+    #[test]
+    fn record_keys() {
+        assert_eq!(
+            record_key(&video("", "clip"), 42),
+            ".video-dataset/clip/000042.json"
+        );
+        assert_eq!(
+            record_key(&video("train/cam1", "clip"), 1_234_567),
+            "train/cam1/.video-dataset/clip/1234567.json"
+        );
+        assert_eq!(records_dir(&video("", "clip")), ".video-dataset/clip");
+        assert_eq!(records_dir(&video("t", "clip")), "t/.video-dataset/clip");
+        assert_eq!(bookkeeping_dir(""), ".video-dataset");
+        assert_eq!(bookkeeping_dir("t"), "t/.video-dataset");
+        assert_eq!(record_file_name(0), "000000.json");
+        assert_eq!(record_index("000042.json"), Some(42));
+        assert_eq!(record_index("1234567.json"), Some(1_234_567));
+        for bad in [
+            ".json",
+            "+5.json",
+            "42.jpg",
+            "a42.json",
+            "000042.json#1",
+            "42",
+        ] {
+            assert_eq!(record_index(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn manifest_and_lock_keys() {
+        assert_eq!(manifest_file_name("clip"), "clip.scene.json");
+        assert_eq!(manifest_key(&video("", "clip")), "clip.scene.json");
+        assert_eq!(
+            manifest_key(&video("train/cam1", "clip")),
+            "train/cam1/clip.scene.json"
+        );
+        assert_eq!(lock_key(&video("", "clip")), ".video-dataset/clip.lock");
+        assert_eq!(
+            lock_key(&video("train", "clip")),
+            "train/.video-dataset/clip.lock"
+        );
+        assert_eq!(
+            file_lock_key("meta.json"),
+            ".video-dataset/locks/meta%2Ejson.lock"
+        );
+        assert_eq!(
+            file_lock_key("train/coco_instances.json"),
+            ".video-dataset/locks/train%2Fcoco%5Finstances%2Ejson.lock"
+        );
+        assert_eq!(file_lock_key("é"), ".video-dataset/locks/%C3%A9.lock");
+    }
+
+    #[test]
+    fn coco_and_scene_keys() {
+        assert_eq!(coco_part_file_name("clip"), "clip.coco.json");
+        assert_eq!(coco_part_video("clip.coco.json"), Some("clip"));
+        assert_eq!(coco_part_video("clip.scene.json"), None);
+        assert_eq!(
+            coco_part_key(&video("", "clip")),
+            ".video-dataset/clip.coco.json"
+        );
+        assert_eq!(
+            coco_part_key(&video("train", "clip")),
+            "train/.video-dataset/clip.coco.json"
+        );
+        assert_eq!(coco_key(""), "coco_instances.json");
+        assert_eq!(coco_key("train"), "train/coco_instances.json");
+        assert_eq!(scene_key("a"), ".video-dataset/scenes/a.json");
+        assert_eq!(scene_id("a.json"), Some("a"));
+        assert_eq!(uploaded_video_key("", "a.mp4"), "a.mp4");
+        assert_eq!(uploaded_video_key("v/x", "a.mp4"), "v/x/a.mp4");
+    }
+
+    #[test]
+    fn annotation_keys() {
+        assert_eq!(annotation_file_name("a.jpg"), "a.jpg.json");
+        assert_eq!(annotated_image("a.jpg.json"), Some("a.jpg"));
+        assert_eq!(
+            annotation_key("train/img/clip_000042.jpg"),
+            "train/ann/clip_000042.jpg.json"
+        );
+        assert_eq!(annotation_key("img/a.png"), "ann/a.png.json");
+        assert_eq!(
+            annotation_key("train/clip_000042.jpg"),
+            "train/clip_000042.jpg.json"
+        );
+        assert_eq!(annotation_key("a.png"), "a.png.json");
+        // Only a folder named exactly `img` is Supervisely's.
+        assert_eq!(
+            annotation_key("train/xxximg/a.png"),
+            "train/xxximg/a.png.json"
+        );
+    }
+
+    #[test]
+    fn formats_are_checked() {
+        let doc = serde_json::json!({"format": MANIFEST_FORMAT, "format_version": 2});
+        check_format(
+            "k",
+            "manifest",
+            &doc,
+            MANIFEST_FORMAT,
+            MANIFEST_FORMAT_VERSION,
+        )
+        .unwrap();
+        let old = serde_json::json!({"format": "video-dataset/scene-1"});
+        let e = check_format("k", "manifest", &old, MANIFEST_FORMAT, 2).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("manifest format \"video-dataset/scene-1\" version null"),
+            "{e}"
+        );
+        assert!(matches!(e, Error::Unsupported { uri, .. } if uri == "k"));
+    }
+}
