@@ -407,3 +407,26 @@ impl ByteSource for StoreVideo {
         Ok(out.freeze())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    /// Pieces of every size, crossing batch boundaries, hash as the whole does.
+    #[tokio::test]
+    async fn blocking_hasher_hashes_every_piece_in_order() {
+        let data: Vec<u8> = (0..3 * HASH_BATCH + 12_345)
+            .map(|i| (i % 251) as u8)
+            .collect();
+        for piece in [999, 65_536, HASH_BATCH - 1, HASH_BATCH + 7] {
+            let mut h = BlockingHasher::default();
+            for chunk in data.chunks(piece) {
+                h.update(Bytes::copy_from_slice(chunk)).await.unwrap();
+            }
+            assert_eq!(h.finish().await.unwrap(), ContentHash::of(&data), "{piece}");
+        }
+        let empty = BlockingHasher::default().finish().await.unwrap();
+        assert_eq!(empty, ContentHash::of(b""));
+    }
+}

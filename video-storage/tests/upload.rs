@@ -198,4 +198,21 @@ async fn too_large_and_not_a_video_leave_nothing() {
     .await
     .unwrap_err();
     assert!(matches!(e, Error::NotFound { .. }), "{e}");
+    // An expected hash that is not one fails before anything is read or written.
+    for bad in ["sha256:abc", "md5:0123", &"0".repeat(64)] {
+        let e = upload_video(
+            &sink,
+            generated_video(),
+            "raw",
+            &mut demuxer,
+            UploadOptions::default().expect_sha256(Some(bad.to_owned())),
+        )
+        .await
+        .unwrap_err();
+        assert!(
+            matches!(e, Error::InvalidOption { ref option, .. } if option == "expect_sha256"),
+            "{bad}: {e}"
+        );
+    }
+    assert!(stored_keys(&sink).await.is_empty());
 }
