@@ -37,8 +37,9 @@
 //! and `"format_version"` ([`MANIFEST_FORMAT_VERSION`]); a scene one with
 //! `"format": "video-dataset/scene"` ([`SCENE_FORMAT`]) and [`SCENE_FORMAT_VERSION`].
 //!
-//! These functions build keys from names the caller has already checked (a sink refuses empty,
-//! `.`/`..` and control-character segments before asking); they never fail.
+//! The key functions build keys from names the caller has already checked with
+//! [`check_video`], [`check_key`] or [`check_segment`] (which refuse empty, `.`/`..`,
+//! backslash and control-character segments); they never fail.
 //!
 //! ```
 //! use video_core::{VideoRef, layout};
@@ -295,6 +296,66 @@ pub fn check_format(
     Ok(())
 }
 
+/// Check one segment of a key (`whole`, named in the error): not empty, not `.`/`..`, no
+/// backslashes or control characters, so that no key leaves the dataset.
+///
+/// # Errors
+/// [`Error::InvalidPath`] naming `whole` and what is wrong.
+pub fn check_segment(whole: &str, seg: &str) -> Result<()> {
+    let bad = |reason: &str| {
+        Err(Error::InvalidPath {
+            path: whole.to_owned(),
+            reason: reason.to_owned(),
+        })
+    };
+    if seg.is_empty() {
+        return bad("empty path segment (leading, trailing or doubled '/')");
+    }
+    if seg == "." || seg == ".." {
+        return bad("'.' and '..' segments could leave the dataset");
+    }
+    if seg.contains('\\') || seg.chars().any(char::is_control) {
+        return bad("backslashes and control characters are not allowed");
+    }
+    Ok(())
+}
+
+/// Check a dataset-relative key: `/`-separated segments that each pass [`check_segment`].
+///
+/// # Errors
+/// [`Error::InvalidPath`] naming the key.
+pub fn check_key(key: &str) -> Result<()> {
+    key.split('/').try_for_each(|seg| check_segment(key, seg))
+}
+
+/// Check that a video's folder and name make keys inside the dataset: the name one segment,
+/// the folder `""` or relative segments. Sinks call it before asking this module for a key.
+///
+/// # Errors
+/// [`Error::InvalidPath`] naming the name or the folder.
+pub fn check_video(video: &VideoRef) -> Result<()> {
+    check_segment(&video.name, &video.name)?;
+    if video.name.contains('/') {
+        return Err(Error::InvalidPath {
+            path: video.name.clone(),
+            reason: "a video name cannot contain '/'".into(),
+        });
+    }
+    if video.folder.is_empty() {
+        return Ok(());
+    }
+    if video.folder.starts_with('/') {
+        return Err(Error::InvalidPath {
+            path: video.folder.clone(),
+            reason: "absolute folder paths could leave the dataset".into(),
+        });
+    }
+    for seg in video.folder.split('/') {
+        check_segment(&video.folder, seg)?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     //! The layout's specification: each key shape pinned byte for byte. Existing datasets are
@@ -445,6 +506,35 @@ mod tests {
             annotation_key("train/xxximg/a.png"),
             "train/xxximg/a.png.json"
         );
+    }
+
+    #[test]
+    fn names_are_checked() {
+        check_video(&video("", "clip")).unwrap();
+        check_video(&video("a/b c/d", "clip.v2")).unwrap();
+        for (folder, name) in [
+            ("", ""),
+            ("", "a/b"),
+            ("", ".."),
+            ("/abs", "a"),
+            ("a//b", "a"),
+            ("a/", "a"),
+            ("a/../b", "a"),
+            ("a\\b", "a"),
+            ("a", "x\ny"),
+        ] {
+            assert!(
+                matches!(
+                    check_video(&video(folder, name)),
+                    Err(Error::InvalidPath { .. })
+                ),
+                "{folder:?} {name:?}"
+            );
+        }
+        check_key("a/b/c.json").unwrap();
+        for bad in ["", "/a", "a/", "a/./b", "a\\b"] {
+            assert!(check_key(bad).is_err(), "{bad:?}");
+        }
     }
 
     #[test]

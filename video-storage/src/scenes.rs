@@ -3,11 +3,11 @@
 
 use futures::TryStreamExt;
 use object_store::{ObjectStore, PutMode, PutPayload};
-use video_core::layout::{self, SCENE_FORMAT, SCENE_FORMAT_VERSION, SCENES_DIR};
+use video_core::layout::{self, SCENE_FORMAT, SCENE_FORMAT_VERSION, SCENES_DIR, check_segment};
 use video_core::{Error, Result, VideoScene};
 
 use crate::ObjectStoreSink;
-use crate::sink::{backend, check_segment, json_error};
+use crate::sink::{backend, json_error};
 
 /// What [`ObjectStoreSink::append_scenes`] did, by scene reference id (in the order given).
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]

@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use futures::{StreamExt, TryStreamExt};
 use object_store::path::Path;
 use object_store::{ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload, UpdateVersion};
-use video_core::layout::{self, MANIFEST_FORMAT};
+use video_core::layout::{self, MANIFEST_FORMAT, check_segment};
 use video_core::{
     ContentHash, DatasetSink, EncodedFrame, Error, FrameRecord, MANIFEST_FORMAT_VERSION, Result,
     VideoManifest, VideoRef,
@@ -61,26 +61,6 @@ pub(crate) fn json_error(key: &str, e: serde_json::Error) -> Error {
 /// [`crate::store::store_error`]).
 pub(crate) fn backend(key: &str, e: object_store::Error) -> Error {
     crate::store::store_error(key, "request", e)
-}
-
-/// Check one path segment: not empty, not `.`/`..`, no separators or control characters.
-pub(crate) fn check_segment(whole: &str, seg: &str) -> Result<()> {
-    let bad = |reason: &str| {
-        Err(Error::InvalidPath {
-            path: whole.to_owned(),
-            reason: reason.to_owned(),
-        })
-    };
-    if seg.is_empty() {
-        return bad("empty path segment (leading, trailing or doubled '/')");
-    }
-    if seg == "." || seg == ".." {
-        return bad("'.' and '..' segments could leave the dataset");
-    }
-    if seg.contains('\\') || seg.chars().any(char::is_control) {
-        return bad("backslashes and control characters are not allowed");
-    }
-    Ok(())
 }
 
 impl ObjectStoreSink {
@@ -246,32 +226,8 @@ impl ObjectStoreSink {
 
     /// `{folder}/{rest}` relative to the dataset, after validating the folder and the name.
     pub(crate) fn relative(video: &VideoRef, rest: &str) -> Result<String> {
-        Self::check_video(video)?;
+        layout::check_video(video)?;
         Ok(layout::video_folder_key(video, rest))
-    }
-
-    /// Check that the video's folder and name make keys inside the dataset.
-    fn check_video(video: &VideoRef) -> Result<()> {
-        check_segment(&video.name, &video.name)?;
-        if video.name.contains('/') {
-            return Err(Error::InvalidPath {
-                path: video.name.clone(),
-                reason: "a video name cannot contain '/'".into(),
-            });
-        }
-        if video.folder.is_empty() {
-            return Ok(());
-        }
-        if video.folder.starts_with('/') {
-            return Err(Error::InvalidPath {
-                path: video.folder.clone(),
-                reason: "absolute folder paths could leave the dataset".into(),
-            });
-        }
-        for seg in video.folder.split('/') {
-            check_segment(&video.folder, seg)?;
-        }
-        Ok(())
     }
 
     /// The full object path of a dataset-relative key.
@@ -287,7 +243,7 @@ impl ObjectStoreSink {
         let name = self
             .frame_name
             .render(&video.name, frame.info.index, frame.format.extension());
-        Self::check_video(video)?;
+        layout::check_video(video)?;
         Ok(layout::frame_key(
             video,
             self.image_folder.as_deref(),
@@ -295,23 +251,18 @@ impl ObjectStoreSink {
         ))
     }
 
-    /// Check a dataset-relative key: `/`-separated plain segments.
-    fn check_key(key: &str) -> Result<()> {
-        key.split('/').try_for_each(|seg| check_segment(key, seg))
-    }
-
     fn record_key(video: &VideoRef, index: u64) -> Result<String> {
-        Self::check_video(video)?;
+        layout::check_video(video)?;
         Ok(layout::record_key(video, index))
     }
 
     fn manifest_key(video: &VideoRef) -> Result<String> {
-        Self::check_video(video)?;
+        layout::check_video(video)?;
         Ok(layout::manifest_key(video))
     }
 
     fn lock_key(video: &VideoRef) -> Result<String> {
-        Self::check_video(video)?;
+        layout::check_video(video)?;
         Ok(layout::lock_key(video))
     }
 
@@ -488,7 +439,7 @@ impl ObjectStoreSink {
     /// # Errors
     /// [`Error::InvalidPath`] for a bad key; errors of the store naming the key.
     pub async fn begin_update(&self, key: &str) -> Result<DatasetFileUpdate<'_>> {
-        Self::check_key(key)?;
+        layout::check_key(key)?;
         let lock_key = layout::file_lock_key(key);
         let lock = match self.local_file(&lock_key) {
             Some(path) => {
@@ -589,7 +540,7 @@ impl ObjectStoreSink {
         let dir = if folder.is_empty() {
             self.prefix.clone()
         } else {
-            Self::check_key(folder)?;
+            layout::check_key(folder)?;
             self.path(folder)
         };
         let listed = match self.store.list_with_delimiter(Some(&dir)).await {
@@ -700,7 +651,7 @@ impl ObjectStoreSink {
 #[async_trait]
 impl DatasetSink for ObjectStoreSink {
     async fn existing(&self, video: &VideoRef, indices: &[u64]) -> Result<Vec<FrameRecord>> {
-        Self::check_video(video)?;
+        layout::check_video(video)?;
         let dir_key = layout::records_dir(video);
         let dir = self.path(&dir_key);
         let listed: Vec<object_store::ObjectMeta> = self
@@ -790,7 +741,7 @@ impl DatasetSink for ObjectStoreSink {
     ) -> Result<String> {
         // The record's key must be inside the video's folder.
         let folder = Self::relative(video, "")?;
-        Self::check_key(&frame.key)?;
+        layout::check_key(&frame.key)?;
         if !frame.key.starts_with(&folder) {
             return Err(Error::InvalidPath {
                 path: frame.key.clone(),
@@ -807,7 +758,7 @@ impl DatasetSink for ObjectStoreSink {
 
     /// Stores the file under `{prefix}/{key}` in one `put`.
     async fn write_dataset_file(&self, key: &str, bytes: &[u8]) -> Result<()> {
-        Self::check_key(key)?;
+        layout::check_key(key)?;
         self.put(key, bytes.to_vec()).await
     }
 }
