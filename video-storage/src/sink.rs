@@ -142,7 +142,8 @@ impl ObjectStoreSink {
             Some((dir, name)) => (Some(dir), name),
             None => (None, image_key),
         };
-        let file = video_core::annotation::supervisely::annotation_file_name(name);
+        // Supervisely's naming rule (video_annotation::supervisely::annotation_file_name).
+        let file = format!("{name}.json");
         match dir {
             Some("img") => format!("ann/{file}"),
             Some(d) => match d.strip_suffix("/img") {

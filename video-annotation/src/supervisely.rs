@@ -33,13 +33,13 @@ use std::io::{Read, Write};
 
 use serde_json::{Map, Value, json};
 
-use super::mask_png::{self, MaskError};
-use super::model::{
+use crate::mask_png::{self, MaskError};
+use crate::model::{
     Figure, FrameRange, Geometry, ImageAnnotation, ImageSize, Label, ObjectClass, Point,
     ProjectMeta, Shape, Tag, TagMeta, TagValue, TagValueType, VideoAnnotation, VideoObject,
     VideoTag,
 };
-use crate::{Error, Result};
+use video_core::{Error, Result};
 
 /// The file name of the annotation of image `image_file_name`: `clip_000042.png` →
 /// `clip_000042.png.json` (Supervisely's convention).
@@ -1077,7 +1077,7 @@ pub fn image_annotation_from_value(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::annotation::Mask;
+    use crate::Mask;
 
     /// A way to break a document, and what the error must say.
     type Case = (Box<dyn Fn(&mut Value)>, &'static [&'static str]);
@@ -1389,15 +1389,11 @@ mod tests {
         let back = meta_from_value("out", &v).unwrap();
         assert_eq!(back.classes[0], m.classes[0]);
         assert_eq!(
-            back.tag_meta(super::super::OBJECT_ID_TAG)
-                .unwrap()
-                .value_type,
+            back.tag_meta(crate::OBJECT_ID_TAG).unwrap().value_type,
             TagValueType::Text
         );
         assert_eq!(
-            back.tag_meta(super::super::AUTO_TRACKED_TAG)
-                .unwrap()
-                .value_type,
+            back.tag_meta(crate::AUTO_TRACKED_TAG).unwrap().value_type,
             TagValueType::None
         );
         // A generated colour is stable and well-formed.
