@@ -1,9 +1,9 @@
 //! The annotations of **video-dataset**: video annotations, and how they travel to the sampled
 //! frames.
 //!
-//! This crate sits on [`video_core`] (its frame indices, [`VideoMetadata`](video_core::VideoMetadata),
-//! [`Error`](video_core::Error)) and nothing else of the workspace; video-core knows nothing of
-//! it. It holds:
+//! This crate sits on [`video_core`] (its frame indices,
+//! [`VideoMetadata`](video_core::VideoMetadata), [`Error`](video_core::Error)) and nothing else
+//! of the workspace; video-core knows nothing of it. It holds:
 //!
 //! | part | what |
 //! |---|---|
