@@ -19,6 +19,7 @@ use crate::pipeline::{
     Deadline, PipelineGuard, Progress, container_name, discard, is_audio, is_video, pad_caps,
     parse_pipeline,
 };
+use crate::probed::Probed;
 
 /// How long the demux pass waits for the first packet before deciding the container yields
 /// nothing (demuxers expose their streams within milliseconds).
@@ -483,21 +484,6 @@ impl GstDemuxerBuilder {
             cached: None,
         })
     }
-}
-
-/// What the demuxer found, shared with the frame source.
-#[derive(Debug)]
-pub(crate) struct Probed {
-    pub(crate) metadata: VideoMetadata,
-    pub(crate) table: Arc<FrameTable>,
-    pub(crate) stream_id: Option<String>,
-    pub(crate) stream_index: usize,
-    /// Identify decoded frames by their position in the output of a decode from the start
-    /// (tables built by decoding), not by timestamp.
-    pub(crate) by_position: bool,
-    /// Frames of the table (FFmpeg shows them) that GStreamer's demuxer never delivers: asking
-    /// for one is an [`Error::Decode`].
-    pub(crate) lost: Vec<u64>,
 }
 
 /// [`Demuxer`] on GStreamer: `<source> ! typefind ! parsebin ! fakesink`, no decoding.

@@ -53,6 +53,7 @@ mod input;
 pub mod limits;
 mod mp4index;
 mod pipeline;
+mod probed;
 
 pub use decode::{DecodeOptions, GstFrameSource, Orientation, OutputFormat, Resize};
 pub use demux::{GstDemuxer, GstDemuxerBuilder};
