@@ -47,10 +47,13 @@ mod blocking;
 mod decode;
 mod demux;
 mod encode;
+#[cfg(test)]
+mod fixtures;
 mod gsterror;
 mod header;
 mod input;
 pub mod limits;
+mod mp4box;
 mod mp4index;
 mod pipeline;
 mod probed;
