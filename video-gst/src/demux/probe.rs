@@ -10,7 +10,7 @@ use video_core::{Error, Result};
 use super::GstDemuxerBuilder;
 use super::metadata::metadata;
 use super::scan::{Scan, ScanLimits, StreamScan, Until, scan_with};
-use super::table::{check_table, stream_table};
+use super::table::{TableFrom, check_table, stream_table};
 use crate::gsterror::codec_of;
 use crate::header::Header;
 use crate::pipeline::Deadline;
@@ -46,31 +46,57 @@ pub(super) fn probe_blocking(opts: &GstDemuxerBuilder) -> Result<Probed> {
         return Err(e);
     }
     deadline.check(&uri, "reading the container header")?;
-    if let Some((video, audio)) = header_counts {
-        // The sample tables in the header give the frame table: read only the streams' caps
-        // and first packets, not every packet.
-        let first = scan_with(
-            input,
-            opts.stall_timeout,
-            Until::FirstPackets { video, audio },
-            limits,
-        )?;
-        if let Some(p) = probed_from(opts, &mut header, first, true, deadline)? {
-            return Ok(p);
-        }
+    if let Some(counts) = header_counts
+        && let Some(p) = header_path(opts, &mut header, counts, limits, deadline)?
+    {
+        return Ok(p);
     }
-    let full = scan_with(input, opts.stall_timeout, Until::End, limits)?;
-    probed_from(opts, &mut header, full, false, deadline)?
-        .ok_or_else(|| crate::gsterror::backend(&uri, None, "no frame table from the demux pass"))
+    scan_path(opts, &mut header, limits, deadline)
 }
 
-/// Metadata and table from a scan. With `from_header`, the table comes from the container
-/// header and `None` says the header gives none that can be trusted.
+/// The header path: the sample tables in the MP4/MOV header give the frame table, so only the
+/// streams' caps and first packets are demuxed (`counts`: the header's video and audio tracks).
+/// `None` when the header's table cannot be trusted after all.
+fn header_path(
+    opts: &GstDemuxerBuilder,
+    header: &mut Option<Header<'_>>,
+    (video, audio): (usize, usize),
+    limits: ScanLimits,
+    deadline: Deadline,
+) -> Result<Option<Probed>> {
+    let first = scan_with(
+        &opts.input,
+        opts.stall_timeout,
+        Until::FirstPackets { video, audio },
+        limits,
+    )?;
+    probed_from(opts, header, first, TableFrom::Header, deadline)
+}
+
+/// The scan path: every packet of the file is demuxed and gives the frame table.
+fn scan_path(
+    opts: &GstDemuxerBuilder,
+    header: &mut Option<Header<'_>>,
+    limits: ScanLimits,
+    deadline: Deadline,
+) -> Result<Probed> {
+    let full = scan_with(&opts.input, opts.stall_timeout, Until::End, limits)?;
+    probed_from(opts, header, full, TableFrom::Scan, deadline)?.ok_or_else(|| {
+        crate::gsterror::backend(
+            &opts.input.uri(),
+            None,
+            "no frame table from the demux pass",
+        )
+    })
+}
+
+/// Metadata and table from a scan. With [`TableFrom::Header`], `None` says the header gives no
+/// table that can be trusted.
 fn probed_from(
     opts: &GstDemuxerBuilder,
     header: &mut Option<Header<'_>>,
     scan: Scan,
-    from_header: bool,
+    from: TableFrom,
     deadline: Deadline,
 ) -> Result<Option<Probed>> {
     let uri = opts.input.uri();
@@ -79,15 +105,8 @@ fn probed_from(
     let stream = &scan.video[index];
     let caps = check_stream(&uri, stream, index, opts.max_dimension)?;
     let by_position = !stream.has_all_pts();
-    let Some((table, lost)) = stream_table(
-        opts,
-        header,
-        &scan,
-        index,
-        from_header,
-        by_position,
-        deadline,
-    )?
+    let Some((table, lost)) =
+        stream_table(opts, header, &scan, index, from, by_position, deadline)?
     else {
         return Ok(None);
     };

@@ -11,16 +11,25 @@ use super::scan::{Scan, StreamScan};
 use crate::header::Header;
 use crate::pipeline::Deadline;
 
+/// Where a frame table comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum TableFrom {
+    /// The MP4/MOV header's sample tables (the scan read only the first packets).
+    Header,
+    /// The scanned packets (the scan read every packet).
+    Scan,
+}
+
 /// The frame table of video stream `index` and the frames of it the demuxer never delivers
-/// (see [`Probed::lost`](crate::probed::Probed::lost)). With `from_header` (the header path),
-/// `None` when the header gives no table that can be trusted; `by_position` (packets without
+/// (see [`Probed::lost`](crate::probed::Probed::lost)). From [`TableFrom::Header`], `None`
+/// when the header gives no table that can be trusted; `by_position` (packets without
 /// presentation timestamps) builds the table by decoding.
 pub(super) fn stream_table(
     opts: &GstDemuxerBuilder,
     header: &mut Option<Header<'_>>,
     scan: &Scan,
     index: usize,
-    from_header: bool,
+    from: TableFrom,
     by_position: bool,
     deadline: Deadline,
 ) -> Result<Option<(FrameTable, Vec<u64>)>> {
@@ -28,7 +37,7 @@ pub(super) fn stream_table(
     let uri = input.uri();
     let stream = &scan.video[index];
     if by_position {
-        if from_header {
+        if from == TableFrom::Header {
             return Ok(None);
         }
         // Packets without presentation timestamps (AVI with B-frames): the order frames are shown
@@ -49,7 +58,7 @@ pub(super) fn stream_table(
         )));
     }
     check_edit_start(&uri, stream, &scan.container)?;
-    if from_header {
+    if from == TableFrom::Header {
         return Ok(
             match header.as_mut().and_then(|h| h.mp4_frame_table(&uri, index)) {
                 Some(t) if durations_agree(&t, stream) => Some((t, Vec::new())),
