@@ -60,7 +60,7 @@ pub enum Resize {
     },
 }
 
-/// Options of [`GstFrameSource`].
+/// Options of [`GstFrameSource`](crate::GstFrameSource).
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct DecodeOptions {

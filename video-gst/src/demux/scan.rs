@@ -54,7 +54,7 @@ pub(crate) struct Scan {
     over_limit: Option<u64>,
 }
 
-/// Limits of one [`scan`].
+/// Limits of one [`scan_with`].
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct ScanLimits {
     /// Most packets kept per video stream; the pass stops as soon as one stream has more.
@@ -67,7 +67,7 @@ fn nanos(t: Option<gst::ClockTime>) -> Option<i64> {
     t.and_then(|t| i64::try_from(t.nseconds()).ok())
 }
 
-/// How far [`scan`] reads.
+/// How far [`scan_with`] reads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Until {
     /// To the end: every packet of every video stream.
@@ -108,7 +108,7 @@ pub(crate) fn scan(input: &Input, stall: Duration, until: Until) -> Result<Scan>
     scan_with(input, stall, until, limits)
 }
 
-/// [`scan`] within `limits`: a video stream with more than `limits.max_frames` packets ends the
+/// `scan` within `limits`: a video stream with more than `limits.max_frames` packets ends the
 /// pass at once with [`Error::LimitExceeded`].
 pub(crate) fn scan_with(
     input: &Input,

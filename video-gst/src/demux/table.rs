@@ -165,7 +165,7 @@ fn durations_agree(table: &FrameTable, stream: &StreamScan) -> bool {
 /// files (a B-frame stored after a sample the edit hides; an edit that trims the start), so
 /// those frames never reach the decoder. With them in the table, frame numbers and the frame
 /// count are FFmpeg's, and asking for one of them is an [`Error::Decode`] that says why
-/// (see [`Probed::lost`]). Returns the table and the indices of the lost frames.
+/// (see [`Probed::lost`](crate::probed::Probed::lost)). Returns the table and the indices of the lost frames.
 fn add_frames_lost_at_edit_end(
     header: &mut Option<Header<'_>>,
     scan: &Scan,
