@@ -1,6 +1,6 @@
 //! Reading MP4/MOV boxes, and fixed-size fields at an offset, from a seekable reader: what the
-//! header readers ([`header`](crate::header)) and the sample-table reader
-//! ([`mp4index`](crate::mp4index)) share.
+//! header readers (`header.rs`) and the sample-table reader (`mp4index.rs`) share. It depends
+//! on neither.
 
 use std::io::{Read, Seek, SeekFrom};
 

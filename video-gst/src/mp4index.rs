@@ -2,8 +2,8 @@
 //! sample data: a remote file can be probed by fetching only its header.
 //!
 //! The table must be exactly the one the demux pass (`filesrc ! typefind ! parsebin`, see
-//! `demux.rs`) builds, so this module models what GStreamer 1.22's qtdemux does with the sample
-//! tables and the edit list:
+//! `demux/scan.rs`) builds, so this module models what GStreamer 1.22's qtdemux does with the
+//! sample tables and the edit list:
 //!
 //! - A sample's PTS is `dts + cslg_shift + ctts`, where `cslg_shift` is minus the most negative
 //!   composition offset (0 when none is negative), scaled to nanoseconds rounding down. Its
