@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
-# Long runs of video-core's property-based fuzz targets (video-core/tests/fuzz_core); run by
-# scripts/fuzz.sh (its targets plan, supervisely and coco), or on its own:
-#   plan         SamplingPlan::resolve against arbitrary frame tables, with an oracle
+# Long runs of the property-based fuzz targets of video-core (video-core/tests/fuzz_core) and
+# video-annotation (video-annotation/tests/fuzz_annotation); run by scripts/fuzz.sh (its targets
+# plan, supervisely and coco), or on its own:
+#   plan         SamplingPlan::resolve against arbitrary frame tables, with an oracle (video-core)
 #   supervisely  Supervisely video/image/meta readers, bitmaps (hostile PNGs), conversion, clipping
+#                (video-annotation)
 #   coco         COCO reader (serde) and CocoDataset::merge, CocoWriter on arbitrary geometry
+#                (video-annotation)
 #
 # Usage: scripts/fuzz-core.sh [plan|supervisely|coco|all]...   (default: all)
 # Budget per target, from the environment:
@@ -35,18 +38,28 @@ memory_mb="${FUZZ_MEMORY_MB:-4096}"
 target_dir="${CARGO_TARGET_DIR:-target}/fuzz-core"
 export CARGO_PROFILE_RELEASE_OVERFLOW_CHECKS=true CARGO_PROFILE_RELEASE_DEBUG_ASSERTIONS=true
 
-cargo test --release --locked -p video-core --test fuzz_core --target-dir "$target_dir" --no-run
-bin=$(cargo test --release --locked -p video-core --test fuzz_core --target-dir "$target_dir" \
-  --no-run --message-format=json 2>/dev/null |
-  python3 -c 'import json,sys
+# The package and test binary of a target.
+package_of() { case "$1" in plan) echo video-core ;; *) echo video-annotation ;; esac; }
+test_of() { case "$1" in plan) echo fuzz_core ;; *) echo fuzz_annotation ;; esac; }
+
+# Build a target's test binary and print its path.
+binary_of() {
+  local package test
+  package=$(package_of "$1") test=$(test_of "$1")
+  cargo test --release --locked -p "$package" --test "$test" --target-dir "$target_dir" --no-run >&2
+  cargo test --release --locked -p "$package" --test "$test" --target-dir "$target_dir" \
+    --no-run --message-format=json 2>/dev/null |
+    TEST="$test" python3 -c 'import json,os,sys
 for l in sys.stdin:
     m = json.loads(l)
-    if m.get("reason") == "compiler-artifact" and m["target"]["name"] == "fuzz_core" and m.get("executable"):
-        print(m["executable"])')
+    if m.get("reason") == "compiler-artifact" and m["target"]["name"] == os.environ["TEST"] and m.get("executable"):
+        print(m["executable"])'
+}
 
 limit=$(( ${FUZZ_SECONDS:-0} + 600 ))
 status=0
 for t in "${targets[@]}"; do
+  bin=$(binary_of "$t")
   echo "== fuzz target $t (FUZZ_SECONDS=${FUZZ_SECONDS:-} FUZZ_CASES=${FUZZ_CASES:-default} FUZZ_SEED=$FUZZ_SEED)"
   if (ulimit -v $((memory_mb * 1024)); timeout "$limit" "$bin" --exact "$t" --nocapture --test-threads=1); then
     echo "== $t: passed"

@@ -45,8 +45,9 @@ target_avi_header() {
   run_ignored_lib_test video-gst header::fuzz::fuzz_avi_header_for_budget
 }
 
-# video-core's targets run through scripts/fuzz-core.sh (optimised, with overflow checks, under
-# an address-space limit so that an allocation from a declared size aborts the run).
+# video-core's and video-annotation's targets run through scripts/fuzz-core.sh (optimised, with
+# overflow checks, under an address-space limit so that an allocation from a declared size aborts
+# the run).
 run_core_target() {
   FUZZ_SECONDS="$VIDEO_FUZZ_SECONDS" FUZZ_SEED="${VIDEO_FUZZ_SEED:-${FUZZ_SEED:-}}" \
     scripts/fuzz-core.sh "$1"
@@ -56,10 +57,11 @@ run_core_target() {
 # checked against an oracle written from the table.
 target_plan() { run_core_target plan; }
 
-# Supervisely readers (video, image, meta, bitmaps with hostile PNGs), conversion and clipping.
+# Supervisely readers (video, image, meta, bitmaps with hostile PNGs), conversion and clipping
+# (video-annotation).
 target_supervisely() { run_core_target supervisely; }
 
-# COCO reader and merge, COCO writer on arbitrary geometry.
+# COCO reader and merge, COCO writer on arbitrary geometry (video-annotation).
 target_coco() { run_core_target coco; }
 
 usage() {

@@ -4,8 +4,8 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use video_core::annotation::coco::{CocoDataset, CocoWriter};
-use video_core::annotation::{ProjectMeta, SuperviselyAnnotator, VideoAnnotation, supervisely};
+use video_annotation::coco::{CocoDataset, CocoWriter};
+use video_annotation::{ProjectMeta, SuperviselyAnnotator, VideoAnnotation, supervisely};
 use video_core::layout;
 use video_core::{DatasetSink, Error, FrameRecord, Result, VideoRef};
 use video_storage::ObjectStoreSink;

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use video_core::annotation::{ProjectMeta, SuperviselyAnnotator};
+use video_annotation::{ProjectMeta, SuperviselyAnnotator};
 use video_core::{
     DatasetSink, EncodedFrame, Error, ExtractReport, ExtractToSinkOptions, FnFilter, FrameInfo,
     FrameRecord, ImageFormat, Result, SamplingPlan, SamplingSettings, VideoManifest, VideoRef,

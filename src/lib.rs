@@ -4,7 +4,8 @@
 //!
 //! This crate re-exports the workspace's crates and wires the defaults: GStreamer for probing
 //! and decoding ([`gst`]), object_store for storage ([`storage`]). See [`core`] for the
-//! vocabulary and the exact definition of a frame index.
+//! vocabulary and the exact definition of a frame index, and [`annotation`] for the annotation
+//! model and its Supervisely and COCO formats.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(rustdoc::broken_intra_doc_links)]
 
@@ -16,6 +17,7 @@ pub use job::{
     ExtractOptions, ExtractProgress, VideoInput, extract_frames, extract_frames_into,
     extract_frames_to,
 };
+pub use video_annotation as annotation;
 pub use video_core as core;
 pub use video_gif as gif;
 pub use video_gst as gst;

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use serde_json::Value;
-use video_dataset::core::annotation::{
+use video_dataset::annotation::{
     GeometryTransform, ImageAnnotation, ImageSize, ProjectMeta, Rotation, VideoAnnotation,
     supervisely,
 };
@@ -25,7 +25,7 @@ use video_dataset::{
 
 fn fixture(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("video-core/tests/data/supervisely")
+        .join("video-annotation/tests/data/supervisely")
         .join(rel)
 }
 
@@ -150,8 +150,8 @@ fn instances(
                 .filter(|l| {
                     !matches!(
                         l.geometry,
-                        video_dataset::core::annotation::Geometry::Point { .. }
-                            | video_dataset::core::annotation::Geometry::Polyline { .. }
+                        video_dataset::annotation::Geometry::Point { .. }
+                            | video_dataset::annotation::Geometry::Polyline { .. }
                     )
                 })
                 .count()
@@ -339,8 +339,8 @@ async fn resized_frames_get_scaled_labels_and_two_videos_share_the_coco_file() {
         .frame_annotation(10, &GeometryTransform::identity(ann.size))
         .unwrap();
     if let (
-        video_dataset::core::annotation::Geometry::Rectangle { left: a, .. },
-        video_dataset::core::annotation::Geometry::Rectangle { left: b, .. },
+        video_dataset::annotation::Geometry::Rectangle { left: a, .. },
+        video_dataset::annotation::Geometry::Rectangle { left: b, .. },
     ) = (&f10.labels[0].geometry, &full.labels[0].geometry)
     {
         assert_eq!(*a, (b + 0.5) * 0.5 - 0.5);
@@ -437,7 +437,7 @@ async fn rotated_video_labels_are_in_display_coordinates() {
     };
     check_annotations(&sink, &m, &input_ann(), t).await;
     // Hand-checked: car-1's box on frame 10, turned with the frames.
-    use video_dataset::core::annotation::Geometry::Rectangle;
+    use video_dataset::annotation::Geometry::Rectangle;
     let full = input_ann()
         .frame_annotation(10, &GeometryTransform::identity(ImageSize::new(1280, 720)))
         .unwrap();

@@ -16,7 +16,7 @@ use std::process::Command;
 use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
-use video_dataset::core::annotation::{GeometryTransform, ImageSize, supervisely};
+use video_dataset::annotation::{GeometryTransform, ImageSize, supervisely};
 use video_dataset::core::testing::MemorySink;
 use video_dataset::{
     AnnotationInput, ExtractOptions, ImageFormat, Resize, SamplingPlan, VideoRef,
@@ -112,7 +112,8 @@ async fn a_job_into_a_shared_custom_sink_can_be_spawned() {
 async fn a_custom_sink_gets_each_frames_annotation() {
     // The fixture annotation of the annotation tests: 60 frames of 1280x720, figures on frames
     // 10-16, 20, 21 and 30.
-    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("video-core/tests/data/supervisely");
+    let fixtures =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("video-annotation/tests/data/supervisely");
     let input = AnnotationInput::read_supervisely(
         &fixtures.join("street/ann/street.mp4.json"),
         Some(&fixtures.join("meta.json")),

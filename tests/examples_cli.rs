@@ -284,7 +284,8 @@ fn extract_frames_copies_annotations() {
         .status()
         .unwrap();
     assert!(status.success());
-    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("video-core/tests/data/supervisely");
+    let data =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("video-annotation/tests/data/supervisely");
     let ann = data.join("street/ann/street.mp4.json");
     let ann = ann.to_str().unwrap();
     let meta = data.join("meta.json");

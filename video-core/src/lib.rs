@@ -76,7 +76,6 @@ mod table;
 mod time;
 mod traits;
 
-pub mod annotation;
 #[cfg(any(feature = "conformance", test))]
 pub mod conformance;
 pub mod layout;

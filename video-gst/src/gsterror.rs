@@ -2,7 +2,7 @@
 
 use gstreamer as gst;
 use gstreamer::prelude::*;
-use video_core::Error;
+use video_core::{Error, Result};
 
 /// Codec short name, decoder element and Debian package for a caps structure name.
 pub(crate) fn codec_of(
@@ -164,4 +164,21 @@ pub(crate) fn backend(uri: &str, element: Option<&str>, what: impl Into<String>)
         element: element.map(str::to_owned),
         source: what.into().into(),
     }
+}
+
+/// Make an element, naming the Debian package when it is missing.
+pub(crate) fn make(uri: &str, factory: &str) -> Result<gst::Element> {
+    gst::ElementFactory::make(factory).build().map_err(|_| {
+        let package = match factory {
+            "parsebin" | "typefind" | "appsink" | "videoconvert" | "videoscale" | "videoflip" => {
+                "gstreamer1.0-plugins-base"
+            }
+            _ => "a GStreamer plugins package",
+        };
+        backend(
+            uri,
+            Some(factory),
+            format!("cannot create the GStreamer element {factory}: install {package}"),
+        )
+    })
 }

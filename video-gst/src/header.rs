@@ -8,6 +8,7 @@ use video_core::{Error, FrameTable, Result};
 
 use crate::input::{Input, ReadSeek};
 use crate::limits::{MAX_CHILD_BOXES, MAX_DIMENSION, MAX_FRAMES, MAX_MOOV_BYTES, MAX_PIXELS};
+use crate::mp4box::{Mp4Box, child, children, read_at, read_payload, tracks, video_tracks};
 
 /// An input's header, read once per probe: MP4's `moov` box is loaded into memory the first time
 /// it is needed, so the several questions the probe asks of it do not read it again (from a
@@ -254,120 +255,6 @@ pub(crate) fn sniff_bytes(head: &[u8]) -> Option<&'static str> {
     Some(name)
 }
 
-/// An MP4 box: (type, payload start, box end).
-pub(crate) type Mp4Box = ([u8; 4], u64, u64);
-
-/// Read a box header at `pos`: (type, payload start, box end). `None` when it does not fit
-/// inside `end`.
-pub(crate) fn box_at<R: Read + Seek>(f: &mut R, pos: u64, end: u64) -> Option<Mp4Box> {
-    if pos.checked_add(8)? > end {
-        return None;
-    }
-    f.seek(SeekFrom::Start(pos)).ok()?;
-    let mut h = [0u8; 8];
-    f.read_exact(&mut h).ok()?;
-    let size = u64::from(u32::from_be_bytes([h[0], h[1], h[2], h[3]]));
-    let kind = [h[4], h[5], h[6], h[7]];
-    let (start, size) = match size {
-        1 => {
-            let mut l = [0u8; 8];
-            f.read_exact(&mut l).ok()?;
-            (pos + 16, u64::from_be_bytes(l))
-        }
-        0 => (pos + 8, end - pos),
-        s => (pos + 8, s),
-    };
-    let box_end = pos.checked_add(size)?;
-    (start <= box_end && box_end <= end).then_some((kind, start, box_end))
-}
-
-/// The boxes laid end to end in `start..end` (at most [`MAX_CHILD_BOXES`]).
-pub(crate) fn children<R: Read + Seek>(f: &mut R, start: u64, end: u64) -> Vec<Mp4Box> {
-    let mut out = Vec::new();
-    let mut pos = start;
-    while let Some(b) = box_at(f, pos, end) {
-        pos = b.2;
-        out.push(b);
-        if out.len() >= MAX_CHILD_BOXES {
-            break;
-        }
-    }
-    out
-}
-
-/// The first box of type `kind` in `start..end`: (payload start, box end).
-pub(crate) fn child<R: Read + Seek>(
-    f: &mut R,
-    start: u64,
-    end: u64,
-    kind: &[u8; 4],
-) -> Option<(u64, u64)> {
-    children(f, start, end)
-        .into_iter()
-        .find(|b| &b.0 == kind)
-        .map(|b| (b.1, b.2))
-}
-
-/// `N` bytes at `pos`.
-pub(crate) fn read_at<const N: usize>(f: &mut (impl Read + Seek), pos: u64) -> Option<[u8; N]> {
-    f.seek(SeekFrom::Start(pos)).ok()?;
-    let mut b = [0u8; N];
-    f.read_exact(&mut b).ok()?;
-    Some(b)
-}
-
-/// The whole payload of a box, when it is at most `cap` bytes.
-pub(crate) fn read_payload<R: Read + Seek>(
-    f: &mut R,
-    start: u64,
-    end: u64,
-    cap: u64,
-) -> Option<Vec<u8>> {
-    let n = end.checked_sub(start)?;
-    if n > cap {
-        return None;
-    }
-    f.seek(SeekFrom::Start(start)).ok()?;
-    let mut buf = vec![0u8; usize::try_from(n).ok()?];
-    f.read_exact(&mut buf).ok()?;
-    Some(buf)
-}
-
-/// The video tracks of the `moov` box in `ms..me`, in file order: (trak box, mdia payload).
-pub(crate) fn video_tracks<R: Read + Seek>(
-    f: &mut R,
-    ms: u64,
-    me: u64,
-) -> Vec<(Mp4Box, (u64, u64))> {
-    tracks(f, ms, me, b"vide")
-}
-
-/// The tracks with handler type `handler`, in file order: (trak box, mdia payload).
-fn tracks<R: Read + Seek>(
-    f: &mut R,
-    ms: u64,
-    me: u64,
-    handler: &[u8; 4],
-) -> Vec<(Mp4Box, (u64, u64))> {
-    let mut out = Vec::new();
-    for trak in children(f, ms, me) {
-        if &trak.0 != b"trak" {
-            continue;
-        }
-        let Some((ds, de)) = child(f, trak.1, trak.2, b"mdia") else {
-            continue;
-        };
-        let Some((hs, _)) = child(f, ds, de, b"hdlr") else {
-            continue;
-        };
-        // hdlr: version/flags(4) pre_defined(4) handler_type(4)
-        if read_at::<4>(f, hs + 8) == Some(*handler) {
-            out.push((trak, (ds, de)));
-        }
-    }
-    out
-}
-
 /// The `video_index`-th video track's sample-size box: (`stsz` or `stz2`, payload, end).
 fn sample_sizes<R: Read + Seek>(f: &mut R, len: u64, video_index: usize) -> Option<Mp4Box> {
     let (ms, me) = child(f, 0, len, b"moov")?;
@@ -606,203 +493,6 @@ fn avi_streams<R: Read + Seek>(f: &mut R, len: u64) -> Option<Vec<AviStream>> {
     Some(streams)
 }
 
-/// Videos the tests of the header readers generate with the `ffmpeg` CLI (a test requirement,
-/// installed by `scripts/setup.sh --test`), and a box finder independent of the reader under test,
-/// to patch their bytes.
-#[cfg(test)]
-pub(crate) mod fixtures {
-    #![allow(clippy::unwrap_used)]
-
-    use std::collections::HashMap;
-    use std::path::{Path, PathBuf};
-    use std::process::Command;
-    use std::sync::{Mutex, OnceLock};
-
-    /// The lavfi source of every fixture: 160x120, 25 fps, 6 s (150 frames).
-    pub(crate) const SRC: &str = "testsrc2=size=160x120:rate=25:duration=6";
-
-    /// How each fixture is made: ffmpeg arguments before the output path.
-    fn recipe(name: &str) -> Vec<&'static str> {
-        let x264: &[&str] = &[
-            "-f", "lavfi", "-i", SRC, "-c:v", "libx264", "-bf", "3", "-g", "25", "-pix_fmt",
-            "yuv420p",
-        ];
-        let extra: &[&str] = match name {
-            // moov after mdat, B-frames, an edit list for their delay.
-            "x264.mp4" => &[],
-            // moov before mdat.
-            "x264-faststart.mp4" => &["-movflags", "+faststart"],
-            "x264.mov" => &["-f", "mov"],
-            "x264.avi" => &["-f", "avi"],
-            // MPEG-4 part 2 in AVI, without B-frames: every packet is a frame.
-            "mpeg4.avi" => {
-                return vec![
-                    "-f", "lavfi", "-i", SRC, "-c:v", "mpeg4", "-g", "25", "-f", "avi",
-                ];
-            }
-            "hevc.mp4" => {
-                return vec![
-                    "-f",
-                    "lavfi",
-                    "-i",
-                    SRC,
-                    "-c:v",
-                    "libx265",
-                    "-x265-params",
-                    "log-level=none:bframes=4",
-                    "-tag:v",
-                    "hvc1",
-                ];
-            }
-            other => panic!("no recipe for fixture {other}"),
-        };
-        [x264, extra].concat()
-    }
-
-    /// Where the fixtures are kept: `target/test-fixtures/video-gst-header` of the workspace.
-    fn dir() -> PathBuf {
-        let crate_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
-        let dir = crate_dir
-            .parent()
-            .unwrap_or(crate_dir)
-            .join("target")
-            .join("test-fixtures")
-            .join("video-gst-header");
-        std::fs::create_dir_all(&dir).unwrap();
-        dir
-    }
-
-    /// The generated file `name`. Made once (named by a hash of its recipe, so a changed recipe
-    /// makes a new file), written under a temporary name and renamed, so test processes running
-    /// at once never see half a file.
-    pub(crate) fn fixture(name: &str) -> PathBuf {
-        static MADE: OnceLock<Mutex<HashMap<String, PathBuf>>> = OnceLock::new();
-        let made = MADE.get_or_init(Default::default);
-        let mut made = made.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(p) = made.get(name) {
-            return p.clone();
-        }
-        let args = recipe(name);
-        // FNV-1a of the recipe.
-        let hash = args
-            .iter()
-            .flat_map(|a| a.bytes().chain([0]))
-            .fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-                (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
-            });
-        let out = dir().join(format!("{hash:016x}-{name}"));
-        if !out.is_file() {
-            let ext = Path::new(name)
-                .extension()
-                .and_then(|e| e.to_str())
-                .unwrap_or("bin");
-            let tmp = dir().join(format!("{hash:016x}-{}.{ext}", std::process::id()));
-            ffmpeg(&args, &tmp);
-            std::fs::rename(&tmp, &out).unwrap();
-        }
-        made.insert(name.to_owned(), out.clone());
-        out
-    }
-
-    /// Run `ffmpeg ARGS OUT`; panics (with the reason) when it fails: the tests need it.
-    pub(crate) fn ffmpeg(args: &[&str], out: &Path) {
-        let status = Command::new("ffmpeg")
-            .args(["-v", "error", "-y"])
-            .args(args)
-            .arg(out)
-            .status()
-            .expect("the ffmpeg CLI (installed by scripts/setup.sh --test)");
-        assert!(status.success(), "ffmpeg {args:?} {} failed", out.display());
-    }
-
-    /// `ffprobe -show_entries stream=KEY` of the first video stream, as text.
-    pub(crate) fn ffprobe_stream(path: &Path, key: &str, count_packets: bool) -> String {
-        let mut cmd = Command::new("ffprobe");
-        cmd.args(["-v", "error", "-select_streams", "v:0"]);
-        if count_packets {
-            cmd.arg("-count_packets");
-        }
-        let out = cmd
-            .args(["-show_entries", &format!("stream={key}"), "-of", "csv=p=0"])
-            .arg(path)
-            .output()
-            .expect("the ffprobe CLI (installed by scripts/setup.sh --test)");
-        assert!(out.status.success(), "ffprobe {}", path.display());
-        String::from_utf8(out.stdout).unwrap().trim().to_owned()
-    }
-
-    /// The (payload start, end) of the box reached by `path` from the top level, parsed here
-    /// independently of the reader under test (32-bit and 64-bit sizes; `stsd` entries are not
-    /// boxes this descends into).
-    pub(crate) fn find_box(data: &[u8], path: &[&[u8; 4]]) -> Option<(usize, usize)> {
-        let (mut start, mut end) = (0usize, data.len());
-        for kind in path {
-            let mut pos = start;
-            let mut found = None;
-            while pos + 8 <= end {
-                let size = u32::from_be_bytes(data[pos..pos + 4].try_into().ok()?) as usize;
-                let (header, size) = match size {
-                    1 => (
-                        16,
-                        usize::try_from(u64::from_be_bytes(
-                            data.get(pos + 8..pos + 16)?.try_into().ok()?,
-                        ))
-                        .ok()?,
-                    ),
-                    0 => (8, end - pos),
-                    n => (8, n),
-                };
-                if size < header || pos + size > end {
-                    return None;
-                }
-                if &data[pos + 4..pos + 8] == *kind {
-                    found = Some((pos + header, pos + size));
-                    break;
-                }
-                pos += size;
-            }
-            (start, end) = found?;
-        }
-        Some((start, end))
-    }
-
-    /// The (payload start, end) of `kind` inside the first video track's sample table
-    /// (`moov/trak/mdia/minf/stbl/KIND`); the fixtures have one track.
-    pub(crate) fn stbl_box(data: &[u8], kind: &[u8; 4]) -> (usize, usize) {
-        find_box(data, &[b"moov", b"trak", b"mdia", b"minf", b"stbl", kind])
-            .unwrap_or_else(|| panic!("no {} box", String::from_utf8_lossy(kind)))
-    }
-
-    /// Write a big-endian `u32` at `at`.
-    pub(crate) fn put_u32(data: &mut [u8], at: usize, v: u32) {
-        data[at..at + 4].copy_from_slice(&v.to_be_bytes());
-    }
-
-    /// Write a big-endian `u16` at `at`.
-    pub(crate) fn put_u16(data: &mut [u8], at: usize, v: u16) {
-        data[at..at + 2].copy_from_slice(&v.to_be_bytes());
-    }
-
-    /// The byte offset of the first RIFF chunk `id` (`strh`, `strf`, `avih`) inside the AVI
-    /// header, found by a scan for its four-character code (the fixtures hold it once).
-    pub(crate) fn avi_chunk(data: &[u8], id: &[u8; 4]) -> usize {
-        let end = data.len().min(64 * 1024);
-        data[..end]
-            .windows(4)
-            .position(|w| w == id)
-            .map(|p| p + 8)
-            .unwrap_or_else(|| panic!("no {} chunk", String::from_utf8_lossy(id)))
-    }
-
-    /// `bytes` as a file of this test process in the fixtures' directory (remove it with
-    /// `std::fs::remove_file` when done).
-    pub(crate) fn write(name: &str, bytes: &[u8]) -> PathBuf {
-        let p = dir().join(format!("{}-{name}", std::process::id()));
-        std::fs::write(&p, bytes).unwrap();
-        p
-    }
-}
-
 #[cfg(test)]
 mod fuzz;
 
@@ -810,8 +500,8 @@ mod fuzz;
 mod tests {
     #![allow(clippy::unwrap_used)]
 
-    use super::fixtures::{avi_chunk, ffprobe_stream, fixture, put_u16, put_u32, stbl_box, write};
     use super::*;
+    use crate::fixtures::{avi_chunk, ffprobe_stream, fixture, put_u16, put_u32, stbl_box, write};
     use std::io::Cursor;
 
     fn stated(bytes: &[u8], container: &str) -> Option<u64> {
@@ -981,7 +671,7 @@ mod tests {
             }
         }
         // The track header's display size (16.16 fixed point).
-        let (tk, _) = super::fixtures::find_box(&orig, &[b"moov", b"trak", b"tkhd"]).unwrap();
+        let (tk, _) = crate::fixtures::find_box(&orig, &[b"moov", b"trak", b"tkhd"]).unwrap();
         assert_eq!(orig[tk], 0, "tkhd version 0");
         let mut b = orig.clone();
         put_u32(&mut b, tk + 76, 0xFFFF_0000);

@@ -13,7 +13,7 @@ use video_core::{
     ByteReader, ByteSource, Error, Result, open_regular_file as open_regular, regular_file,
 };
 
-use crate::pipeline::make;
+use crate::gsterror::make;
 
 /// A read failure of a [`ByteSource`], kept so the pipeline's generic "read error" on the bus
 /// can be reported as what actually failed.

@@ -47,13 +47,16 @@ mod blocking;
 mod decode;
 mod demux;
 mod encode;
+#[cfg(test)]
+mod fixtures;
 mod gsterror;
 mod header;
 mod input;
 pub mod limits;
+mod mp4box;
 mod mp4index;
 mod pipeline;
-mod resize;
+mod probed;
 
 pub use decode::{DecodeOptions, GstFrameSource, Orientation, OutputFormat, Resize};
 pub use demux::{GstDemuxer, GstDemuxerBuilder};

@@ -2,8 +2,8 @@
 //! sample data: a remote file can be probed by fetching only its header.
 //!
 //! The table must be exactly the one the demux pass (`filesrc ! typefind ! parsebin`, see
-//! `demux.rs`) builds, so this module models what GStreamer 1.22's qtdemux does with the sample
-//! tables and the edit list:
+//! `demux/scan.rs`) builds, so this module models what GStreamer 1.22's qtdemux does with the
+//! sample tables and the edit list:
 //!
 //! - A sample's PTS is `dts + cslg_shift + ctts`, where `cslg_shift` is minus the most negative
 //!   composition offset (0 when none is negative), scaled to nanoseconds rounding down. Its
@@ -24,8 +24,8 @@ use std::time::Duration;
 
 use video_core::{FrameTable, PacketEntry, Timestamp};
 
-use crate::header::{Mp4Box, child, children, read_at, read_payload, video_tracks};
 use crate::limits::{MAX_FRAMES, MAX_TABLE_BOX_BYTES};
+use crate::mp4box::{Mp4Box, child, children, read_at, read_payload, video_tracks};
 
 /// Why the header alone cannot give the table the demux pass would give.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -847,7 +847,7 @@ pub(crate) fn edit_shown_times<R: Read + Seek>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::header::fixtures::{SRC, ffmpeg, find_box, fixture, put_u32, stbl_box};
+    use crate::fixtures::{SRC, ffmpeg, find_box, fixture, put_u32, stbl_box};
     use std::fs::File;
     use std::path::{Path, PathBuf};
 
@@ -1311,7 +1311,7 @@ mod tests {
         for (name, at, value, not_a_video) in cases {
             let mut b = orig.clone();
             put_u32(&mut b, at, value);
-            let path = crate::header::fixtures::write(name, &b);
+            let path = crate::fixtures::write(name, &b);
             let mut d = crate::GstDemuxer::open(&path).unwrap();
             let e = futures::executor::block_on(d.probe()).unwrap_err();
             assert!(

@@ -8,7 +8,7 @@ use gstreamer as gst;
 use gstreamer::prelude::*;
 use video_core::{Error, Result};
 
-use crate::gsterror::{backend, from_bus_error};
+use crate::gsterror::{backend, from_bus_error, make};
 use crate::input::{Input, InputError};
 
 /// Initialise GStreamer once; errors if the library cannot start.
@@ -18,23 +18,6 @@ pub(crate) fn init(uri: &str) -> Result<()> {
         uri: Some(uri.to_owned()),
         element: None,
         source: Box::new(e),
-    })
-}
-
-/// Make an element, naming the Debian package when it is missing.
-pub(crate) fn make(uri: &str, factory: &str) -> Result<gst::Element> {
-    gst::ElementFactory::make(factory).build().map_err(|_| {
-        let package = match factory {
-            "parsebin" | "typefind" | "appsink" | "videoconvert" | "videoscale" | "videoflip" => {
-                "gstreamer1.0-plugins-base"
-            }
-            _ => "a GStreamer plugins package",
-        };
-        backend(
-            uri,
-            Some(factory),
-            format!("cannot create the GStreamer element {factory}: install {package}"),
-        )
     })
 }
 

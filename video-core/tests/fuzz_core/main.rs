@@ -1,26 +1,22 @@
-//! Property-based fuzzing of the sampling-plan resolver and the annotation readers and writers.
+//! Property-based fuzzing of the sampling-plan resolver (the annotation readers' and writers'
+//! targets are in video-annotation's `tests/fuzz_annotation`).
 //!
 //! Each target is one `#[test]` that runs a [`proptest`] strategy for a budget:
 //!
 //! | Target | What it feeds | Properties |
 //! | --- | --- | --- |
 //! | `plan` | arbitrary plans × arbitrary frame tables (empty, one frame, unsorted, far-apart pts, up to 10⁵ frames) | no panic; a typed error exactly when the plan cannot work; otherwise sorted unique indices below the frame count, at most `max_frames`, equal to an oracle written from the table |
-//! | `supervisely` | structure-aware Supervisely video, image and meta JSON with random mutations, arbitrary bytes, bitmaps with real and hostile PNGs | no panic; errors are `Annotation` (or `LimitExceeded`) naming the document; what is read converts, clips into the image, writes and reads back |
-//! | `coco` | COCO files (the serde reader), `CocoDataset::merge`, `CocoWriter` on arbitrary geometry and image sizes | no panic; ids renumbered consistently; RLE covers the image exactly and matches the mask |
 //!
 //! Budget, from the environment: `FUZZ_SECONDS` (run each target until that much time has passed, shared among its properties) or
 //! `FUZZ_CASES` (number of cases; default a short run that keeps the normal test suite fast),
 //! `FUZZ_SEED` (default fixed, so the normal suite is deterministic). `scripts/fuzz-core.sh`
 //! runs the long version. A failure prints the seed and the shrunk input; keep it as a named
-//! regression test in `tests/fuzz_regressions.rs`. `FUZZ_DEBUG=1` prints why the `supervisely`
-//! target's video annotations were rejected (to tune the generators).
+//! regression test in `tests/fuzz_regressions.rs`.
 
 #![allow(clippy::unwrap_used)]
 
-mod coco;
 mod json;
 mod plan;
-mod supervisely;
 
 use std::fmt::Debug;
 use std::time::{Duration, Instant};
@@ -97,14 +93,4 @@ pub(crate) fn check(ok: bool, what: impl FnOnce() -> String) -> Result<(), TestC
 #[test]
 fn plan() {
     plan::fuzz();
-}
-
-#[test]
-fn supervisely() {
-    supervisely::fuzz();
-}
-
-#[test]
-fn coco() {
-    coco::fuzz();
 }

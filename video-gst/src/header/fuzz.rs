@@ -28,8 +28,8 @@ use std::time::{Duration, Instant};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngAlgorithm, RngSeed, TestError, TestRng, TestRunner};
 
-use super::fixtures::{find_box, fixture};
 use super::{Header, MAX_FRAMES, MoovCache};
+use crate::fixtures::{find_box, fixture};
 
 /// Everything the probe asks of the header of `bytes`; panics on a broken property.
 fn probe_header(bytes: &[u8], container: &str) {
@@ -555,7 +555,7 @@ fn run(target: &Target, cases: u32, seed: u64, stats: &Run) {
         });
         if let Err(TestError::Fail(_, m)) = &result {
             // The failing file itself, to keep as a regression test.
-            let path = super::fixtures::write(
+            let path = crate::fixtures::write(
                 &format!("fuzz-{}-{seed}-{i}.bin", target.name),
                 &mutate(file, *region, m),
             );

@@ -4,7 +4,7 @@
 //! annotations and gives a [`CocoDataset`], which serialises to a COCO instances JSON file.
 //! Categories are the project's classes in order, with ids from 1. Next to COCO's own fields,
 //! images and annotations keep `frame_index` and annotations keep `object_id` (the video
-//! object's identity, from the label's [`OBJECT_ID_TAG`](super::OBJECT_ID_TAG) tag).
+//! object's identity, from the label's [`OBJECT_ID_TAG`](crate::OBJECT_ID_TAG) tag).
 //!
 //! How labels become COCO annotations (coordinates in the image's pixels, as the labels have
 //! them):
@@ -27,9 +27,9 @@ use std::io::Write;
 
 use serde::{Deserialize, Serialize};
 
-use super::geometry::ring_area2;
-use super::model::{Geometry, ImageAnnotation, ProjectMeta};
-use crate::{Error, Result};
+use crate::geometry::ring_area2;
+use crate::model::{Geometry, ImageAnnotation, ProjectMeta};
+use video_core::{Error, Result};
 
 /// A COCO instances file.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -214,7 +214,7 @@ impl CocoDataset {
     /// annotations point at their image's and category's new ids. Everything else is kept.
     ///
     /// ```
-    /// use video_core::annotation::coco::{CocoCategory, CocoDataset};
+    /// use video_annotation::coco::{CocoCategory, CocoDataset};
     /// let cat = |id, name: &str| CocoCategory { id, name: name.into(), supercategory: String::new() };
     /// let a = CocoDataset { categories: vec![cat(1, "car")], ..CocoDataset::default() };
     /// let b = CocoDataset { categories: vec![cat(1, "person"), cat(2, "car")], ..CocoDataset::default() };
@@ -269,7 +269,7 @@ impl CocoDataset {
 }
 
 /// `bbox`, `area` and `segmentation` of a geometry; `None` for points and polylines.
-fn instance(g: &Geometry, size: super::ImageSize) -> Option<([f64; 4], f64, Segmentation)> {
+fn instance(g: &Geometry, size: crate::ImageSize) -> Option<([f64; 4], f64, Segmentation)> {
     match g {
         &Geometry::Rectangle {
             left,
@@ -331,8 +331,8 @@ fn instance(g: &Geometry, size: super::ImageSize) -> Option<([f64; 4], f64, Segm
 fn rle_counts(
     origin_x: i64,
     origin_y: i64,
-    mask: &super::Mask,
-    size: super::ImageSize,
+    mask: &crate::Mask,
+    size: crate::ImageSize,
 ) -> Vec<u64> {
     let (w, h) = (i64::from(size.width), i64::from(size.height));
     // The image columns and rows the mask covers, clipped to the image.
@@ -385,7 +385,7 @@ fn rle_counts(
 mod tests {
     #[test]
     fn a_rectangle_with_swapped_corners_is_the_same_rectangle() {
-        let size = super::super::ImageSize {
+        let size = crate::ImageSize {
             width: 100,
             height: 80,
         };
@@ -402,15 +402,15 @@ mod tests {
         assert_eq!(bbox, normal);
     }
 
-    use super::super::model::*;
     use super::*;
+    use crate::model::*;
 
     fn label(class: &str, geometry: Geometry, object: &str) -> Label {
         Label {
             class: class.into(),
             geometry,
             tags: vec![Tag::new(
-                super::super::OBJECT_ID_TAG,
+                crate::OBJECT_ID_TAG,
                 TagValue::Text(object.into()),
             )],
         }

@@ -4,8 +4,8 @@ use std::io::{Read, Write};
 
 use base64::Engine as _;
 
-use super::model::Mask;
-use crate::BoxError;
+use crate::model::Mask;
+use video_core::BoxError;
 
 /// The most bytes a bitmap may decompress to (the PNG file, before decoding it).
 pub(crate) const MAX_COMPRESSED_PNG: u64 = 64 << 20;

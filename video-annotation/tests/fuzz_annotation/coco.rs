@@ -7,11 +7,11 @@ use proptest::collection::vec;
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
 use serde_json::{Value, json};
-use video_core::Error;
-use video_core::annotation::coco::{CocoDataset, CocoWriter, Segmentation};
-use video_core::annotation::{
+use video_annotation::coco::{CocoDataset, CocoWriter, Segmentation};
+use video_annotation::{
     Geometry, ImageAnnotation, ImageSize, Label, ObjectClass, ProjectMeta, Shape, Tag, TagValue,
 };
+use video_core::Error;
 
 use super::check;
 use super::json::{Mutation, any_json, mutation, number};

@@ -2,8 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::model::{Geometry, ImageSize, Mask, Point};
-use crate::{Error, Result};
+use crate::model::{Geometry, ImageSize, Mask, Point};
+use video_core::{Error, Result};
 
 /// A clockwise rotation by a multiple of 90°, as a decoder applies a video's display rotation.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -22,7 +22,7 @@ pub enum Rotation {
 
 impl Rotation {
     /// The rotation of `degrees` clockwise (0, 90, 180 or 270, as
-    /// [`VideoMetadata::rotation`](crate::VideoMetadata::rotation) holds it).
+    /// [`VideoMetadata::rotation`](video_core::VideoMetadata::rotation) holds it).
     ///
     /// # Errors
     /// [`Error::Unsupported`] for any other angle.

@@ -1,14 +1,60 @@
-//! Video annotations, and how they travel to the sampled frames.
+//! The annotations of **video-dataset**: video annotations, and how they travel to the sampled
+//! frames.
 //!
-//! A [`VideoAnnotation`] (objects, per-frame [`Figure`]s, frame-ranged tags) is turned into one
-//! [`ImageAnnotation`] per sampled frame by [`VideoAnnotation::frame_annotation`]. The model is
-//! format-neutral; [`supervisely`] reads Supervisely's video annotations and project meta and
-//! writes Supervisely image annotations, [`coco`] writes COCO instances files.
+//! This crate sits on [`video_core`] (its frame indices,
+//! [`VideoMetadata`](video_core::VideoMetadata), [`Error`](video_core::Error)) and nothing else
+//! of the workspace; video-core knows nothing of it. It holds:
+//!
+//! | part | what |
+//! |---|---|
+//! | the model | [`VideoAnnotation`] (its [`VideoObject`]s, per-frame [`Figure`]s with a [`Geometry`], frame-ranged [`VideoTag`]s) and [`ImageAnnotation`] (its [`Label`]s and [`Tag`]s), declared by a [`ProjectMeta`] (classes, tag metas); format-neutral |
+//! | conversion | [`VideoAnnotation::frame_annotation`]: the annotation of one sampled frame, by the [rules below](#conversion-rules), with geometry moved onto the stored image by a [`GeometryTransform`] |
+//! | [`supervisely`] | Supervisely's JSON: project `meta.json` (read, write), video annotations (read), image annotations (write, read back) |
+//! | [`coco`] | COCO instances files: [`CocoWriter`](coco::CocoWriter) from image annotations, [`CocoDataset`](coco::CocoDataset) to read and merge them |
+//! | extraction | [`SuperviselyAnnotator`]: a [`FrameAnnotator`](video_core::FrameAnnotator) that writes each stored frame's Supervisely image annotation |
+//!
+//! # How it plugs into extraction
+//!
+//! Extraction ([`video_core::extract_to_sink_opts`]) knows annotations only as the
+//! [`FrameAnnotator`](video_core::FrameAnnotator) trait: once a frame is stored, the annotator
+//! turns its [`FrameRecord`](video_core::FrameRecord) (index and stored size) into a JSON
+//! document, which the sink stores with
+//! [`DatasetSink::write_annotation`](video_core::DatasetSink::write_annotation). Give it a
+//! [`SuperviselyAnnotator`] through
+//! [`ExtractToSinkOptions::annotator`](video_core::ExtractToSinkOptions::annotator), after
+//! checking the annotation belongs to the video ([`VideoAnnotation::fit_to_video`]). The
+//! `video-dataset` package does all of this for `ExtractOptions::annotation`, and also writes the
+//! project meta and the COCO file; it re-exports this crate as `video_dataset::annotation`.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use video_annotation::{SuperviselyAnnotator, supervisely};
+//! use video_core::{ExtractToSinkOptions, VideoMetadata};
+//!
+//! let ann = supervisely::parse_video_annotation("clip.mp4.json", r#"{
+//!     "size": {"width": 640, "height": 360}, "objects": [], "frames": []
+//! }"#, None)?;
+//! let mut video = VideoMetadata::new("clip.mp4"); // as a Demuxer probes it
+//! (video.width, video.height) = (640, 360);
+//! (video.stored_width, video.stored_height) = (640, 360);
+//! let rotation = ann.fit_to_video("clip.mp4.json", &video)?;
+//! let annotator = SuperviselyAnnotator::new("clip.mp4.json", Arc::new(ann))
+//!     .with_stored_rotation(rotation);
+//! let options = ExtractToSinkOptions::default().annotator(Some(Arc::new(annotator)));
+//! // extract_to_sink_opts(&mut source, &encoder, &sink, &video_ref, &manifest, &plan, &options)
+//! # let _ = options;
+//! # Ok::<(), video_core::Error>(())
+//! ```
+//!
+//! # Features
+//!
+//! This crate has no optional features.
 //!
 //! # Frames
 //!
-//! Frame indices are the crate's frame indices (see [the crate docs](crate#what-frame-n-means)):
-//! 0-based, presentation order. A [`FrameRange`] includes both its ends.
+//! Frame indices are video-core's frame indices (see
+//! [its crate docs](video_core#what-frame-n-means)): 0-based, presentation order. A
+//! [`FrameRange`] includes both its ends.
 //!
 //! # Coordinates
 //!
@@ -41,7 +87,7 @@
 //! - a frame without figures gets an annotation with no labels (but its image tags).
 //!
 //! [`VideoAnnotation::annotated_frames`] lists the frames with at least one figure and
-//! [`VideoAnnotation::only_annotated`] is the [`SamplingPlan`](crate::SamplingPlan) filter that
+//! [`VideoAnnotation::only_annotated`] is the [`SamplingPlan`](video_core::SamplingPlan) filter that
 //! keeps only those.
 //!
 //! # Geometry follows the image
@@ -71,7 +117,7 @@
 //! # Example
 //!
 //! ```
-//! use video_core::annotation::{supervisely, GeometryTransform, ImageSize};
+//! use video_annotation::{supervisely, GeometryTransform, ImageSize};
 //!
 //! let ann = supervisely::parse_video_annotation("clip.mp4.json", r#"{
 //!     "size": {"width": 640, "height": 360},
@@ -89,6 +135,8 @@
 //! assert_eq!(json["objects"][0]["points"]["exterior"][0], serde_json::json!([5, 10]));
 //! # Ok::<(), video_core::Error>(())
 //! ```
+#![cfg_attr(docsrs, feature(doc_cfg))]
+#![deny(rustdoc::broken_intra_doc_links)]
 
 mod convert;
 mod copy;

@@ -10,11 +10,11 @@ use proptest::collection::vec;
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
 use serde_json::{Value, json};
-use video_core::Error;
-use video_core::annotation::coco::{CocoWriter, Segmentation};
-use video_core::annotation::{
+use video_annotation::coco::{CocoWriter, Segmentation};
+use video_annotation::{
     Geometry, GeometryTransform, ImageAnnotation, ImageSize, Mask, Point, Rotation, supervisely,
 };
+use video_core::Error;
 
 use super::check;
 use super::json::{Mutation, TextEdit, any_json, mutation, number, text_edit};
@@ -552,7 +552,7 @@ pub(crate) fn inside(size: ImageSize, g: &Geometry) -> bool {
 /// turned into COCO.
 fn image_round_trip(
     img: &ImageAnnotation,
-    meta: &video_core::annotation::ProjectMeta,
+    meta: &video_annotation::ProjectMeta,
     frame: u64,
 ) -> Result<(), TestCaseError> {
     let v = supervisely::image_annotation_to_value(img)

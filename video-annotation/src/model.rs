@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::{Error, Result};
+use video_core::{Error, Result};
 
 /// Width and height of an image (or of a video's frames) in pixels.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -528,8 +528,8 @@ impl ProjectMeta {
     }
 
     /// The meta of the images project that frames of this video project are written to: the same
-    /// classes and tags plus the [`OBJECT_ID_TAG`](super::OBJECT_ID_TAG) (text) and
-    /// [`AUTO_TRACKED_TAG`](super::AUTO_TRACKED_TAG) (no value) declarations.
+    /// classes and tags plus the [`OBJECT_ID_TAG`](crate::OBJECT_ID_TAG) (text) and
+    /// [`AUTO_TRACKED_TAG`](crate::AUTO_TRACKED_TAG) (no value) declarations.
     ///
     /// # Errors
     /// [`Error::Annotation`] when the video project already declares one of those names with
@@ -537,8 +537,8 @@ impl ProjectMeta {
     pub fn for_images(&self) -> Result<ProjectMeta> {
         let mut meta = self.clone();
         for (name, value_type) in [
-            (super::OBJECT_ID_TAG, TagValueType::Text),
-            (super::AUTO_TRACKED_TAG, TagValueType::None),
+            (crate::OBJECT_ID_TAG, TagValueType::Text),
+            (crate::AUTO_TRACKED_TAG, TagValueType::None),
         ] {
             match meta.tag_meta(name) {
                 Some(existing) if existing.value_type == value_type => {}
@@ -620,17 +620,17 @@ pub struct Label {
 
 impl Label {
     /// The video object this label came from: the text of its
-    /// [`OBJECT_ID_TAG`](super::OBJECT_ID_TAG) tag.
+    /// [`OBJECT_ID_TAG`](crate::OBJECT_ID_TAG) tag.
     pub fn object_id(&self) -> Option<&str> {
         self.tags.iter().find_map(|t| match (&t.value, &*t.name) {
-            (TagValue::Text(v), super::OBJECT_ID_TAG) => Some(v.as_str()),
+            (TagValue::Text(v), crate::OBJECT_ID_TAG) => Some(v.as_str()),
             _ => None,
         })
     }
 
-    /// Whether the label carries the [`AUTO_TRACKED_TAG`](super::AUTO_TRACKED_TAG) tag.
+    /// Whether the label carries the [`AUTO_TRACKED_TAG`](crate::AUTO_TRACKED_TAG) tag.
     pub fn is_auto_tracked(&self) -> bool {
-        self.tags.iter().any(|t| t.name == super::AUTO_TRACKED_TAG)
+        self.tags.iter().any(|t| t.name == crate::AUTO_TRACKED_TAG)
     }
 }
 

@@ -3,9 +3,9 @@
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
-use super::geometry::GeometryTransform;
-use super::model::{ImageAnnotation, Label, Tag, TagValue, VideoAnnotation, VideoObject};
-use crate::{Error, FnFilter, FrameFilter, FrameInfo, Result};
+use crate::geometry::GeometryTransform;
+use crate::model::{ImageAnnotation, Label, Tag, TagValue, VideoAnnotation, VideoObject};
+use video_core::{Error, FnFilter, FrameFilter, FrameInfo, Result};
 
 /// The label tag holding the video object's identity ([`VideoObject::key`]), as text.
 pub const OBJECT_ID_TAG: &str = "object_id";
@@ -24,10 +24,10 @@ impl VideoAnnotation {
     }
 
     /// A [`FrameFilter`] that keeps only [annotated frames](Self::annotated_frames), for
-    /// [`SamplingPlan::filter`](crate::SamplingPlan::filter).
+    /// [`SamplingPlan::filter`](video_core::SamplingPlan::filter).
     ///
     /// ```
-    /// # use video_core::annotation::{VideoAnnotation, Figure, Geometry};
+    /// # use video_annotation::{VideoAnnotation, Figure, Geometry};
     /// # use video_core::{FrameTable, PacketEntry, SamplingPlan, Timestamp};
     /// let mut ann = VideoAnnotation::default();
     /// ann.frames.insert(7, vec![Figure {
@@ -52,7 +52,7 @@ impl VideoAnnotation {
     ///
     /// # Errors
     /// [`Error::Annotation`] when a figure on the frame names an object the annotation does not
-    /// have (annotations read by [`supervisely`](super::supervisely) are checked when read).
+    /// have (annotations read by [`supervisely`](crate::supervisely) are checked when read).
     pub fn frame_annotation(
         &self,
         index: u64,
@@ -118,10 +118,10 @@ impl VideoAnnotation {
 
 #[cfg(test)]
 mod tests {
-    use super::super::geometry::Rotation;
-    use super::super::model::*;
     use super::*;
-    use crate::{FrameTable, PacketEntry, SamplingPlan, Timestamp};
+    use crate::geometry::Rotation;
+    use crate::model::*;
+    use video_core::{FrameTable, PacketEntry, SamplingPlan, Timestamp};
 
     fn tag(name: &str, value: TagValue, range: Option<(u64, u64)>) -> VideoTag {
         VideoTag {

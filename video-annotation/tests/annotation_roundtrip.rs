@@ -10,7 +10,7 @@ use std::path::PathBuf;
 
 use base64::Engine as _;
 use serde_json::Value;
-use video_core::annotation::{
+use video_annotation::{
     Geometry, GeometryTransform, ImageAnnotation, ImageSize, Label, Mask, Point, Shape, Tag,
     TagValue, TagValueType, coco::CocoWriter, supervisely,
 };
@@ -234,7 +234,7 @@ fn expected(ann: &Value, meta: &Value, i: u64, s: f64, out: ImageSize) -> ImageA
 
 /// Convert the sampled frames, write each as Supervisely image JSON, parse it back.
 fn round_trip(
-    video: &video_core::annotation::VideoAnnotation,
+    video: &video_annotation::VideoAnnotation,
     t: &GeometryTransform,
 ) -> Vec<(u64, ImageAnnotation)> {
     let images_meta = video.meta.for_images().unwrap();
@@ -257,7 +257,7 @@ fn round_trip(
         .collect()
 }
 
-fn load() -> (Value, Value, video_core::annotation::VideoAnnotation) {
+fn load() -> (Value, Value, video_annotation::VideoAnnotation) {
     let meta_json = json("meta.json");
     let ann_json = json(ANN);
     let meta = supervisely::read_meta("meta.json", std::fs::File::open(data("meta.json")).unwrap())

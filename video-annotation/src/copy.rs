@@ -3,10 +3,10 @@
 
 use std::sync::Arc;
 
-use super::geometry::{GeometryTransform, Rotation};
-use super::model::{ImageSize, ProjectMeta, VideoAnnotation};
-use super::supervisely;
-use crate::{Error, FrameAnnotator, FrameRecord, Result, VideoMetadata};
+use crate::geometry::{GeometryTransform, Rotation};
+use crate::model::{ImageSize, ProjectMeta, VideoAnnotation};
+use crate::supervisely;
+use video_core::{Error, FrameAnnotator, FrameRecord, Result, VideoMetadata};
 
 impl VideoAnnotation {
     /// Check that this annotation (read from `source_name`) belongs to the probed video `video`,
@@ -147,7 +147,7 @@ impl ProjectMeta {
 ///
 /// ```
 /// use std::sync::Arc;
-/// use video_core::annotation::{SuperviselyAnnotator, VideoAnnotation, supervisely};
+/// use video_annotation::{SuperviselyAnnotator, VideoAnnotation, supervisely};
 /// use video_core::{FrameAnnotator, FrameRecord};
 /// let ann = supervisely::parse_video_annotation("clip.mp4.json", r#"{
 ///     "size": {"width": 640, "height": 360}, "objects": [], "frames": []
@@ -230,8 +230,8 @@ impl FrameAnnotator for SuperviselyAnnotator {
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
-    use super::super::model::{Figure, Geometry, ObjectClass, Shape, TagMeta, TagValueType};
     use super::*;
+    use crate::model::{Figure, Geometry, ObjectClass, Shape, TagMeta, TagValueType};
 
     fn video(w: u32, h: u32, rotation: u32, frames: u64) -> VideoMetadata {
         let mut m = VideoMetadata::new("clip.mp4");

@@ -1,0 +1,206 @@
+//! The options of a frame source, and the limits it inherits from its demuxer.
+
+use std::time::Duration;
+
+use video_core::{Error, Result, VideoMetadata};
+
+/// The time limits and the size limit a frame source works under (from its demuxer's builder).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Timeouts {
+    /// No progress for this long fails the decode.
+    pub(crate) stall: Duration,
+    /// One `frames` stream may take at most this long in all.
+    pub(crate) deadline: Option<Duration>,
+    /// Largest width or height of a decoded frame.
+    pub(crate) max_dimension: u32,
+}
+
+/// Pixel format of decoded frames.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum OutputFormat {
+    /// Packed 8-bit RGB. YUV is converted with the matrix and range the stream signals; untagged
+    /// streams use BT.709 when at least 720 rows high and BT.601 below (GStreamer's default,
+    /// which is what players do). 8-bit planar YUV (4:2:0, 4:2:2, 4:4:4) is converted only for
+    /// the frames of the plan, on the consumer's side of the pipeline, with `yuvutils-rs`;
+    /// other formats (10-bit, packed) go through GStreamer's `videoconvert`.
+    #[default]
+    Rgb8,
+    /// The decoder's own pixel format and planes (for bit-exact comparisons); never resized or
+    /// rotated.
+    Native,
+}
+
+/// Which way up frames come out.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Orientation {
+    /// As a player shows them: the container's rotation is applied.
+    #[default]
+    Display,
+    /// As stored in the bitstream.
+    Stored,
+}
+
+/// Resizing of RGB output.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Resize {
+    /// Exactly this size (aspect ratio not kept).
+    Exact {
+        /// Width in pixels.
+        width: u32,
+        /// Height in pixels.
+        height: u32,
+    },
+    /// Scale down (never up) so that neither side exceeds `max_side`, keeping the aspect ratio.
+    FitWithin {
+        /// The largest allowed side in pixels.
+        max_side: u32,
+    },
+}
+
+/// The one description of a resize, which manifests record as `sampling.resize`:
+/// `{width}x{height}` for [`Resize::Exact`], `max-side:{n}` for [`Resize::FitWithin`].
+///
+/// ```
+/// use video_gst::Resize;
+/// assert_eq!(Resize::Exact { width: 640, height: 360 }.to_string(), "640x360");
+/// assert_eq!(Resize::FitWithin { max_side: 512 }.to_string(), "max-side:512");
+/// ```
+impl std::fmt::Display for Resize {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Resize::Exact { width, height } => write!(f, "{width}x{height}"),
+            Resize::FitWithin { max_side } => write!(f, "max-side:{max_side}"),
+        }
+    }
+}
+
+/// Options of [`GstFrameSource`](crate::GstFrameSource).
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct DecodeOptions {
+    /// Pixel format. Default: [`OutputFormat::Rgb8`].
+    pub output: OutputFormat,
+    /// Orientation. Default: [`Orientation::Display`].
+    pub orientation: Orientation,
+    /// Resizing (RGB output only). Default: none.
+    pub resize: Option<Resize>,
+    /// Decoded frames buffered ahead of the consumer. Default: 4.
+    pub buffer_frames: usize,
+    /// How many times to restart from an earlier key frame when a frame does not come out of
+    /// the decoder where the frame table says it should. Default: 2.
+    pub max_retries: u32,
+}
+
+impl Default for DecodeOptions {
+    fn default() -> Self {
+        DecodeOptions {
+            output: OutputFormat::Rgb8,
+            orientation: Orientation::Display,
+            resize: None,
+            buffer_frames: 4,
+            max_retries: 2,
+        }
+    }
+}
+
+impl DecodeOptions {
+    /// Set [`output`](Self::output).
+    pub fn output(mut self, v: OutputFormat) -> Self {
+        self.output = v;
+        self
+    }
+    /// Set [`orientation`](Self::orientation).
+    pub fn orientation(mut self, v: Orientation) -> Self {
+        self.orientation = v;
+        self
+    }
+    /// Set [`resize`](Self::resize).
+    pub fn resize(mut self, v: Option<Resize>) -> Self {
+        self.resize = v;
+        self
+    }
+    /// Set [`buffer_frames`](Self::buffer_frames).
+    pub fn buffer_frames(mut self, v: usize) -> Self {
+        self.buffer_frames = v;
+        self
+    }
+    /// Set [`max_retries`](Self::max_retries).
+    pub fn max_retries(mut self, v: u32) -> Self {
+        self.max_retries = v;
+        self
+    }
+
+    /// [`Error::InvalidOption`] for options that do not go together or cannot be met.
+    pub(super) fn validate(&self) -> Result<()> {
+        if self.output == OutputFormat::Native && self.resize.is_some() {
+            return Err(Error::InvalidOption {
+                option: "resize".into(),
+                reason: "resize needs RGB output, not the decoder's native format".into(),
+            });
+        }
+        if self.buffer_frames == 0 {
+            return Err(Error::InvalidOption {
+                option: "buffer_frames".into(),
+                reason: "must be at least 1".into(),
+            });
+        }
+        if matches!(
+            self.resize,
+            Some(
+                Resize::Exact { width: 0, .. }
+                    | Resize::Exact { height: 0, .. }
+                    | Resize::FitWithin { max_side: 0 }
+            )
+        ) {
+            return Err(Error::InvalidOption {
+                option: "resize".into(),
+                reason: "resize to a zero size".into(),
+            });
+        }
+        Ok(())
+    }
+
+    /// The output size for RGB frames of a stream with metadata `m`, after rotation and
+    /// resizing.
+    pub(super) fn output_size(&self, m: &VideoMetadata) -> (u32, u32) {
+        let (w, h) = match self.orientation {
+            Orientation::Display if self.output == OutputFormat::Rgb8 => (m.width, m.height),
+            _ => (m.stored_width, m.stored_height),
+        };
+        match self.resize {
+            None => (w, h),
+            Some(Resize::Exact { width, height }) => (width, height),
+            Some(Resize::FitWithin { max_side }) => {
+                let long = w.max(h);
+                if long <= max_side || long == 0 {
+                    (w, h)
+                } else {
+                    let s = f64::from(max_side) / f64::from(long);
+                    (
+                        ((f64::from(w) * s).round() as u32).max(1),
+                        ((f64::from(h) * s).round() as u32).max(1),
+                    )
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod resize_tests {
+    use super::*;
+
+    /// Pinned: existing manifests hold these strings.
+    #[test]
+    fn resize_descriptions() {
+        let exact = Resize::Exact {
+            width: 1,
+            height: 20,
+        };
+        assert_eq!(exact.to_string(), "1x20");
+        assert_eq!(Resize::FitWithin { max_side: 0 }.to_string(), "max-side:0");
+    }
+}
