@@ -584,6 +584,13 @@ impl Demuxer for GstDemuxer {
     async fn frame_table(&mut self) -> Result<Arc<FrameTable>> {
         Ok(self.probed().await?.table.clone())
     }
+
+    /// [`GstDemuxer::frame_source`] with [`DecodeOptions::default`](crate::DecodeOptions):
+    /// frames at the video's own size in its native format.
+    async fn frame_source(&mut self) -> Result<Box<dyn video_core::FrameSource>> {
+        let source = GstDemuxer::frame_source(self, crate::DecodeOptions::default()).await?;
+        Ok(Box::new(source))
+    }
 }
 
 fn probe_blocking(opts: &GstDemuxerBuilder) -> Result<Probed> {
