@@ -49,8 +49,9 @@ pub trait Demuxer: Send + Debug {
     async fn frame_table(&mut self) -> Result<Arc<FrameTable>>;
 
     /// A source of the chosen video stream's decoded frames, with the backend's default
-    /// decoding options (frames at the video's own size, in the backend's native format).
-    /// Backends offer richer options on their own types (`GstDemuxer::frame_source`).
+    /// decoding options (for the GStreamer and GIF backends: RGB frames, as displayed, at the
+    /// video's size). Backends offer richer options on their own types
+    /// (`GstDemuxer::frame_source` takes `DecodeOptions`: pixel format, orientation, resize).
     ///
     /// The default implementation returns
     /// [`Error::NotImplemented`](crate::Error::NotImplemented), so demuxers written before this

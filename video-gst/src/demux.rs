@@ -586,7 +586,7 @@ impl Demuxer for GstDemuxer {
     }
 
     /// [`GstDemuxer::frame_source`] with [`DecodeOptions::default`](crate::DecodeOptions):
-    /// frames at the video's own size in its native format.
+    /// RGB frames, as displayed, at the video's size.
     async fn frame_source(&mut self) -> Result<Box<dyn video_core::FrameSource>> {
         let source = GstDemuxer::frame_source(self, crate::DecodeOptions::default()).await?;
         Ok(Box::new(source))
