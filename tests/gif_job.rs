@@ -10,16 +10,7 @@ use std::process::Command;
 use video_dataset::core::{Error, ImageFormat, SamplingPlan};
 use video_dataset::{ExtractOptions, Resize, extract_frames};
 use video_testkit::png::png_rgb;
-
-fn run(cmd: &mut Command) -> Vec<u8> {
-    let out = cmd.output().unwrap();
-    assert!(
-        out.status.success(),
-        "{cmd:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out.stdout
-}
+use video_testkit::run_ok as run;
 
 #[tokio::test]
 async fn a_gif_is_extracted_with_ffmpegs_frames() {

@@ -22,6 +22,7 @@ use video_dataset::storage::{
     ObjectStoreSink, RetryPolicy, StoreOptions, UploadOptions, upload_video,
 };
 use video_dataset::{Error, ExtractOptions, GstDemuxer, extract_frames};
+use video_testkit::error_chain as chain;
 use video_testkit::fixtures::{X264_ARGS, lavfi_clip};
 
 /// Turns a hang into a failure; far above the deadlines the test sets.
@@ -65,18 +66,6 @@ async fn contents(sink: &ObjectStoreSink) -> Vec<(String, Vec<u8>)> {
     }
     out.sort();
     out
-}
-
-/// The chain of an error on one line.
-fn chain(e: &Error) -> String {
-    let mut s = e.to_string();
-    let mut src = std::error::Error::source(e);
-    while let Some(x) = src {
-        s.push_str(" <- ");
-        s.push_str(&x.to_string());
-        src = x.source();
-    }
-    s
 }
 
 /// A video in the store, the proxy in front of the server, and the dataset an undisturbed

@@ -13,6 +13,7 @@ use video_core::{Demuxer, Error, FrameSource, ResolvedPlan};
 use video_gif::GifDemuxer;
 use video_testkit::block_on;
 use video_testkit::fixtures::lavfi_clip;
+use video_testkit::run_ok as run;
 
 fn scratch(name: &str) -> PathBuf {
     let d =
@@ -20,16 +21,6 @@ fn scratch(name: &str) -> PathBuf {
     let _ = std::fs::remove_dir_all(&d);
     std::fs::create_dir_all(&d).unwrap();
     d
-}
-
-fn run(cmd: &mut Command) -> Vec<u8> {
-    let out = cmd.output().unwrap();
-    assert!(
-        out.status.success(),
-        "{cmd:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out.stdout
 }
 
 /// FFmpeg's frames of `path`: (pts in seconds, rgb24 pixels), width, height.

@@ -25,6 +25,7 @@ use video_gst::GstDemuxer;
 use video_storage::{
     ObjectStoreSink, RetryPolicy, StoreOptions, StoreVideo, UploadOptions, upload_video,
 };
+use video_testkit::error_chain as chain;
 use video_testkit::fixtures::{X264_ARGS, encoded_frame, lavfi_clip};
 
 /// Turns a hang into a failure; far above every deadline the tests set.
@@ -97,18 +98,6 @@ fn video_ref() -> VideoRef {
         folder: "train".into(),
         name: "clip".into(),
     }
-}
-
-/// The error and its sources, one line.
-fn chain(e: &Error) -> String {
-    let mut s = e.to_string();
-    let mut src = std::error::Error::source(e);
-    while let Some(x) = src {
-        s.push_str(" <- ");
-        s.push_str(&x.to_string());
-        src = x.source();
-    }
-    s
 }
 
 /// Wait (bounded) until `cond` holds.

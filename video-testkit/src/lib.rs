@@ -95,3 +95,27 @@ pub fn s3_test_url(test: &str) -> Option<String> {
         std::process::id()
     ))
 }
+
+/// An error and its sources on one line, `outer <- inner <- …`, for assertion messages.
+pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut s = e.to_string();
+    let mut src = e.source();
+    while let Some(x) = src {
+        s.push_str(" <- ");
+        s.push_str(&x.to_string());
+        src = x.source();
+    }
+    s
+}
+
+/// The standard output of `cmd`, which must succeed (panics with the command and its standard
+/// error otherwise).
+pub fn run_ok(cmd: &mut std::process::Command) -> Vec<u8> {
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{cmd:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
