@@ -1,12 +1,14 @@
 //! Upload a video into a dataset: probe it, then stream it into the store in parts.
 //!
 //! ```text
-//! VIDEO -> GstDemuxer::probe -> upload_video (multipart, sha256) -> DATASET/{folder}/{name}
+//! VIDEO -> {GstDemuxer | GifDemuxer}::probe -> upload_video (multipart, sha256) -> DATASET/{folder}/{name}
 //! ```
 //!
 //! `cargo run --release --example upload -- VIDEO DATASET [--folder F]` (DATASET: a directory or
 //! a store URL). Without arguments it uploads the generated sample clip into `./dataset/raw`.
 //! Prints the stored key, content hash, size and probed frame count as JSON.
+
+use std::path::Path;
 
 use video_dataset::gif::GifDemuxer;
 use video_dataset::storage::{ObjectStoreSink, UploadOptions, upload_video};
@@ -36,16 +38,18 @@ async fn run() -> anyhow::Result<()> {
     let dataset = pos.get(1).cloned().unwrap_or_else(|| "dataset".to_owned());
     let sink = ObjectStoreSink::from_url(&dataset)?;
     // By content: animated GIF with the GIF backend, the rest with GStreamer.
-    let mut demuxer: Box<dyn Demuxer> = if common::is_gif(&video) {
-        Box::new(GifDemuxer::open(&video)?)
-    } else {
-        Box::new(GstDemuxer::open(&video)?)
+    let open_demuxer = |path: &Path| -> video_dataset::Result<Box<dyn Demuxer>> {
+        Ok(if common::is_gif(path) {
+            Box::new(GifDemuxer::open(path)?)
+        } else {
+            Box::new(GstDemuxer::open(path)?)
+        })
     };
     let up = upload_video(
         &sink,
         &video,
         &folder,
-        demuxer.as_mut(),
+        open_demuxer,
         UploadOptions::default(),
     )
     .await?;

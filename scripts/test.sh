@@ -32,7 +32,7 @@ cargo build --workspace --examples --benches --all-features --locked --quiet
 # No default features, and each optional feature alone: every target compiles (checked) and the
 # unit tests pass (the integration tests below run with all of them).
 feature_sets=(
-  "video-core:" "video-core:conformance"
+  "video-core:" "video-core:conformance" "video-core:testing"
   "video-storage:" "video-storage:fs" "video-storage:aws" "video-storage:gcp"
   "video-storage:azure" "video-storage:http"
   "video-dataset:" "video-dataset:aws" "video-dataset:gcp" "video-dataset:azure"

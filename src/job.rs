@@ -106,20 +106,34 @@ impl ExtractOptions {
         self.plan = v;
         self
     }
-    /// `fps` frames per second within `[start_seconds, end_seconds)`, at most `max_frames` (the
-    /// seed API's parameters).
-    pub fn fps(
-        mut self,
-        fps: f64,
-        start_seconds: Option<f64>,
-        end_seconds: Option<f64>,
-        max_frames: Option<u64>,
-    ) -> Self {
-        let mut plan = SamplingPlan::fps(fps).seconds(start_seconds, end_seconds);
-        if let Some(m) = max_frames {
-            plan = plan.max_frames(m);
-        }
-        self.plan = plan;
+    /// Sample `fps` frames per second: [`plan`](Self::plan) becomes [`SamplingPlan::fps`].
+    /// Narrow it with [`seconds`](Self::seconds) and cap it with
+    /// [`max_frames`](Self::max_frames), in that order after this call:
+    ///
+    /// ```
+    /// # use video_dataset::ExtractOptions;
+    /// // 2 frames per second within [10 s, 70 s), at most 100 frames.
+    /// let options = ExtractOptions::default()
+    ///     .fps(2.0)
+    ///     .seconds(Some(10.0), Some(70.0))
+    ///     .max_frames(100);
+    /// # let _ = options;
+    /// ```
+    pub fn fps(mut self, fps: f64) -> Self {
+        self.plan = SamplingPlan::fps(fps);
+        self
+    }
+    /// Limit the [`fps`](Self::fps) plan set so far to `[start_seconds, end_seconds)` (`None`:
+    /// from the start, to the end); any other plan becomes that time range. See
+    /// [`SamplingPlan::seconds`].
+    pub fn seconds(mut self, start_seconds: Option<f64>, end_seconds: Option<f64>) -> Self {
+        self.plan = self.plan.seconds(start_seconds, end_seconds);
+        self
+    }
+    /// Keep at most `n` frames of the [`plan`](Self::plan) set so far; see
+    /// [`SamplingPlan::max_frames`].
+    pub fn max_frames(mut self, n: u64) -> Self {
+        self.plan = self.plan.max_frames(n);
         self
     }
     /// Set [`format`](Self::format).
@@ -455,12 +469,15 @@ pub async fn extract_frames(
     dataset: impl AsRef<str>,
     options: ExtractOptions,
 ) -> Result<ExtractReport> {
-    let sink = ObjectStoreSink::from_url_with(dataset.as_ref(), &options.store)?;
+    let sink = ObjectStoreSink::builder(dataset.as_ref())
+        .with_store_options(options.store.clone())
+        .build()?;
     run(video.into(), Target::Store(sink), options).await
 }
 
 /// [`extract_frames`] into a sink built by the caller (a store with its own client or retry
-/// settings, another frame name template: see [`ObjectStoreSink::new`]).
+/// settings, another frame name template: see
+/// [`ObjectStoreSinkBuilder`](video_storage::ObjectStoreSinkBuilder)).
 pub async fn extract_frames_to(
     video: impl Into<VideoInput>,
     sink: ObjectStoreSink,
@@ -594,7 +611,11 @@ async fn run(
     let plan = user_plan.resolve(&table)?;
     let target = match (target, &annotator) {
         (Target::Store(s), Some(_)) => {
-            Target::Store(s.with_image_folder(video_core::layout::IMAGE_FOLDER)?)
+            Target::Store(
+                s.to_builder()
+                    .with_image_folder(video_core::layout::IMAGE_FOLDER)
+                    .build()?,
+            )
         }
         (t, _) => t,
     };

@@ -28,7 +28,7 @@ pub use video_core::{
     FrameRecord, FrameSource, FrameTable, ImageFormat, ResolvedPlan, Result, SamplingPlan,
     SamplingSettings, Timestamp, VideoManifest, VideoMetadata, VideoRef, VideoSource,
 };
-pub use video_storage::{ObjectStoreSink, StoreVideo};
+pub use video_storage::{ObjectStoreSink, ObjectStoreSinkBuilder, StoreVideo};
 
 /// The attribute that implements the async traits ([`DatasetSink`], [`Demuxer`]):
 /// `#[video_dataset::async_trait]` on the `impl` block, so a crate implementing them needs no

@@ -49,14 +49,7 @@ fn make_video(dir: &Path, name: &str, frames: u32, extra: &[&str]) -> PathBuf {
         .args(["-loglevel", "error", "-y", "-f", "lavfi", "-i"])
         .arg("testsrc2=size=1280x720:rate=25")
         .args(["-frames:v", &frames.to_string()])
-        .args([
-            "-c:v",
-            "libx264",
-            "-preset",
-            "ultrafast",
-            "-pix_fmt",
-            "yuv420p",
-        ])
+        .args(video_testkit::fixtures::X264_ARGS)
         .args(extra)
         .arg(&partial)
         .status()
@@ -553,8 +546,7 @@ async fn bad_annotations_fail_before_anything_is_written() {
 #[cfg(feature = "aws")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn annotated_extraction_into_s3() {
-    let Some(url) = video_dataset::core::testing::s3_test_url("annotated_extraction_into_s3")
-    else {
+    let Some(url) = video_testkit::s3_test_url("annotated_extraction_into_s3") else {
         return;
     };
     let dir = common::scratch("annot-s3");
@@ -926,9 +918,7 @@ async fn the_manifest_is_the_last_write_with_annotations() {
 #[cfg(feature = "aws")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_jobs_into_one_folder_lose_nothing_on_s3() {
-    let Some(url) =
-        video_dataset::core::testing::s3_test_url("concurrent_jobs_into_one_folder_on_s3")
-    else {
+    let Some(url) = video_testkit::s3_test_url("concurrent_jobs_into_one_folder_on_s3") else {
         return;
     };
     concurrent_jobs_lose_nothing("annot-concurrent-s3", |trial| format!("{url}/ds{trial}")).await;

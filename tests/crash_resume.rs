@@ -15,27 +15,7 @@ use futures::TryStreamExt;
 use sha2::{Digest, Sha256};
 use video_dataset::core::{DatasetSink, VideoRef};
 use video_dataset::storage::{ObjectStoreSink, object_store::ObjectStore};
-
-/// A PNG that parses to its end: signature, IHDR of the right size, chunks up to IEND.
-fn assert_whole_png(name: &str, b: &[u8], w: u32, h: u32) {
-    assert!(
-        b.starts_with(b"\x89PNG\r\n\x1a\n"),
-        "{name}: no PNG signature"
-    );
-    let be = |i: usize| u32::from_be_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]);
-    assert_eq!((be(16), be(20)), (w, h), "{name}");
-    let mut i = 8;
-    loop {
-        assert!(i + 12 <= b.len(), "{name}: truncated PNG");
-        let len = be(i) as usize;
-        let kind = &b[i + 4..i + 8];
-        i += 12 + len;
-        if kind == b"IEND" {
-            assert_eq!(i, b.len(), "{name}: bytes after IEND");
-            return;
-        }
-    }
-}
+use video_testkit::png::assert_whole_png;
 
 /// The `extract_frames` example and the examples' generated sample clip (300 frames, 640x360):
 /// (example, clip path, clip stem).
@@ -386,7 +366,7 @@ fn concurrent_processes_on_one_dataset_both_succeed() {
 #[test]
 fn killed_runs_resume_on_s3() {
     let _serial = serial();
-    let Some(url) = video_dataset::core::testing::s3_test_url("killed_runs_resume_on_s3") else {
+    let Some(url) = video_testkit::s3_test_url("killed_runs_resume_on_s3") else {
         return;
     };
     stopped_runs_resume_to_a_complete_dataset(&url, "KILL", None);
@@ -442,7 +422,7 @@ fn a_run_waiting_for_the_video_lock_stops_on_sigterm() {
 #[test]
 fn concurrent_processes_on_one_video_on_s3() {
     let _serial = serial();
-    let Some(url) = video_dataset::core::testing::s3_test_url("concurrent_processes_on_s3") else {
+    let Some(url) = video_testkit::s3_test_url("concurrent_processes_on_s3") else {
         return;
     };
     let (extract, clip, stem) = example_and_clip();

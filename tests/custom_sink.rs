@@ -12,7 +12,6 @@ mod common;
 mod example_common;
 
 use std::path::Path;
-use std::process::Command;
 use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
@@ -120,16 +119,7 @@ async fn a_custom_sink_gets_each_frames_annotation() {
     )
     .unwrap();
     let dir = common::scratch("custom-sink-annotations");
-    let video = dir.join("street.mp4");
-    let status = Command::new("ffmpeg")
-        .args(["-loglevel", "error", "-y", "-f", "lavfi", "-i"])
-        .arg("testsrc2=size=1280x720:rate=25")
-        .args(["-frames:v", "60", "-c:v", "libx264", "-preset", "ultrafast"])
-        .args(["-pix_fmt", "yuv420p"])
-        .arg(&video)
-        .status()
-        .unwrap();
-    assert!(status.success());
+    let video = video_testkit::fixtures::street_clip(&dir);
 
     let sink = MemorySink::new();
     let options = ExtractOptions::default()

@@ -8,6 +8,7 @@ use std::sync::OnceLock;
 
 mod common;
 use common::example;
+use video_testkit::png::png_file_size;
 
 /// The examples, built once.
 fn example_path(name: &'static str) -> &'static Path {
@@ -37,14 +38,6 @@ fn json(out: &Output) -> serde_json::Value {
         String::from_utf8_lossy(&out.stderr)
     );
     serde_json::from_slice(&out.stdout).unwrap()
-}
-
-/// Width and height from a PNG's IHDR chunk.
-fn png_size(path: &Path) -> (u32, u32) {
-    let b = std::fs::read(path).unwrap();
-    assert_eq!(&b[1..4], b"PNG", "{} is not a PNG", path.display());
-    let be = |i: usize| u32::from_be_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]);
-    (be(16), be(20))
 }
 
 #[test]
@@ -139,7 +132,10 @@ fn extract_frames_plans_formats_and_errors() {
         .to_string_lossy()
         .into_owned();
     for i in [0, 100, 200] {
-        assert_eq!(png_size(&out.join(format!("{stem}_{i:06}.png"))), (64, 36));
+        assert_eq!(
+            png_file_size(&out.join(format!("{stem}_{i:06}.png"))),
+            (64, 36)
+        );
     }
     let s = json(&run(
         "extract_frames",
@@ -274,16 +270,7 @@ fn extract_frames_reads_a_video_by_url() {
 #[test]
 fn extract_frames_copies_annotations() {
     let dir = common::scratch("cli-annot");
-    let video = dir.join("street.mp4");
-    let status = Command::new("ffmpeg")
-        .args(["-loglevel", "error", "-y", "-f", "lavfi", "-i"])
-        .arg("testsrc2=size=1280x720:rate=25")
-        .args(["-frames:v", "60", "-c:v", "libx264", "-preset", "ultrafast"])
-        .args(["-pix_fmt", "yuv420p"])
-        .arg(&video)
-        .status()
-        .unwrap();
-    assert!(status.success());
+    video_testkit::fixtures::street_clip(&dir);
     let data =
         Path::new(env!("CARGO_MANIFEST_DIR")).join("video-annotation/tests/data/supervisely");
     let ann = data.join("street/ann/street.mp4.json");

@@ -35,24 +35,12 @@ async fn fps_plans_agree_across_containers() {
     let dir = common::scratch("fps-plan");
     let mut counts = Vec::new();
     for rate in ["30", "25", "30000/1001"] {
-        let mp4 = dir.join(format!("clip-{}.mp4", rate.replace('/', "_")));
-        let status = Command::new("ffmpeg")
-            .args(["-loglevel", "error", "-y", "-f", "lavfi", "-i"])
-            .arg(format!("testsrc2=size=160x90:rate={rate}"))
-            .args([
-                "-t",
-                "20",
-                "-c:v",
-                "libx264",
-                "-preset",
-                "ultrafast",
-                "-pix_fmt",
-                "yuv420p",
-            ])
-            .arg(&mp4)
-            .status()
-            .unwrap();
-        assert!(status.success());
+        let mp4 = video_testkit::fixtures::lavfi_clip(
+            &dir,
+            &format!("clip-{}.mp4", rate.replace('/', "_")),
+            &format!("testsrc2=size=160x90:rate={rate}"),
+            &[video_testkit::fixtures::X264_ARGS, &["-t", "20"]].concat(),
+        );
         for ext in ["mp4", "mkv", "ts"] {
             let path = mp4.with_extension(ext);
             if ext != "mp4" {

@@ -5,32 +5,12 @@
 
 mod common;
 
-use std::path::Path;
 use std::process::Command;
 
 use video_dataset::core::{Error, ImageFormat, SamplingPlan};
 use video_dataset::{ExtractOptions, Resize, extract_frames};
-
-fn run(cmd: &mut Command) -> Vec<u8> {
-    let out = cmd.output().unwrap();
-    assert!(
-        out.status.success(),
-        "{cmd:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out.stdout
-}
-
-/// RGB pixels of a PNG file.
-fn png_rgb(path: &Path) -> (u32, u32, Vec<u8>) {
-    let decoder = png::Decoder::new(std::fs::File::open(path).unwrap());
-    let mut reader = decoder.read_info().unwrap();
-    let mut buf = vec![0; reader.output_buffer_size()];
-    let info = reader.next_frame(&mut buf).unwrap();
-    assert_eq!(info.color_type, png::ColorType::Rgb, "{}", path.display());
-    buf.truncate(info.buffer_size());
-    (info.width, info.height, buf)
-}
+use video_testkit::png::png_rgb;
+use video_testkit::run_ok as run;
 
 #[tokio::test]
 async fn a_gif_is_extracted_with_ffmpegs_frames() {

@@ -22,7 +22,8 @@ async fn extract_frames_records_the_video_in_its_manifest() {
     info.insert("video_name".into(), "clip 7".into());
     let options = ExtractOptions::default()
         .folder_path("train")
-        .fps(2.0, Some(1.0), Some(3.0), None)
+        .fps(2.0)
+        .seconds(Some(1.0), Some(3.0))
         .format(ImageFormat::Png)
         .resize(Some(Resize::FitWithin { max_side: 64 }))
         .sample_info(info.clone())
@@ -70,7 +71,8 @@ async fn extract_frames_records_the_video_in_its_manifest() {
         out.to_str().unwrap(),
         ExtractOptions::default()
             .folder_path("train")
-            .fps(2.0, Some(1.0), Some(3.0), None)
+            .fps(2.0)
+            .seconds(Some(1.0), Some(3.0))
             .format(ImageFormat::Png)
             .resize(Some(Resize::FitWithin { max_side: 64 })),
     )
@@ -97,7 +99,8 @@ async fn a_rerun_with_other_settings_redoes_the_frames() {
                 &clip,
                 &out,
                 ExtractOptions::default()
-                    .fps(1.0, None, Some(4.0), None)
+                    .fps(1.0)
+                    .seconds(None, Some(4.0))
                     .format(format)
                     .resize(Some(Resize::FitWithin { max_side })),
             )

@@ -19,7 +19,7 @@ use video_dataset::{ExtractOptions, GstDemuxer, VideoInput, extract_frames};
 
 fn options() -> ExtractOptions {
     ExtractOptions::default()
-        .fps(1.0, None, None, None)
+        .fps(1.0)
         .format(ImageFormat::Png)
         .hash_source(true)
 }
@@ -28,10 +28,15 @@ fn options() -> ExtractOptions {
 /// file into two datasets, and compare.
 async fn stored_video_gives_the_local_frames(videos: &ObjectStoreSink, label: &str) -> String {
     let clip = example_common::sample_clip().unwrap();
-    let mut demuxer = GstDemuxer::open(&clip).unwrap();
-    let up = upload_video(videos, &clip, "in", &mut demuxer, UploadOptions::default())
-        .await
-        .unwrap();
+    let up = upload_video(
+        videos,
+        &clip,
+        "in",
+        |p| GstDemuxer::open(p),
+        UploadOptions::default(),
+    )
+    .await
+    .unwrap();
     let remote = Arc::new(videos.open_video(&up.key).await.unwrap());
     let local_out = common::scratch(&format!("remote-local-{label}"));
     let remote_out = common::scratch(&format!("remote-store-{label}"));
@@ -119,7 +124,7 @@ async fn video_by_file_url() {
 #[cfg(feature = "aws")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn video_in_s3() {
-    let Some(url) = video_dataset::core::testing::s3_test_url("video_in_s3") else {
+    let Some(url) = video_testkit::s3_test_url("video_in_s3") else {
         return;
     };
     let videos = ObjectStoreSink::from_url(&url).unwrap();

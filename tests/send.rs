@@ -56,7 +56,9 @@ async fn extract_frames_runs_in_a_spawned_task() {
     let clip = example_common::sample_clip().unwrap();
     let out = common::scratch("send-spawn");
     let dataset = out.to_str().unwrap().to_owned();
-    let options = ExtractOptions::default().fps(2.0, Some(1.0), Some(3.0), None);
+    let options = ExtractOptions::default()
+        .fps(2.0)
+        .seconds(Some(1.0), Some(3.0));
     let handle = tokio::spawn(extract_frames(clip.clone(), dataset.clone(), options));
     let report = handle.await.unwrap().unwrap();
     assert_eq!(report.frames_planned, 4);

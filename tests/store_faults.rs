@@ -12,7 +12,6 @@
 mod fault_proxy;
 
 use std::path::PathBuf;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use fault_proxy::{Fault, FaultProxy};
@@ -23,6 +22,8 @@ use video_dataset::storage::{
     ObjectStoreSink, RetryPolicy, StoreOptions, UploadOptions, upload_video,
 };
 use video_dataset::{Error, ExtractOptions, GstDemuxer, extract_frames};
+use video_testkit::error_chain as chain;
+use video_testkit::fixtures::{X264_ARGS, lavfi_clip};
 
 /// Turns a hang into a failure; far above the deadlines the test sets.
 const HANG_GUARD: Duration = Duration::from_secs(180);
@@ -35,23 +36,12 @@ fn clip() -> PathBuf {
 }
 
 fn make_clip() -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("store-faults");
-    std::fs::create_dir_all(&dir).unwrap();
-    let out = dir.join("street.mp4");
-    if !out.is_file() {
-        let part = dir.join(format!("{}.street.mp4", std::process::id()));
-        let status = Command::new("ffmpeg")
-            .args(["-v", "error", "-y", "-f", "lavfi", "-i"])
-            .arg("testsrc2=size=320x240:rate=25:duration=10")
-            .args(["-c:v", "libx264", "-preset", "ultrafast", "-g", "25"])
-            .args(["-bf", "2", "-pix_fmt", "yuv420p", "-f", "mp4"])
-            .arg(&part)
-            .status()
-            .expect("ffmpeg (installed by scripts/setup.sh --test)");
-        assert!(status.success());
-        std::fs::rename(&part, &out).unwrap();
-    }
-    out
+    lavfi_clip(
+        &PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("store-faults"),
+        "street.mp4",
+        "testsrc2=size=320x240:rate=25:duration=10",
+        &[X264_ARGS, &["-g", "25", "-bf", "2", "-f", "mp4"]].concat(),
+    )
 }
 
 /// Every key under the sink's prefix (relative to it) with its bytes, sorted.
@@ -78,18 +68,6 @@ async fn contents(sink: &ObjectStoreSink) -> Vec<(String, Vec<u8>)> {
     out
 }
 
-/// The chain of an error on one line.
-fn chain(e: &Error) -> String {
-    let mut s = e.to_string();
-    let mut src = std::error::Error::source(e);
-    while let Some(x) = src {
-        s.push_str(" <- ");
-        s.push_str(&x.to_string());
-        src = x.source();
-    }
-    s
-}
-
 /// A video in the store, the proxy in front of the server, and the dataset an undisturbed
 /// run makes of it.
 struct Setup {
@@ -101,9 +79,7 @@ struct Setup {
 }
 
 fn plan() -> ExtractOptions {
-    ExtractOptions::default()
-        .folder_path("cam1")
-        .fps(5.0, None, None, None)
+    ExtractOptions::default().folder_path("cam1").fps(5.0)
 }
 
 fn video_ref() -> VideoRef {
@@ -114,16 +90,21 @@ fn video_ref() -> VideoRef {
 }
 
 async fn setup(test: &str) -> Option<Setup> {
-    let base = video_dataset::core::testing::s3_test_url(test)?;
+    let base = video_testkit::s3_test_url(test)?;
     let proxy = FaultProxy::start_for_s3_endpoint()
         .expect("AWS_ENDPOINT must be http://127.0.0.1:PORT for the fault tests");
     let clip = clip();
     // The video lives in the store too, and is read through the proxy by byte ranges.
     let videos = ObjectStoreSink::from_url(&format!("{base}/videos")).unwrap();
-    let mut demuxer = GstDemuxer::open(&clip).unwrap();
-    let up = upload_video(&videos, &clip, "", &mut demuxer, UploadOptions::default())
-        .await
-        .unwrap();
+    let up = upload_video(
+        &videos,
+        &clip,
+        "",
+        |p| GstDemuxer::open(p),
+        UploadOptions::default(),
+    )
+    .await
+    .unwrap();
     let video_url = format!("{base}/videos/{}", up.key);
     // The reference: an undisturbed run, straight to the server.
     let reference_url = format!("{base}/reference");

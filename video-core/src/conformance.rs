@@ -6,8 +6,8 @@
 use futures::StreamExt;
 
 use crate::{
-    DatasetSink, EncodedFrame, Frame, FrameSource, FrameTable, ImageFormat, ResolvedPlan,
-    VideoManifest, VideoMetadata, VideoRef,
+    DatasetSink, Demuxer, EncodedFrame, Frame, FrameSource, FrameTable, ImageFormat, ResolvedPlan,
+    SamplingPlan, VideoManifest, VideoMetadata, VideoRef,
 };
 
 /// The source yields exactly the plan's frames, in order, each identified by the table's index
@@ -74,6 +74,23 @@ pub async fn frame_source_honours_plan(
         assert_eq!(again[0].info.index, last.indices()[0]);
     }
     frames
+}
+
+/// The demuxer decodes through the trait object: [`Demuxer::frame_source`] on `demuxer` (a
+/// `&mut dyn Demuxer`, so a backend picked at run time) gives a source that passes
+/// [`frame_source_honours_plan`] for `plan` resolved on the demuxer's own frame table. Returns
+/// the frames.
+pub async fn demuxer_frame_source_honours_plan(
+    demuxer: &mut dyn Demuxer,
+    plan: &SamplingPlan,
+) -> Vec<Frame> {
+    demuxer.probe().await.expect("probe");
+    let table = demuxer.frame_table().await.expect("frame table");
+    let plan = plan
+        .resolve(&table)
+        .expect("plan resolves on the demuxer's table");
+    let mut src = demuxer.frame_source().await.expect("frame source");
+    frame_source_honours_plan(src.as_mut(), &table, &plan).await
 }
 
 /// The sink stores, reports existing frames, and finishes videos, as its contract says.

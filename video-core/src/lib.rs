@@ -8,8 +8,9 @@
 //! | [`FrameSource`] | decodes the frames of a [`ResolvedPlan`] as a bounded stream | `video_gst::GstFrameSource` |
 //! | [`DatasetSink`] | stores encoded frames and per-video manifests | `video_storage` |
 //!
-//! [`extract_to_sink`] ties them together; [`testing`] has in-memory implementations;
-//! [`layout`] names every key of a stored dataset.
+//! [`extract_to_sink`] ties them together; [`layout`] names every key of a stored dataset; the
+//! `testing` module (feature `testing`) has in-memory implementations for tests of code built on
+//! the traits.
 //!
 //! # What "frame N" means
 //!
@@ -39,20 +40,21 @@
 //! # Example
 //!
 //! ```
-//! use video_core::{testing::SyntheticSource, FrameSource, FrameTable, PacketEntry, SamplingPlan, Timestamp};
+//! use video_core::{FrameSource, FrameTable, PacketEntry, SamplingPlan, Timestamp};
 //! use futures::StreamExt;
-//! # futures::executor::block_on(async {
-//! let table = FrameTable::from_decode_order("synthetic", (0..100).map(|i| PacketEntry {
+//! # async fn run(source: &mut dyn FrameSource) -> video_core::Result<()> {
+//! let table = FrameTable::from_decode_order("clip.mp4", (0..100).map(|i| PacketEntry {
 //!     pts: Some(Timestamp::from_nanos(i * 40_000_000)),
 //!     duration: None,
 //!     keyframe: i % 25 == 0,
 //! }))?;
-//! let plan = SamplingPlan::fps(1.0).resolve(&table)?; // frames 0, 25, 50, 75
-//! let mut source = SyntheticSource::new(table, 64, 48);
+//! let plan = SamplingPlan::fps(1.0).resolve(&table)?;
+//! assert_eq!(plan.indices(), [0, 25, 50, 75]);
+//! // `source`: a backend's frame source for the same video (`video_gst::GstFrameSource`).
 //! let frames: Vec<_> = source.frames(&plan).collect().await;
 //! assert_eq!(frames.len(), 4);
-//! # Ok::<(), video_core::Error>(())
-//! # }).unwrap();
+//! # Ok(())
+//! # }
 //! ```
 //!
 //! # Features
@@ -60,6 +62,7 @@
 //! | Feature | Enables | Default |
 //! |---|---|---|
 //! | `conformance` | the `conformance` module of checks every backend must pass (not semver-covered) | no |
+//! | `testing` | the `testing` module: `SyntheticSource`, `MemorySink`, `assert_same_pixels`, for tests of code built on the traits (not semver-covered) | no |
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(rustdoc::broken_intra_doc_links)]
 
@@ -79,6 +82,7 @@ mod traits;
 #[cfg(any(feature = "conformance", test))]
 pub mod conformance;
 pub mod layout;
+#[cfg(any(feature = "testing", test))]
 pub mod testing;
 
 pub use error::{BoxError, Error, Result};

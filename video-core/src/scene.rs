@@ -19,6 +19,7 @@ pub struct SceneItem {
 
 /// What [`VideoScene::add_item`] did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum AddOutcome {
     /// The item was appended.
     Added,

@@ -1,7 +1,9 @@
-//! In-memory implementations of the traits, for tests of code built on them.
+//! In-memory implementations of the traits, for tests of code built on them (feature `testing`;
+//! **not covered by semver**).
 //!
 //! [`SyntheticSource`] makes frames without any video; [`MemorySink`] keeps a dataset in a map.
-//! Both satisfy the [`conformance`](crate) checks like any backend.
+//! Both satisfy the `conformance` checks like any backend. [`assert_same_pixels`] compares two
+//! frames row by row.
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -261,67 +263,4 @@ pub fn assert_same_pixels(a: &crate::Frame, b: &crate::Frame, what: &str) {
             );
         }
     }
-}
-
-/// The S3-compatible test server's URL under a fresh prefix for `test`
-/// (`{VIDEO_TEST_S3_URL}/{test}-{pid}-{nanos}`), when `VIDEO_TEST_INTEGRATION` and
-/// `VIDEO_TEST_S3_URL` are set (`scripts/test.sh` starts the server and sets both). Otherwise
-/// `None`, after a `SKIPPED` line written straight to stderr (the test harness does not hide it).
-pub fn s3_test_url(test: &str) -> Option<String> {
-    use std::io::Write as _;
-    let (Some(_), Ok(url)) = (
-        std::env::var_os("VIDEO_TEST_INTEGRATION"),
-        std::env::var("VIDEO_TEST_S3_URL"),
-    ) else {
-        let _ = writeln!(
-            std::io::stderr(),
-            "\n*** SKIPPED {test}: set VIDEO_TEST_INTEGRATION and VIDEO_TEST_S3_URL (scripts/test.sh does) ***\n"
-        );
-        return None;
-    };
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0);
-    Some(format!(
-        "{}/{test}-{}-{nanos}",
-        url.trim_end_matches('/'),
-        std::process::id()
-    ))
-}
-
-/// Environment variable naming the directory of the shared video corpus (real videos with FFmpeg
-/// ground truth, described by its `MANIFEST.json`).
-pub const CORPUS_ENV: &str = "VIDEO_DATASET_CORPUS";
-
-/// The shared video corpus directory, for tests that need real videos: `$VIDEO_DATASET_CORPUS`
-/// when set, else `<workspace root>/../shared/corpus` (the workspace root being the parent of
-/// the `video-core` crate directory).
-///
-/// Returns `None` when the directory holds no `MANIFEST.json`, after writing a loud
-/// `*** SKIPPED: corpus not found … ***` line straight to the process's stderr (not through
-/// `eprintln!`, which the test harness captures and hides for passing tests): a test that needs
-/// the corpus returns early on `None`, and the skip is seen. A clone of the repository without
-/// the corpus still passes its tests; the tests that need nothing but generated videos run
-/// everywhere.
-pub fn corpus_dir() -> Option<std::path::PathBuf> {
-    use std::io::Write as _;
-    let dir = match std::env::var_os(CORPUS_ENV) {
-        Some(dir) if !dir.is_empty() => std::path::PathBuf::from(dir),
-        _ => {
-            let crate_dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-            let root = crate_dir.parent().unwrap_or(crate_dir);
-            root.join("..").join("shared").join("corpus")
-        }
-    };
-    if dir.join("MANIFEST.json").is_file() {
-        return Some(dir);
-    }
-    let _ = writeln!(
-        std::io::stderr(),
-        "\n*** SKIPPED: corpus not found at {} (no MANIFEST.json); set {CORPUS_ENV} to the \
-         corpus directory to run the tests that need it ***\n",
-        dir.display()
-    );
-    None
 }

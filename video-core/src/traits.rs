@@ -17,9 +17,29 @@ use crate::{EncodedFrame, Frame, FrameTable, ResolvedPlan, Result, VideoManifest
 /// - `probe` fills every field of [`VideoMetadata`] it can; `frame_count` is the exact count
 ///   from the frame table, so probing may read the whole container (never decode it, where the
 ///   container allows that).
+/// - `frame_source` may be called at any time, any number of times; each call gives an
+///   independent source over the same video stream (probing first if needed), which may
+///   outlive the demuxer.
 /// - Errors name the input. After an error, calling again repeats the work and may succeed only
 ///   when the error was transient ([`Error::is_transient`](crate::Error::is_transient)).
 /// - Dropping the future of an `async` method cancels it and releases what it held.
+///
+/// A backend picked at run time decodes through the trait object:
+///
+/// ```
+/// # use futures::StreamExt;
+/// # use video_core::{Demuxer, Result, SamplingPlan};
+/// async fn first_frame_size(demuxer: &mut dyn Demuxer) -> Result<Option<(u32, u32)>> {
+///     let table = demuxer.frame_table().await?;
+///     let plan = SamplingPlan::indices([0]).resolve(&table)?;
+///     let mut source = demuxer.frame_source().await?;
+///     let mut frames = source.frames(&plan);
+///     match frames.next().await {
+///         Some(frame) => frame.map(|f| Some((f.width, f.height))),
+///         None => Ok(None),
+///     }
+/// }
+/// ```
 #[async_trait]
 pub trait Demuxer: Send + Debug {
     /// Metadata of the chosen video stream and of the container.
@@ -27,10 +47,27 @@ pub trait Demuxer: Send + Debug {
 
     /// The frame table of the chosen video stream.
     async fn frame_table(&mut self) -> Result<Arc<FrameTable>>;
+
+    /// A source of the chosen video stream's decoded frames, with the backend's default
+    /// decoding options (for the GStreamer and GIF backends: RGB frames, as displayed, at the
+    /// video's size). Backends offer richer options on their own types
+    /// (`GstDemuxer::frame_source` takes `DecodeOptions`: pixel format, orientation, resize).
+    ///
+    /// The default implementation returns
+    /// [`Error::NotImplemented`](crate::Error::NotImplemented), so demuxers written before this
+    /// method existed keep compiling; they cannot be decoded through `dyn Demuxer`.
+    async fn frame_source(&mut self) -> Result<Box<dyn FrameSource>> {
+        Err(crate::Error::NotImplemented {
+            operation: "Demuxer::frame_source",
+            implementer: std::any::type_name::<Self>(),
+        })
+    }
 }
 
-/// Counters of one decoding run, for checking that sparse plans stay sparse.
+/// Counters of one decoding run, for checking that sparse plans stay sparse. More counters may
+/// come: build one with `DecodeStats::default()` and set the fields.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+#[non_exhaustive]
 pub struct DecodeStats {
     /// Frames that came out of the decoder (including those not in the plan).
     pub frames_decoded: u64,
@@ -194,6 +231,9 @@ impl<T: Demuxer + ?Sized> Demuxer for Box<T> {
     }
     async fn frame_table(&mut self) -> Result<Arc<FrameTable>> {
         (**self).frame_table().await
+    }
+    async fn frame_source(&mut self) -> Result<Box<dyn FrameSource>> {
+        (**self).frame_source().await
     }
 }
 

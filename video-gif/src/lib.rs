@@ -229,6 +229,11 @@ impl Demuxer for GifDemuxer {
     async fn frame_table(&mut self) -> Result<Arc<FrameTable>> {
         Ok(self.probed().await?.table.clone())
     }
+
+    /// [`GifDemuxer::frame_source`], boxed.
+    async fn frame_source(&mut self) -> Result<Box<dyn video_core::FrameSource>> {
+        Ok(Box::new(GifDemuxer::frame_source(self).await?))
+    }
 }
 
 /// Run `f` on its own thread and wait for it without blocking the executor.

@@ -9,9 +9,11 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use futures::StreamExt;
-use futures::executor::block_on;
 use video_core::{Demuxer, Error, FrameSource, ResolvedPlan};
 use video_gif::GifDemuxer;
+use video_testkit::block_on;
+use video_testkit::fixtures::lavfi_clip;
+use video_testkit::run_ok as run;
 
 fn scratch(name: &str) -> PathBuf {
     let d =
@@ -19,16 +21,6 @@ fn scratch(name: &str) -> PathBuf {
     let _ = std::fs::remove_dir_all(&d);
     std::fs::create_dir_all(&d).unwrap();
     d
-}
-
-fn run(cmd: &mut Command) -> Vec<u8> {
-    let out = cmd.output().unwrap();
-    assert!(
-        out.status.success(),
-        "{cmd:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out.stdout
 }
 
 /// FFmpeg's frames of `path`: (pts in seconds, rgb24 pixels), width, height.
@@ -248,7 +240,7 @@ fn disposal_methods_and_delays_equal_ffmpeg() {
 
 #[test]
 fn corpus_gif_equals_ffmpeg() {
-    let Some(corpus) = video_core::testing::corpus_dir() else {
+    let Some(corpus) = video_testkit::corpus_dir() else {
         return;
     };
     let path = corpus.join("moviepy/pigs_in_a_polka.gif");
@@ -269,14 +261,31 @@ fn not_a_gif_is_a_typed_error() {
     assert!(e.to_string().contains("cut.gif"), "{e}");
 }
 
+/// The GIF backend decodes through `Box<dyn Demuxer>` (a backend picked at run time).
+#[test]
+fn boxed_dyn_demuxer_decodes() {
+    let path = lavfi_clip(
+        &scratch("dyn"),
+        "anim.gif",
+        "testsrc2=size=40x30:rate=10:duration=1",
+        &[],
+    );
+    let mut d: Box<dyn video_core::Demuxer> = Box::new(GifDemuxer::open(&path).unwrap());
+    let frames = block_on(video_core::conformance::demuxer_frame_source_honours_plan(
+        &mut d,
+        &video_core::SamplingPlan::indices([0, 5, 9]),
+    ));
+    assert!(frames.iter().all(|f| (f.width, f.height) == (40, 30)));
+}
+
 #[test]
 fn gif_frame_source_passes_conformance() {
-    let dir = scratch("conformance");
-    let path = dir.join("anim.gif");
-    run(Command::new("ffmpeg")
-        .args(["-v", "error", "-y", "-f", "lavfi", "-i"])
-        .arg("testsrc2=size=40x30:rate=10:duration=3")
-        .arg(&path));
+    let path = lavfi_clip(
+        &scratch("conformance"),
+        "anim.gif",
+        "testsrc2=size=40x30:rate=10:duration=3",
+        &[],
+    );
     let mut d = GifDemuxer::open(&path).unwrap();
     let table = block_on(d.frame_table()).unwrap();
     assert_eq!(table.len(), 30);

@@ -968,7 +968,7 @@ mod tests {
 
     #[test]
     fn corpus_header_tables_equal_the_scan_and_ffmpeg() {
-        let Some(corpus) = video_core::testing::corpus_dir() else {
+        let Some(corpus) = video_testkit::corpus_dir() else {
             return;
         };
         crate::pipeline::init("corpus").unwrap();
@@ -1090,7 +1090,7 @@ mod tests {
 
     #[test]
     fn truncated_corpus_files_give_none() {
-        let Some(corpus) = video_core::testing::corpus_dir() else {
+        let Some(corpus) = video_testkit::corpus_dir() else {
             return;
         };
         // moov first, then mdat (whose last bytes are audio).
@@ -1135,7 +1135,7 @@ mod tests {
 
     #[test]
     fn corrupted_corpus_headers_never_panic() {
-        let Some(corpus) = video_core::testing::corpus_dir() else {
+        let Some(corpus) = video_testkit::corpus_dir() else {
             return;
         };
         let mut rng = 0x5eed_u64;

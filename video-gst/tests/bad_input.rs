@@ -11,12 +11,12 @@ use std::sync::mpsc::{self, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
-use futures::executor::block_on;
 use support::barcode::{self, FixtureSpec};
 use support::ffmpeg::run_tool;
 use support::mp4;
 use video_core::{Demuxer, Error, Frame, FrameSource, ResolvedPlan, SamplingPlan};
 use video_gst::{DecodeOptions, GstDemuxer, OutputFormat, Resize};
+use video_testkit::block_on;
 
 /// Stall timeout given to every demuxer here.
 const STALL: Duration = Duration::from_secs(10);

@@ -13,7 +13,6 @@ use std::sync::mpsc::{self, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
-use futures::executor::block_on;
 use support::barcode::{self, FixtureSpec};
 use support::ffmpeg::{self, Orientation as FfOrientation};
 use video_core::{
@@ -21,6 +20,7 @@ use video_core::{
     SamplingPlan, VideoMetadata,
 };
 use video_gst::{DecodeOptions, GstDemuxer, Orientation, OutputFormat, Resize};
+use video_testkit::block_on;
 
 /// Stall timeout of every pipeline here: a hang shows up as an [`Error::Timeout`] within it.
 const STALL: Duration = Duration::from_secs(10);

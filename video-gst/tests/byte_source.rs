@@ -16,10 +16,8 @@ use support::corpus;
 use video_core::testing::assert_same_pixels;
 use video_core::{ByteSource, Demuxer, Error, FileSource, Frame, FrameSource, ResolvedPlan};
 use video_gst::{DecodeOptions, GstDemuxer, GstDemuxerBuilder};
-
-fn block<T>(f: impl std::future::Future<Output = T>) -> T {
-    futures::executor::block_on(f)
-}
+use video_testkit::block_on as block;
+use video_testkit::fixtures::X264_ARGS;
 
 /// A file that counts the bytes read from it, and can be made to fail past an offset or on
 /// reads of one byte range.
@@ -203,17 +201,12 @@ fn assert_source_error(e: &Error, path: &std::path::Path) {
 /// A video made with the ffmpeg CLI into `dir`: 8 s of 320x240 at 25 fps, `codec_args` after
 /// the lavfi input.
 fn generated(dir: &std::path::Path, name: &str, codec_args: &[&str]) -> std::path::PathBuf {
-    std::fs::create_dir_all(dir).unwrap();
-    let out = dir.join(name);
-    let status = std::process::Command::new("ffmpeg")
-        .args(["-v", "error", "-y", "-f", "lavfi", "-i"])
-        .arg("testsrc2=size=320x240:rate=25:duration=8")
-        .args(codec_args)
-        .arg(&out)
-        .status()
-        .expect("ffmpeg (installed by scripts/setup.sh --test)");
-    assert!(status.success(), "{name}");
-    out
+    video_testkit::fixtures::lavfi_clip(
+        dir,
+        name,
+        "testsrc2=size=320x240:rate=25:duration=8",
+        codec_args,
+    )
 }
 
 #[test]
@@ -224,19 +217,10 @@ fn a_failing_byte_source_gives_its_own_error_without_hanging() {
         &dir,
         "clip.mp4",
         &[
-            "-c:v",
-            "libx264",
-            "-preset",
-            "ultrafast",
-            "-g",
-            "25",
-            "-bf",
-            "2",
-            "-pix_fmt",
-            "yuv420p",
-            "-movflags",
-            "+faststart",
-        ],
+            X264_ARGS,
+            &["-g", "25", "-bf", "2", "-movflags", "+faststart"],
+        ]
+        .concat(),
     );
     let size = std::fs::metadata(&path).unwrap().len();
     assert!(size > 200_000, "{size}");
@@ -300,14 +284,7 @@ fn tricky_x264_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
         let status = std::process::Command::new("ffmpeg")
             .args(["-v", "error", "-y"])
             .args(args)
-            .args([
-                "-c:v",
-                "libx264",
-                "-preset",
-                "ultrafast",
-                "-pix_fmt",
-                "yuv420p",
-            ])
+            .args(X264_ARGS)
             .arg(&out)
             .status()
             .expect("ffmpeg");

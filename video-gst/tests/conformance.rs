@@ -8,10 +8,12 @@ use std::path::PathBuf;
 use futures::StreamExt;
 use gstreamer as gst;
 use gstreamer::prelude::*;
+use video_core::testing::assert_same_pixels;
 use video_core::{
     Demuxer, Frame, FrameSource, ImageFormat, ResolvedPlan, SamplingPlan, conformance,
 };
 use video_gst::{DecodeOptions, EncodeOptions, GstDemuxer, ImageEncoder, Resize};
+use video_testkit::block_on as block;
 
 /// 90 frames of 160x120 H.264 with B-frames and a GOP of 30, made once per test binary.
 fn clip() -> PathBuf {
@@ -34,10 +36,6 @@ fn clip() -> PathBuf {
         path
     })
     .clone()
-}
-
-fn block<T>(f: impl std::future::Future<Output = T>) -> T {
-    futures::executor::block_on(f)
 }
 
 #[test]
@@ -64,6 +62,29 @@ fn gst_frame_source_passes_conformance() {
             .iter()
             .all(|f| f.width == 160 && f.height == 120 && f.data.len() == 160 * 120 * 3)
     );
+}
+
+/// A demuxer picked at run time decodes through `Box<dyn Demuxer>`, with the frames the
+/// concrete type gives.
+#[test]
+fn boxed_dyn_demuxer_decodes() {
+    let mut d: Box<dyn Demuxer> = Box::new(GstDemuxer::open(clip()).unwrap());
+    let plan = SamplingPlan::indices([0, 31, 89]);
+    let frames = block(conformance::demuxer_frame_source_honours_plan(
+        &mut d, &plan,
+    ));
+    let mut concrete = GstDemuxer::open(clip()).unwrap();
+    let table = block(concrete.frame_table()).unwrap();
+    let mut src = block(concrete.frame_source(DecodeOptions::default())).unwrap();
+    let want: Vec<Frame> = block(
+        src.frames(&plan.resolve(&table).unwrap())
+            .map(|r| r.unwrap())
+            .collect::<Vec<_>>(),
+    );
+    assert_eq!(frames.len(), want.len());
+    for (a, b) in frames.iter().zip(&want) {
+        assert_same_pixels(a, b, "dyn Demuxer");
+    }
 }
 
 #[test]

@@ -12,6 +12,7 @@ use support::corpus::{self, CorpusFile};
 use support::ffmpeg::{self, Orientation as FfOrientation};
 use video_core::{Demuxer, Error, Frame, FrameSource, FrameTable, ResolvedPlan};
 use video_gst::{DecodeOptions, GstDemuxer, Orientation, OutputFormat};
+use video_testkit::block_on as block;
 
 /// A test of an error's variant.
 type ErrorKind = fn(&Error) -> bool;
@@ -48,10 +49,6 @@ fn gst_frame_count(f: &CorpusFile) -> usize {
         "mediabunny/no-correct-videoframe-format.mov" => f.gstreamer_frame_count.unwrap_or(0),
         _ => probe_frame_count(f),
     }
-}
-
-fn block<T>(f: impl std::future::Future<Output = T>) -> T {
-    futures::executor::block_on(f)
 }
 
 fn indices_to_check(table: &FrameTable, n: usize) -> Vec<u64> {

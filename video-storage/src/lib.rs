@@ -13,7 +13,7 @@
 //! ```
 //!
 //! With annotations (`video_dataset::extract_frames` with an annotation, which sets
-//! [`ObjectStoreSink::with_image_folder`]`("img")`), each folder is a Supervisely images dataset
+//! [`ObjectStoreSinkBuilder::with_image_folder`]`("img")`), each folder is a Supervisely images dataset
 //! and the dataset root a Supervisely project:
 //!
 //! ```text
@@ -34,7 +34,7 @@
 //! file under its key relative to the dataset. Both are single `put`s, replacing what was there.
 //!
 //! Frame names follow a template, `{video}_{index}.{ext}` unless set with
-//! [`ObjectStoreSink::with_frame_name`] (see [`FrameName`]); records and manifests hold each
+//! [`ObjectStoreSinkBuilder::with_frame_name`] (see [`FrameName`]); records and manifests hold each
 //! image's key, so readers never rebuild names.
 //!
 //! The manifest is one JSON object ([`video_core::VideoManifest`] with a header), read back
@@ -74,7 +74,8 @@
 //!
 //! # Faults, retries and deadlines
 //!
-//! Stores built from a URL ([`ObjectStoreSink::from_url_with`], [`StoreVideo::open_url_with`])
+//! Stores built from a URL ([`ObjectStoreSinkBuilder::with_store_options`],
+//! [`StoreVideo::open_url_with`])
 //! take [`StoreOptions`]: a [`RetryPolicy`] (by default about a minute of retries with
 //! backoff, so an outage of tens of seconds is ridden out; object_store's own default gives up
 //! after 10 quick retries), request and connect timeouts, the read deadline of a
@@ -107,7 +108,7 @@ mod upload;
 pub use object_store;
 pub use remote::{DEFAULT_BLOCK_SIZE, DEFAULT_CACHED_BLOCKS, StoreVideo};
 pub use scenes::AppendReport;
-pub use sink::{DatasetFileUpdate, ObjectStoreSink, VideoLock};
+pub use sink::{DatasetFileUpdate, ObjectStoreSink, ObjectStoreSinkBuilder, VideoLock};
 pub use store::{DEFAULT_READ_DEADLINE, RetryPolicy, StoreOptions};
 pub use upload::{ABORT_DEADLINE, UploadOptions, UploadedVideo, upload_video};
 pub use video_core::DatasetSink;

@@ -63,8 +63,128 @@ pub(crate) fn backend(key: &str, e: object_store::Error) -> Error {
     crate::store::store_error(key, "request", e)
 }
 
+/// Builds an [`ObjectStoreSink`]: where the dataset is (a URL or local directory, or a store
+/// and a prefix), how a store given by URL is reached ([`StoreOptions`](crate::StoreOptions)),
+/// and where and under which names frame images go. Nothing is checked or opened before
+/// [`build`](Self::build).
+///
+/// ```no_run
+/// use video_storage::{ObjectStoreSink, StoreOptions};
+/// let sink = ObjectStoreSink::builder("s3://bucket/datasets/a")
+///     .with_store_options(StoreOptions::default().config("aws_region", "eu-west-1"))
+///     .with_image_folder("img")
+///     .with_frame_name("{video}-{index:08}.{ext}".parse()?)
+///     .build()?;
+/// # Ok::<(), video_core::Error>(())
+/// ```
+#[derive(Debug, Clone)]
+#[must_use = "the builder must be built to be used"]
+pub struct ObjectStoreSinkBuilder {
+    location: Location,
+    options: crate::StoreOptions,
+    image_folder: Option<String>,
+    frame_name: FrameName,
+}
+
+/// Where an [`ObjectStoreSinkBuilder`]'s dataset is.
+#[derive(Debug, Clone)]
+enum Location {
+    /// A URL or a plain local directory path.
+    Url(String),
+    /// A store and prefix given by the caller, or a built sink's (with its local root and locks).
+    Sink(Box<ObjectStoreSink>),
+}
+
+impl ObjectStoreSinkBuilder {
+    /// A sink at `url`: a URL (`file:///abs/dir`, `memory:///`, `s3://bucket/prefix`, `gs://…`,
+    /// `az://…`) or a plain local directory path (created if missing). Cloud credentials come
+    /// from the environment the way object_store's builders read them (`AWS_*`, `GOOGLE_*`,
+    /// `AZURE_*`), as do options such as `AWS_ENDPOINT` and `AWS_ALLOW_HTTP`;
+    /// [`with_store_options`](Self::with_store_options) takes precedence over them.
+    pub fn new(url: impl Into<String>) -> Self {
+        Self::at(Location::Url(url.into()))
+    }
+
+    /// A sink writing under `prefix` in `store` (a store with its own client, retry or
+    /// credential settings). [`with_store_options`](Self::with_store_options) does not apply.
+    pub fn from_store(store: Arc<dyn ObjectStore>, prefix: Path) -> Self {
+        Self::at(Location::Sink(Box::new(ObjectStoreSink::new(
+            store, prefix,
+        ))))
+    }
+
+    fn at(location: Location) -> Self {
+        ObjectStoreSinkBuilder {
+            location,
+            options: crate::StoreOptions::default(),
+            image_folder: None,
+            frame_name: FrameName::default(),
+        }
+    }
+
+    /// How a store given by URL is reached: the retry policy, request and connect timeouts,
+    /// and object_store configuration keys of the URL's store (`aws_endpoint`, `aws_region`,
+    /// `google_service_account`, …) and of its HTTP client (`timeout`, `connect_timeout` as
+    /// `"30s"`, `allow_http`, …), which take precedence over the environment. Ignored for local
+    /// paths and [`from_store`](Self::from_store). Default:
+    /// [`StoreOptions::default`](crate::StoreOptions::default): requests are retried for
+    /// about a minute with backoff for a refused, reset or timed-out connection or a 5xx
+    /// answer, so a short outage is ridden out.
+    pub fn with_store_options(mut self, options: crate::StoreOptions) -> Self {
+        self.options = options;
+        self
+    }
+
+    /// Put frame images in the subfolder `name` of their video's folder (`{folder}/{name}/…`)
+    /// instead of the video's folder itself; records and manifests stay in the video's folder.
+    /// With `"img"`, frames and their annotations form a Supervisely images dataset:
+    /// `{folder}/img/{image}` and `{folder}/ann/{image}.json` (see the crate docs). Frames
+    /// already stored elsewhere keep their keys (their records hold them). `name` must be one
+    /// plain path segment ([`build`](Self::build) checks). Default: none.
+    pub fn with_image_folder(mut self, name: impl Into<String>) -> Self {
+        self.image_folder = Some(name.into());
+        self
+    }
+
+    /// Name frame images with `name` instead of `{video}_{index}.{ext}`. Records, `existing`
+    /// and manifests work the same with any template: a frame's record is found by its index and
+    /// holds the image's key. Use the same template for every run on a dataset: a frame stored
+    /// under another name counts as stored. Default: [`FrameName::default`].
+    pub fn with_frame_name(mut self, name: FrameName) -> Self {
+        self.frame_name = name;
+        self
+    }
+
+    /// The sink. A local directory is created if missing.
+    ///
+    /// # Errors
+    /// [`Error::InvalidPath`] when the [image folder](Self::with_image_folder) is not one plain
+    /// path segment; the errors of opening the store (an unknown scheme, a bad option, a
+    /// directory that cannot be created).
+    pub fn build(self) -> Result<ObjectStoreSink> {
+        if let Some(name) = &self.image_folder {
+            check_segment(name, name)?;
+            if name.contains('/') || name.starts_with(layout::BOOKKEEPING_DIR) {
+                return Err(Error::InvalidPath {
+                    path: name.clone(),
+                    reason: "an image folder is one path segment, not the bookkeeping folder"
+                        .into(),
+                });
+            }
+        }
+        let mut sink = match self.location {
+            Location::Url(url) => ObjectStoreSink::open_url(&url, &self.options)?,
+            Location::Sink(sink) => *sink,
+        };
+        sink.image_folder = self.image_folder;
+        sink.frame_name = self.frame_name;
+        Ok(sink)
+    }
+}
+
 impl ObjectStoreSink {
-    /// A sink writing under `prefix` in `store`.
+    /// A sink writing under `prefix` in `store`; the same as
+    /// [`ObjectStoreSinkBuilder::from_store`] built with the defaults.
     pub fn new(store: Arc<dyn ObjectStore>, prefix: Path) -> Self {
         ObjectStoreSink {
             store,
@@ -76,29 +196,88 @@ impl ObjectStoreSink {
         }
     }
 
-    /// Put frame images in the subfolder `name` of their video's folder (`{folder}/{name}/…`)
-    /// instead of the video's folder itself; records and manifests stay in the video's folder.
-    /// With `"img"`, frames and their annotations form a Supervisely images dataset:
-    /// `{folder}/img/{image}` and `{folder}/ann/{image}.json` (see the crate docs). Frames
-    /// already stored elsewhere keep their keys (their records hold them).
-    ///
-    /// # Errors
-    /// [`Error::InvalidPath`] when `name` is not one plain path segment.
-    pub fn with_image_folder(mut self, name: &str) -> Result<Self> {
-        check_segment(name, name)?;
-        if name.contains('/') || name.starts_with(layout::BOOKKEEPING_DIR) {
-            return Err(Error::InvalidPath {
-                path: name.to_owned(),
-                reason: "an image folder is one path segment, not the bookkeeping folder".into(),
-            });
-        }
-        self.image_folder = Some(name.to_owned());
-        Ok(self)
+    /// A builder of a sink at `url` (a URL or a local directory path): see
+    /// [`ObjectStoreSinkBuilder`].
+    pub fn builder(url: impl Into<String>) -> ObjectStoreSinkBuilder {
+        ObjectStoreSinkBuilder::new(url)
     }
 
-    /// The subfolder frames go to, if any ([`with_image_folder`](Self::with_image_folder)).
+    /// A builder starting from this sink: the same store, prefix, image folder and frame names
+    /// (and the same video locks), to change some of them.
+    pub fn to_builder(&self) -> ObjectStoreSinkBuilder {
+        let mut b = ObjectStoreSinkBuilder::at(Location::Sink(Box::new(self.clone())));
+        b.image_folder = self.image_folder.clone();
+        b.frame_name = self.frame_name.clone();
+        b
+    }
+
+    /// A sink from a URL (`file:///abs/dir`, `memory:///`, `s3://bucket/prefix`, `gs://…`,
+    /// `az://…`) or a plain local directory path (created if missing), with the default
+    /// options; the same as [`builder(url).build()`](ObjectStoreSinkBuilder::new). Cloud
+    /// credentials and options such as `AWS_ENDPOINT` come from the environment.
+    ///
+    /// Requests are retried with [`RetryPolicy::default`](crate::RetryPolicy) (about a
+    /// minute of retries with backoff for a refused, reset or timed-out connection or a 5xx
+    /// answer, so a short outage is ridden out); a request that still fails gives an error
+    /// naming the key ([`Error::Store`], [`Error::NotFound`]). See
+    /// [`ObjectStoreSinkBuilder::with_store_options`] to change it.
+    pub fn from_url(url: &str) -> Result<Self> {
+        Self::builder(url).build()
+    }
+
+    /// The store and prefix of `url` (see [`ObjectStoreSinkBuilder::new`]).
+    fn open_url(url: &str, options: &crate::StoreOptions) -> Result<Self> {
+        if !url.contains("://") {
+            return Self::local(std::path::Path::new(url));
+        }
+        let (store, prefix) = crate::store::store_from_url(url, options)?;
+        let mut sink = Self::new(store, prefix);
+        if url.starts_with("file://") {
+            // object_store's LocalFileSystem for a file:// URL is rooted at `/`.
+            sink.local_root = Some(std::path::PathBuf::from("/"));
+        }
+        Ok(sink)
+    }
+
+    /// A sink in a local directory, created if missing (without the `fs` feature:
+    /// [`Error::NotImplemented`]).
+    pub fn local(dir: &std::path::Path) -> Result<Self> {
+        Self::local_dir(dir)
+    }
+
+    #[cfg(feature = "fs")]
+    fn local_dir(dir: &std::path::Path) -> Result<Self> {
+        let io = |operation, source| Error::Io {
+            path: dir.to_owned(),
+            operation,
+            source,
+        };
+        std::fs::create_dir_all(dir).map_err(|e| io("create", e))?;
+        let abs = std::fs::canonicalize(dir).map_err(|e| io("resolve", e))?;
+        let store = object_store::local::LocalFileSystem::new_with_prefix(&abs)
+            .map_err(|e| backend(&dir.display().to_string(), e))?;
+        let mut sink = Self::new(Arc::new(store), Path::default());
+        sink.local_root = Some(abs);
+        Ok(sink)
+    }
+
+    #[cfg(not(feature = "fs"))]
+    fn local_dir(dir: &std::path::Path) -> Result<Self> {
+        let _ = dir;
+        Err(Error::NotImplemented {
+            operation: "local directories (enable the fs feature)",
+            implementer: "ObjectStoreSink",
+        })
+    }
+
+    /// The subfolder frames go to, if any ([`ObjectStoreSinkBuilder::with_image_folder`]).
     pub fn image_folder(&self) -> Option<&str> {
         self.image_folder.as_deref()
+    }
+
+    /// The frame naming template ([`ObjectStoreSinkBuilder::with_frame_name`]).
+    pub fn frame_name(&self) -> &FrameName {
+        &self.frame_name
     }
 
     /// The key of the annotation of the image stored under `image_key` (dataset-relative):
@@ -116,91 +295,6 @@ impl ObjectStoreSink {
     /// ```
     pub fn annotation_key(image_key: &str) -> String {
         layout::annotation_key(image_key)
-    }
-
-    /// Name frame images with `name` instead of `{video}_{index}.{ext}`. Records, `existing`
-    /// and manifests work the same with any template: a frame's record is found by its index and
-    /// holds the image's key. Use the same template for every run on a dataset: a frame stored
-    /// under another name counts as stored.
-    pub fn with_frame_name(mut self, name: FrameName) -> Self {
-        self.frame_name = name;
-        self
-    }
-
-    /// The frame naming template.
-    pub fn frame_name(&self) -> &FrameName {
-        &self.frame_name
-    }
-
-    /// A sink from a URL (`file:///abs/dir`, `memory:///`, `s3://bucket/prefix`, `gs://…`,
-    /// `az://…`) or a plain local directory path (created if missing). Cloud credentials come from
-    /// the environment the way object_store's builders read them (`AWS_*`, `GOOGLE_*`,
-    /// `AZURE_*`), as do options such as `AWS_ENDPOINT` and `AWS_ALLOW_HTTP`.
-    ///
-    /// Requests are retried with [`RetryPolicy::default`](crate::RetryPolicy) (about a
-    /// minute of retries with backoff for a refused, reset or timed-out connection or a 5xx
-    /// answer, so a short outage is ridden out); a request that still fails gives an error
-    /// naming the key ([`Error::Store`], [`Error::NotFound`]). See
-    /// [`from_url_with`](Self::from_url_with) to change it.
-    pub fn from_url(url: &str) -> Result<Self> {
-        Self::from_url_with(url, &crate::StoreOptions::default())
-    }
-
-    /// [`from_url`](Self::from_url) with store options given as `(key, value)` pairs, which take
-    /// precedence over the environment: object_store's configuration keys of the URL's store
-    /// (`aws_endpoint`, `aws_region`, `google_service_account`, …) and of its HTTP client
-    /// (`timeout`, `connect_timeout` as `"30s"`, `allow_http`, …). Ignored for local paths.
-    /// The same as [`from_url_with`](Self::from_url_with) with
-    /// [`StoreOptions::configs`](crate::StoreOptions::configs).
-    pub fn from_url_opts<K, V>(url: &str, options: impl IntoIterator<Item = (K, V)>) -> Result<Self>
-    where
-        K: AsRef<str>,
-        V: Into<String>,
-    {
-        Self::from_url_with(url, &crate::StoreOptions::default().configs(options))
-    }
-
-    /// [`from_url`](Self::from_url) with [`StoreOptions`](crate::StoreOptions): the retry
-    /// policy, request and connect timeouts, and object_store configuration keys of a cloud
-    /// store. Ignored for local paths.
-    pub fn from_url_with(url: &str, options: &crate::StoreOptions) -> Result<Self> {
-        if !url.contains("://") {
-            return Self::local(std::path::Path::new(url));
-        }
-        let (store, prefix) = crate::store::store_from_url(url, options)?;
-        let mut sink = Self::new(store, prefix);
-        if url.starts_with("file://") {
-            // object_store's LocalFileSystem for a file:// URL is rooted at `/`.
-            sink.local_root = Some(std::path::PathBuf::from("/"));
-        }
-        Ok(sink)
-    }
-
-    /// A sink in a local directory, created if missing.
-    #[cfg(feature = "fs")]
-    pub fn local(dir: &std::path::Path) -> Result<Self> {
-        let io = |operation, source| Error::Io {
-            path: dir.to_owned(),
-            operation,
-            source,
-        };
-        std::fs::create_dir_all(dir).map_err(|e| io("create", e))?;
-        let abs = std::fs::canonicalize(dir).map_err(|e| io("resolve", e))?;
-        let store = object_store::local::LocalFileSystem::new_with_prefix(&abs)
-            .map_err(|e| backend(&dir.display().to_string(), e))?;
-        let mut sink = Self::new(Arc::new(store), Path::default());
-        sink.local_root = Some(abs);
-        Ok(sink)
-    }
-
-    /// A sink in a local directory: not available without the `fs` feature.
-    #[cfg(not(feature = "fs"))]
-    pub fn local(dir: &std::path::Path) -> Result<Self> {
-        let _ = dir;
-        Err(Error::NotImplemented {
-            operation: "local directories (enable the fs feature)",
-            implementer: "ObjectStoreSink",
-        })
     }
 
     /// The store this sink writes to.
@@ -283,7 +377,7 @@ impl ObjectStoreSink {
     /// or another, waits here until the first one ends (the operating system releases the lock
     /// of a killed process), so the staging files found are all stale, and they are removed:
     /// every `{name}#{n}` whose `{name}` is one of the video's objects (frames by the
-    /// [frame name template](Self::with_frame_name), records, annotations, the manifest, the COCO
+    /// [frame name template](ObjectStoreSinkBuilder::with_frame_name), records, annotations, the manifest, the COCO
     /// part). [`finish_video`](DatasetSink::finish_video) removes them again once the manifest is
     /// written, when the lock is held. Other videos' files are never touched.
     ///
@@ -1030,7 +1124,7 @@ mod tests {
     #[cfg(feature = "aws")]
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn concurrent_updates_on_s3() {
-        let Some(url) = video_core::testing::s3_test_url("concurrent_updates_on_s3") else {
+        let Some(url) = video_testkit::s3_test_url("concurrent_updates_on_s3") else {
             return;
         };
         concurrent_updates_lose_nothing(ObjectStoreSink::from_url(&url).unwrap()).await;

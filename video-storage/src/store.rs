@@ -109,7 +109,7 @@ impl RetryPolicy {
     }
 }
 
-/// How stores are built from URLs ([`ObjectStoreSink::from_url_with`](crate::ObjectStoreSink::from_url_with),
+/// How stores are built from URLs ([`ObjectStoreSinkBuilder::with_store_options`](crate::ObjectStoreSinkBuilder::with_store_options),
 /// [`StoreVideo::open_url_with`](crate::StoreVideo::open_url_with)): the retry policy, the
 /// timeouts, and object_store configuration keys. Local disk and memory stores ignore all but
 /// [`read_deadline`](Self::read_deadline).
@@ -121,7 +121,9 @@ impl RetryPolicy {
 ///     .retry(RetryPolicy::default().budget(Duration::from_secs(120)))
 ///     .request_timeout(Some(Duration::from_secs(20)))
 ///     .config("aws_endpoint", "http://127.0.0.1:9000");
-/// let sink = ObjectStoreSink::from_url_with("s3://bucket/datasets/a", &options)?;
+/// let sink = ObjectStoreSink::builder("s3://bucket/datasets/a")
+///     .with_store_options(options)
+///     .build()?;
 /// # Ok::<(), video_core::Error>(())
 /// ```
 #[derive(Clone, Debug, PartialEq)]

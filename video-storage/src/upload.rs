@@ -289,10 +289,29 @@ fn fill(file: &mut std::fs::File, buf: &mut [u8]) -> std::io::Result<usize> {
     Ok(n)
 }
 
-/// Upload the video at `local` into `folder` of the dataset: probe it first with `demuxer`
-/// (opened on the same file), so a file that is not a decodable video fails before any byte is
-/// written; check its size against the limit; then stream it in parts of 8 MiB (memory flat in
-/// the file's size, at most 4 parts in flight), hashing as it goes.
+/// Upload the video at `local` into `folder` of the dataset: check its size against the limit;
+/// probe it with the demuxer `open_demuxer(local)` returns (so the probed file is the uploaded
+/// one, and a file that is not a decodable video fails before any byte is written); then stream
+/// it in parts of 8 MiB (memory flat in the file's size, at most 4 parts in flight), hashing as
+/// it goes.
+///
+/// `open_demuxer` picks the backend and its options; it is called once, with `local`:
+///
+/// ```no_run
+/// # async fn run(sink: &video_storage::ObjectStoreSink) -> video_core::Result<()> {
+/// use video_storage::{UploadOptions, upload_video};
+/// let up = upload_video(
+///     sink,
+///     "clip.mp4".as_ref(),
+///     "raw",
+///     |path| video_gst::GstDemuxer::open(path),
+///     UploadOptions::default(),
+/// )
+/// .await?;
+/// println!("{} ({} bytes, {})", up.key, up.size, up.content_hash);
+/// # Ok(())
+/// # }
+/// ```
 ///
 /// # Nothing is left behind
 /// The object exists only once the multipart upload completes, and it completes only after
@@ -316,16 +335,17 @@ fn fill(file: &mut std::fs::File, buf: &mut [u8]) -> std::io::Result<usize> {
 ///
 /// # Errors
 /// [`Error::TooLarge`] for a file over [`UploadOptions::max_bytes`], before probing and before
-/// any byte is written; the demuxer's errors for a file that is not a video; [`Error::Io`]
+/// any byte is written; the errors of `open_demuxer` and of probing for a file that is not a
+/// video; [`Error::Io`]
 /// naming the file when it cannot be read or changed during the upload; store errors name the
 /// key ([`Error::Store`], [`Error::NotFound`] for a missing bucket);
 /// [`Error::InvalidOption`] for an [`UploadOptions::expect_sha256`] that is not a content hash,
 /// before any byte is written.
-pub async fn upload_video(
+pub async fn upload_video<D: Demuxer>(
     sink: &ObjectStoreSink,
     local: &Path,
     folder: &str,
-    demuxer: &mut dyn Demuxer,
+    open_demuxer: impl FnOnce(&Path) -> Result<D> + Send,
     opts: UploadOptions<'_>,
 ) -> Result<UploadedVideo> {
     let uri = local.display().to_string();
@@ -364,7 +384,7 @@ pub async fn upload_video(
             limit: opts.max_bytes,
         });
     }
-    let metadata = demuxer.probe().await?;
+    let metadata = open_demuxer(local)?.probe().await?;
     let name = local
         .file_name()
         .and_then(|n| n.to_str())

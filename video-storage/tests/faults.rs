@@ -15,43 +15,29 @@ mod fault_proxy;
 
 use std::io::{Read as _, Write as _};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use fault_proxy::{Fault, FaultProxy};
 use object_store::ObjectStoreExt as _;
-use video_core::{
-    ByteSource, DatasetSink, Demuxer, EncodedFrame, Error, FrameInfo, ImageFormat, Timestamp,
-    VideoRef,
-};
+use video_core::{ByteSource, DatasetSink, Demuxer, EncodedFrame, Error, ImageFormat, VideoRef};
 use video_gst::GstDemuxer;
 use video_storage::{
     ObjectStoreSink, RetryPolicy, StoreOptions, StoreVideo, UploadOptions, upload_video,
 };
+use video_testkit::error_chain as chain;
+use video_testkit::fixtures::{X264_ARGS, encoded_frame, lavfi_clip};
 
 /// Turns a hang into a failure; far above every deadline the tests set.
 const HANG_GUARD: Duration = Duration::from_secs(150);
 
 /// A clip made with the ffmpeg CLI from `args` (after the lavfi source), kept in the target's
-/// temp dir between runs (written under another name, then renamed).
+/// temp dir between runs.
 fn made_clip(name: &str, source: &str, args: &[&str]) -> PathBuf {
+    let mut args = args.to_vec();
+    args.extend(["-f", "mp4"]);
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("vs-faults");
-    std::fs::create_dir_all(&dir).unwrap();
-    let out = dir.join(name);
-    if !out.is_file() {
-        let part = dir.join(format!("{}.{name}", std::process::id()));
-        let status = Command::new("ffmpeg")
-            .args(["-v", "error", "-y", "-f", "lavfi", "-i", source])
-            .args(args)
-            .args(["-f", "mp4"])
-            .arg(&part)
-            .status()
-            .expect("ffmpeg (installed by scripts/setup.sh --test)");
-        assert!(status.success());
-        std::fs::rename(&part, &out).unwrap();
-    }
-    out
+    lavfi_clip(&dir, name, source, &args)
 }
 
 /// An 8-second 320x240 H.264 clip.
@@ -61,16 +47,7 @@ fn clip() -> &'static Path {
         made_clip(
             "clip.mp4",
             "testsrc2=size=320x240:rate=25:duration=8",
-            &[
-                "-c:v",
-                "libx264",
-                "-preset",
-                "ultrafast",
-                "-g",
-                "25",
-                "-pix_fmt",
-                "yuv420p",
-            ],
+            &[X264_ARGS, &["-g", "25"]].concat(),
         )
     })
 }
@@ -99,7 +76,7 @@ impl Drop for OwnCopy {
 /// A fresh dataset URL in the test bucket and a proxy in front of the server, or `None`
 /// (loudly) without a server.
 fn setup(test: &str) -> Option<(String, FaultProxy)> {
-    let url = video_core::testing::s3_test_url(test)?;
+    let url = video_testkit::s3_test_url(test)?;
     let proxy = FaultProxy::start_for_s3_endpoint()
         .expect("AWS_ENDPOINT must be http://127.0.0.1:PORT for the fault tests");
     Some((url, proxy))
@@ -113,19 +90,7 @@ fn via(proxy: &FaultProxy, retry: RetryPolicy) -> StoreOptions {
 }
 
 fn frame(index: u64, len: usize) -> EncodedFrame {
-    EncodedFrame {
-        info: FrameInfo {
-            index,
-            pts: Timestamp::from_nanos(index as i64 * 40_000_000),
-            duration: None,
-            keyframe: false,
-            decode_order: index,
-        },
-        width: 4,
-        height: 4,
-        format: ImageFormat::Png,
-        bytes: vec![index as u8; len],
-    }
+    encoded_frame(index, (4, 4), ImageFormat::Png, len)
 }
 
 fn video_ref() -> VideoRef {
@@ -133,18 +98,6 @@ fn video_ref() -> VideoRef {
         folder: "train".into(),
         name: "clip".into(),
     }
-}
-
-/// The error and its sources, one line.
-fn chain(e: &Error) -> String {
-    let mut s = e.to_string();
-    let mut src = std::error::Error::source(e);
-    while let Some(x) = src {
-        s.push_str(" <- ");
-        s.push_str(&x.to_string());
-        src = x.source();
-    }
-    s
 }
 
 /// Wait (bounded) until `cond` holds.
@@ -221,12 +174,11 @@ fn object_exists(bucket: &str, key: &str) -> bool {
 /// Put the clip into the bucket directly (no proxy); its URL.
 async fn stored_clip(url: &str) -> String {
     let direct = ObjectStoreSink::from_url(url).unwrap();
-    let mut demuxer = GstDemuxer::open(clip()).unwrap();
     let up = upload_video(
         &direct,
         clip(),
         "videos",
-        &mut demuxer,
+        |p| GstDemuxer::open(p),
         UploadOptions::default(),
     )
     .await
@@ -241,7 +193,10 @@ async fn transient_failures_are_retried_and_the_work_succeeds() {
     };
     let video_url = stored_clip(&url).await;
     let options = via(&proxy, RetryPolicy::default());
-    let sink = ObjectStoreSink::from_url_with(&url, &options).unwrap();
+    let sink = ObjectStoreSink::builder(&url)
+        .with_store_options(options.clone())
+        .build()
+        .unwrap();
     let direct = ObjectStoreSink::from_url(&url).unwrap();
     // Writes: 503, 500 and resets on PUT requests.
     proxy.inject(Fault::Status(503), 2, Some("PUT"));
@@ -278,12 +233,11 @@ async fn transient_failures_are_retried_and_the_work_succeeds() {
     proxy.inject(Fault::Status(503), 1, Some("POST"));
     proxy.inject(Fault::Status(503), 1, Some("PUT"));
     proxy.inject(Fault::Reset, 1, Some("POST"));
-    let mut demuxer = GstDemuxer::open(clip()).unwrap();
     let up = upload_video(
         &sink,
         clip(),
         "again",
-        &mut demuxer,
+        |p| GstDemuxer::open(p),
         UploadOptions::default(),
     )
     .await
@@ -299,7 +253,10 @@ async fn an_outage_of_twelve_seconds_is_ridden_out_by_default() {
     };
     let video_url = stored_clip(&url).await;
     let options = via(&proxy, RetryPolicy::default());
-    let sink = ObjectStoreSink::from_url_with(&url, &options).unwrap();
+    let sink = ObjectStoreSink::builder(&url)
+        .with_store_options(options.clone())
+        .build()
+        .unwrap();
     let video = StoreVideo::open_url_with(&video_url, &options)
         .await
         .unwrap();
@@ -341,17 +298,19 @@ async fn failures_after_the_budget_are_typed_and_name_the_key() {
         .await
         .unwrap();
     let key = "train/clip_000001.png";
-    let short = ObjectStoreSink::from_url_with(
-        &url,
-        &via(
+    let short = ObjectStoreSink::builder(&url)
+        .with_store_options(via(
             &proxy,
             RetryPolicy::default()
                 .budget(Duration::from_secs(1))
                 .init_backoff(Duration::from_millis(50)),
-        ),
-    )
-    .unwrap();
-    let none = ObjectStoreSink::from_url_with(&url, &via(&proxy, RetryPolicy::none())).unwrap();
+        ))
+        .build()
+        .unwrap();
+    let none = ObjectStoreSink::builder(&url)
+        .with_store_options(via(&proxy, RetryPolicy::none()))
+        .build()
+        .unwrap();
 
     // Connections refused for longer than the budget.
     proxy.down();
@@ -403,7 +362,7 @@ async fn failures_after_the_budget_are_typed_and_name_the_key() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_missing_bucket_is_not_found() {
-    let Some(url) = video_core::testing::s3_test_url("missing-bucket") else {
+    let Some(url) = video_testkit::s3_test_url("missing-bucket") else {
         return;
     };
     let (_, prefix) = bucket_and_prefix(&url);
@@ -426,10 +385,15 @@ async fn a_missing_bucket_is_not_found() {
         .await
         .unwrap_err();
     assert!(matches!(e, Error::NotFound { .. }), "head: {}", chain(&e));
-    let mut demuxer = GstDemuxer::open(clip()).unwrap();
-    let e = upload_video(&sink, clip(), "v", &mut demuxer, UploadOptions::default())
-        .await
-        .unwrap_err();
+    let e = upload_video(
+        &sink,
+        clip(),
+        "v",
+        |p| GstDemuxer::open(p),
+        UploadOptions::default(),
+    )
+    .await
+    .unwrap_err();
     assert!(
         matches!(e, Error::NotFound { .. }),
         "multipart: {}",
@@ -505,7 +469,6 @@ async fn upload_while(
     folder: &str,
     change: impl FnOnce(&Path) + Send + 'static,
 ) -> video_core::Result<video_storage::UploadedVideo> {
-    let mut demuxer = GstDemuxer::open(file).unwrap();
     let path = file.to_owned();
     let mut change = Some(change);
     let mut progress = move |_sent: u64| {
@@ -518,7 +481,7 @@ async fn upload_while(
         sink,
         file,
         folder,
-        &mut demuxer,
+        |p| GstDemuxer::open(p),
         UploadOptions::default().progress(&mut progress),
     )
     .await
@@ -531,7 +494,7 @@ fn append(p: &Path) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_file_that_grows_during_the_upload_leaves_nothing() {
-    let Some(url) = video_core::testing::s3_test_url("grows") else {
+    let Some(url) = video_testkit::s3_test_url("grows") else {
         return;
     };
     let (bucket, prefix) = bucket_and_prefix(&url);
@@ -575,18 +538,17 @@ async fn a_file_that_grows_during_the_upload_leaves_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_hash_other_than_expected_aborts_the_upload() {
-    let Some(url) = video_core::testing::s3_test_url("hash") else {
+    let Some(url) = video_testkit::s3_test_url("hash") else {
         return;
     };
     let (bucket, prefix) = bucket_and_prefix(&url);
     let sink = ObjectStoreSink::from_url(&url).unwrap();
-    let mut demuxer = GstDemuxer::open(clip()).unwrap();
     let wrong = format!("sha256:{}", "0".repeat(64));
     let e = upload_video(
         &sink,
         clip(),
         "raw",
-        &mut demuxer,
+        |p| GstDemuxer::open(p),
         UploadOptions::default().expect_sha256(Some(wrong)),
     )
     .await
@@ -600,12 +562,11 @@ async fn a_hash_other_than_expected_aborts_the_upload() {
         "sha256:{:x}",
         sha2::Sha256::digest(std::fs::read(clip()).unwrap())
     );
-    let mut demuxer = GstDemuxer::open(clip()).unwrap();
     let up = upload_video(
         &sink,
         clip(),
         "raw",
-        &mut demuxer,
+        |p| GstDemuxer::open(p),
         UploadOptions::default().expect_sha256(Some(right.clone())),
     )
     .await
@@ -620,7 +581,10 @@ async fn a_failed_abort_keeps_the_original_error() {
         return;
     };
     let (bucket, prefix) = bucket_and_prefix(&url);
-    let sink = ObjectStoreSink::from_url_with(&url, &via(&proxy, RetryPolicy::none())).unwrap();
+    let sink = ObjectStoreSink::builder(&url)
+        .with_store_options(via(&proxy, RetryPolicy::none()))
+        .build()
+        .unwrap();
     proxy.inject(Fault::Status(500), 1000, Some("DELETE"));
     let copy = OwnCopy::of(clip(), "abort-fails");
     let file = copy.0.clone();
@@ -655,7 +619,7 @@ async fn a_failed_abort_keeps_the_original_error() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_cancelled_upload_leaves_nothing() {
-    let Some(url) = video_core::testing::s3_test_url("cancel") else {
+    let Some(url) = video_testkit::s3_test_url("cancel") else {
         return;
     };
     let (bucket, prefix) = bucket_and_prefix(&url);
@@ -663,12 +627,11 @@ async fn a_cancelled_upload_leaves_nothing() {
     let sent = Arc::new(tokio::sync::Notify::new());
     let s2 = sent.clone();
     let mut progress = move |_n: u64| s2.notify_one();
-    let mut demuxer = GstDemuxer::open(clip()).unwrap();
     let upload = upload_video(
         &sink,
         clip(),
         "raw",
-        &mut demuxer,
+        |p| GstDemuxer::open(p),
         UploadOptions::default().progress(&mut progress),
     );
     // Like a program that stops on a signal: the upload future is dropped once a part is sent.
@@ -694,7 +657,10 @@ async fn slow_responses_time_out_per_request_and_are_retried() {
         .unwrap();
     let key = "train/clip_000003.png";
     let options = via(&proxy, RetryPolicy::default()).request_timeout(Some(Duration::from_secs(1)));
-    let sink = ObjectStoreSink::from_url_with(&url, &options).unwrap();
+    let sink = ObjectStoreSink::builder(&url)
+        .with_store_options(options.clone())
+        .build()
+        .unwrap();
     // Slow but within the request timeout: simply waited for.
     proxy.inject(Fault::Delay(Duration::from_millis(300)), 1, Some("GET"));
     assert_eq!(sink.read(key).await.unwrap(), vec![3u8; 30]);
@@ -712,11 +678,12 @@ async fn slow_responses_time_out_per_request_and_are_retried() {
         "two slow attempts, then one answered"
     );
     // Without retries, a slow answer is a transient store error naming the key.
-    let none = ObjectStoreSink::from_url_with(
-        &url,
-        &via(&proxy, RetryPolicy::none()).request_timeout(Some(Duration::from_secs(1))),
-    )
-    .unwrap();
+    let none = ObjectStoreSink::builder(&url)
+        .with_store_options(
+            via(&proxy, RetryPolicy::none()).request_timeout(Some(Duration::from_secs(1))),
+        )
+        .build()
+        .unwrap();
     proxy.inject(Fault::Delay(Duration::from_secs(20)), 1, Some("GET"));
     let e = none.read(key).await.unwrap_err();
     assert!(
@@ -728,7 +695,7 @@ async fn slow_responses_time_out_per_request_and_are_retried() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_video_replaced_while_it_is_read_is_a_permanent_store_error() {
-    let Some(url) = video_core::testing::s3_test_url("replaced") else {
+    let Some(url) = video_testkit::s3_test_url("replaced") else {
         return;
     };
     let video_url = stored_clip(&url).await;
@@ -784,7 +751,7 @@ fn big_clip() -> &'static Path {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_large_upload_goes_in_parts_and_a_growth_is_caught_mid_file() {
-    let Some(url) = video_core::testing::s3_test_url("big") else {
+    let Some(url) = video_testkit::s3_test_url("big") else {
         return;
     };
     let (bucket, prefix) = bucket_and_prefix(&url);
@@ -794,12 +761,11 @@ async fn a_large_upload_goes_in_parts_and_a_growth_is_caught_mid_file() {
     assert!(bytes.len() > 2 * 8 * 1024 * 1024, "{} bytes", bytes.len());
     let mut seen = Vec::new();
     let mut progress = |n: u64| seen.push(n);
-    let mut demuxer = GstDemuxer::open(big).unwrap();
     let up = upload_video(
         &sink,
         big,
         "raw",
-        &mut demuxer,
+        |p| GstDemuxer::open(p),
         UploadOptions::default().progress(&mut progress),
     )
     .await

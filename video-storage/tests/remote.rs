@@ -6,7 +6,6 @@
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::{Arc, OnceLock};
 
 use futures::StreamExt;
@@ -15,6 +14,7 @@ use video_core::testing::assert_same_pixels;
 use video_core::{ByteSource, Demuxer, Error, Frame, FrameSource, SamplingPlan};
 use video_gst::{DecodeOptions, GstDemuxer};
 use video_storage::{ObjectStoreSink, StoreVideo, UploadOptions, upload_video};
+use video_testkit::fixtures::{X264_ARGS, lavfi_clip};
 
 /// A 200-second 320x240 H.264 clip (5000 frames, a key frame every 25, B-frames, moov at the end),
 /// made once per test run with the ffmpeg CLI.
@@ -22,18 +22,12 @@ fn long_clip() -> &'static Path {
     static CLIP: OnceLock<PathBuf> = OnceLock::new();
     CLIP.get_or_init(|| {
         let dir = std::env::temp_dir().join(format!("vs-remote-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let out = dir.join("long.mp4");
-        let status = Command::new("ffmpeg")
-            .args(["-v", "error", "-y", "-f", "lavfi", "-i"])
-            .arg("testsrc2=size=320x240:rate=25:duration=200")
-            .args(["-c:v", "libx264", "-preset", "ultrafast", "-g", "25"])
-            .args(["-bf", "2", "-pix_fmt", "yuv420p"])
-            .arg(&out)
-            .status()
-            .expect("ffmpeg (installed by scripts/setup.sh --test)");
-        assert!(status.success());
-        out
+        lavfi_clip(
+            &dir,
+            "long.mp4",
+            "testsrc2=size=320x240:rate=25:duration=200",
+            &[X264_ARGS, &["-g", "25", "-bf", "2"]].concat(),
+        )
     })
 }
 
@@ -53,9 +47,15 @@ async fn sample(demuxer: &mut GstDemuxer, plan: &SamplingPlan) -> Vec<Frame> {
 async fn remote_equals_local(sink: &ObjectStoreSink, label: &str) -> (u64, u64, u64) {
     let clip = long_clip();
     let mut local = GstDemuxer::open(clip).unwrap();
-    let up = upload_video(sink, clip, "videos", &mut local, UploadOptions::default())
-        .await
-        .unwrap();
+    let up = upload_video(
+        sink,
+        clip,
+        "videos",
+        |p| GstDemuxer::open(p),
+        UploadOptions::default(),
+    )
+    .await
+    .unwrap();
     let video = Arc::new(sink.open_video(&up.key).await.unwrap());
     assert_eq!(video.len(), up.size);
     let mut remote = GstDemuxer::from_source(video.clone()).unwrap();
@@ -157,7 +157,7 @@ async fn a_missing_or_replaced_video_is_a_clear_error() {
 #[cfg(feature = "aws")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn video_in_s3_is_sampled_by_ranges() {
-    let Some(url) = video_core::testing::s3_test_url("video_in_s3_is_sampled_by_ranges") else {
+    let Some(url) = video_testkit::s3_test_url("video_in_s3_is_sampled_by_ranges") else {
         return;
     };
     let sink = ObjectStoreSink::from_url(&url).unwrap();

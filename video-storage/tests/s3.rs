@@ -8,13 +8,13 @@ use video_core::{
     DatasetSink, EncodedFrame, FrameInfo, ImageFormat, Timestamp, VideoManifest, VideoMetadata,
     VideoRef, conformance,
 };
-use video_storage::ObjectStoreSink;
+use video_storage::{ObjectStoreSink, StoreOptions};
 
 mod common;
 
 /// The sink under a fresh prefix of the test bucket, or `None` (loudly) without a server.
 fn sink(test: &str) -> Option<ObjectStoreSink> {
-    let url = video_core::testing::s3_test_url(test)?;
+    let url = video_testkit::s3_test_url(test)?;
     Some(ObjectStoreSink::from_url(&url).unwrap())
 }
 
@@ -76,28 +76,31 @@ async fn s3_scenes_append_and_update() {
     common::scenes_append_and_update(&sink).await;
 }
 
-/// Options given to `from_url_opts` reach the store's builder (no server needed: a bad value
+/// Store options given to the sink's builder reach the store's builder (no server needed: a bad value
 /// fails when the store is built) and the error names the URL.
 #[test]
 fn url_options_reach_the_store() {
-    let e = ObjectStoreSink::from_url_opts("s3://some-bucket/p", [("timeout", "not a duration")])
+    let e = ObjectStoreSink::builder("s3://some-bucket/p")
+        .with_store_options(StoreOptions::default().configs([("timeout", "not a duration")]))
+        .build()
         .unwrap_err();
     assert!(
         matches!(&e, video_core::Error::Backend { uri: Some(u), .. } if u == "s3://some-bucket/p"),
         "{e}"
     );
-    ObjectStoreSink::from_url_opts(
-        "s3://some-bucket/p",
-        [("timeout", "30s"), ("aws_region", "eu-west-1")],
-    )
-    .unwrap();
+    ObjectStoreSink::builder("s3://some-bucket/p")
+        .with_store_options(
+            StoreOptions::default().configs([("timeout", "30s"), ("aws_region", "eu-west-1")]),
+        )
+        .build()
+        .unwrap();
 }
 
 /// A write the server refuses (a bucket that does not exist) fails with an error naming the
 /// object's key, and leaves the sink usable.
 #[tokio::test]
 async fn a_refused_write_names_its_key() {
-    let Some(url) = video_core::testing::s3_test_url("refused") else {
+    let Some(url) = video_testkit::s3_test_url("refused") else {
         return;
     };
     let rest = url.strip_prefix("s3://").unwrap();

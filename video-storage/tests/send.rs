@@ -12,12 +12,22 @@ use video_storage::{
 
 fn assert_send<T: Send>(_: T) {}
 
-fn upload_video_is_send(sink: &ObjectStoreSink, local: &Path, demuxer: &mut dyn Demuxer) {
+fn upload_video_is_send(sink: &ObjectStoreSink, local: &Path) {
     assert_send(upload_video(
         sink,
         local,
         "videos",
-        demuxer,
+        |p| video_gst::GstDemuxer::open(p),
+        UploadOptions::default(),
+    ));
+    // Any demuxer, picked at run time.
+    assert_send(upload_video(
+        sink,
+        local,
+        "videos",
+        |p| -> video_core::Result<Box<dyn Demuxer>> {
+            Ok(Box::new(video_gst::GstDemuxer::open(p)?))
+        },
         UploadOptions::default(),
     ));
 }

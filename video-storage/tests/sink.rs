@@ -5,8 +5,8 @@
 use video_storage::object_store::ObjectStoreExt as _;
 
 use video_core::{
-    DatasetSink, EncodedFrame, Error, FrameInfo, ImageFormat, SamplingPlan, SamplingSettings,
-    Timestamp, VideoManifest, VideoMetadata, VideoRef, VideoSource, conformance,
+    DatasetSink, EncodedFrame, Error, ImageFormat, SamplingPlan, SamplingSettings, VideoManifest,
+    VideoMetadata, VideoRef, VideoSource, conformance,
 };
 use video_storage::{FrameName, ObjectStoreSink};
 
@@ -18,19 +18,7 @@ fn tmp(name: &str) -> std::path::PathBuf {
 }
 
 fn frame(index: u64) -> EncodedFrame {
-    EncodedFrame {
-        info: FrameInfo {
-            index,
-            pts: Timestamp::from_nanos(index as i64 * 40_000_000),
-            duration: None,
-            keyframe: false,
-            decode_order: index,
-        },
-        width: 4,
-        height: 2,
-        format: ImageFormat::Jpeg,
-        bytes: vec![index as u8; 100],
-    }
+    video_testkit::fixtures::encoded_frame(index, (4, 2), ImageFormat::Jpeg, 100)
 }
 
 /// The `sha256:<hex>` content hash of `bytes`, computed here independently of the sink.
@@ -240,9 +228,10 @@ async fn custom_frame_names() {
     let dir = tmp("names");
     let name: FrameName = "img-{index:08}-{video}.{ext}".parse().unwrap();
     for url in ["memory:///n".to_owned(), dir.display().to_string()] {
-        let sink = ObjectStoreSink::from_url(&url)
-            .unwrap()
-            .with_frame_name(name.clone());
+        let sink = ObjectStoreSink::builder(&url)
+            .with_frame_name(name.clone())
+            .build()
+            .unwrap();
         assert_eq!(sink.frame_name().as_str(), "img-{index:08}-{video}.{ext}");
         conformance::dataset_sink_contract(&sink).await;
         conformance::dataset_sink_stores_annotations(&sink).await;
@@ -329,7 +318,7 @@ fn local_sink_runs_without_tokio() {
         folder: String::new(),
         name: "clip".into(),
     };
-    futures::executor::block_on(async {
+    video_testkit::block_on(async {
         let rec = sink.write_frame(&video, &frame(0)).await.unwrap();
         std::fs::write(dir.join("clip_000000.jpg#4"), b"partial").unwrap();
         sink.finish_video(&video, &full_manifest(vec![rec]))

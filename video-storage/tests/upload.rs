@@ -11,6 +11,7 @@ use object_store::ObjectStore;
 use video_core::Error;
 use video_gst::GstDemuxer;
 use video_storage::{ObjectStoreSink, UploadOptions, upload_video};
+use video_testkit::fixtures::{X264_ARGS, lavfi_clip};
 
 /// A 4-second 320x240 H.264 clip with B-frames, made once per test run with the ffmpeg CLI.
 fn generated_video() -> &'static Path {
@@ -18,24 +19,18 @@ fn generated_video() -> &'static Path {
     CLIP.get_or_init(|| {
         let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
             .join(format!("upload-src-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let out = dir.join("clip.mp4");
-        let status = Command::new("ffmpeg")
-            .args(["-v", "error", "-y", "-f", "lavfi", "-i"])
-            .arg("testsrc2=size=320x240:rate=25:duration=4")
-            .args(["-c:v", "libx264", "-preset", "ultrafast", "-g", "25"])
-            .args(["-bf", "2", "-pix_fmt", "yuv420p"])
-            .arg(&out)
-            .status()
-            .expect("ffmpeg (installed by scripts/setup.sh --test)");
-        assert!(status.success());
-        out
+        lavfi_clip(
+            &dir,
+            "clip.mp4",
+            "testsrc2=size=320x240:rate=25:duration=4",
+            &[X264_ARGS, &["-g", "25", "-bf", "2"]].concat(),
+        )
     })
 }
 
 /// A corpus video, as extra coverage (skipped loudly without the corpus).
 fn corpus_video() -> Option<PathBuf> {
-    Some(video_core::testing::corpus_dir()?.join("torchcodec/nasa_13013.mp4"))
+    Some(video_testkit::corpus_dir()?.join("torchcodec/nasa_13013.mp4"))
 }
 
 /// The file's SHA-256 as `sha256sum` (coreutils) prints it: independent of the library's hashing.
@@ -87,12 +82,11 @@ async fn round_trip(sink: &ObjectStoreSink, video: &Path) {
     let name = video.file_name().unwrap().to_str().unwrap();
     let mut seen = Vec::new();
     let mut progress = |n: u64| seen.push(n);
-    let mut demuxer = GstDemuxer::open(video).unwrap();
     let up = upload_video(
         sink,
         video,
         "raw/v",
-        &mut demuxer,
+        |p| GstDemuxer::open(p),
         UploadOptions::default().progress(&mut progress),
     )
     .await
@@ -143,7 +137,7 @@ async fn uploads_to_memory_and_disk() {
 #[cfg(feature = "aws")]
 #[tokio::test]
 async fn uploads_to_s3() {
-    let Some(url) = video_core::testing::s3_test_url("uploads_to_s3") else {
+    let Some(url) = video_testkit::s3_test_url("uploads_to_s3") else {
         return;
     };
     round_trips(|label| ObjectStoreSink::from_url(&format!("{url}/{label}")).unwrap()).await;
@@ -158,12 +152,11 @@ async fn too_large_and_not_a_video_leave_nothing() {
     std::fs::write(&text, "not a video, just text\n".repeat(100)).unwrap();
     let sink = ObjectStoreSink::from_url("memory:///bad").unwrap();
 
-    let mut demuxer = GstDemuxer::open(&text).unwrap();
     let e = upload_video(
         &sink,
         &text,
         "raw",
-        &mut demuxer,
+        |p| GstDemuxer::open(p),
         UploadOptions::default().max_bytes(100),
     )
     .await
@@ -180,9 +173,15 @@ async fn too_large_and_not_a_video_leave_nothing() {
         "{e}"
     );
     assert!(e.to_string().contains("notes.mp4"), "{e}");
-    let e = upload_video(&sink, &text, "raw", &mut demuxer, UploadOptions::default())
-        .await
-        .unwrap_err();
+    let e = upload_video(
+        &sink,
+        &text,
+        "raw",
+        |p| GstDemuxer::open(p),
+        UploadOptions::default(),
+    )
+    .await
+    .unwrap_err();
     assert!(matches!(e, Error::NotAVideo { .. }), "{e}");
     assert!(
         stored_keys(&sink).await.is_empty(),
@@ -192,7 +191,7 @@ async fn too_large_and_not_a_video_leave_nothing() {
         &sink,
         &dir.join("missing.mp4"),
         "raw",
-        &mut demuxer,
+        |p| GstDemuxer::open(p),
         UploadOptions::default(),
     )
     .await
@@ -204,7 +203,7 @@ async fn too_large_and_not_a_video_leave_nothing() {
             &sink,
             generated_video(),
             "raw",
-            &mut demuxer,
+            |p| GstDemuxer::open(p),
             UploadOptions::default().expect_sha256(Some(bad.to_owned())),
         )
         .await

@@ -248,4 +248,11 @@ impl Demuxer for GstDemuxer {
     async fn frame_table(&mut self) -> Result<Arc<FrameTable>> {
         Ok(self.probed().await?.table.clone())
     }
+
+    /// [`GstDemuxer::frame_source`] with [`DecodeOptions::default`](crate::DecodeOptions):
+    /// RGB frames, as displayed, at the video's size.
+    async fn frame_source(&mut self) -> Result<Box<dyn video_core::FrameSource>> {
+        let source = GstDemuxer::frame_source(self, crate::DecodeOptions::default()).await?;
+        Ok(Box::new(source))
+    }
 }

@@ -9,15 +9,9 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use serde_json::Value;
 
-/// Environment variable overriding the corpus location.
-pub const CORPUS_ENV: &str = video_core::testing::CORPUS_ENV;
-
-/// The corpus directory: `$VIDEO_DATASET_CORPUS`, else `<workspace>/../shared/corpus`; `None`
-/// (after a loud `SKIPPED` line on stderr) when it has no `MANIFEST.json`. The one rule of the
-/// workspace, [`video_core::testing::corpus_dir`].
-pub fn corpus_dir() -> Option<PathBuf> {
-    video_core::testing::corpus_dir()
-}
+/// The corpus directory: the one rule of the workspace ([`video_testkit::corpus_dir`]: `None`,
+/// after a loud `SKIPPED` line on stderr, when the directory has no `MANIFEST.json`).
+pub use video_testkit::corpus_dir;
 
 /// One `disagreements` entry: a mismatch between FFmpeg, GStreamer, the header or the peer.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]

@@ -1,0 +1,121 @@
+//! Helpers shared by the tests of the video-dataset workspace: a dev-dependency only, never
+//! published, **not covered by semver**.
+//!
+//! | item | for |
+//! |---|---|
+//! | [`block_on`] | running one future to its end in a synchronous test |
+//! | [`corpus_dir`] | the shared corpus of real videos (skipped loudly when missing) |
+//! | [`s3_test_url`] | a fresh prefix on the S3 test server (skipped loudly without one) |
+//! | [`png`] | reading a stored PNG's size, checking it is whole, decoding it to RGB |
+//! | [`barcode`] | reading the frame number painted into a barcode fixture's frames |
+//! | [`fixtures`] | clips made once with the ffmpeg CLI, encoded frames for sinks |
+//!
+//! In-memory implementations of the traits (`MemorySink`, `SyntheticSource`) are
+//! `video_core::testing` (feature `testing`), since users may test with them too.
+//!
+//! Helpers panic (with a message) instead of returning errors: they serve tests.
+#![deny(rustdoc::broken_intra_doc_links)]
+#![allow(clippy::unwrap_used)]
+
+pub mod barcode;
+pub mod fixtures;
+pub mod png;
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+/// Run `future` to its end on the current thread (for synchronous `#[test]`s of async code
+/// that needs no Tokio runtime).
+pub fn block_on<T>(future: impl std::future::Future<Output = T>) -> T {
+    futures::executor::block_on(future)
+}
+
+/// Write a loud `*** SKIPPED … ***` line straight to the process's stderr (not through
+/// `eprintln!`, which the test harness captures and hides for passing tests).
+pub fn skipped(why: &str) {
+    let _ = writeln!(std::io::stderr(), "\n*** SKIPPED {why} ***\n");
+}
+
+/// Environment variable naming the directory of the shared video corpus (real videos with FFmpeg
+/// ground truth, described by its `MANIFEST.json`).
+pub const CORPUS_ENV: &str = "VIDEO_DATASET_CORPUS";
+
+/// The shared video corpus directory, for tests that need real videos: `$VIDEO_DATASET_CORPUS`
+/// when set, else `<workspace root>/../shared/corpus`.
+///
+/// Returns `None` when the directory holds no `MANIFEST.json`, after writing a loud
+/// `*** SKIPPED: corpus not found … ***` line straight to the process's stderr: a test that
+/// needs the corpus returns early on `None`, and the skip is seen. A clone of the repository
+/// without the corpus still passes its tests; the tests that need nothing but generated videos
+/// run everywhere.
+pub fn corpus_dir() -> Option<PathBuf> {
+    let dir = match std::env::var_os(CORPUS_ENV) {
+        Some(dir) if !dir.is_empty() => PathBuf::from(dir),
+        _ => workspace_root().join("..").join("shared").join("corpus"),
+    };
+    if dir.join("MANIFEST.json").is_file() {
+        return Some(dir);
+    }
+    let _ = writeln!(
+        std::io::stderr(),
+        "\n*** SKIPPED: corpus not found at {} (no MANIFEST.json); set {CORPUS_ENV} to the \
+         corpus directory to run the tests that need it ***\n",
+        dir.display()
+    );
+    None
+}
+
+/// The workspace root (the parent of this crate's directory).
+pub fn workspace_root() -> PathBuf {
+    let crate_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    crate_dir.parent().unwrap_or(crate_dir).to_path_buf()
+}
+
+/// The S3-compatible test server's URL under a fresh prefix for `test`
+/// (`{VIDEO_TEST_S3_URL}/{test}-{pid}-{nanos}`), when `VIDEO_TEST_INTEGRATION` and
+/// `VIDEO_TEST_S3_URL` are set (`scripts/test.sh` starts the server and sets both). Otherwise
+/// `None`, after a loud `SKIPPED` line on stderr.
+pub fn s3_test_url(test: &str) -> Option<String> {
+    let (Some(_), Ok(url)) = (
+        std::env::var_os("VIDEO_TEST_INTEGRATION"),
+        std::env::var("VIDEO_TEST_S3_URL"),
+    ) else {
+        skipped(&format!(
+            "{test}: set VIDEO_TEST_INTEGRATION and VIDEO_TEST_S3_URL (scripts/test.sh does)"
+        ));
+        return None;
+    };
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    Some(format!(
+        "{}/{test}-{}-{nanos}",
+        url.trim_end_matches('/'),
+        std::process::id()
+    ))
+}
+
+/// An error and its sources on one line, `outer <- inner <- …`, for assertion messages.
+pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut s = e.to_string();
+    let mut src = e.source();
+    while let Some(x) = src {
+        s.push_str(" <- ");
+        s.push_str(&x.to_string());
+        src = x.source();
+    }
+    s
+}
+
+/// The standard output of `cmd`, which must succeed (panics with the command and its standard
+/// error otherwise).
+pub fn run_ok(cmd: &mut std::process::Command) -> Vec<u8> {
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{cmd:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
