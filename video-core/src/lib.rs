@@ -9,6 +9,8 @@
 //! | [`DatasetSink`] | stores encoded frames and per-video manifests | `video_storage` |
 //!
 //! [`extract_to_sink`] ties them together; [`testing`] has in-memory implementations.
+//! [`blocking`] runs blocking work (probes, encoding, decode loops) off the caller's executor,
+//! on threads of its own, for any async runtime.
 //!
 //! # What "frame N" means
 //!
@@ -75,6 +77,7 @@ mod time;
 mod traits;
 
 pub mod annotation;
+pub mod blocking;
 #[cfg(any(feature = "conformance", test))]
 pub mod conformance;
 pub mod testing;
@@ -165,13 +168,29 @@ mod tests {
         let plan = SamplingPlan::every(10).resolve(&t).unwrap();
         let mut src = SyntheticSource::new(t.clone(), 4, 4);
         let first = ResolvedPlan::from_indices(vec![0, 10, 20]);
-        let r1 = extract_to_sink(&mut src, &RawEncoder, &sink, &video, &meta, &first, 1)
-            .await
-            .unwrap();
+        let r1 = extract_to_sink(
+            &mut src,
+            Arc::new(RawEncoder),
+            &sink,
+            &video,
+            &meta,
+            &first,
+            1,
+        )
+        .await
+        .unwrap();
         assert_eq!((r1.frames_written, r1.frames_existing), (3, 0));
-        let r2 = extract_to_sink(&mut src, &RawEncoder, &sink, &video, &meta, &plan, 4)
-            .await
-            .unwrap();
+        let r2 = extract_to_sink(
+            &mut src,
+            Arc::new(RawEncoder),
+            &sink,
+            &video,
+            &meta,
+            &plan,
+            4,
+        )
+        .await
+        .unwrap();
         assert_eq!((r2.frames_written, r2.frames_existing), (7, 3));
         assert_eq!(
             r2.decode.frames_decoded, 7,
@@ -219,7 +238,7 @@ mod tests {
         // Frame 0 is stored by an earlier run without annotations.
         extract_to_sink(
             &mut src,
-            &RawEncoder,
+            Arc::new(RawEncoder),
             &sink,
             &video,
             &meta,
@@ -231,9 +250,17 @@ mod tests {
         assert!(sink.file_keys().is_empty());
         let opts =
             |v| ExtractToSinkOptions::default().annotator(Some(Arc::new(IndexAnnotator(v)) as _));
-        let r = extract_to_sink_opts(&mut src, &RawEncoder, &sink, &video, &meta, &plan, &opts(1))
-            .await
-            .unwrap();
+        let r = extract_to_sink_opts(
+            &mut src,
+            Arc::new(RawEncoder),
+            &sink,
+            &video,
+            &meta,
+            &plan,
+            &opts(1),
+        )
+        .await
+        .unwrap();
         assert_eq!((r.frames_written, r.frames_existing), (2, 1));
         assert_eq!(r.annotations_written, 3);
         let m = sink.manifest(&video).unwrap();
@@ -252,9 +279,17 @@ mod tests {
             b"[10, 4, 2, 1]"
         );
         // A re-run with corrected labels decodes nothing and rewrites every annotation.
-        let r = extract_to_sink_opts(&mut src, &RawEncoder, &sink, &video, &meta, &plan, &opts(2))
-            .await
-            .unwrap();
+        let r = extract_to_sink_opts(
+            &mut src,
+            Arc::new(RawEncoder),
+            &sink,
+            &video,
+            &meta,
+            &plan,
+            &opts(2),
+        )
+        .await
+        .unwrap();
         assert_eq!((r.frames_written, r.decode.frames_decoded), (0, 0));
         assert_eq!(r.annotations_written, 3);
         assert_eq!(
@@ -302,7 +337,7 @@ mod tests {
         let mut src = SyntheticSource::new(t.clone(), 2, 2);
         let r = extract_to_sink(
             &mut src,
-            &RawEncoder,
+            Arc::new(RawEncoder),
             &sink,
             &video,
             &VideoManifest::new(VideoMetadata::new("c")),

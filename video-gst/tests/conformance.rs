@@ -11,7 +11,8 @@ use gstreamer::prelude::*;
 use video_core::{
     Demuxer, Frame, FrameSource, ImageFormat, ResolvedPlan, SamplingPlan, conformance,
 };
-use video_gst::{DecodeOptions, EncodeOptions, GstDemuxer, ImageEncoder, Resize};
+use video_gst::{DecodeOptions, GstDemuxer, Resize};
+use video_image::{EncodeOptions, ImageEncoder};
 
 /// 90 frames of 160x120 H.264 with B-frames and a GOP of 30, made once per test binary.
 fn clip() -> PathBuf {
