@@ -132,6 +132,66 @@ mod tests {
         }
     }
 
+    /// Records the thread each frame is encoded on, and fails on one index.
+    #[derive(Debug, Default)]
+    struct ThreadEncoder {
+        threads: std::sync::Mutex<Vec<Option<String>>>,
+        fail_on: Option<u64>,
+    }
+    impl FrameEncoder for ThreadEncoder {
+        fn encode(&self, frame: &Frame) -> Result<EncodedFrame> {
+            if self.fail_on == Some(frame.info.index) {
+                return Err(Error::Encode {
+                    index: frame.info.index,
+                    format: "png",
+                    source: "refused".into(),
+                });
+            }
+            let name = std::thread::current().name().map(str::to_owned);
+            self.threads.lock().unwrap().push(name);
+            RawEncoder.encode(frame)
+        }
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn extraction_encodes_on_the_blocking_pool() {
+        let t = table(60);
+        let video = VideoRef {
+            folder: String::new(),
+            name: "clip".into(),
+        };
+        let meta = VideoManifest::new(VideoMetadata::new("clip.mp4"));
+        let plan = SamplingPlan::every(3).resolve(&t).unwrap();
+        let sink = MemorySink::new();
+        let encoder = Arc::new(ThreadEncoder::default());
+        let mut src = SyntheticSource::new(t.clone(), 6, 4);
+        let r = extract_to_sink(&mut src, encoder.clone(), &sink, &video, &meta, &plan, 3)
+            .await
+            .unwrap();
+        assert_eq!(r.frames_written, 20);
+        let threads = encoder.threads.lock().unwrap().clone();
+        assert_eq!(threads.len(), 20);
+        assert!(
+            threads
+                .iter()
+                .all(|n| n.as_deref() == Some("video-blocking")),
+            "{threads:?}"
+        );
+        // Bytes as the encoder made them, for every frame of the plan.
+        let indices: Vec<u64> = r.frames.iter().map(|f| f.index).collect();
+        assert_eq!(indices, plan.indices());
+        // An encoding error stops the run before the manifest.
+        let failing = Arc::new(ThreadEncoder {
+            fail_on: Some(30),
+            ..ThreadEncoder::default()
+        });
+        let sink = MemorySink::new();
+        let err = extract_to_sink(&mut src, failing, &sink, &video, &meta, &plan, 3)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::Encode { index: 30, .. }), "{err:?}");
+    }
+
     #[tokio::test]
     async fn synthetic_source_passes_conformance() {
         let t = table(50);
