@@ -13,9 +13,8 @@ use video_core::{
 };
 use video_core::{Demuxer, FrameSource};
 use video_gif::GifDemuxer;
-use video_gst::{
-    DecodeOptions, EncodeOptions, GstDemuxer, GstDemuxerBuilder, ImageEncoder, Resize,
-};
+use video_gst::{DecodeOptions, GstDemuxer, GstDemuxerBuilder, Resize};
+use video_image::{EncodeOptions, ImageEncoder};
 use video_storage::{ObjectStoreSink, StoreOptions, StoreVideo};
 
 use crate::annotations::{self, AnnotationInput};
@@ -404,20 +403,15 @@ async fn is_gif(opened: &Opened) -> bool {
     let head = match opened {
         Opened::File(p) => return video_gif::is_gif_file(p),
         Opened::Store(v) => {
-            // A store read blocks: off the async task, on a thread of its own.
-            let (tx, rx) = futures::channel::oneshot::channel();
+            // A store read blocks: off the async task, on the blocking pool.
             let v = v.clone();
-            let spawned = std::thread::Builder::new()
-                .name("video-dataset-sniff".into())
-                .spawn(move || {
-                    let _ = tx.send(video_core::ByteSource::read_at(v.as_ref(), 0, 6));
-                });
-            if spawned.is_err() {
-                return false;
-            }
-            match rx.await {
-                Ok(Ok(b)) => b.to_vec(),
-                _ => return false,
+            match video_core::blocking::run(move || {
+                video_core::ByteSource::read_at(v.as_ref(), 0, 6)
+            })
+            .await
+            {
+                Ok(b) => b.to_vec(),
+                Err(_) => return false,
             }
         }
     };
@@ -610,13 +604,11 @@ async fn run(
     }
     let plan = user_plan.resolve(&table)?;
     let target = match (target, &annotator) {
-        (Target::Store(s), Some(_)) => {
-            Target::Store(
-                s.to_builder()
-                    .with_image_folder(video_core::layout::IMAGE_FOLDER)
-                    .build()?,
-            )
-        }
+        (Target::Store(s), Some(_)) => Target::Store(
+            s.to_builder()
+                .with_image_folder(video_core::layout::IMAGE_FOLDER)
+                .build()?,
+        ),
         (t, _) => t,
     };
     let dataset_meta = match (&options.annotation, target.store()) {
@@ -690,7 +682,7 @@ async fn run(
     };
     let mut report = extract_to_sink_opts(
         source.as_mut(),
-        &encoder,
+        Arc::new(encoder),
         &job_sink,
         &video_ref,
         &manifest,

@@ -3,9 +3,9 @@
 #![doc = include_str!("../README.md")]
 //!
 //! This crate re-exports the workspace's crates and wires the defaults: GStreamer for probing
-//! and decoding ([`gst`]), object_store for storage ([`storage`]). See [`core`] for the
-//! vocabulary and the exact definition of a frame index, and [`annotation`] for the annotation
-//! model and its Supervisely and COCO formats.
+//! and decoding ([`gst`]), JPEG/PNG encoding and YUV to RGB conversion ([`image`]), object_store
+//! for storage ([`storage`]). See [`core`] for the vocabulary and the exact definition of a frame
+//! index, and [`annotation`] for the annotation model and its Supervisely and COCO formats.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(rustdoc::broken_intra_doc_links)]
 
@@ -21,6 +21,7 @@ pub use video_annotation as annotation;
 pub use video_core as core;
 pub use video_gif as gif;
 pub use video_gst as gst;
+pub use video_image as image;
 pub use video_storage as storage;
 
 pub use video_core::{
@@ -55,7 +56,5 @@ pub mod prelude {
     /// `.next()` on a [`FrameSource`]'s stream of frames.
     pub use futures::StreamExt as _;
 }
-pub use video_gst::{
-    DecodeOptions, EncodeOptions, GstDemuxer, GstFrameSource, ImageEncoder, Orientation,
-    OutputFormat, Resize,
-};
+pub use video_gst::{DecodeOptions, GstDemuxer, GstFrameSource, Orientation, OutputFormat, Resize};
+pub use video_image::{EncodeOptions, ImageEncoder, PngCompression};

@@ -225,6 +225,29 @@ pub enum Error {
         /// What is wrong, naming the value.
         reason: String,
     },
+    /// A decoded frame could not be converted to another pixel format (its planes do not fit
+    /// its layout, or no conversion exists for its format).
+    #[error("could not convert frame {index} from {from} to {to}")]
+    Convert {
+        /// The frame index.
+        index: u64,
+        /// The frame's pixel format (`I420`, `Y444`, …).
+        from: String,
+        /// The pixel format asked for (`RGB`).
+        to: &'static str,
+        /// What went wrong.
+        #[source]
+        source: BoxError,
+    },
+    /// Work on a thread of its own (a blocking task, a stream's driver) panicked. This is a bug;
+    /// it is reported as an error instead of a hang or a short stream.
+    #[error("{task} panicked: {message}")]
+    Panicked {
+        /// What was running (`blocking task`, `video-gst decode`, …).
+        task: &'static str,
+        /// The panic's message, when it was a string.
+        message: String,
+    },
 }
 
 impl Error {

@@ -145,15 +145,18 @@ impl ExtractToSinkOptions {
 /// by the records of the plan's frames; its sampling settings' `frames_planned` is set to the
 /// plan's length).
 ///
-/// Frames the sink already has are not decoded. Up to `writes_in_flight` (at least 1) frames are
-/// being written at once while decoding goes on; the first error stops the run. The sink's
+/// Frames the sink already has are not decoded. Frames are encoded on the blocking pool
+/// ([`crate::blocking::run`]), never on the caller's task: up to `writes_in_flight` (at least 1,
+/// and at most one per core) at once, handed on in plan order, so encoding the next frames
+/// overlaps writing the previous ones. Up to `writes_in_flight` frames are being written at once
+/// while decoding goes on; the first error stops the run. The sink's
 /// `finish_video` is called only when every frame of the plan is stored, so an interrupted run
 /// leaves a video that a re-run completes.
 ///
 /// This is [`extract_to_sink_opts`] without annotations.
 pub async fn extract_to_sink(
     source: &mut dyn FrameSource,
-    encoder: &dyn FrameEncoder,
+    encoder: Arc<dyn FrameEncoder>,
     sink: &dyn DatasetSink,
     video: &VideoRef,
     manifest: &VideoManifest,
@@ -173,7 +176,7 @@ pub async fn extract_to_sink(
 /// decoding anything.
 pub async fn extract_to_sink_opts(
     source: &mut dyn FrameSource,
-    encoder: &dyn FrameEncoder,
+    encoder: Arc<dyn FrameEncoder>,
     sink: &dyn DatasetSink,
     video: &VideoRef,
     manifest: &VideoManifest,
@@ -192,18 +195,28 @@ pub async fn extract_to_sink_opts(
     let mut written = 0u64;
     let mut bytes = 0u64;
     let in_flight = options.writes_in_flight.max(1);
+    // Encoding is CPU work of milliseconds a frame: more at once than there are cores only
+    // holds more decoded frames in memory.
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    let encodes_in_flight = in_flight.min(cores);
     {
-        // Encode on this task as frames arrive; keep up to `writes_in_flight` writes running
-        // while the next frames are decoded and encoded.
+        // Encode on the blocking pool as frames arrive (in order, a bounded number at once);
+        // keep up to `writes_in_flight` writes running while the next frames are decoded and
+        // encoded.
         let mut writes = source
             .frames(&todo)
             .map(|frame| {
-                let encoded = frame.and_then(|f| encoder.encode(&f));
+                let encoder = Arc::clone(&encoder);
                 async move {
-                    let encoded = encoded?;
-                    let n = encoded.bytes.len() as u64;
-                    sink.write_frame(video, &encoded).await.map(|r| (r, n))
+                    let frame = frame?;
+                    crate::blocking::run(move || encoder.encode(&frame)).await
                 }
+            })
+            .buffered(encodes_in_flight)
+            .map(|encoded| async move {
+                let encoded = encoded?;
+                let n = encoded.bytes.len() as u64;
+                sink.write_frame(video, &encoded).await.map(|r| (r, n))
             })
             .buffer_unordered(in_flight);
         while let Some(done) = writes.next().await {

@@ -11,6 +11,8 @@
 //! [`extract_to_sink`] ties them together; [`layout`] names every key of a stored dataset; the
 //! `testing` module (feature `testing`) has in-memory implementations for tests of code built on
 //! the traits.
+//! [`blocking`] runs blocking work (probes, encoding, decode loops) off the caller's executor,
+//! on threads of its own, for any async runtime.
 //!
 //! # What "frame N" means
 //!
@@ -79,6 +81,7 @@ mod table;
 mod time;
 mod traits;
 
+pub mod blocking;
 #[cfg(any(feature = "conformance", test))]
 pub mod conformance;
 pub mod layout;
@@ -137,6 +140,66 @@ mod tests {
         }
     }
 
+    /// Records the thread each frame is encoded on, and fails on one index.
+    #[derive(Debug, Default)]
+    struct ThreadEncoder {
+        threads: std::sync::Mutex<Vec<Option<String>>>,
+        fail_on: Option<u64>,
+    }
+    impl FrameEncoder for ThreadEncoder {
+        fn encode(&self, frame: &Frame) -> Result<EncodedFrame> {
+            if self.fail_on == Some(frame.info.index) {
+                return Err(Error::Encode {
+                    index: frame.info.index,
+                    format: "png",
+                    source: "refused".into(),
+                });
+            }
+            let name = std::thread::current().name().map(str::to_owned);
+            self.threads.lock().unwrap().push(name);
+            RawEncoder.encode(frame)
+        }
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn extraction_encodes_on_the_blocking_pool() {
+        let t = table(60);
+        let video = VideoRef {
+            folder: String::new(),
+            name: "clip".into(),
+        };
+        let meta = VideoManifest::new(VideoMetadata::new("clip.mp4"));
+        let plan = SamplingPlan::every(3).resolve(&t).unwrap();
+        let sink = MemorySink::new();
+        let encoder = Arc::new(ThreadEncoder::default());
+        let mut src = SyntheticSource::new(t.clone(), 6, 4);
+        let r = extract_to_sink(&mut src, encoder.clone(), &sink, &video, &meta, &plan, 3)
+            .await
+            .unwrap();
+        assert_eq!(r.frames_written, 20);
+        let threads = encoder.threads.lock().unwrap().clone();
+        assert_eq!(threads.len(), 20);
+        assert!(
+            threads
+                .iter()
+                .all(|n| n.as_deref() == Some("video-blocking")),
+            "{threads:?}"
+        );
+        // Bytes as the encoder made them, for every frame of the plan.
+        let indices: Vec<u64> = r.frames.iter().map(|f| f.index).collect();
+        assert_eq!(indices, plan.indices());
+        // An encoding error stops the run before the manifest.
+        let failing = Arc::new(ThreadEncoder {
+            fail_on: Some(30),
+            ..ThreadEncoder::default()
+        });
+        let sink = MemorySink::new();
+        let err = extract_to_sink(&mut src, failing, &sink, &video, &meta, &plan, 3)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::Encode { index: 30, .. }), "{err:?}");
+    }
+
     #[tokio::test]
     async fn synthetic_source_passes_conformance() {
         let t = table(50);
@@ -173,13 +236,29 @@ mod tests {
         let plan = SamplingPlan::every(10).resolve(&t).unwrap();
         let mut src = SyntheticSource::new(t.clone(), 4, 4);
         let first = ResolvedPlan::from_indices(vec![0, 10, 20]);
-        let r1 = extract_to_sink(&mut src, &RawEncoder, &sink, &video, &meta, &first, 1)
-            .await
-            .unwrap();
+        let r1 = extract_to_sink(
+            &mut src,
+            Arc::new(RawEncoder),
+            &sink,
+            &video,
+            &meta,
+            &first,
+            1,
+        )
+        .await
+        .unwrap();
         assert_eq!((r1.frames_written, r1.frames_existing), (3, 0));
-        let r2 = extract_to_sink(&mut src, &RawEncoder, &sink, &video, &meta, &plan, 4)
-            .await
-            .unwrap();
+        let r2 = extract_to_sink(
+            &mut src,
+            Arc::new(RawEncoder),
+            &sink,
+            &video,
+            &meta,
+            &plan,
+            4,
+        )
+        .await
+        .unwrap();
         assert_eq!((r2.frames_written, r2.frames_existing), (7, 3));
         assert_eq!(
             r2.decode.frames_decoded, 7,
@@ -227,7 +306,7 @@ mod tests {
         // Frame 0 is stored by an earlier run without annotations.
         extract_to_sink(
             &mut src,
-            &RawEncoder,
+            Arc::new(RawEncoder),
             &sink,
             &video,
             &meta,
@@ -239,9 +318,17 @@ mod tests {
         assert!(sink.file_keys().is_empty());
         let opts =
             |v| ExtractToSinkOptions::default().annotator(Some(Arc::new(IndexAnnotator(v)) as _));
-        let r = extract_to_sink_opts(&mut src, &RawEncoder, &sink, &video, &meta, &plan, &opts(1))
-            .await
-            .unwrap();
+        let r = extract_to_sink_opts(
+            &mut src,
+            Arc::new(RawEncoder),
+            &sink,
+            &video,
+            &meta,
+            &plan,
+            &opts(1),
+        )
+        .await
+        .unwrap();
         assert_eq!((r.frames_written, r.frames_existing), (2, 1));
         assert_eq!(r.annotations_written, 3);
         let m = sink.manifest(&video).unwrap();
@@ -260,9 +347,17 @@ mod tests {
             b"[10, 4, 2, 1]"
         );
         // A re-run with corrected labels decodes nothing and rewrites every annotation.
-        let r = extract_to_sink_opts(&mut src, &RawEncoder, &sink, &video, &meta, &plan, &opts(2))
-            .await
-            .unwrap();
+        let r = extract_to_sink_opts(
+            &mut src,
+            Arc::new(RawEncoder),
+            &sink,
+            &video,
+            &meta,
+            &plan,
+            &opts(2),
+        )
+        .await
+        .unwrap();
         assert_eq!((r.frames_written, r.decode.frames_decoded), (0, 0));
         assert_eq!(r.annotations_written, 3);
         assert_eq!(
@@ -310,7 +405,7 @@ mod tests {
         let mut src = SyntheticSource::new(t.clone(), 2, 2);
         let r = extract_to_sink(
             &mut src,
-            &RawEncoder,
+            Arc::new(RawEncoder),
             &sink,
             &video,
             &VideoManifest::new(VideoMetadata::new("c")),

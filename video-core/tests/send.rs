@@ -5,6 +5,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 
 use video_core::{
     DatasetSink, Demuxer, ExtractReport, ExtractToSinkOptions, FrameEncoder, FrameSource,
@@ -15,7 +16,7 @@ fn assert_send<T: Send>(_: T) {}
 
 fn extract_to_sink_is_send(
     source: &mut dyn FrameSource,
-    encoder: &dyn FrameEncoder,
+    encoder: Arc<dyn FrameEncoder>,
     sink: &dyn DatasetSink,
     video: &VideoRef,
     manifest: &VideoManifest,
@@ -28,7 +29,7 @@ fn extract_to_sink_is_send(
 
 fn extract_to_sink_opts_is_send(
     source: &mut dyn FrameSource,
-    encoder: &dyn FrameEncoder,
+    encoder: Arc<dyn FrameEncoder>,
     sink: &dyn DatasetSink,
     video: &VideoRef,
     manifest: &VideoManifest,
@@ -43,7 +44,7 @@ fn extract_to_sink_opts_is_send(
 /// The form the issue reported as failing: boxed as `dyn Future + Send`.
 fn extract_to_sink_boxes_as_send<'a>(
     source: &'a mut dyn FrameSource,
-    encoder: &'a dyn FrameEncoder,
+    encoder: Arc<dyn FrameEncoder>,
     sink: &'a dyn DatasetSink,
     video: &'a VideoRef,
     manifest: &'a VideoManifest,

@@ -203,7 +203,7 @@ impl GifDemuxer {
             return Ok(p.clone());
         }
         let input = self.input.clone();
-        let p = Arc::new(run_blocking(move || probe(&input)).await?);
+        let p = Arc::new(video_core::blocking::run(move || probe(&input)).await?);
         self.probed = Some(p.clone());
         Ok(p)
     }
@@ -234,30 +234,6 @@ impl Demuxer for GifDemuxer {
     async fn frame_source(&mut self) -> Result<Box<dyn video_core::FrameSource>> {
         Ok(Box::new(GifDemuxer::frame_source(self).await?))
     }
-}
-
-/// Run `f` on its own thread and wait for it without blocking the executor.
-async fn run_blocking<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T> + Send + 'static,
-) -> Result<T> {
-    let (tx, rx) = futures::channel::oneshot::channel();
-    std::thread::Builder::new()
-        .name("video-gif".into())
-        .spawn(move || {
-            let _ = tx.send(f());
-        })
-        .map_err(|e| Error::Backend {
-            backend: "gif",
-            uri: None,
-            element: None,
-            source: Box::new(e),
-        })?;
-    rx.await.map_err(|_| Error::Backend {
-        backend: "gif",
-        uri: None,
-        element: None,
-        source: "the GIF thread ended without an answer".into(),
-    })?
 }
 
 /// A `gif` decoding error as [`Error::NotAVideo`]: the bytes are in memory, so a read error is
@@ -408,19 +384,14 @@ impl FrameSource for GifFrameSource {
         if plan.is_empty() {
             return futures::stream::empty().boxed();
         }
-        let (tx, rx) = mpsc::channel(2);
         let (uri, probed, stats) = (self.uri.clone(), self.probed.clone(), self.stats.clone());
         let targets = plan.indices().to_vec();
-        let spawned = std::thread::Builder::new()
-            .name("video-gif-decode".into())
-            .spawn(move || {
-                let mut tx = tx;
-                if let Err(e) = compose(&uri, &probed, &targets, &stats, &mut tx) {
-                    let _ = futures::executor::block_on(tx.send(Err(e)));
-                }
-            });
-        match spawned {
-            Ok(_) => rx.boxed(),
+        // Composing blocks while the consumer does not read: a stream driver.
+        let composed = video_core::blocking::stream("video-gif decode", 2, move |tx| {
+            compose(&uri, &probed, &targets, &stats, tx)
+        });
+        match composed {
+            Ok(frames) => frames,
             Err(e) => futures::stream::iter([Err(Error::Backend {
                 backend: "gif",
                 uri: Some(self.uri.clone()),

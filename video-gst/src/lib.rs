@@ -9,7 +9,9 @@
 //! - [`GstFrameSource`] implements [`video_core::FrameSource`]: GOP-aware seeking and decoding,
 //!   frames identified by timestamp through the frame table, RGB or native output, rotation,
 //!   resizing.
-//! - [`ImageEncoder`] implements [`video_core::FrameEncoder`] (JPEG with libturbojpeg, PNG).
+//! - 8-bit planar YUV is converted to RGB with `video_image::yuv_to_rgb`, the matrix and range
+//!   mapped from the stream's colorimetry; images are encoded by `video_image::ImageEncoder`
+//!   (the `video-image` crate: no GStreamer in either).
 //! - [`limits`]: what a container header may declare (dimensions, frame counts, box sizes);
 //!   a probe of a file declaring more ends with [`video_core::Error::LimitExceeded`].
 //!
@@ -33,7 +35,8 @@
 //! ```
 //!
 //! Requires GStreamer 1.22 or newer with the base, good, bad, ugly and libav plugin sets
-//! (Debian: `gstreamer1.0-plugins-{base,good,bad,ugly} gstreamer1.0-libav`), and libturbojpeg.
+//! (Debian: `gstreamer1.0-plugins-{base,good,bad,ugly} gstreamer1.0-libav`), and libturbojpeg
+//! (for `video-image`).
 //!
 //! # Features
 //!
@@ -43,10 +46,8 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(rustdoc::broken_intra_doc_links)]
 
-mod blocking;
 mod decode;
 mod demux;
-mod encode;
 #[cfg(test)]
 mod fixtures;
 mod gsterror;
@@ -57,8 +58,8 @@ mod mp4box;
 mod mp4index;
 mod pipeline;
 mod probed;
+mod yuv;
 
 pub use decode::{DecodeOptions, GstFrameSource, Orientation, OutputFormat, Resize};
 pub use demux::{GstDemuxer, GstDemuxerBuilder};
-pub use encode::{EncodeOptions, ImageEncoder, PngCompression};
 pub use gstreamer as gst;

@@ -12,7 +12,8 @@ use video_core::testing::assert_same_pixels;
 use video_core::{
     Demuxer, Frame, FrameSource, ImageFormat, ResolvedPlan, SamplingPlan, conformance,
 };
-use video_gst::{DecodeOptions, EncodeOptions, GstDemuxer, ImageEncoder, Resize};
+use video_gst::{DecodeOptions, GstDemuxer, Resize};
+use video_image::{EncodeOptions, ImageEncoder};
 use video_testkit::block_on as block;
 
 /// 90 frames of 160x120 H.264 with B-frames and a GOP of 30, made once per test binary.

@@ -5,8 +5,8 @@ use gstreamer_video as gst_video;
 use gstreamer_video::prelude::*;
 use video_core::{Error, Frame, PixelFormat, Plane, Result};
 
-use super::colour::yuv_to_rgb_frame;
 use super::options::OutputFormat;
+use crate::yuv::yuv_to_rgb_frame;
 
 /// [`Error::LimitExceeded`] when a decoded frame is wider or higher than `max` (a stream can
 /// change size after the caps the probe checked).

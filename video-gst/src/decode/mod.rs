@@ -5,10 +5,9 @@
 //! - [`planner`]: the decisions of the decode loop (seek or decode on, which frame is the
 //!   target, restart or give up), free of GStreamer and unit-tested on synthetic frame tables.
 //! - [`job`]: the loop of one `frames` stream, driving the pipeline as the planner decides.
-//! - [`frame`] and [`colour`]: decoded samples into [`Frame`]s (YUV to RGB in `colour`).
+//! - [`frame`]: decoded samples into [`Frame`]s (YUV to RGB by `crate::yuv`, on `video_image`).
 //! - [`timestamps`]: the frame table of streams without presentation timestamps, by decoding.
 
-mod colour;
 mod frame;
 mod graph;
 mod job;
@@ -18,8 +17,6 @@ mod timestamps;
 
 use std::sync::{Arc, Mutex};
 
-use futures::SinkExt;
-use futures::channel::mpsc;
 use futures::stream::{BoxStream, StreamExt};
 use video_core::{DecodeStats, Error, Frame, FrameSource, FrameTable, ResolvedPlan, Result};
 
@@ -98,7 +95,6 @@ impl FrameSource for GstFrameSource {
             })])
             .boxed();
         }
-        let (tx, rx) = mpsc::channel(self.opts.buffer_frames.saturating_sub(1));
         let job = Job {
             input: self.input.clone(),
             uri: self.uri.clone(),
@@ -111,16 +107,11 @@ impl FrameSource for GstFrameSource {
             stats: self.stats.clone(),
             targets: plan.indices().to_vec(),
         };
-        let spawned = std::thread::Builder::new()
-            .name("video-gst-decode".into())
-            .spawn(move || {
-                let mut tx = tx;
-                if let Err(e) = job.run(&mut tx) {
-                    let _ = futures::executor::block_on(tx.send(Err(e)));
-                }
-            });
-        match spawned {
-            Ok(_) => rx.boxed(),
+        // The decode loop blocks while the consumer does not read: a stream driver, on a
+        // thread of its own (reused from an earlier stream when one is idle).
+        let buffer = self.opts.buffer_frames.saturating_sub(1);
+        match video_core::blocking::stream("video-gst decode", buffer, move |tx| job.run(tx)) {
+            Ok(frames) => frames,
             Err(e) => futures::stream::iter([Err(Error::Backend {
                 backend: "gstreamer",
                 uri: Some(self.uri.clone()),

@@ -215,7 +215,7 @@ impl GstDemuxer {
             return Ok(p.clone());
         }
         let opts = self.opts.clone();
-        let p = Arc::new(crate::blocking::run(move || probe_blocking(&opts)).await?);
+        let p = Arc::new(video_core::blocking::run(move || probe_blocking(&opts)).await?);
         self.cached = Some(p.clone());
         Ok(p)
     }

@@ -26,7 +26,7 @@ pub enum PngCompression {
 /// Options of an [`ImageEncoder`].
 ///
 /// ```
-/// # use video_gst::EncodeOptions;
+/// # use video_image::EncodeOptions;
 /// # use video_core::ImageFormat;
 /// let opts = EncodeOptions::default().format(ImageFormat::Jpeg).jpeg_quality(85);
 /// assert_eq!(opts.jpeg_quality, 85);
@@ -109,7 +109,7 @@ impl EncodeOptions {
 /// Padded rows add about 0.5 ms to PNG (one copy) and nothing to JPEG.
 ///
 /// ```
-/// # use video_gst::{EncodeOptions, ImageEncoder};
+/// # use video_image::{EncodeOptions, ImageEncoder};
 /// # use video_core::ImageFormat;
 /// let jpeg = ImageEncoder::new(EncodeOptions::default())?;
 /// let png = ImageEncoder::new(EncodeOptions::default().format(ImageFormat::Png))?;
