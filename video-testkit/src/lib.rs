@@ -9,6 +9,7 @@
 //! | [`png`] | reading a stored PNG's size, checking it is whole, decoding it to RGB |
 //! | [`barcode`] | reading the frame number painted into a barcode fixture's frames |
 //! | [`fixtures`] | clips made once with the ffmpeg CLI, encoded frames for sinks |
+//! | [`fuzz`] | the fuzz targets' budgeted proptest runner and JSON generators |
 //!
 //! In-memory implementations of the traits (`MemorySink`, `SyntheticSource`) are
 //! `video_core::testing` (feature `testing`), since users may test with them too.
@@ -19,6 +20,7 @@
 
 pub mod barcode;
 pub mod fixtures;
+pub mod fuzz;
 pub mod png;
 
 use std::io::Write as _;

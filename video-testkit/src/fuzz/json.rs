@@ -1,11 +1,12 @@
-//! Arbitrary JSON and structure-aware mutations of JSON documents.
+//! Arbitrary JSON and structure-aware mutations of JSON documents, for the fuzz targets of
+//! readers of JSON formats (sampling plans, Supervisely, COCO).
 
 use proptest::collection::{btree_map, vec};
 use proptest::prelude::*;
 use serde_json::{Map, Value, json};
 
 /// Numbers that break readers: negative, huge, fractional, past u32/i64/u64.
-pub(crate) fn number() -> impl Strategy<Value = Value> {
+pub fn number() -> impl Strategy<Value = Value> {
     prop_oneof![
         6 => (0u64..100).prop_map(|v| json!(v)),
         1 => Just(json!(-1)),
@@ -25,6 +26,7 @@ pub(crate) fn number() -> impl Strategy<Value = Value> {
     ]
 }
 
+/// Strings that are names the readers look for, short identifiers, or anything.
 fn string() -> impl Strategy<Value = String> {
     prop_oneof![
         4 => "[a-z0-9_]{0,6}",
@@ -37,7 +39,7 @@ fn string() -> impl Strategy<Value = String> {
 }
 
 /// Any JSON value, a few levels deep.
-pub(crate) fn any_json() -> impl Strategy<Value = Value> {
+pub fn any_json() -> impl Strategy<Value = Value> {
     let leaf = prop_oneof![
         Just(Value::Null),
         any::<bool>().prop_map(Value::Bool),
@@ -56,7 +58,7 @@ pub(crate) fn any_json() -> impl Strategy<Value = Value> {
 /// One change to a document, at the node reached by following `path` (each step picks a child
 /// by `step % children`; the walk stops early at a leaf or when `depth` steps are taken).
 #[derive(Clone, Debug)]
-pub(crate) struct Mutation {
+pub struct Mutation {
     path: Vec<usize>,
     depth: usize,
     op: Op,
@@ -74,7 +76,8 @@ enum Op {
     Duplicate(usize),
 }
 
-pub(crate) fn mutation() -> impl Strategy<Value = Mutation> {
+/// Mostly a replaced node; also removed members, deep nesting and duplicated children.
+pub fn mutation() -> impl Strategy<Value = Mutation> {
     let op = prop_oneof![
         6 => any_json().prop_map(Op::Replace),
         3 => any::<usize>().prop_map(Op::Remove),
@@ -110,7 +113,8 @@ fn descend<'a>(v: &'a mut Value, path: &[usize]) -> &'a mut Value {
 }
 
 impl Mutation {
-    pub(crate) fn apply(&self, doc: &mut Value) {
+    /// Change `doc` in place.
+    pub fn apply(&self, doc: &mut Value) {
         let node = descend(doc, &self.path[..self.depth.min(self.path.len())]);
         match &self.op {
             Op::Replace(v) => *node = v.clone(),
@@ -144,7 +148,8 @@ impl Mutation {
 
 /// A change to the text of a document.
 #[derive(Clone, Debug)]
-pub(crate) enum TextEdit {
+pub enum TextEdit {
+    /// Leave the text as it is.
     None,
     /// Cut after this fraction of the bytes (per mille).
     Truncate(u16),
@@ -152,7 +157,8 @@ pub(crate) enum TextEdit {
     Byte(u16, u8),
 }
 
-pub(crate) fn text_edit() -> impl Strategy<Value = TextEdit> {
+/// Mostly no edit; now and then a truncation or one changed byte.
+pub fn text_edit() -> impl Strategy<Value = TextEdit> {
     prop_oneof![
         30 => Just(TextEdit::None),
         1 => (0u16..1000).prop_map(TextEdit::Truncate),
@@ -161,7 +167,8 @@ pub(crate) fn text_edit() -> impl Strategy<Value = TextEdit> {
 }
 
 impl TextEdit {
-    pub(crate) fn apply(&self, text: &str) -> Vec<u8> {
+    /// The edited text's bytes.
+    pub fn apply(&self, text: &str) -> Vec<u8> {
         let mut b = text.as_bytes().to_vec();
         match *self {
             TextEdit::None => {}
