@@ -230,66 +230,62 @@ fn check_options(options: &ExtractOptions) -> Result<()> {
     Ok(())
 }
 
-/// Bytes read and hashed between two looks at whether the job still wants the hash.
+/// Bytes read and hashed by one blocking task.
 const HASH_CHUNK: usize = 1024 * 1024;
 
-/// Size and, when asked, sha256 of the file at `path`. The file is read on a blocking thread
-/// (Tokio's, or inline on another executor), never on an async task's; a job dropped meanwhile
-/// stops the reading after the chunk in hand.
+/// Size and, when asked, sha256 of the file at `path`. The file is read and hashed a chunk at a
+/// time by short tasks of [`video_core::blocking`], never on an async task's thread; a job
+/// dropped meanwhile stops between two chunks.
 async fn describe_source(path: &Path, hash: bool) -> Result<VideoSource> {
-    /// Tells the reading thread its caller is gone.
-    struct Abandon(Arc<std::sync::atomic::AtomicBool>);
-    impl Drop for Abandon {
-        fn drop(&mut self) {
-            self.0.store(true, std::sync::atomic::Ordering::Relaxed);
-        }
-    }
-    let abandoned = Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let _abandon = Abandon(abandoned.clone());
     let owned = path.to_owned();
-    let (size, content_hash) = blocking(move || {
-        let path = owned.as_path();
-        let io = |operation, source| Error::Io {
-            path: path.to_owned(),
-            operation,
-            source,
-        };
-        let size = std::fs::metadata(path).map_err(|e| io("stat", e))?.len();
-        if !hash {
-            return Ok((size, None));
-        }
-        let mut file = std::fs::File::open(path).map_err(|e| io("open", e))?;
-        let mut hasher = video_core::ContentHasher::new();
-        let mut buf = vec![0u8; HASH_CHUNK];
-        loop {
-            if abandoned.load(std::sync::atomic::Ordering::Relaxed) {
-                return Err(io("read", std::io::ErrorKind::Interrupted.into()));
+    let io = move |operation, source| Error::Io {
+        path: owned.clone(),
+        operation,
+        source,
+    };
+    let (size, file) = {
+        let (path, io) = (path.to_owned(), io.clone());
+        video_core::blocking::run(move || {
+            let size = std::fs::metadata(&path).map_err(|e| io("stat", e))?.len();
+            let file = match hash {
+                true => Some(std::fs::File::open(&path).map_err(|e| io("open", e))?),
+                false => None,
+            };
+            Ok((size, file))
+        })
+        .await?
+    };
+    let content_hash = match file {
+        None => None,
+        Some(mut file) => {
+            let mut hasher = video_core::ContentHasher::new();
+            let mut buf = vec![0u8; HASH_CHUNK];
+            loop {
+                let io = io.clone();
+                let read;
+                (file, hasher, buf, read) = video_core::blocking::run(move || {
+                    loop {
+                        match std::io::Read::read(&mut file, &mut buf) {
+                            Ok(n) => {
+                                hasher.update(&buf[..n]);
+                                return Ok((file, hasher, buf, n));
+                            }
+                            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                            Err(e) => return Err(io("read", e)),
+                        }
+                    }
+                })
+                .await?;
+                if read == 0 {
+                    break;
+                }
             }
-            match std::io::Read::read(&mut file, &mut buf) {
-                Ok(0) => break,
-                Ok(n) => hasher.update(&buf[..n]),
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(io("read", e)),
-            }
+            Some(hasher.finish().to_string())
         }
-        Ok((size, Some(hasher.finish().to_string())))
-    })
-    .await?;
+    };
     Ok(VideoSource::new(path.display().to_string())
         .size(Some(size))
         .content_hash(content_hash))
-}
-
-/// Run blocking file work off the async threads under Tokio, inline on other executors (a
-/// job on a local file needs no Tokio runtime).
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
-    match tokio::runtime::Handle::try_current() {
-        Ok(rt) => match rt.spawn_blocking(f).await {
-            Ok(v) => v,
-            Err(e) => std::panic::resume_unwind(e.into_panic()),
-        },
-        Err(_) => f(),
-    }
 }
 
 /// The video [`extract_frames`] reads.

@@ -87,8 +87,9 @@ impl FrameSource for SyntheticSource {
     }
 }
 
-/// A dataset kept in memory. A frame's annotation is stored under its image's key with `.json`
-/// appended (`f/clip_000003.png.json`); dataset files under their key.
+/// A dataset kept in memory. A frame's annotation is stored where
+/// [`layout::annotation_key`](crate::layout::annotation_key) puts it (`f/clip_000003.png.json`);
+/// dataset files under their key.
 #[derive(Debug, Default)]
 pub struct MemorySink {
     frames: Mutex<BTreeMap<(VideoRef, u64), (EncodedFrame, FrameRecord)>>,
@@ -211,7 +212,7 @@ impl DatasetSink for MemorySink {
                 source: Some("the frame is not stored, so it cannot be annotated".into()),
             });
         }
-        let key = format!("{}.json", frame.key);
+        let key = crate::layout::annotation_key(&frame.key);
         self.files
             .lock()
             .map_err(|_| poisoned())?

@@ -199,7 +199,9 @@ pub fn fixture_dir() -> PathBuf {
     }
     match option_env!("CARGO_TARGET_TMPDIR") {
         Some(tmp) => Path::new(tmp).join("video-fixtures"),
-        None => super::workspace_root().join("target").join("test-fixtures"),
+        None => video_testkit::workspace_root()
+            .join("target")
+            .join("test-fixtures"),
     }
 }
 

@@ -19,18 +19,10 @@ pub mod corpus;
 pub mod ffmpeg;
 pub mod mp4;
 
-use std::path::{Path, PathBuf};
-
 /// Clockwise display rotation (0, 90, 180 or 270) from ffprobe's display-matrix rotation, which
 /// is counter-clockwise (`-90` = show the stored picture rotated 90° clockwise).
 pub fn rotation_cw_from_ccw(rotation_ccw: i32) -> u32 {
     let cw = (-rotation_ccw).rem_euclid(360);
     // Rounded to the nearest quarter turn; `cw` is in 0..360, so the conversion cannot fail.
     u32::try_from((cw + 45) / 90 % 4 * 90).unwrap_or(0)
-}
-
-/// The workspace root: the parent of the video-gst crate directory.
-pub fn workspace_root() -> PathBuf {
-    let manifest_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
-    manifest_dir.parent().unwrap_or(manifest_dir).to_path_buf()
 }
