@@ -11,11 +11,16 @@
 
 mod annotations;
 mod job;
+mod jobs;
 
 pub use annotations::{AnnotationInput, COCO_FILE_NAME, META_KEY};
 pub use job::{
     ExtractOptions, ExtractProgress, VideoInput, extract_frames, extract_frames_into,
     extract_frames_to,
+};
+pub use jobs::{
+    ErrorRecord, JobHandle, JobRecord, JobReport, JobSpec, JobState, JobStatus, JobVideo,
+    VideoEntry, VideoFailure, VideoState, VideoSummary, list_jobs, read_job, submit,
 };
 pub use video_annotation as annotation;
 pub use video_core as core;

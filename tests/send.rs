@@ -39,6 +39,13 @@ fn job_futures_are_send(sink: ObjectStoreSink, custom: &dyn DatasetSink) {
     ));
 }
 
+#[allow(dead_code)]
+fn jobs_futures_are_send(handle: &video_dataset::JobHandle) {
+    assert_send(handle.wait(std::time::Duration::from_secs(1)));
+    assert_send(video_dataset::read_job("/tmp/ds", "id"));
+    assert_send(video_dataset::list_jobs("/tmp/ds"));
+}
+
 /// Boxed as `dyn Future + Send`, the form a job queue keeps.
 #[allow(dead_code)]
 fn job_boxes_as_send(

@@ -248,9 +248,46 @@ pub enum Error {
         /// The panic's message, when it was a string.
         message: String,
     },
+    /// `video_dataset::JobHandle::wait` (a job of many videos) reached its deadline before the job ended. The job keeps running: wait again, or read its record.
+    #[error("job {job_id} still running after waiting {waited:?}")]
+    PollTimeout {
+        /// The job's id.
+        job_id: String,
+        /// How long the caller waited.
+        waited: std::time::Duration,
+    },
 }
 
 impl Error {
+    /// The variant's name in snake case (`not_a_video`, `store`, `poll_timeout`, …): a stable,
+    /// machine-readable kind for records that keep an error as text (a job's record).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Error::NotFound { .. } => "not_found",
+            Error::NotAVideo { .. } => "not_a_video",
+            Error::NoVideoStream { .. } => "no_video_stream",
+            Error::UnsupportedCodec { .. } => "unsupported_codec",
+            Error::Unsupported { .. } => "unsupported",
+            Error::InvalidPlan { .. } => "invalid_plan",
+            Error::IndexOutOfRange { .. } => "index_out_of_range",
+            Error::Timeout { .. } => "timeout",
+            Error::Decode { .. } => "decode",
+            Error::Encode { .. } => "encode",
+            Error::InvalidPath { .. } => "invalid_path",
+            Error::LimitExceeded { .. } => "limit_exceeded",
+            Error::TooLarge { .. } => "too_large",
+            Error::Io { .. } => "io",
+            Error::Backend { .. } => "backend",
+            Error::Annotation { .. } => "annotation",
+            Error::NotImplemented { .. } => "not_implemented",
+            Error::Store { .. } => "store",
+            Error::InvalidOption { .. } => "invalid_option",
+            Error::Convert { .. } => "convert",
+            Error::Panicked { .. } => "panicked",
+            Error::PollTimeout { .. } => "poll_timeout",
+        }
+    }
+
     /// Whether retrying the same call later could succeed: a [`Timeout`](Error::Timeout), and a
     /// [`Store`](Error::Store) failure that is `transient` (the store could not be reached, reset
     /// the connection, timed out or answered with a server error after every retry).

@@ -13,6 +13,7 @@
 //! ├── meta.json                                  META_KEY: Supervisely project meta (annotations)
 //! ├── .video-dataset/                            BOOKKEEPING_DIR: the library's own files
 //! │   ├── scenes/{reference_id}.json             scene_key: a scene appended to the dataset
+//! │   ├── jobs/{job_id}.json                     job_key: the record of a job of many videos
 //! │   └── locks/{key, percent-encoded}.lock      file_lock_key: local-disk lock of a shared file
 //! └── {folder}/
 //!     ├── {video}_{index:06}.{jpg|png}           frame_key: a frame (name: FrameName template)
@@ -35,7 +36,8 @@
 //!
 //! The manifest is a JSON object with `"format": "video-dataset/manifest"` ([`MANIFEST_FORMAT`])
 //! and `"format_version"` ([`MANIFEST_FORMAT_VERSION`]); a scene one with
-//! `"format": "video-dataset/scene"` ([`SCENE_FORMAT`]) and [`SCENE_FORMAT_VERSION`].
+//! `"format": "video-dataset/scene"` ([`SCENE_FORMAT`]) and [`SCENE_FORMAT_VERSION`]; a job's
+//! record one with `"format": "video-dataset/job"` ([`JOB_FORMAT`]) and [`JOB_FORMAT_VERSION`].
 //!
 //! The key functions build keys from names the caller has already checked with
 //! [`check_video`], [`check_key`] or [`check_segment`] (which refuse empty, `.`/`..`,
@@ -75,6 +77,12 @@ pub const SCENE_FORMAT: &str = "video-dataset/scene";
 /// The `format_version` field of a stored scene.
 pub const SCENE_FORMAT_VERSION: u32 = 1;
 
+/// The `format` field of a stored job record.
+pub const JOB_FORMAT: &str = "video-dataset/job";
+
+/// The `format_version` field of a stored job record.
+pub const JOB_FORMAT_VERSION: u32 = 1;
+
 /// The key of the project meta of a dataset with annotations, at the dataset's root
 /// (Supervisely's `meta.json`).
 pub const META_KEY: &str = "meta.json";
@@ -91,6 +99,9 @@ pub const ANNOTATION_FOLDER: &str = "ann";
 
 /// Dataset-relative folder of the scene documents.
 pub const SCENES_DIR: &str = ".video-dataset/scenes";
+
+/// Dataset-relative folder of the job records.
+pub const JOBS_DIR: &str = ".video-dataset/jobs";
 
 /// The extension of every JSON document the library stores.
 const JSON: &str = ".json";
@@ -231,6 +242,17 @@ pub fn scene_key(reference_id: &str) -> String {
 /// percent-decoding.
 pub fn scene_id(file_name: &str) -> Option<&str> {
     file_name.strip_suffix(JSON)
+}
+
+/// The key of a job's record: `.video-dataset/jobs/{job_id}.json`.
+pub fn job_key(job_id: &str) -> String {
+    format!("{JOBS_DIR}/{job_id}{JSON}")
+}
+
+/// The job id of a record's file name in [`JOBS_DIR`] (`a.json` → `a`; not a staging file
+/// `a.json#1`).
+pub fn job_id(file_name: &str) -> Option<&str> {
+    file_name.strip_suffix(JSON).filter(|id| !id.is_empty())
 }
 
 /// The key of a video uploaded into `folder`: `{folder}/{file name}`.
@@ -382,6 +404,21 @@ mod tests {
         assert_eq!(IMAGE_FOLDER, "img");
         assert_eq!(ANNOTATION_FOLDER, "ann");
         assert_eq!(SCENES_DIR, ".video-dataset/scenes");
+        assert_eq!(JOBS_DIR, ".video-dataset/jobs");
+        assert_eq!(JOB_FORMAT, "video-dataset/job");
+        assert_eq!(JOB_FORMAT_VERSION, 1);
+    }
+
+    #[test]
+    fn job_keys() {
+        assert_eq!(
+            job_key("0001764617768123-9f2c01ab"),
+            ".video-dataset/jobs/0001764617768123-9f2c01ab.json"
+        );
+        assert_eq!(job_id("a.json"), Some("a"));
+        assert_eq!(job_id(".json"), None);
+        assert_eq!(job_id("a.json#1"), None);
+        assert_eq!(job_id("a.lock"), None);
     }
 
     #[test]

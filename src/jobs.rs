@@ -1,0 +1,748 @@
+//! Jobs of many videos: [`submit`] a [`JobSpec`] (videos, each into a folder of one dataset),
+//! follow it with its [`JobHandle`] (a watch channel of [`JobStatus`], [`JobHandle::wait`] with a
+//! deadline, [`JobHandle::cancel`]), or from anywhere else with the dataset URL alone
+//! ([`read_job`], [`list_jobs`]: the job's record is stored in the dataset, under
+//! [`layout::job_key`]).
+//!
+//! Each video is one [`extract_frames`] call: resumable, so a job submitted again with the same
+//! spec completes only what is missing, and safe to drop, so a cancelled job leaves a consistent
+//! dataset.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+use tracing::Instrument as _;
+use video_core::{DatasetSink as _, FrameRecord, layout};
+use video_storage::ObjectStoreSink;
+
+use crate::{Error, ExtractOptions, ExtractProgress, Result, VideoInput, extract_frames};
+
+/// How often, at most, a running job rewrites its record (it is also written at each video's
+/// end and at the job's end).
+const RECORD_INTERVAL: Duration = Duration::from_secs(1);
+/// How often a running job publishes its counters on the watch channel.
+const STATUS_INTERVAL: Duration = Duration::from_millis(100);
+
+/// One video of a [`JobSpec`]: what to read and the dataset folder its frames go to.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct JobVideo {
+    /// The video.
+    pub input: VideoInput,
+    /// The dataset folder of its frames (`/`-separated, `""` for the top): its
+    /// [`ExtractOptions::folder_path`].
+    pub folder_path: String,
+}
+
+impl JobVideo {
+    /// `input` into the dataset folder `folder_path`.
+    pub fn new(input: impl Into<VideoInput>, folder_path: impl Into<String>) -> Self {
+        Self {
+            input: input.into(),
+            folder_path: folder_path.into(),
+        }
+    }
+
+    /// The video as text: its path or URL.
+    pub fn source(&self) -> String {
+        match &self.input {
+            VideoInput::File(p) => p.display().to_string(),
+            VideoInput::Url(u) => u.clone(),
+            VideoInput::Store(v) => v.location().to_string(),
+        }
+    }
+}
+
+/// What a job does: videos into one dataset, each with the same [`ExtractOptions`] (but its own
+/// folder), up to [`concurrency`](Self::concurrency) at once.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct JobSpec {
+    /// The dataset URL or local path (as [`extract_frames`] takes it).
+    pub dataset: String,
+    /// The videos, in order.
+    pub videos: Vec<JobVideo>,
+    /// The options of every video; each video's [`folder_path`](ExtractOptions::folder_path) is
+    /// its [`JobVideo::folder_path`]. A [`progress`](ExtractOptions::progress) is told about the
+    /// frames of every video.
+    pub options: ExtractOptions,
+    /// Videos processed at once. Default: [`std::thread::available_parallelism`].
+    pub concurrency: usize,
+}
+
+impl JobSpec {
+    /// A job into `dataset` with no videos yet, default options and concurrency.
+    pub fn new(dataset: impl Into<String>) -> Self {
+        Self {
+            dataset: dataset.into(),
+            videos: Vec::new(),
+            options: ExtractOptions::default(),
+            concurrency: std::thread::available_parallelism().map_or(1, |n| n.get()),
+        }
+    }
+
+    /// Add the video `input`, its frames into the dataset folder `folder_path`.
+    pub fn video(mut self, input: impl Into<VideoInput>, folder_path: impl Into<String>) -> Self {
+        self.videos.push(JobVideo::new(input, folder_path));
+        self
+    }
+
+    /// Set [`options`](Self::options).
+    pub fn options(mut self, v: ExtractOptions) -> Self {
+        self.options = v;
+        self
+    }
+
+    /// Set [`concurrency`](Self::concurrency) (at least 1).
+    pub fn concurrency(mut self, v: usize) -> Self {
+        self.concurrency = v;
+        self
+    }
+}
+
+/// What one finished video left: its counts (its frame records are not kept).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct VideoSummary {
+    /// The video's position in [`JobSpec::videos`].
+    pub index: usize,
+    /// Its path or URL ([`JobVideo::source`]).
+    pub source: String,
+    /// Its dataset folder.
+    pub folder_path: String,
+    /// Frames in its plan.
+    pub frames_planned: u64,
+    /// Frames written by this job.
+    pub frames_written: u64,
+    /// Frames that were already stored.
+    pub frames_existing: u64,
+}
+
+/// The counts of a finished job.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct JobReport {
+    /// The videos that succeeded, in spec order.
+    pub videos: Vec<VideoSummary>,
+    /// Frames planned, over the videos that succeeded.
+    pub frames_planned: u64,
+    /// Frames written by this job.
+    pub frames_written: u64,
+    /// Frames that were already stored.
+    pub frames_existing: u64,
+}
+
+/// A video that failed, with its error.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct VideoFailure {
+    /// The video's position in [`JobSpec::videos`].
+    pub index: usize,
+    /// Its path or URL ([`JobVideo::source`]).
+    pub source: String,
+    /// Its dataset folder.
+    pub folder_path: String,
+    /// What went wrong.
+    pub error: Arc<Error>,
+}
+
+/// Where a job is.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub enum JobStatus {
+    /// Submitted, not started yet.
+    Queued,
+    /// Working. `frames_total` counts the planned frames of the videos finished so far plus the
+    /// frames stored of the others: it grows as videos are probed and finish.
+    Running {
+        /// Videos finished (succeeded or failed).
+        videos_done: u64,
+        /// Videos of the job.
+        videos_total: u64,
+        /// Frames stored (written now, or found stored, for finished videos).
+        frames_done: u64,
+        /// Frames known so far (see above).
+        frames_total: u64,
+    },
+    /// Every video succeeded.
+    Succeeded(JobReport),
+    /// Some videos failed (possibly all): the others are complete.
+    PartiallyFailed {
+        /// The videos that succeeded.
+        report: JobReport,
+        /// The ones that failed, in spec order.
+        failures: Vec<VideoFailure>,
+    },
+    /// The job could not run (its record could not be written to the dataset).
+    Failed(Arc<Error>),
+    /// [`JobHandle::cancel`] stopped it.
+    Cancelled,
+}
+
+impl JobStatus {
+    /// Whether the job has ended (succeeded, partially failed, failed or cancelled).
+    pub fn is_final(&self) -> bool {
+        !matches!(self, JobStatus::Queued | JobStatus::Running { .. })
+    }
+}
+
+/// A submitted job: its id, its live status, and a way to wait for it or cancel it.
+///
+/// Dropping the handle does **not** cancel the job: it keeps running, detached, on the runtime
+/// it was submitted on, until it ends (or the runtime shuts down); its record in the dataset
+/// keeps telling how it goes ([`read_job`]).
+#[derive(Debug)]
+pub struct JobHandle {
+    id: String,
+    status: watch::Receiver<JobStatus>,
+    cancel: Arc<watch::Sender<bool>>,
+}
+
+impl JobHandle {
+    /// The job's id: unique, and sorting in submission order (milliseconds since the Unix
+    /// epoch, then random digits).
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// The status now.
+    pub fn status(&self) -> JobStatus {
+        self.status.borrow().clone()
+    }
+
+    /// A receiver of every status change (counters at most every 100 ms, then the final status).
+    pub fn subscribe(&self) -> watch::Receiver<JobStatus> {
+        self.status.clone()
+    }
+
+    /// The final status, once the job has ended.
+    ///
+    /// # Errors
+    /// [`Error::PollTimeout`] when `timeout` passes first (the job keeps running: wait again);
+    /// [`Error::Panicked`] if the job's task died without a final status.
+    pub async fn wait(&self, timeout: Duration) -> Result<JobStatus> {
+        let mut rx = self.status.clone();
+        match tokio::time::timeout(timeout, rx.wait_for(JobStatus::is_final)).await {
+            Ok(Ok(s)) => Ok(s.clone()),
+            Ok(Err(_)) => Err(Error::Panicked {
+                task: "video-dataset job",
+                message: format!("job {} ended without a final status", self.id),
+            }),
+            Err(_) => Err(Error::PollTimeout {
+                job_id: self.id.clone(),
+                waited: timeout,
+            }),
+        }
+    }
+
+    /// Stop the job: the videos in flight are dropped (what they stored stays and a re-run
+    /// resumes it), none is started, the record is written and the final status is
+    /// [`JobStatus::Cancelled`] (unless the job had already ended). Returns at once:
+    /// [`wait`](Self::wait) for the end.
+    pub fn cancel(&self) {
+        self.cancel.send_replace(true);
+    }
+}
+
+/// How a video of a stored job ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum VideoState {
+    /// Not finished (not started, or running).
+    Pending,
+    /// All its frames are stored.
+    Succeeded,
+    /// It failed (see [`VideoEntry::error`]).
+    Failed,
+}
+
+/// An error as a record keeps it: [`Error::kind`] and its message.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct ErrorRecord {
+    /// [`Error::kind`] (`not_a_video`, `store`, …).
+    pub kind: String,
+    /// The error's message (its `Display`).
+    pub message: String,
+}
+
+impl From<&Error> for ErrorRecord {
+    fn from(e: &Error) -> Self {
+        Self {
+            kind: e.kind().to_owned(),
+            message: e.to_string(),
+        }
+    }
+}
+
+/// One video in a [`JobRecord`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct VideoEntry {
+    /// Its path or URL.
+    pub source: String,
+    /// Its dataset folder.
+    pub folder_path: String,
+    /// How it ended.
+    pub state: VideoState,
+    /// Frames planned (when succeeded).
+    pub frames_planned: Option<u64>,
+    /// Frames written by the job (when succeeded).
+    pub frames_written: Option<u64>,
+    /// Frames found stored (when succeeded).
+    pub frames_existing: Option<u64>,
+    /// Its error (when failed).
+    pub error: Option<ErrorRecord>,
+}
+
+/// The state of a stored job.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum JobState {
+    /// [`JobStatus::Queued`].
+    Queued,
+    /// [`JobStatus::Running`] (or a job whose process died: see `updated_unix_ms`).
+    Running,
+    /// [`JobStatus::Succeeded`].
+    Succeeded,
+    /// [`JobStatus::PartiallyFailed`].
+    PartiallyFailed,
+    /// [`JobStatus::Failed`].
+    Failed,
+    /// [`JobStatus::Cancelled`].
+    Cancelled,
+}
+
+/// A job's record, stored in the dataset at [`layout::job_key`] as one JSON object (this struct,
+/// with `format` [`layout::JOB_FORMAT`] and `format_version` [`layout::JOB_FORMAT_VERSION`]),
+/// rewritten as the job goes.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct JobRecord {
+    /// [`layout::JOB_FORMAT`].
+    pub format: String,
+    /// [`layout::JOB_FORMAT_VERSION`].
+    pub format_version: u32,
+    /// The job's id.
+    pub job_id: String,
+    /// The dataset, as given to the job.
+    pub dataset: String,
+    /// Videos at once.
+    pub concurrency: usize,
+    /// Where the job is.
+    pub state: JobState,
+    /// Videos of the job.
+    pub videos_total: u64,
+    /// Videos finished.
+    pub videos_done: u64,
+    /// Videos failed.
+    pub videos_failed: u64,
+    /// Frames stored so far (see [`JobStatus::Running`]).
+    pub frames_done: u64,
+    /// Frames known so far (see [`JobStatus::Running`]).
+    pub frames_total: u64,
+    /// Every video, in spec order.
+    pub videos: Vec<VideoEntry>,
+    /// The job's own error ([`JobState::Failed`]).
+    pub error: Option<ErrorRecord>,
+    /// When the job was submitted (milliseconds since the Unix epoch).
+    pub submitted_unix_ms: u64,
+    /// When the record was written.
+    pub updated_unix_ms: u64,
+    /// When the job ended.
+    pub finished_unix_ms: Option<u64>,
+}
+
+/// The record of the job `job_id` of the dataset `dataset` (URL or local path).
+///
+/// # Errors
+/// [`Error::NotFound`] for no such job; [`Error::InvalidPath`] for an id that cannot be a key;
+/// [`Error::Unsupported`] for a record of another format or version; store errors.
+pub async fn read_job(dataset: &str, job_id: &str) -> Result<JobRecord> {
+    layout::check_segment(job_id, job_id)?;
+    let sink = ObjectStoreSink::from_url(dataset)?;
+    read_record(&sink, &layout::job_key(job_id)).await
+}
+
+/// The records of every job of the dataset `dataset`, by job id (submission order).
+///
+/// # Errors
+/// As [`read_job`], for any record.
+pub async fn list_jobs(dataset: &str) -> Result<Vec<JobRecord>> {
+    let sink = ObjectStoreSink::from_url(dataset)?;
+    let mut out = Vec::new();
+    for key in sink.list_keys(layout::JOBS_DIR).await? {
+        let name = key.rsplit('/').next().unwrap_or(&key);
+        if layout::job_id(name).is_some() {
+            out.push(read_record(&sink, &key).await?);
+        }
+    }
+    out.sort_by(|a, b| a.job_id.cmp(&b.job_id));
+    Ok(out)
+}
+
+async fn read_record(sink: &ObjectStoreSink, key: &str) -> Result<JobRecord> {
+    let bytes = sink.read(key).await?;
+    let bad = |e: serde_json::Error| Error::Unsupported {
+        uri: key.to_owned(),
+        reason: format!("not a job record: {e}"),
+    };
+    let doc: serde_json::Value = serde_json::from_slice(&bytes).map_err(bad)?;
+    layout::check_format(
+        key,
+        "job",
+        &doc,
+        layout::JOB_FORMAT,
+        layout::JOB_FORMAT_VERSION,
+    )?;
+    serde_json::from_value(doc).map_err(bad)
+}
+
+fn unix_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// `{unix ms:016}-{random:08x}`.
+fn new_job_id() -> String {
+    use std::hash::{BuildHasher as _, Hasher as _};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
+    h.write_u128(
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos()),
+    );
+    h.write_u32(std::process::id());
+    format!("{:016}-{:08x}", unix_ms(), h.finish() as u32)
+}
+
+/// Start `spec` on the current Tokio runtime and return at once.
+///
+/// The job writes its record (state `queued`) first, then runs its videos, up to
+/// [`JobSpec::concurrency`] at once, each on a task of its own (an [`extract_frames`] call,
+/// in a `video` [`tracing`] span inside the job's `job` span). A video that fails is recorded
+/// with its error and the others go on: the job ends [`JobStatus::PartiallyFailed`].
+///
+/// # Errors
+/// [`Error::InvalidOption`] for a concurrency of 0 or when called outside a Tokio runtime;
+/// the errors of [`ObjectStoreSink::from_url`] for a dataset URL that cannot be used.
+pub fn submit(spec: JobSpec) -> Result<JobHandle> {
+    if spec.concurrency == 0 {
+        return Err(Error::InvalidOption {
+            option: "concurrency".into(),
+            reason: "must be at least 1 (got 0)".into(),
+        });
+    }
+    let runtime = tokio::runtime::Handle::try_current().map_err(|e| Error::InvalidOption {
+        option: "submit".into(),
+        reason: format!("a job runs on the caller's Tokio runtime: {e}"),
+    })?;
+    let sink = ObjectStoreSink::builder(spec.dataset.as_str())
+        .with_store_options(spec.options.store.clone())
+        .build()?;
+    let id = new_job_id();
+    let (status_tx, status_rx) = watch::channel(JobStatus::Queued);
+    let (cancel_tx, cancel_rx) = watch::channel(false);
+    let span = tracing::info_span!("job", id = %id, videos = spec.videos.len());
+    let job = Job::new(id.clone(), spec, sink);
+    runtime.spawn(job.run(status_tx, cancel_rx).instrument(span));
+    Ok(JobHandle {
+        id,
+        status: status_rx,
+        cancel: Arc::new(cancel_tx),
+    })
+}
+
+/// Resolves when the job is cancelled; never when the handle was dropped (the job goes on).
+async fn cancelled(cancel: &mut watch::Receiver<bool>) {
+    if cancel.wait_for(|c| *c).await.is_err() {
+        std::future::pending::<()>().await;
+    }
+}
+
+/// Counts frames stored (the video's and the job's), then tells the caller's progress.
+#[derive(Debug)]
+struct CountFrames {
+    video: Arc<AtomicU64>,
+    job: Arc<AtomicU64>,
+    inner: Option<Arc<dyn ExtractProgress>>,
+}
+
+impl ExtractProgress for CountFrames {
+    fn frame_stored(&self, record: &FrameRecord) {
+        self.video.fetch_add(1, Ordering::Relaxed);
+        self.job.fetch_add(1, Ordering::Relaxed);
+        if let Some(p) = &self.inner {
+            p.frame_stored(record);
+        }
+    }
+}
+
+/// A running job's state.
+struct Job {
+    record: JobRecord,
+    spec: JobSpec,
+    sink: ObjectStoreSink,
+    /// Frames written by videos still running (counted by [`CountFrames`]).
+    stored_running: Arc<AtomicU64>,
+    /// Frames of finished videos: planned, and done (written or found).
+    finished_planned: u64,
+    report: JobReport,
+    failures: Vec<VideoFailure>,
+    last_write: Option<Instant>,
+}
+
+impl Job {
+    fn new(id: String, spec: JobSpec, sink: ObjectStoreSink) -> Self {
+        let now = unix_ms();
+        let record = JobRecord {
+            format: layout::JOB_FORMAT.into(),
+            format_version: layout::JOB_FORMAT_VERSION,
+            job_id: id,
+            dataset: spec.dataset.clone(),
+            concurrency: spec.concurrency,
+            state: JobState::Queued,
+            videos_total: spec.videos.len() as u64,
+            videos_done: 0,
+            videos_failed: 0,
+            frames_done: 0,
+            frames_total: 0,
+            videos: spec
+                .videos
+                .iter()
+                .map(|v| VideoEntry {
+                    source: v.source(),
+                    folder_path: v.folder_path.clone(),
+                    state: VideoState::Pending,
+                    frames_planned: None,
+                    frames_written: None,
+                    frames_existing: None,
+                    error: None,
+                })
+                .collect(),
+            error: None,
+            submitted_unix_ms: now,
+            updated_unix_ms: now,
+            finished_unix_ms: None,
+        };
+        Self {
+            record,
+            spec,
+            sink,
+            stored_running: Arc::new(AtomicU64::new(0)),
+            finished_planned: 0,
+            report: JobReport::default(),
+            failures: Vec::new(),
+            last_write: None,
+        }
+    }
+
+    async fn write_record(&mut self) -> Result<()> {
+        self.record.updated_unix_ms = unix_ms();
+        let bytes = serde_json::to_vec_pretty(&self.record).map_err(|e| Error::Unsupported {
+            uri: layout::job_key(&self.record.job_id),
+            reason: format!("job record: {e}"),
+        })?;
+        self.last_write = Some(Instant::now());
+        self.sink
+            .write_dataset_file(&layout::job_key(&self.record.job_id), &bytes)
+            .await
+    }
+
+    /// Rewrite the record unless it was written less than [`RECORD_INTERVAL`] ago; a failure
+    /// is logged (the next write may succeed; the final one decides).
+    async fn write_record_throttled(&mut self, force: bool) {
+        if !force
+            && self
+                .last_write
+                .is_some_and(|t| t.elapsed() < RECORD_INTERVAL)
+        {
+            return;
+        }
+        if let Err(e) = self.write_record().await {
+            tracing::warn!(error = %e, "could not write the job's record");
+        }
+    }
+
+    fn running(&mut self) -> JobStatus {
+        let running = self.stored_running.load(Ordering::Relaxed);
+        self.record.frames_done =
+            self.report.frames_written + self.report.frames_existing + running;
+        self.record.frames_total = self.finished_planned + running;
+        JobStatus::Running {
+            videos_done: self.record.videos_done,
+            videos_total: self.record.videos_total,
+            frames_done: self.record.frames_done,
+            frames_total: self.record.frames_total,
+        }
+    }
+
+    /// Video `index`'s task: its [`extract_frames`] call, in its span. Its frames count in
+    /// `stored_running` while it runs.
+    fn video_future(
+        &self,
+        index: usize,
+    ) -> impl Future<Output = Result<video_core::ExtractReport>> + Send + 'static {
+        let video = &self.spec.videos[index];
+        let counter = Arc::new(AtomicU64::new(0));
+        let progress = CountFrames {
+            video: counter.clone(),
+            job: self.stored_running.clone(),
+            inner: self.spec.options.progress.clone(),
+        };
+        let options = self
+            .spec
+            .options
+            .clone()
+            .folder_path(video.folder_path.clone())
+            .progress(Some(Arc::new(progress)));
+        let (input, dataset) = (video.input.clone(), self.spec.dataset.clone());
+        let job = self.stored_running.clone();
+        let span = tracing::info_span!("video", path = %video.source(), index);
+        async move {
+            let r = extract_frames(input, dataset, options).await;
+            job.fetch_sub(counter.load(Ordering::Relaxed), Ordering::Relaxed);
+            r
+        }
+        .instrument(span)
+    }
+
+    fn finish_video(&mut self, index: usize, result: Result<video_core::ExtractReport>) {
+        let video = &self.spec.videos[index];
+        let entry = &mut self.record.videos[index];
+        self.record.videos_done += 1;
+        match result {
+            Ok(r) => {
+                tracing::info!(
+                    index,
+                    written = r.frames_written,
+                    existing = r.frames_existing,
+                    "video done"
+                );
+                entry.state = VideoState::Succeeded;
+                entry.frames_planned = Some(r.frames_planned);
+                entry.frames_written = Some(r.frames_written);
+                entry.frames_existing = Some(r.frames_existing);
+                self.finished_planned += r.frames_planned;
+                self.report.frames_planned += r.frames_planned;
+                self.report.frames_written += r.frames_written;
+                self.report.frames_existing += r.frames_existing;
+                self.report.videos.push(VideoSummary {
+                    index,
+                    source: entry.source.clone(),
+                    folder_path: video.folder_path.clone(),
+                    frames_planned: r.frames_planned,
+                    frames_written: r.frames_written,
+                    frames_existing: r.frames_existing,
+                });
+            }
+            Err(e) => {
+                tracing::warn!(index, error = %e, "video failed");
+                entry.state = VideoState::Failed;
+                entry.error = Some(ErrorRecord::from(&e));
+                self.record.videos_failed += 1;
+                self.failures.push(VideoFailure {
+                    index,
+                    source: entry.source.clone(),
+                    folder_path: video.folder_path.clone(),
+                    error: Arc::new(e),
+                });
+            }
+        }
+    }
+
+    async fn run(mut self, status: watch::Sender<JobStatus>, mut cancel: watch::Receiver<bool>) {
+        let final_status = self.run_videos(&status, &mut cancel).await;
+        self.record.state = match &final_status {
+            JobStatus::Succeeded(_) => JobState::Succeeded,
+            JobStatus::PartiallyFailed { .. } => JobState::PartiallyFailed,
+            JobStatus::Cancelled => JobState::Cancelled,
+            _ => JobState::Failed,
+        };
+        if let JobStatus::Failed(e) = &final_status {
+            self.record.error = Some(ErrorRecord::from(e.as_ref()));
+        }
+        self.record.finished_unix_ms = Some(unix_ms());
+        let final_status = match self.write_record().await {
+            Ok(()) => final_status,
+            Err(e) => JobStatus::Failed(Arc::new(e)),
+        };
+        tracing::info!(state = ?self.record.state, "job ended");
+        status.send_replace(final_status);
+    }
+
+    async fn run_videos(
+        &mut self,
+        status: &watch::Sender<JobStatus>,
+        cancel: &mut watch::Receiver<bool>,
+    ) -> JobStatus {
+        if let Err(e) = self.write_record().await {
+            return JobStatus::Failed(Arc::new(e));
+        }
+        self.record.state = JobState::Running;
+        status.send_replace(self.running());
+        let mut tasks = JoinSet::new();
+        let mut indices = std::collections::HashMap::new();
+        let mut next = 0;
+        let mut tick = tokio::time::interval(STATUS_INTERVAL);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            while tasks.len() < self.spec.concurrency && next < self.spec.videos.len() {
+                let handle = tasks.spawn(self.video_future(next));
+                indices.insert(handle.id(), next);
+                next += 1;
+            }
+            if tasks.is_empty() {
+                break;
+            }
+            tokio::select! {
+                biased;
+                () = cancelled(cancel) => {
+                    // Aborts the videos' tasks and waits for them to be dropped.
+                    tasks.shutdown().await;
+                    tracing::info!("job cancelled");
+                    return JobStatus::Cancelled;
+                }
+                joined = tasks.join_next_with_id() => {
+                    let (id, result) = match joined {
+                        None => continue,
+                        Some(Ok((id, result))) => (id, result),
+                        Some(Err(e)) => (e.id(), Err(Error::Panicked {
+                            task: "video-dataset job video",
+                            message: e.to_string(),
+                        })),
+                    };
+                    let Some(index) = indices.remove(&id) else { continue };
+                    self.finish_video(index, result);
+                    status.send_replace(self.running());
+                    self.write_record_throttled(true).await;
+                }
+                _ = tick.tick() => {
+                    let s = self.running();
+                    status.send_replace(s);
+                    self.write_record_throttled(false).await;
+                }
+            }
+        }
+        let mut report = std::mem::take(&mut self.report);
+        report.videos.sort_by_key(|v| v.index);
+        if self.failures.is_empty() {
+            JobStatus::Succeeded(report)
+        } else {
+            self.failures.sort_by_key(|f| f.index);
+            JobStatus::PartiallyFailed {
+                report,
+                failures: std::mem::take(&mut self.failures),
+            }
+        }
+    }
+}

@@ -1,0 +1,249 @@
+//! Jobs of many videos (`video_dataset::submit`): a bad video among good ones, `wait` with a
+//! deadline, `cancel` then a re-run, and the job's record read back from the dataset URL.
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use video_dataset::{
+    Error, ExtractOptions, ImageFormat, JobSpec, JobState, JobStatus, ObjectStoreSink, VideoRef,
+    VideoState, list_jobs, read_job, submit,
+};
+use video_testkit::fixtures::{X264_ARGS, lavfi_clip};
+
+const LONG: Duration = Duration::from_secs(300);
+
+/// A clip of `seconds` at 25 fps, 64×48, made once.
+fn clip(name: &str, seconds: u32) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("jobs-clips");
+    lavfi_clip(
+        &dir,
+        name,
+        "testsrc2=size=64x48:rate=25",
+        &[X264_ARGS, &["-t", &seconds.to_string()]].concat(),
+    )
+}
+
+fn options(fps: f64) -> ExtractOptions {
+    ExtractOptions::default().fps(fps).format(ImageFormat::Png)
+}
+
+/// The images of video `name` in `folder` (staging files of a dropped put excluded).
+fn images(dataset: &Path, folder: &str, name: &str) -> Vec<String> {
+    let mut out: Vec<String> = std::fs::read_dir(dataset.join(folder))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n.starts_with(&format!("{name}_")) && n.ends_with(".png"))
+        .collect();
+    out.sort();
+    out
+}
+
+/// The video is complete: a manifest whose frames are exactly the images in its folder.
+async fn assert_complete(dataset: &Path, folder: &str, name: &str) -> usize {
+    let sink = ObjectStoreSink::local(dataset).unwrap();
+    let video = VideoRef {
+        folder: folder.into(),
+        name: name.into(),
+    };
+    let manifest = sink
+        .video_manifest(&video)
+        .await
+        .unwrap()
+        .unwrap_or_else(|| panic!("{folder}/{name}: no manifest"));
+    let mut keys: Vec<String> = manifest
+        .frames
+        .iter()
+        .map(|f| f.key.rsplit('/').next().unwrap().to_owned())
+        .collect();
+    keys.sort();
+    assert!(!keys.is_empty());
+    assert_eq!(keys, images(dataset, folder, name), "{folder}/{name}");
+    keys.len()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_videos_do_not_stop_the_good_ones() {
+    let out = common::scratch("jobs-partial");
+    let inputs = common::scratch("jobs-partial-in");
+    let good: Vec<PathBuf> = ["a", "b", "c"]
+        .iter()
+        .map(|n| clip(&format!("{n}.mp4"), 2))
+        .collect();
+    let corrupt = inputs.join("corrupt.mp4");
+    let bytes = std::fs::read(&good[0]).unwrap();
+    std::fs::write(&corrupt, &bytes[..bytes.len().min(600)]).unwrap();
+    let text = inputs.join("notes.mp4");
+    std::fs::write(&text, "not a video at all\n").unwrap();
+
+    let dataset = out.to_str().unwrap().to_owned();
+    let spec = JobSpec::new(dataset.clone())
+        .video(&good[0], "one")
+        .video(&corrupt, "bad")
+        .video(&good[1], "one")
+        .video(&text, "bad")
+        .video(&good[2], "two/deep")
+        .options(options(5.0))
+        .concurrency(2);
+    let handle = submit(spec).unwrap();
+    let status = handle.wait(LONG).await.unwrap();
+    let JobStatus::PartiallyFailed { report, failures } = &status else {
+        panic!("{status:?}");
+    };
+    let failed: Vec<usize> = failures.iter().map(|f| f.index).collect();
+    assert_eq!(failed, [1, 3], "{failures:?}");
+    assert_eq!(failures[0].source, corrupt.display().to_string());
+    assert_eq!(failures[1].source, text.display().to_string());
+    for f in failures {
+        assert!(
+            matches!(
+                *f.error,
+                Error::NotAVideo { .. } | Error::NoVideoStream { .. } | Error::Backend { .. }
+            ),
+            "{:?}",
+            f.error
+        );
+    }
+    let done: Vec<usize> = report.videos.iter().map(|v| v.index).collect();
+    assert_eq!(done, [0, 2, 4]);
+    let mut frames = 0;
+    for (folder, name) in [("one", "a"), ("one", "b"), ("two/deep", "c")] {
+        let n = assert_complete(&out, folder, name).await;
+        assert_eq!(n, 10, "2 s at 5 fps");
+        frames += n as u64;
+    }
+    assert_eq!(report.frames_planned, frames);
+    assert_eq!(report.frames_written, frames);
+
+    // The record, read with nothing but the dataset URL.
+    let record = read_job(&dataset, handle.id()).await.unwrap();
+    assert_eq!(record.job_id, handle.id());
+    assert_eq!(record.state, JobState::PartiallyFailed);
+    assert_eq!((record.videos_total, record.videos_done), (5, 5));
+    assert_eq!(record.videos_failed, 2);
+    assert_eq!(record.frames_done, frames);
+    let states: Vec<VideoState> = record.videos.iter().map(|v| v.state).collect();
+    use VideoState::{Failed, Succeeded};
+    assert_eq!(states, [Succeeded, Failed, Succeeded, Failed, Succeeded]);
+    for f in failures {
+        let e = record.videos[f.index].error.as_ref().unwrap();
+        assert_eq!(e.kind, f.error.kind());
+        assert_eq!(e.message, f.error.to_string());
+    }
+    assert!(record.finished_unix_ms.is_some());
+    let raw: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(out.join(format!(".video-dataset/jobs/{}.json", handle.id()))).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(raw["format"], "video-dataset/job");
+    assert_eq!(raw["format_version"], 1);
+    assert_eq!(list_jobs(&dataset).await.unwrap(), [record]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wait_with_a_deadline_then_to_the_end() {
+    let out = common::scratch("jobs-wait");
+    let dataset = out.to_str().unwrap().to_owned();
+    let spec = JobSpec::new(dataset.clone())
+        .video(clip("w1.mp4", 4), "")
+        .video(clip("w2.mp4", 4), "")
+        .options(options(25.0))
+        .concurrency(1);
+    let handle = submit(spec).unwrap();
+    match handle.wait(Duration::from_millis(1)).await {
+        Err(Error::PollTimeout { job_id, waited }) => {
+            assert_eq!(job_id, handle.id());
+            assert_eq!(waited, Duration::from_millis(1));
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(!handle.status().is_final());
+    let status = handle.wait(LONG).await.unwrap();
+    let JobStatus::Succeeded(report) = status else {
+        panic!("{status:?}")
+    };
+    assert_eq!(report.frames_planned, 200);
+    assert_eq!(assert_complete(&out, "", "w1").await, 100);
+    assert_eq!(assert_complete(&out, "", "w2").await, 100);
+    let record = read_job(&dataset, handle.id()).await.unwrap();
+    assert_eq!(record.state, JobState::Succeeded);
+    assert_eq!((record.frames_done, record.frames_total), (200, 200));
+    // A handle's status after the end stays final.
+    assert!(matches!(handle.status(), JobStatus::Succeeded(_)));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancel_then_rerun_completes_every_frame_once() {
+    let out = common::scratch("jobs-cancel");
+    let dataset = out.to_str().unwrap().to_owned();
+    let names = ["k1", "k2", "k3", "k4"];
+    let mut spec = JobSpec::new(dataset.clone())
+        .options(options(25.0))
+        .concurrency(1);
+    for n in names {
+        spec = spec.video(clip(&format!("{n}.mp4"), 6), "cams");
+    }
+    let handle = submit(spec.clone()).unwrap();
+    let mut rx = handle.subscribe();
+    rx.wait_for(|s| matches!(s, JobStatus::Running { frames_done, .. } if *frames_done > 0))
+        .await
+        .unwrap();
+    handle.cancel();
+    let status = handle.wait(Duration::from_secs(30)).await.unwrap();
+    assert!(matches!(status, JobStatus::Cancelled), "{status:?}");
+    let record = read_job(&dataset, handle.id()).await.unwrap();
+    assert_eq!(record.state, JobState::Cancelled);
+    assert!(
+        record.videos.iter().any(|v| v.state == VideoState::Pending),
+        "{record:?}"
+    );
+
+    let again = submit(spec).unwrap();
+    assert_ne!(again.id(), handle.id());
+    let status = again.wait(LONG).await.unwrap();
+    let JobStatus::Succeeded(report) = status else {
+        panic!("{status:?}")
+    };
+    assert_eq!(report.frames_planned, 600);
+    assert!(report.frames_existing > 0, "{report:?}");
+    assert_eq!(report.frames_written + report.frames_existing, 600);
+    for n in names {
+        assert_eq!(assert_complete(&out, "cams", n).await, 150);
+    }
+    let jobs = list_jobs(&dataset).await.unwrap();
+    let ids: Vec<&str> = jobs.iter().map(|j| j.job_id.as_str()).collect();
+    assert_eq!(ids, [handle.id(), again.id()], "sorted by submission");
+    assert_eq!(jobs[1].state, JobState::Succeeded);
+}
+
+#[tokio::test]
+async fn bad_specs_and_unknown_jobs() {
+    let out = common::scratch("jobs-bad");
+    let dataset = out.to_str().unwrap();
+    assert!(matches!(
+        submit(JobSpec::new(dataset).concurrency(0)),
+        Err(Error::InvalidOption { .. })
+    ));
+    assert!(matches!(
+        read_job(dataset, "nope").await,
+        Err(Error::NotFound { .. })
+    ));
+    assert!(matches!(
+        read_job(dataset, "..").await,
+        Err(Error::InvalidPath { .. })
+    ));
+    assert!(list_jobs(dataset).await.unwrap().is_empty());
+    // An empty job succeeds at once.
+    let h = submit(JobSpec::new(dataset)).unwrap();
+    let s = h.wait(Duration::from_secs(30)).await.unwrap();
+    assert!(matches!(s, JobStatus::Succeeded(r) if r.videos.is_empty()));
+}
+
+#[test]
+fn submit_outside_a_runtime_is_an_error() {
+    let r = submit(JobSpec::new("/tmp/unused-dataset"));
+    assert!(matches!(r, Err(Error::InvalidOption { .. })), "{r:?}");
+}
