@@ -7,6 +7,34 @@
 //! Each video is one [`extract_frames`] call: resumable, so a job submitted again with the same
 //! spec completes only what is missing, and safe to drop, so a cancelled job leaves a consistent
 //! dataset.
+//!
+//! ```no_run
+//! # async fn demo() -> video_dataset::Result<()> {
+//! use std::time::Duration;
+//! use video_dataset::{ExtractOptions, JobSpec, JobStatus, submit};
+//!
+//! let spec = JobSpec::new("s3://bucket/dataset")
+//!     .video("videos/a.mp4", "train")
+//!     .video("videos/b.mp4", "val")
+//!     .options(ExtractOptions::default().fps(2.0))
+//!     .concurrency(4);
+//! let job = submit(spec)?;
+//! println!("job {}", job.id());
+//! match job.wait(Duration::from_secs(3600)).await? {
+//!     JobStatus::Succeeded(report) => println!("{} frames", report.frames_planned),
+//!     JobStatus::PartiallyFailed { failures, .. } => {
+//!         for f in failures {
+//!             eprintln!("{}: {}", f.source, f.error);
+//!         }
+//!     }
+//!     other => eprintln!("{other:?}"),
+//! }
+//! // From another process, with the dataset URL alone:
+//! let record = video_dataset::read_job("s3://bucket/dataset", job.id()).await?;
+//! println!("{:?}: {}/{} videos", record.state, record.videos_done, record.videos_total);
+//! # Ok(())
+//! # }
+//! ```
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};

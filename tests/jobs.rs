@@ -247,3 +247,50 @@ fn submit_outside_a_runtime_is_an_error() {
     let r = submit(JobSpec::new("/tmp/unused-dataset"));
     assert!(matches!(r, Err(Error::InvalidOption { .. })), "{r:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dropped_handle_leaves_the_job_running() {
+    let out = common::scratch("jobs-detached");
+    let dataset = out.to_str().unwrap().to_owned();
+    let handle = submit(
+        JobSpec::new(dataset.clone())
+            .video(clip("d1.mp4", 2), "")
+            .options(options(5.0)),
+    )
+    .unwrap();
+    let id = handle.id().to_owned();
+    drop(handle);
+    let deadline = std::time::Instant::now() + LONG;
+    loop {
+        match read_job(&dataset, &id).await {
+            Ok(r) if r.state == JobState::Succeeded => break,
+            Ok(_) | Err(Error::NotFound { .. }) => {}
+            Err(e) => panic!("{e}"),
+        }
+        assert!(std::time::Instant::now() < deadline, "the job never ended");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(assert_complete(&out, "", "d1").await, 10);
+}
+
+#[tokio::test]
+async fn a_dataset_that_cannot_be_written_fails_the_job() {
+    // Refused at once: the dataset's directory cannot be made.
+    let out = common::scratch("jobs-unwritable");
+    let file = out.join("a-file");
+    std::fs::write(&file, "x").unwrap();
+    let under_a_file = file.join("dataset");
+    assert!(submit(JobSpec::new(under_a_file.to_str().unwrap())).is_err());
+    // Failed: the job's record cannot be written (a file where its folder goes).
+    std::fs::create_dir_all(out.join(".video-dataset")).unwrap();
+    std::fs::write(out.join(".video-dataset/jobs"), "x").unwrap();
+    let dataset = out.to_str().unwrap();
+    let h = submit(JobSpec::new(dataset).video(clip("f1.mp4", 2), "")).unwrap();
+    let s = h.wait(LONG).await.unwrap();
+    let JobStatus::Failed(e) = &s else {
+        panic!("{s:?}")
+    };
+    assert!(e.to_string().contains(".video-dataset/jobs"), "{e}");
+    // Nothing was extracted.
+    assert!(!out.join("f1.scene.json").exists());
+}
