@@ -11,11 +11,15 @@
 
 mod annotations;
 mod job;
+mod tree;
 
 pub use annotations::{AnnotationInput, COCO_FILE_NAME, META_KEY};
 pub use job::{
     ExtractOptions, ExtractProgress, VideoInput, extract_frames, extract_frames_into,
     extract_frames_to,
+};
+pub use tree::{
+    TreeEntry, TreeFile, TreeOptions, TreeSource, VIDEO_EXTENSIONS, VideoTree, discover_tree,
 };
 pub use video_annotation as annotation;
 pub use video_core as core;
