@@ -1,21 +1,7 @@
 //! Source trees: the videos of a local directory or a store prefix, found without extracting
 //! anything, each with the dataset folder its frames go to.
 //!
-//! [`discover_tree`] walks the source and lists, sorted by relative path:
-//! - the files whose extension is one of [`VIDEO_EXTENSIONS`] (case-insensitive), and, with
-//!   [`TreeOptions::sniff_unknown`], files with no or another extension whose first bytes are
-//!   those of a video container;
-//! - matching the [include and exclude patterns](TreeOptions::include) on the relative path and
-//!   the [whitelist of top-level folders](TreeOptions::datasets);
-//! - never inside a hidden folder (a name starting with `.`, such as the library's own
-//!   `.video-dataset`), and never a hidden file.
-//!
-//! The output mirrors the source: `a/b/clip.mp4` maps to the dataset folder `a/b` (its frames
-//! named after `clip`, as for a single video). A **Supervisely video project** (a `meta.json`
-//! at the root, videos at `<dataset>/video/<name>`, annotations at `<dataset>/ann/<name>.json`)
-//! is recognised: its videos map to the folder `<dataset>` and carry their annotation (when the
-//! file exists) and the project meta, so that [`extract_frames`](crate::extract_frames) with
-//! [`TreeEntry::annotation_input`] writes `<dataset>/img` and `<dataset>/ann`.
+//! See [`discover_tree`].
 
 use std::collections::BTreeSet;
 use std::io::Read;
@@ -26,7 +12,7 @@ use futures::TryStreamExt;
 use globset::{GlobSet, GlobSetBuilder};
 use video_annotation::supervisely;
 use video_core::{Error, Result};
-use video_storage::object_store::{ObjectStore, path::Path as StorePath};
+use video_storage::object_store::{ObjectStore, ObjectStoreExt, path::Path as StorePath};
 use video_storage::{ObjectStoreSink, StoreOptions};
 
 use crate::{AnnotationInput, VideoInput};
@@ -93,7 +79,7 @@ impl From<ObjectStoreSink> for TreeSource {
     }
 }
 
-/// Which files of a tree are its videos (see [the module docs](self)).
+/// Which files of a tree are its videos (see [`discover_tree`]).
 #[derive(Clone, Debug, Default)]
 #[non_exhaustive]
 pub struct TreeOptions {
@@ -189,7 +175,7 @@ pub struct TreeEntry {
 pub struct VideoTree {
     /// The source as given (a path or URL), for messages.
     pub root: String,
-    /// Whether the tree is a Supervisely video project (see [the module docs](self)).
+    /// Whether the tree is a Supervisely video project (see [`discover_tree`]).
     pub supervisely: bool,
     /// The videos.
     pub entries: Vec<TreeEntry>,
@@ -203,7 +189,37 @@ struct Found {
     object: Option<(StorePath, u64)>,
 }
 
-/// List the videos of `source` (see [the module docs](self)), without decoding any.
+/// List the videos of `source`, without decoding any.
+///
+/// Walks the source and lists, sorted by relative path:
+/// - the files whose extension is one of [`VIDEO_EXTENSIONS`] (case-insensitive), and, with
+///   [`TreeOptions::sniff_unknown`], files with no or another extension whose first bytes are
+///   those of a video container;
+/// - matching the [include and exclude patterns](TreeOptions::include) on the relative path and
+///   the [whitelist of top-level folders](TreeOptions::datasets);
+/// - never inside a hidden folder (a name starting with `.`, such as the library's own
+///   `.video-dataset`), and never a hidden file.
+///
+/// The output mirrors the source: `a/b/clip.mp4` maps to the dataset folder `a/b` (its frames
+/// named after `clip`, as for a single video). A **Supervisely video project** (a `meta.json`
+/// at the root, videos at `<dataset>/video/<name>`, annotations at `<dataset>/ann/<name>.json`)
+/// is recognised: its videos map to the folder `<dataset>` and carry their annotation (when the
+/// file exists) and the project meta, so that [`extract_frames`](crate::extract_frames) with
+/// [`TreeEntry::annotation_input`] writes `<dataset>/img` and `<dataset>/ann`.
+///
+/// ```no_run
+/// use video_dataset::{ExtractOptions, SamplingPlan, TreeOptions, discover_tree, extract_frames};
+/// # async fn run() -> video_dataset::Result<()> {
+/// let tree = discover_tree("videos/", &TreeOptions::default().exclude("**/raw/**")).await?;
+/// for entry in &tree.entries {
+///     let options = ExtractOptions::default()
+///         .plan(SamplingPlan::every(30))
+///         .folder_path(entry.folder.clone())
+///         .annotation(entry.annotation_input(None).await?);
+///     extract_frames(entry.source.clone(), "dataset/", options).await?;
+/// }
+/// # Ok(()) }
+/// ```
 ///
 /// # Errors
 /// [`Error::NotFound`] naming the source when it does not exist, is not a directory, or (a
@@ -568,20 +584,16 @@ async fn sniff(found: &Found, store: Option<&ObjectStoreSink>) -> Result<bool> {
         }
         (_, Some((location, size)), Some(sink)) => {
             let end = (*size).min(SNIFF_LEN as u64);
-            let got = sink
-                .store()
-                .get_ranges(location, &[0..end])
+            sink.store()
+                .get_range(location, 0..end)
                 .await
                 .map_err(|e| Error::Store {
                     uri: found.rel.clone(),
                     operation: "get",
                     transient: false,
                     source: Box::new(e),
-                })?;
-            got.into_iter()
-                .next()
-                .map(|b| b.to_vec())
-                .unwrap_or_default()
+                })?
+                .to_vec()
         }
         _ => return Ok(false),
     };
