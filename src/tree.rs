@@ -266,7 +266,8 @@ pub async fn discover_tree(
     }
     let meta = files.iter().find(|f| f.rel == SUPERVISELY_META);
     let supervisely = meta.is_some() && files.iter().any(|f| supervisely_video(&f.rel).is_some());
-    let by_rel = |rel: &str| files.iter().find(|f| f.rel == rel).map(|f| f.file.clone());
+    let by_rel: std::collections::BTreeMap<&str, &TreeFile> =
+        files.iter().map(|f| (f.rel.as_str(), &f.file)).collect();
     let mut entries = Vec::new();
     for f in &files {
         let rel = f.rel.as_str();
@@ -294,7 +295,9 @@ pub async fn discover_tree(
         let (folder, annotation, project_meta) = match supervisely_video(rel) {
             Some((dataset, name)) if supervisely => (
                 dataset.to_owned(),
-                by_rel(&format!("{dataset}/ann/{name}.json")),
+                by_rel
+                    .get(format!("{dataset}/ann/{name}.json").as_str())
+                    .map(|f| (*f).clone()),
                 meta.map(|m| m.file.clone()),
             ),
             _ => (
