@@ -44,8 +44,12 @@ pub struct ExtractOptions {
     /// The video's annotation, copied onto every sampled frame (see [`extract_frames`]).
     /// Default: none.
     pub annotation: Option<AnnotationInput>,
-    /// Keep only the frames of the plan that carry at least one figure of
-    /// [`annotation`](Self::annotation) (ignored without one). Default: false.
+    /// Sample only among the frames that carry at least one figure of
+    /// [`annotation`](Self::annotation) (ignored without one), as
+    /// [`SamplingPlan::among`]: a step plan takes every `step`-th *annotated* frame (filter
+    /// first, then step, as Supervisely samples: annotated frames {1, 3, 5} with step 2 give
+    /// [1, 5]); an index list or a time window keeps its annotated frames; `max_frames` caps
+    /// the annotated frames kept. Default: false.
     pub only_annotated: bool,
     /// With an [`annotation`](Self::annotation), also write the folder's COCO instances file
     /// (see [`extract_frames`]). Default: true.
@@ -592,9 +596,11 @@ async fn run(
     };
     let mut user_plan = options.plan.clone();
     if let (Some(input), true) = (&options.annotation, options.only_annotated) {
+        // Sampled among the annotated frames (filter first, then step, as Supervisely does);
+        // the plan's own `filter` still applies after the step.
         let annotated = input.annotation.annotated_frames();
-        let earlier = options.plan.frame_filter().cloned();
-        user_plan = user_plan.filter(Arc::new(FnFilter(move |f: &FrameInfo| {
+        let earlier = options.plan.among_filter().cloned();
+        user_plan = user_plan.among(Arc::new(FnFilter(move |f: &FrameInfo| {
             annotated.contains(&f.index) && earlier.as_ref().is_none_or(|e| e.keep(f))
         })));
     }

@@ -12,6 +12,7 @@
 mod annotations;
 mod job;
 mod jobs;
+mod tree;
 
 pub use annotations::{AnnotationInput, COCO_FILE_NAME, META_KEY};
 pub use job::{
@@ -21,6 +22,9 @@ pub use job::{
 pub use jobs::{
     ErrorRecord, JobHandle, JobRecord, JobReport, JobSpec, JobState, JobStatus, JobVideo,
     VideoEntry, VideoFailure, VideoState, VideoSummary, list_jobs, read_job, submit,
+};
+pub use tree::{
+    TreeEntry, TreeFile, TreeOptions, TreeSource, VIDEO_EXTENSIONS, VideoTree, discover_tree,
 };
 pub use video_annotation as annotation;
 pub use video_core as core;

@@ -167,6 +167,42 @@ fn files_under(dir: &Path) -> Vec<PathBuf> {
     out
 }
 
+/// `only_annotated` with a step takes every `step`-th *annotated* frame (filter first, then
+/// step, as Supervisely samples), not the annotated frames of every `step`-th frame.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_annotated_with_a_step_steps_over_the_annotated_frames() {
+    let dir = common::scratch("annot-step");
+    let video = street(&dir);
+    let out = dir.join("ds");
+    let options = ExtractOptions::default()
+        .plan(SamplingPlan::every(2))
+        .format(ImageFormat::Png)
+        .annotation(Some(input()))
+        .only_annotated(true);
+    let r = extract_frames(&video, out.to_str().unwrap(), options)
+        .await
+        .unwrap();
+    let indices: Vec<u64> = r.frames.iter().map(|f| f.index).collect();
+    // Positions 0, 2, 4, … of ANNOTATED; stepping first would give [10, 12, 14, 16, 20, 30].
+    assert_eq!(indices, [10, 12, 14, 16, 21]);
+    assert_eq!(r.annotations_written, 5);
+    let sink = ObjectStoreSink::from_url(out.to_str().unwrap()).unwrap();
+    let m = manifest(&sink, "street").await;
+    assert!(m.sampling.filtered);
+    // With a cap too: the cap spreads over the stepped annotated frames.
+    let capped = dir.join("ds-capped");
+    let options = ExtractOptions::default()
+        .plan(SamplingPlan::every(2).max_frames(2))
+        .format(ImageFormat::Png)
+        .annotation(Some(input()))
+        .only_annotated(true);
+    let r = extract_frames(&video, capped.to_str().unwrap(), options)
+        .await
+        .unwrap();
+    let indices: Vec<u64> = r.frames.iter().map(|f| f.index).collect();
+    assert_eq!(indices, [10, 14]);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn only_annotated_frames_with_their_labels_at_full_size() {
     let dir = common::scratch("annot-full");

@@ -24,7 +24,10 @@ impl VideoAnnotation {
     }
 
     /// A [`FrameFilter`] that keeps only [annotated frames](Self::annotated_frames), for
-    /// [`SamplingPlan::filter`](video_core::SamplingPlan::filter).
+    /// [`SamplingPlan::among`](video_core::SamplingPlan::among) (every `step`-th annotated
+    /// frame, as Supervisely samples) or
+    /// [`SamplingPlan::filter`](video_core::SamplingPlan::filter) (the annotated frames of
+    /// the step's grid).
     ///
     /// ```
     /// # use video_annotation::{VideoAnnotation, Figure, Geometry};
@@ -388,6 +391,12 @@ mod tests {
             .resolve(&table)
             .unwrap();
         assert_eq!(plan.indices(), [4, 6]);
+        // Among the annotated frames, then every second one (Supervisely's order).
+        let plan = SamplingPlan::every(2)
+            .among(ann.only_annotated())
+            .resolve(&table)
+            .unwrap();
+        assert_eq!(plan.indices(), [3, 5, 9]);
         let plan = SamplingPlan::all()
             .filter(ann.only_annotated())
             .resolve(&table)

@@ -75,7 +75,15 @@ pub enum Selection {
 /// Which frames to take from a video: a [`Selection`], an optional filter, an optional cap.
 ///
 /// A plan is resolved against a [`FrameTable`] into a sorted, de-duplicated list of indices with
-/// [`resolve`](Self::resolve). Order of operations: selection, then filter, then `max_frames`.
+/// [`resolve`](Self::resolve). Order of operations: the [`among`](Self::among) restriction and
+/// the selection, then [`filter`](Self::filter), then `max_frames`.
+///
+/// The two kinds of filter differ only for step plans ([`Selection::Range`]): `among` picks the
+/// candidate frames first and the step counts over them (every `step`-th *annotated* frame, as
+/// Supervisely samples), `filter` drops frames from the step's grid afterwards (every `step`-th
+/// frame, if it is sharp). With annotated frames {1, 3, 5} and step 2, `among` gives [1, 5] and
+/// `filter` gives nothing. For every other selection both keep the selected frames they accept
+/// (an index list or a time window intersected with the accepted frames).
 ///
 /// ```
 /// use video_core::SamplingPlan;
@@ -87,6 +95,7 @@ pub struct SamplingPlan {
     selection: Selection,
     max_frames: Option<u64>,
     filter: Option<Arc<dyn FrameFilter>>,
+    among: Option<Arc<dyn FrameFilter>>,
 }
 
 impl SamplingPlan {
@@ -101,6 +110,7 @@ impl SamplingPlan {
             selection,
             max_frames: None,
             filter: None,
+            among: None,
         }
     }
 
@@ -187,6 +197,35 @@ impl SamplingPlan {
         self
     }
 
+    /// Sample among the frames `filter` accepts: a step plan takes every `step`-th of them
+    /// (filter first, then step, as Supervisely's "only annotated frames" sampling does); other
+    /// selections keep the selected frames it accepts. Replaces an earlier `among`. Default: every
+    /// frame is a candidate. See [the type's docs](Self) for how it differs from
+    /// [`filter`](Self::filter).
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use video_core::{FnFilter, FrameInfo, FrameTable, PacketEntry, SamplingPlan, Timestamp};
+    /// # let table = FrameTable::from_decode_order("t", (0..8).map(|i| PacketEntry {
+    /// #     pts: Some(Timestamp::from_nanos(i * 40_000_000)), duration: None, keyframe: true,
+    /// # }))?;
+    /// let annotated = Arc::new(FnFilter(|f: &FrameInfo| [1, 3, 5].contains(&f.index)));
+    /// let plan = SamplingPlan::every(2).among(annotated.clone()).resolve(&table)?;
+    /// assert_eq!(plan.indices(), [1, 5]);
+    /// let plan = SamplingPlan::every(2).filter(annotated).resolve(&table)?;
+    /// assert!(plan.is_empty());
+    /// # Ok::<(), video_core::Error>(())
+    /// ```
+    pub fn among(mut self, filter: Arc<dyn FrameFilter>) -> Self {
+        self.among = Some(filter);
+        self
+    }
+
+    /// The [`among`](Self::among) restriction, if one is set.
+    pub fn among_filter(&self) -> Option<&Arc<dyn FrameFilter>> {
+        self.among.as_ref()
+    }
+
     /// The selection.
     pub fn selection(&self) -> &Selection {
         &self.selection
@@ -202,9 +241,10 @@ impl SamplingPlan {
         self.filter.as_ref()
     }
 
-    /// Whether a [`FrameFilter`] is set.
+    /// Whether a [`FrameFilter`] is set, as [`filter`](Self::filter) or
+    /// [`among`](Self::among).
     pub fn has_filter(&self) -> bool {
-        self.filter.is_some()
+        self.filter.is_some() || self.among.is_some()
     }
 
     /// Resolve against a frame table into sorted, unique indices.
@@ -245,9 +285,15 @@ impl SamplingPlan {
                     });
                 }
                 let end = end.unwrap_or(n).min(n);
-                (start..end)
-                    .step_by(usize::try_from(step).unwrap_or(usize::MAX))
-                    .collect()
+                let step = usize::try_from(step).unwrap_or(usize::MAX);
+                match &self.among {
+                    // Filter first, then step over the frames kept.
+                    Some(a) => (start..end)
+                        .filter(|&i| table.get(i).is_some_and(|fi| a.keep(fi)))
+                        .step_by(step)
+                        .collect(),
+                    None => (start..end).step_by(step).collect(),
+                }
             }
             &Selection::Fps {
                 fps,
@@ -280,7 +326,8 @@ impl SamplingPlan {
                 }
             }
         };
-        if let Some(f) = &self.filter {
+        // (A step plan applied `among` above; keeping its frames again changes nothing.)
+        for f in [&self.among, &self.filter].into_iter().flatten() {
             idx.retain(|&i| table.get(i).is_some_and(|fi| f.keep(fi)));
         }
         if let Some(cap) = self.max_frames {
@@ -627,6 +674,48 @@ mod tests {
             SamplingPlan::all().max_frames(0).resolve(&t),
             Err(Error::InvalidPlan { .. })
         ));
+    }
+
+    #[test]
+    fn among_filters_first_then_steps() {
+        let t = table(10, 40);
+        let odd = || Arc::new(FnFilter(|f: &FrameInfo| [1, 3, 5].contains(&f.index)));
+        // Supervisely's sampling of annotated frames {1, 3, 5} with step 2.
+        assert_eq!(r(SamplingPlan::every(2).among(odd()), &t), vec![1, 5]);
+        // A post-selection filter keeps the step's grid: nothing.
+        assert!(r(SamplingPlan::every(2).filter(odd()), &t).is_empty());
+        // A range's start and end bound the candidates before the step.
+        assert_eq!(
+            r(SamplingPlan::every(2).range(2, 10).among(odd()), &t),
+            vec![3]
+        );
+        assert_eq!(r(SamplingPlan::every(1).among(odd()), &t), vec![1, 3, 5]);
+        // Other selections intersect; the cap applies after.
+        assert_eq!(r(SamplingPlan::all().among(odd()), &t), vec![1, 3, 5]);
+        assert_eq!(
+            r(SamplingPlan::indices([0, 3, 5, 7]).among(odd()), &t),
+            vec![3, 5]
+        );
+        assert_eq!(
+            r(SamplingPlan::time_range(0.1, Some(0.3)).among(odd()), &t),
+            vec![3, 5]
+        );
+        assert_eq!(
+            r(SamplingPlan::all().among(odd()).max_frames(2), &t),
+            vec![1, 3]
+        );
+        // Both kinds together: among, step, then filter.
+        let not_five = Arc::new(FnFilter(|f: &FrameInfo| f.index != 5));
+        assert_eq!(
+            r(SamplingPlan::every(2).among(odd()).filter(not_five), &t),
+            vec![1]
+        );
+        // Validation is unchanged.
+        assert!(matches!(
+            SamplingPlan::every(0).among(odd()).resolve(&t),
+            Err(Error::InvalidPlan { .. })
+        ));
+        assert!(SamplingPlan::every(2).among(odd()).has_filter());
     }
 
     #[test]
