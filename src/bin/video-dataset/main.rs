@@ -119,7 +119,8 @@ struct PlanOpts {
           conflicts_with_all = ["step", "start", "end", "fps", "start_seconds", "end_seconds"])]
     indices: Option<::std::vec::Vec<u64>>,
     /// Every N-th frame.
-    #[arg(long, value_name = "N", conflicts_with = "fps")]
+    #[arg(long, value_name = "N", conflicts_with = "fps",
+          value_parser = clap::value_parser!(u64).range(1..))]
     step: Option<u64>,
     /// From frame N (with --step; default 0).
     #[arg(long, value_name = "N", conflicts_with = "fps")]
@@ -128,13 +129,23 @@ struct PlanOpts {
     #[arg(long, value_name = "N", conflicts_with = "fps")]
     end: Option<u64>,
     /// F frames per second of video, at even times.
-    #[arg(long, value_name = "F")]
+    #[arg(long, allow_negative_numbers = true, value_name = "F", value_parser = positive_fps)]
     fps: Option<f64>,
     /// From S seconds into the video (with --fps).
-    #[arg(long, value_name = "S", conflicts_with = "step")]
+    #[arg(
+        long,
+        allow_negative_numbers = true,
+        value_name = "S",
+        conflicts_with = "step"
+    )]
     start_seconds: Option<f64>,
     /// Up to S seconds into the video (with --fps).
-    #[arg(long, value_name = "S", conflicts_with = "step")]
+    #[arg(
+        long,
+        allow_negative_numbers = true,
+        value_name = "S",
+        conflicts_with = "step"
+    )]
     end_seconds: Option<f64>,
     /// At most N frames.
     #[arg(long, value_name = "N")]
@@ -172,11 +183,19 @@ struct ImageOpts {
     #[arg(long, requires = "annotations")]
     no_coco: bool,
     /// Fail when probing or decoding makes no progress for S seconds [default: 20].
-    #[arg(long, value_name = "S", value_parser = |v: &str| extract_args::parse_seconds("--stall-timeout", v))]
+    #[arg(long, allow_negative_numbers = true, value_name = "S", value_parser = |v: &str| extract_args::parse_seconds("--stall-timeout", v))]
     stall_timeout: Option<Duration>,
     /// Fail when probing, or decoding, takes longer than S seconds in all [default: none].
-    #[arg(long, value_name = "S", value_parser = |v: &str| extract_args::parse_seconds("--deadline", v))]
+    #[arg(long, allow_negative_numbers = true, value_name = "S", value_parser = |v: &str| extract_args::parse_seconds("--deadline", v))]
     deadline: Option<Duration>,
+}
+
+/// `--fps F`: a positive number of frames per second.
+fn positive_fps(v: &str) -> Result<f64, String> {
+    v.parse::<f64>()
+        .ok()
+        .filter(|f| f.is_finite() && *f > 0.0)
+        .ok_or_else(|| format!("--fps takes a positive number of frames per second, got {v:?}"))
 }
 
 impl ExtractCmd {
