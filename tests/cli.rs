@@ -278,3 +278,70 @@ fn every_subcommand_has_help() {
         assert!(text.contains(option), "{option}: {text}");
     }
 }
+
+/// SIGTERM and SIGINT stop an extraction cleanly: status 143 / 130, a one-line message, no
+/// staging file left, and the same command again completes the dataset.
+#[test]
+fn signals_stop_cleanly_and_a_rerun_completes() {
+    let dir = common::scratch("cli-signal");
+    lavfi_clip(
+        &dir,
+        "long.mp4",
+        "testsrc2=size=640x360:rate=25",
+        &[X264_ARGS, &["-frames:v", "150"]].concat(),
+    );
+    for (signal, status) in [("TERM", 143), ("INT", 130)] {
+        let out = dir.join(format!("out-{signal}"));
+        let args = ["extract", "long.mp4", out.to_str().unwrap(), "--step", "1"];
+        let args = [&args[..], &["--format", "png", "--quiet"]].concat();
+        let child = Command::new(env!("CARGO_BIN_EXE_video-dataset"))
+            .args(&args)
+            .current_dir(&dir)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Once a few frames are stored.
+        let started = std::time::Instant::now();
+        while std::fs::read_dir(&out).map_or(0, |d| d.count()) < 4 {
+            assert!(started.elapsed().as_secs() < 60, "no frame stored");
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        let killed = Command::new("kill")
+            .args(["-s", signal, &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(killed.success());
+        let ended = child.wait_with_output().unwrap();
+        let err = stderr(&ended);
+        assert_eq!(ended.status.code(), Some(status), "SIG{signal}: {err}");
+        assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+        assert!(
+            err.contains(&format!("interrupted by SIG{signal}")),
+            "{err}"
+        );
+        assert!(
+            !out.join("long.scene.json").exists(),
+            "SIG{signal} came too late"
+        );
+        for e in std::fs::read_dir(&out).unwrap() {
+            let name = e.unwrap().file_name().to_string_lossy().into_owned();
+            assert!(!name.contains('#'), "staging file {name} left");
+        }
+        let again = run(&args, &dir);
+        assert_eq!(again.status.code(), Some(0), "{}", stderr(&again));
+        assert!(out.join("long.scene.json").is_file());
+        assert_eq!(
+            std::fs::read_dir(&out)
+                .unwrap()
+                .filter(|e| e
+                    .as_ref()
+                    .unwrap()
+                    .path()
+                    .extension()
+                    .is_some_and(|x| x == "png"))
+                .count(),
+            150
+        );
+    }
+}
