@@ -64,7 +64,7 @@ enum Command {
     /// --annotations). Frames already in the dataset are not decoded again; the video's manifest
     /// DATASET/{video}.scene.json is written once all are there.
     #[command(after_help = EXIT_STATUSES)]
-    Extract(ExtractCmd),
+    Extract(Box<ExtractCmd>),
     /// Upload a video into a dataset.
     ///
     /// The video is probed, then streamed into DATASET/{folder}/{name} in parts, its sha256
@@ -292,7 +292,7 @@ fn usage_error(subcommand: &str, message: &str) -> ! {
 async fn run(command: Command) -> anyhow::Result<()> {
     match command {
         Command::Probe(cmd) => probe(cmd).await,
-        Command::Extract(cmd) => extract(cmd).await,
+        Command::Extract(cmd) => extract(*cmd).await,
         Command::Upload(cmd) => upload(cmd).await,
     }
 }
