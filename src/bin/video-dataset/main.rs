@@ -24,7 +24,6 @@ use video_dataset::{Demuxer, GstDemuxer, ImageFormat, Resize, extract_frames};
 #[path = "../../../examples/common/exit.rs"]
 mod exit;
 #[path = "../../../examples/common/extract_args.rs"]
-#[allow(dead_code)]
 mod extract_args;
 mod progress;
 
