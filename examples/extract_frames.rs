@@ -41,35 +41,21 @@
 use std::time::Instant;
 
 use video_dataset::core::FrameRecord;
-use video_dataset::{
-    AnnotationInput, ExtractOptions, ExtractProgress, ImageFormat, Resize, SamplingPlan,
-    extract_frames,
-};
+use video_dataset::{ExtractProgress, extract_frames};
 
 #[path = "common/mod.rs"]
 mod common;
+use common::extract_args::{
+    ExtractArgs, parse_format, parse_indices, parse_max_side, parse_resize, parse_seconds,
+    summary_json,
+};
 
 #[derive(Debug, Default)]
 struct Args {
     video: Option<String>,
     out: Option<String>,
-    indices: Option<Vec<u64>>,
-    step: Option<u64>,
-    start: Option<u64>,
-    end: Option<u64>,
-    fps: Option<f64>,
-    start_seconds: Option<f64>,
-    end_seconds: Option<f64>,
-    max_frames: Option<u64>,
-    format: Option<ImageFormat>,
-    quality: Option<u8>,
-    resize: Option<Resize>,
-    annotations: Option<String>,
-    meta: Option<String>,
-    only_annotated: bool,
-    no_coco: bool,
-    stall_timeout: Option<std::time::Duration>,
-    deadline: Option<std::time::Duration>,
+    /// The plan and image options (shared with `video-dataset extract`).
+    extract: ExtractArgs,
     progress: bool,
 }
 
@@ -83,15 +69,6 @@ impl ExtractProgress for PrintProgress {
     }
 }
 
-/// A positive number of seconds.
-fn seconds(name: &str, v: &str) -> anyhow::Result<std::time::Duration> {
-    v.parse::<f64>()
-        .ok()
-        .and_then(|s| std::time::Duration::try_from_secs_f64(s).ok())
-        .filter(|d| !d.is_zero())
-        .ok_or_else(|| anyhow::anyhow!("{name} takes a positive number of seconds, got {v:?}"))
-}
-
 fn parse_args() -> anyhow::Result<Args> {
     let mut a = Args::default();
     let mut it = std::env::args().skip(1);
@@ -100,48 +77,43 @@ fn parse_args() -> anyhow::Result<Args> {
             it.next()
                 .ok_or_else(|| anyhow::anyhow!("{name} needs a value"))
         };
+        let x = &mut a.extract;
         match arg.as_str() {
             "--indices" => {
-                a.indices = Some(
-                    val("--indices")?
-                        .split(',')
-                        .filter(|s| !s.is_empty())
-                        .map(|s| s.trim().parse())
-                        .collect::<Result<_, _>>()?,
-                )
+                x.indices = Some(parse_indices(&val("--indices")?).map_err(anyhow::Error::msg)?)
             }
-            "--step" => a.step = Some(val("--step")?.parse()?),
-            "--start" => a.start = Some(val("--start")?.parse()?),
-            "--end" => a.end = Some(val("--end")?.parse()?),
-            "--fps" => a.fps = Some(val("--fps")?.parse()?),
-            "--start-seconds" => a.start_seconds = Some(val("--start-seconds")?.parse()?),
-            "--end-seconds" => a.end_seconds = Some(val("--end-seconds")?.parse()?),
-            "--max-frames" => a.max_frames = Some(val("--max-frames")?.parse()?),
-            "--format" => a.format = Some(val("--format")?.parse()?),
-            "--quality" => a.quality = Some(val("--quality")?.parse()?),
+            "--step" => x.step = Some(val("--step")?.parse()?),
+            "--start" => x.start = Some(val("--start")?.parse()?),
+            "--end" => x.end = Some(val("--end")?.parse()?),
+            "--fps" => x.fps = Some(val("--fps")?.parse()?),
+            "--start-seconds" => x.start_seconds = Some(val("--start-seconds")?.parse()?),
+            "--end-seconds" => x.end_seconds = Some(val("--end-seconds")?.parse()?),
+            "--max-frames" => x.max_frames = Some(val("--max-frames")?.parse()?),
+            "--format" => {
+                x.format = Some(parse_format(&val("--format")?).map_err(anyhow::Error::msg)?)
+            }
+            "--quality" => x.quality = Some(val("--quality")?.parse()?),
             "--resize" => {
-                let v = val("--resize")?;
-                let (w, h) = v
-                    .split_once(['x', 'X'])
-                    .ok_or_else(|| anyhow::anyhow!("--resize takes WxH, got {v:?}"))?;
-                a.resize = Some(Resize::Exact {
-                    width: w.parse()?,
-                    height: h.parse()?,
-                });
+                x.resize = Some(parse_resize(&val("--resize")?).map_err(anyhow::Error::msg)?)
             }
             "--max-side" => {
-                a.resize = Some(Resize::FitWithin {
-                    max_side: val("--max-side")?.parse()?,
-                })
+                x.resize = Some(parse_max_side(&val("--max-side")?).map_err(anyhow::Error::msg)?)
             }
-            "--annotations" => a.annotations = Some(val("--annotations")?),
-            "--meta" => a.meta = Some(val("--meta")?),
-            "--only-annotated" => a.only_annotated = true,
-            "--no-coco" => a.no_coco = true,
+            "--annotations" => x.annotations = Some(val("--annotations")?),
+            "--meta" => x.meta = Some(val("--meta")?),
+            "--only-annotated" => x.only_annotated = true,
+            "--no-coco" => x.no_coco = true,
             "--stall-timeout" => {
-                a.stall_timeout = Some(seconds("--stall-timeout", &val("--stall-timeout")?)?)
+                x.stall_timeout = Some(
+                    parse_seconds("--stall-timeout", &val("--stall-timeout")?)
+                        .map_err(anyhow::Error::msg)?,
+                )
             }
-            "--deadline" => a.deadline = Some(seconds("--deadline", &val("--deadline")?)?),
+            "--deadline" => {
+                x.deadline = Some(
+                    parse_seconds("--deadline", &val("--deadline")?).map_err(anyhow::Error::msg)?,
+                )
+            }
             "--progress" => a.progress = true,
             s if s.starts_with("--") => anyhow::bail!("unknown option {s}"),
             _ if a.video.is_none() => a.video = Some(arg),
@@ -150,40 +122,6 @@ fn parse_args() -> anyhow::Result<Args> {
         }
     }
     Ok(a)
-}
-
-fn plan_of(a: &Args) -> anyhow::Result<SamplingPlan> {
-    let selections = [
-        a.indices.is_some(),
-        a.step.is_some() || a.start.is_some() || a.end.is_some(),
-        a.fps.is_some(),
-    ];
-    if selections.iter().filter(|&&s| s).count() > 1 {
-        anyhow::bail!("use only one of --indices, --step/--start/--end, --fps");
-    }
-    let mut plan = if let Some(ix) = &a.indices {
-        SamplingPlan::indices(ix.iter().copied())
-    } else if a.step.is_some() || a.start.is_some() || a.end.is_some() {
-        let p = SamplingPlan::every(a.step.unwrap_or(1));
-        match (a.start, a.end) {
-            (None, None) => p,
-            (s, e) => p.range(s.unwrap_or(0), e.unwrap_or(u64::MAX)),
-        }
-    } else if a.fps.is_none() && a.only_annotated {
-        SamplingPlan::all()
-    } else {
-        SamplingPlan::fps(a.fps.unwrap_or(1.0))
-    };
-    if a.start_seconds.is_some() || a.end_seconds.is_some() {
-        if a.indices.is_some() || a.step.is_some() {
-            anyhow::bail!("--start-seconds/--end-seconds go with --fps");
-        }
-        plan = plan.seconds(a.start_seconds, a.end_seconds);
-    }
-    if let Some(m) = a.max_frames {
-        plan = plan.max_frames(m);
-    }
-    Ok(plan)
 }
 
 async fn run() -> anyhow::Result<()> {
@@ -195,55 +133,13 @@ async fn run() -> anyhow::Result<()> {
         None => common::sample_clip()?.display().to_string(),
     };
     let out = a.out.clone().unwrap_or_else(|| "dataset".to_owned());
-    let plan = plan_of(&a)?;
-    let mut options = ExtractOptions::default().plan(plan).resize(a.resize);
-    if let Some(f) = a.format {
-        options = options.format(f);
-    }
-    if let Some(q) = a.quality {
-        options = options.quality(q);
-    }
-    if let Some(t) = a.stall_timeout {
-        options = options.stall_timeout(t);
-    }
-    options = options.deadline(a.deadline);
+    let mut options = a.extract.options()?;
     if a.progress {
         options = options.progress(Some(std::sync::Arc::new(PrintProgress)));
     }
-    match (&a.annotations, &a.meta, a.only_annotated || a.no_coco) {
-        (Some(ann), meta, _) => {
-            let input = AnnotationInput::read_supervisely(
-                ann.as_ref(),
-                meta.as_deref().map(std::path::Path::new),
-            )?;
-            options = options
-                .annotation(Some(input))
-                .only_annotated(a.only_annotated)
-                .coco(!a.no_coco);
-        }
-        (None, None, false) => {}
-        (None, _, _) => {
-            anyhow::bail!("--meta, --only-annotated and --no-coco go with --annotations")
-        }
-    }
     // OUT: a directory path or a store URL (file://, memory://, s3://…).
     let report = extract_frames(video.as_str(), &out, options).await?;
-    let summary = serde_json::json!({
-        "video": video,
-        "out": out,
-        "frames_planned": report.frames_planned,
-        "frames_written": report.frames_written,
-        "frames_existing": report.frames_existing,
-        "frames_redone": report.frames_redone,
-        "frames_decoded": report.decode.frames_decoded,
-        "seeks": report.decode.seeks,
-        "retries": report.decode.retries,
-        "bytes_written": report.bytes_written,
-        "annotations_written": report.annotations_written,
-        "source_bytes_read": report.source_bytes_read,
-        "wall_seconds": started.elapsed().as_secs_f64(),
-        "frames": report.frames,
-    });
+    let summary = summary_json(&video, &out, &report, started.elapsed());
     println!("{}", serde_json::to_string_pretty(&summary)?);
     Ok(())
 }

@@ -49,34 +49,7 @@ async fn run() -> anyhow::Result<()> {
         Box::new(b.build()?)
     };
     let m = demuxer.probe().await?;
-    let json = serde_json::json!({
-        "path": m.uri,
-        "container": m.container,
-        "duration_seconds": m.duration.map(|d| d.as_secs_f64()),
-        "container_duration_seconds": m.container_duration.map(|d| d.as_secs_f64()),
-        "fps": m.avg_fps,
-        "nominal_fps": m.nominal_fps.and_then(|r| r.to_f64()),
-        "width": m.width,
-        "height": m.height,
-        "stored_width": m.stored_width,
-        "stored_height": m.stored_height,
-        "rotation": m.rotation,
-        "pixel_aspect_ratio": m.pixel_aspect_ratio.to_string(),
-        "codec": m.codec,
-        "profile": m.profile,
-        "pixel_format": m.pixel_format,
-        "bit_depth": m.bit_depth,
-        "bitrate": m.bitrate,
-        "audio_streams": m.audio_streams,
-        "video_streams": m.video_streams,
-        "video_stream": m.video_stream,
-        "header_frame_count": m.header_frame_count,
-        "frame_count": m.frame_count,
-        "keyframe_count": m.keyframe_count,
-        "max_gop": m.max_gop,
-        "variable_frame_rate": m.variable_frame_rate,
-        "start_seconds": m.start.map(|t| t.as_seconds()),
-    });
+    let json = common::extract_args::metadata_json(&m);
     println!("{json}");
     Ok(())
 }

@@ -53,13 +53,7 @@ async fn run() -> anyhow::Result<()> {
         UploadOptions::default(),
     )
     .await?;
-    let json = serde_json::json!({
-        "key": up.key,
-        "content_hash": up.content_hash,
-        "size": up.size,
-        "frame_count": up.metadata.frame_count,
-        "duration_seconds": up.metadata.duration.map(|d| d.as_secs_f64()),
-    });
+    let json = common::extract_args::uploaded_json(&up);
     println!("{json}");
     Ok(())
 }

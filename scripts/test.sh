@@ -35,7 +35,7 @@ feature_sets=(
   "video-core:" "video-core:conformance" "video-core:testing"
   "video-storage:" "video-storage:fs" "video-storage:aws" "video-storage:gcp"
   "video-storage:azure" "video-storage:http"
-  "video-dataset:" "video-dataset:aws" "video-dataset:gcp" "video-dataset:azure"
+  "video-dataset:" "video-dataset:cli" "video-dataset:aws" "video-dataset:gcp" "video-dataset:azure"
 )
 for set in "${feature_sets[@]}"; do
   package=${set%%:*} features=${set#*:}

@@ -3,6 +3,11 @@
 
 use std::path::PathBuf;
 
+pub(crate) mod exit;
+pub(crate) mod extract_args;
+
+pub(crate) use exit::{chain, interrupted};
+
 /// Run an example's `run` on a Tokio runtime (object_store's cloud clients need one); on error,
 /// print the error chain on one line and exit with status 1.
 ///
@@ -39,43 +44,6 @@ pub(crate) fn main_with<F: std::future::Future<Output = anyhow::Result<()>>>(
             std::process::exit(status);
         }
     }
-}
-
-/// The first SIGINT or SIGTERM: its name and the exit status that reports it (128 + number).
-async fn interrupted() -> (&'static str, i32) {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match (
-            signal(SignalKind::interrupt()),
-            signal(SignalKind::terminate()),
-        ) {
-            (Ok(mut int), Ok(mut term)) => tokio::select! {
-                _ = int.recv() => ("SIGINT", 130),
-                _ = term.recv() => ("SIGTERM", 143),
-            },
-            _ => std::future::pending().await,
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        match tokio::signal::ctrl_c().await {
-            Ok(()) => ("Ctrl-C", 130),
-            Err(_) => std::future::pending().await,
-        }
-    }
-}
-
-/// The error and its sources on one line.
-pub(crate) fn chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut s = e.to_string();
-    let mut cur = e.source();
-    while let Some(c) = cur {
-        s.push_str(": ");
-        s.push_str(&c.to_string());
-        cur = c.source();
-    }
-    s
 }
 
 /// A 10-second 640x360 H.264 clip with B-frames, made once with GStreamer

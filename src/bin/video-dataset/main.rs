@@ -1,0 +1,423 @@
+//! `video-dataset`: the command-line tool (feature `cli`, on by default).
+//!
+//! ```text
+//! video-dataset probe VIDEO [--stream N] [--full-scan] [--json]
+//! video-dataset extract VIDEO DATASET [plan and image options] [--json] [--quiet]
+//! video-dataset upload VIDEO DATASET [--folder F] [--json] [--quiet]
+//! ```
+//!
+//! `extract` takes the options of the `extract_frames` example, with the same meanings (both
+//! read them through `examples/common/extract_args.rs`). Progress goes to stderr: a bar on a
+//! terminal, a plain line at most once a second otherwise; the result goes to stdout, as text
+//! or, with `--json`, as one JSON object. Exit statuses: see [`EXIT_STATUSES`].
+
+use std::io::IsTerminal as _;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use clap::{Args, CommandFactory as _, Parser, Subcommand};
+use video_dataset::gif::GifDemuxer;
+use video_dataset::storage::{ObjectStoreSink, UploadOptions, upload_video};
+use video_dataset::{Demuxer, GstDemuxer, ImageFormat, Resize, extract_frames};
+
+#[path = "../../../examples/common/exit.rs"]
+mod exit;
+#[path = "../../../examples/common/extract_args.rs"]
+mod extract_args;
+mod progress;
+
+use extract_args::ExtractArgs;
+use progress::Progress;
+
+/// The exit statuses, as `--help` lists them.
+const EXIT_STATUSES: &str = "\
+Exit status:
+  0    success
+  1    error (one line on stderr, naming what failed)
+  2    usage: bad arguments (one line and the usage on stderr)
+  3    partially failed (reserved: `sample` over many videos, some failed)
+  4    poll timeout (reserved: `jobs wait` gave up, the job keeps running)
+  130  stopped by SIGINT, 143 by SIGTERM (nothing partial left; the same command again completes the work)";
+
+/// Turn videos into frame-accurate image datasets.
+#[derive(Debug, Parser)]
+#[command(name = "video-dataset", version, after_help = EXIT_STATUSES)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Probe a video and print its metadata.
+    ///
+    /// The frame count comes from the container's index or a full scan; also the frame rate,
+    /// size, rotation, codec, streams. An animated GIF (by content) is read with the pure-Rust
+    /// GIF backend.
+    #[command(after_help = EXIT_STATUSES)]
+    Probe(ProbeCmd),
+    /// Extract frames from one video into a dataset, frame-accurately.
+    ///
+    /// Images are stored as DATASET/{video}_{index:06}.{ext} (under DATASET/img with
+    /// --annotations). Frames already in the dataset are not decoded again; the video's manifest
+    /// DATASET/{video}.scene.json is written once all are there.
+    #[command(after_help = EXIT_STATUSES)]
+    Extract(Box<ExtractCmd>),
+    /// Upload a video into a dataset.
+    ///
+    /// The video is probed, then streamed into DATASET/{folder}/{name} in parts, its sha256
+    /// computed on the way.
+    #[command(after_help = EXIT_STATUSES)]
+    Upload(UploadCmd),
+    // Room for `sample SOURCE DATASET` (many videos as one job; exit status 3 when some fail)
+    // and `jobs list|status|wait|cancel DATASET [JOB_ID]` (exit status 4 when `wait` times
+    // out): they come with the jobs API (src/jobs.rs) and are not here until they work.
+}
+
+#[derive(Debug, Args)]
+struct ProbeCmd {
+    /// The video file.
+    video: PathBuf,
+    /// The video stream to probe (0 = the first).
+    #[arg(long, value_name = "N")]
+    stream: Option<usize>,
+    /// Read every packet even where the MP4/MOV header's sample tables give the frame table.
+    #[arg(long)]
+    full_scan: bool,
+    /// Print the metadata as one JSON object.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Args)]
+struct ExtractCmd {
+    /// The video: a file, or a store URL (`file:///abs/a.mp4`, `s3://bucket/a.mp4` with the
+    /// `aws` feature), read by byte ranges.
+    video: String,
+    /// The dataset: a directory, or a store URL (`file:///abs/dir`, `s3://bucket/prefix`).
+    dataset: String,
+    #[command(flatten)]
+    plan: PlanOpts,
+    #[command(flatten)]
+    image: ImageOpts,
+    /// Print the report as one JSON object (the frames stored, counts, bytes).
+    #[arg(long)]
+    json: bool,
+    /// No progress on stderr.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+/// Which frames: one of `--indices`, `--step/--start/--end`, `--fps` (default: `--fps 1`).
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Plan")]
+struct PlanOpts {
+    /// These frame indices (comma-separated).
+    #[arg(long, value_name = "I,J,...", value_parser = extract_args::parse_indices,
+          conflicts_with_all = ["step", "start", "end", "fps", "start_seconds", "end_seconds"])]
+    indices: Option<::std::vec::Vec<u64>>,
+    /// Every N-th frame.
+    #[arg(long, value_name = "N", conflicts_with = "fps",
+          value_parser = clap::value_parser!(u64).range(1..))]
+    step: Option<u64>,
+    /// From frame N (with --step; default 0).
+    #[arg(long, value_name = "N", conflicts_with = "fps")]
+    start: Option<u64>,
+    /// Up to frame N, excluded (with --step; default: the end).
+    #[arg(long, value_name = "N", conflicts_with = "fps")]
+    end: Option<u64>,
+    /// F frames per second of video, at even times.
+    #[arg(long, allow_negative_numbers = true, value_name = "F", value_parser = positive_fps)]
+    fps: Option<f64>,
+    /// From S seconds into the video (with --fps).
+    #[arg(
+        long,
+        allow_negative_numbers = true,
+        value_name = "S",
+        conflicts_with = "step"
+    )]
+    start_seconds: Option<f64>,
+    /// Up to S seconds into the video (with --fps).
+    #[arg(
+        long,
+        allow_negative_numbers = true,
+        value_name = "S",
+        conflicts_with = "step"
+    )]
+    end_seconds: Option<f64>,
+    /// At most N frames.
+    #[arg(long, value_name = "N")]
+    max_frames: Option<u64>,
+}
+
+/// Images, annotations and limits.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Images")]
+struct ImageOpts {
+    /// Image format: jpg or png [default: jpg].
+    #[arg(long, value_name = "FORMAT", value_parser = extract_args::parse_format)]
+    format: Option<ImageFormat>,
+    /// JPEG quality, 1 to 100 [default: 90].
+    #[arg(long, value_name = "Q")]
+    quality: Option<u8>,
+    /// Resize every frame to W x H.
+    #[arg(long, value_name = "WxH", value_parser = extract_args::parse_resize)]
+    resize: Option<Resize>,
+    /// Resize every frame to fit within N x N, keeping its aspect ratio.
+    #[arg(long, value_name = "N", value_parser = extract_args::parse_max_side,
+          conflicts_with = "resize")]
+    max_side: Option<Resize>,
+    /// A Supervisely video annotation: its labels are copied onto the frames (images under
+    /// DATASET/img, annotations under DATASET/ann, COCO instances in DATASET/coco_instances.json).
+    #[arg(long, value_name = "ANN.json")]
+    annotations: Option<String>,
+    /// The Supervisely project meta of --annotations [default: inferred from the annotation].
+    #[arg(long, value_name = "META.json", requires = "annotations")]
+    meta: Option<String>,
+    /// Keep only the frames with figures (with no plan option: every frame is sampled).
+    #[arg(long, requires = "annotations")]
+    only_annotated: bool,
+    /// Do not write the COCO instances file.
+    #[arg(long, requires = "annotations")]
+    no_coco: bool,
+    /// Fail when probing or decoding makes no progress for S seconds [default: 20].
+    #[arg(long, allow_negative_numbers = true, value_name = "S", value_parser = |v: &str| extract_args::parse_seconds("--stall-timeout", v))]
+    stall_timeout: Option<Duration>,
+    /// Fail when probing, or decoding, takes longer than S seconds in all [default: none].
+    #[arg(long, allow_negative_numbers = true, value_name = "S", value_parser = |v: &str| extract_args::parse_seconds("--deadline", v))]
+    deadline: Option<Duration>,
+}
+
+/// `--fps F`: a positive number of frames per second.
+fn positive_fps(v: &str) -> Result<f64, String> {
+    v.parse::<f64>()
+        .ok()
+        .filter(|f| f.is_finite() && *f > 0.0)
+        .ok_or_else(|| format!("--fps takes a positive number of frames per second, got {v:?}"))
+}
+
+impl ExtractCmd {
+    /// The options as the `extract_frames` example holds them.
+    fn extract_args(&self) -> ExtractArgs {
+        let (p, i) = (&self.plan, &self.image);
+        ExtractArgs {
+            indices: p.indices.clone(),
+            step: p.step,
+            start: p.start,
+            end: p.end,
+            fps: p.fps,
+            start_seconds: p.start_seconds,
+            end_seconds: p.end_seconds,
+            max_frames: p.max_frames,
+            format: i.format,
+            quality: i.quality,
+            resize: i.max_side.or(i.resize),
+            annotations: i.annotations.clone(),
+            meta: i.meta.clone(),
+            only_annotated: i.only_annotated,
+            no_coco: i.no_coco,
+            stall_timeout: i.stall_timeout,
+            deadline: i.deadline,
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+struct UploadCmd {
+    /// The video file.
+    video: PathBuf,
+    /// The dataset: a directory, or a store URL (`file:///abs/dir`, `s3://bucket/prefix`).
+    dataset: String,
+    /// The folder of the dataset the video goes into.
+    #[arg(long, value_name = "F", default_value = "raw")]
+    folder: String,
+    /// Print what was stored as one JSON object.
+    #[arg(long)]
+    json: bool,
+    /// No progress on stderr.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+fn main() -> ExitCode {
+    // Bad arguments: clap prints one line and the usage, and exits with status 2.
+    let cli = Cli::parse();
+    if let Command::Extract(cmd) = &cli.command {
+        // Options that do not go together, beyond what clap checks: a usage error too.
+        if let Err(e) = cmd.extract_args().plan() {
+            usage_error("extract", &e.to_string());
+        }
+    }
+    let rt = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: {}", exit::chain(&e));
+            return ExitCode::from(1);
+        }
+    };
+    let outcome = rt.block_on(async {
+        tokio::select! {
+            r = run(cli.command) => Ok(r),
+            signal = exit::interrupted() => Err(signal),
+        }
+    });
+    // Waits for blocking work in flight (local file writes) before the process ends: each ends
+    // whole or removes its staging file, so a stop leaves nothing partial.
+    drop(rt);
+    match outcome {
+        Ok(Ok(())) => ExitCode::SUCCESS,
+        Ok(Err(e)) => {
+            eprintln!("error: {}", exit::chain(&*e));
+            ExitCode::from(1)
+        }
+        Err((name, status)) => {
+            eprintln!("error: interrupted by {name}; run the same command again to complete");
+            ExitCode::from(status as u8)
+        }
+    }
+}
+
+/// Print `message` as clap prints a usage error of `subcommand` (one line, then the usage) and
+/// exit with status 2.
+fn usage_error(subcommand: &str, message: &str) -> ! {
+    let mut cli = Cli::command();
+    cli.build();
+    let mut cmd = cli.find_subcommand_mut(subcommand).cloned().unwrap_or(cli);
+    cmd.error(clap::error::ErrorKind::ArgumentConflict, message)
+        .exit()
+}
+
+async fn run(command: Command) -> anyhow::Result<()> {
+    match command {
+        Command::Probe(cmd) => probe(cmd).await,
+        Command::Extract(cmd) => extract(*cmd).await,
+        Command::Upload(cmd) => upload(cmd).await,
+    }
+}
+
+/// The demuxer of a local video, by content: an animated GIF with the pure-Rust GIF backend,
+/// the rest with GStreamer.
+fn open_demuxer(
+    path: &Path,
+    stream: Option<usize>,
+    full_scan: bool,
+) -> video_dataset::Result<Box<dyn Demuxer>> {
+    Ok(
+        if video_dataset::gif::is_gif_file(path) && stream.unwrap_or(0) == 0 {
+            Box::new(GifDemuxer::open(path)?)
+        } else {
+            let mut b = GstDemuxer::builder(path).with_header_index(!full_scan);
+            if let Some(s) = stream {
+                b = b.with_video_stream(s);
+            }
+            Box::new(b.build()?)
+        },
+    )
+}
+
+async fn probe(cmd: ProbeCmd) -> anyhow::Result<()> {
+    let mut demuxer = open_demuxer(&cmd.video, cmd.stream, cmd.full_scan)?;
+    let m = demuxer.probe().await?;
+    let json = extract_args::metadata_json(&m);
+    if cmd.json {
+        emit(&json.to_string())
+    } else {
+        // One `name  value` line per known field.
+        let fields = json.as_object().cloned().unwrap_or_default();
+        let width = fields.keys().map(String::len).max().unwrap_or(0);
+        let lines: Vec<String> = fields
+            .iter()
+            .filter(|(_, v)| !v.is_null())
+            .map(|(name, value)| match value {
+                serde_json::Value::String(s) => format!("{name:width$}  {s}"),
+                v => format!("{name:width$}  {v}"),
+            })
+            .collect();
+        emit(&lines.join("\n"))
+    }
+}
+
+async fn extract(cmd: ExtractCmd) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let progress = Progress::frames(cmd.quiet);
+    let options = cmd
+        .extract_args()
+        .options()?
+        .progress(progress.clone().map(|p| p as _));
+    let report = extract_frames(cmd.video.as_str(), &cmd.dataset, options).await;
+    if let Some(p) = &progress {
+        p.finish();
+    }
+    let report = report?;
+    if cmd.json {
+        let summary =
+            extract_args::summary_json(&cmd.video, &cmd.dataset, &report, started.elapsed());
+        emit(&serde_json::to_string_pretty(&summary)?)
+    } else {
+        emit(&format!(
+            "{} -> {}: {} frames planned, {} written, {} already there, {} bytes, {:.1} s",
+            cmd.video,
+            cmd.dataset,
+            report.frames_planned,
+            report.frames_written,
+            report.frames_existing,
+            report.bytes_written,
+            started.elapsed().as_secs_f64()
+        ))
+    }
+}
+
+async fn upload(cmd: UploadCmd) -> anyhow::Result<()> {
+    let sink = ObjectStoreSink::from_url(&cmd.dataset)?;
+    let size = std::fs::metadata(&cmd.video).map(|m| m.len()).ok();
+    let progress = Progress::bytes(cmd.quiet, size);
+    let mut on_bytes = |sent: u64| {
+        if let Some(p) = &progress {
+            p.bytes_sent(sent);
+        }
+    };
+    let up = upload_video(
+        &sink,
+        &cmd.video,
+        &cmd.folder,
+        |path: &Path| open_demuxer(path, None, false),
+        UploadOptions::default().progress(&mut on_bytes),
+    )
+    .await;
+    if let Some(p) = &progress {
+        p.finish();
+    }
+    let up = up?;
+    if cmd.json {
+        emit(&extract_args::uploaded_json(&up).to_string())
+    } else {
+        emit(&format!(
+            "{} -> {}: {} ({} bytes, {}, {} frames)",
+            cmd.video.display(),
+            cmd.dataset,
+            up.key,
+            up.size,
+            up.content_hash,
+            up.metadata.frame_count
+        ))
+    }
+}
+
+/// Write `text` and a newline to stdout. A reader that went away (a closed pipe, as with
+/// `| head`) is not an error: the work is done, there is just no one to tell.
+fn emit(text: &str) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    match writeln!(out, "{text}").and_then(|()| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(anyhow::Error::new(e).context("writing to stdout"))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Whether progress is drawn as a bar (stderr is a terminal) or written as plain lines.
+fn stderr_is_terminal() -> bool {
+    std::io::stderr().is_terminal()
+}

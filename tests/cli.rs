@@ -1,0 +1,347 @@
+//! The `video-dataset` binary, run as a user would: its output, files and exit statuses.
+
+#![cfg(feature = "cli")]
+#![allow(clippy::unwrap_used)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+mod common;
+use video_testkit::fixtures::{X264_ARGS, lavfi_clip};
+
+/// `video-dataset ARGS` in `cwd`, stdout and stderr captured (so stderr is not a terminal).
+fn run(args: &[&str], cwd: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_video-dataset"))
+        .args(args)
+        .current_dir(cwd)
+        .output()
+        .unwrap()
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn json(out: &Output) -> serde_json::Value {
+    assert_eq!(out.status.code(), Some(0), "failed: {}", stderr(out));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// 47 frames of 320x240 H.264 with B-frames at 25 fps (made once with ffmpeg), in `dir`.
+fn clip(dir: &Path) -> PathBuf {
+    lavfi_clip(
+        dir,
+        "clip.mp4",
+        "testsrc2=size=320x240:rate=25",
+        &[X264_ARGS, &["-bf", "2", "-g", "12", "-frames:v", "47"]].concat(),
+    )
+}
+
+/// The number of frames ffprobe decodes in `video`.
+fn ffprobe_frame_count(video: &Path) -> u64 {
+    let out = video_testkit::run_ok(
+        Command::new("ffprobe")
+            .args(["-v", "error", "-count_frames", "-select_streams", "v:0"])
+            .args(["-show_entries", "stream=nb_read_frames", "-of", "csv=p=0"])
+            .arg(video),
+    );
+    String::from_utf8(out).unwrap().trim().parse().unwrap()
+}
+
+#[test]
+fn probe_json_has_the_frame_count_ffprobe_decodes() {
+    let dir = common::scratch("cli-probe");
+    let video = clip(&dir);
+    let m = json(&run(&["probe", "clip.mp4", "--json"], &dir));
+    assert_eq!(m["frame_count"].as_u64(), Some(ffprobe_frame_count(&video)));
+    assert_eq!(m["frame_count"].as_u64(), Some(47));
+    assert_eq!(
+        (m["width"].as_u64(), m["height"].as_u64()),
+        (Some(320), Some(240))
+    );
+    assert_eq!(m["codec"], "h264");
+    // The same with every packet read.
+    assert_eq!(
+        json(&run(&["probe", "clip.mp4", "--json", "--full-scan"], &dir)),
+        m
+    );
+
+    // Without --json: one `name  value` line per field.
+    let text = run(&["probe", "clip.mp4"], &dir);
+    assert_eq!(text.status.code(), Some(0), "{}", stderr(&text));
+    let text = String::from_utf8(text.stdout).unwrap();
+    assert!(
+        text.lines()
+            .any(|l| l.split_whitespace().collect::<Vec<_>>() == ["frame_count", "47"]),
+        "{text}"
+    );
+}
+
+#[test]
+fn extract_writes_the_planned_frames_and_the_manifest() {
+    let dir = common::scratch("cli-extract");
+    clip(&dir);
+    let args = [
+        "extract", "clip.mp4", "out", "--step", "10", "--format", "png",
+    ];
+    let first = run(
+        &[&args[..], &["--json", "--max-side", "160"]].concat(),
+        &dir,
+    );
+    let s = json(&first);
+    assert_eq!(s["frames_planned"].as_u64(), Some(5));
+    assert_eq!(s["frames_written"].as_u64(), Some(5));
+    let got: Vec<u64> = s["frames"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["index"].as_u64().unwrap())
+        .collect();
+    assert_eq!(got, [0, 10, 20, 30, 40]);
+    for i in got {
+        let image = dir.join(format!("out/clip_{i:06}.png"));
+        assert_eq!(
+            video_testkit::png::png_file_size(&image),
+            (160, 120),
+            "{}",
+            image.display()
+        );
+    }
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("out/clip.scene.json")).unwrap()).unwrap();
+    assert!(manifest.is_object(), "{manifest}");
+    // stderr is not a terminal: progress as one plain line (the run is shorter than a second).
+    assert!(
+        stderr(&first).contains("5 frames stored"),
+        "{}",
+        stderr(&first)
+    );
+
+    // Again: nothing to do, and a line of text without --json; --quiet: nothing on stderr.
+    let again = run(
+        &[&args[..], &["--max-side", "160", "--quiet"]].concat(),
+        &dir,
+    );
+    assert_eq!(again.status.code(), Some(0), "{}", stderr(&again));
+    let text = String::from_utf8_lossy(&again.stdout);
+    assert!(
+        text.contains("5 frames planned, 0 written, 5 already there"),
+        "{text}"
+    );
+    assert!(again.stderr.is_empty(), "{}", stderr(&again));
+}
+
+#[test]
+fn upload_stores_the_video() {
+    let dir = common::scratch("cli-upload");
+    let video = clip(&dir);
+    let up = json(&run(
+        &["upload", "clip.mp4", "ds", "--json", "--folder", "videos"],
+        &dir,
+    ));
+    assert_eq!(up["key"], "videos/clip.mp4");
+    assert_eq!(up["frame_count"].as_u64(), Some(47));
+    assert_eq!(
+        std::fs::read(dir.join("ds/videos/clip.mp4")).unwrap(),
+        std::fs::read(&video).unwrap()
+    );
+}
+
+#[test]
+fn a_bad_video_is_one_line_naming_it_and_status_1() {
+    let dir = common::scratch("cli-bad");
+    std::fs::write(dir.join("bad.mp4"), b"not a video at all").unwrap();
+    for args in [
+        &["probe", "bad.mp4"][..],
+        &["probe", "missing.mp4", "--json"],
+        &["extract", "bad.mp4", "out"],
+        &["extract", "missing.mp4", "out", "--json"],
+        &["upload", "bad.mp4", "ds"],
+    ] {
+        let out = run(args, &dir);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {err}");
+        assert_eq!(
+            err.trim_end().lines().count(),
+            1,
+            "{args:?}: not one line: {err}"
+        );
+        assert!(
+            err.starts_with("error: ") && err.contains(args[1]),
+            "{args:?}: {err}"
+        );
+        assert!(out.stdout.is_empty(), "{args:?}");
+    }
+}
+
+#[test]
+fn bad_arguments_are_status_2_with_the_usage() {
+    let dir = common::scratch("cli-usage");
+    // No arguments at all: the help, on stderr.
+    let out = run(&[], &dir);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("Usage: video-dataset <COMMAND>"));
+    assert!(out.stdout.is_empty());
+    for args in [
+        &["frobnicate"][..],
+        &["probe"],
+        &["extract", "clip.mp4"],
+        &[
+            "extract",
+            "clip.mp4",
+            "out",
+            "--indices",
+            "1,2",
+            "--fps",
+            "2",
+        ],
+        &["extract", "clip.mp4", "out", "--step", "2", "--fps", "2"],
+        &[
+            "extract",
+            "clip.mp4",
+            "out",
+            "--step",
+            "2",
+            "--start-seconds",
+            "1",
+        ],
+        &[
+            "extract",
+            "clip.mp4",
+            "out",
+            "--resize",
+            "64x64",
+            "--max-side",
+            "9",
+        ],
+        &["extract", "clip.mp4", "out", "--only-annotated"],
+        &["extract", "clip.mp4", "out", "--bogus"],
+        &["upload", "clip.mp4", "ds", "extra"],
+    ] {
+        let out = run(args, &dir);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.starts_with("error: "), "{args:?}: {err}");
+        assert!(err.contains("Usage: video-dataset"), "{args:?}: {err}");
+        assert!(out.stdout.is_empty(), "{args:?}");
+    }
+    // A value that cannot be read: the error names the option.
+    for (option, value) in [
+        ("--deadline", "0"),
+        ("--stall-timeout", "-1"),
+        ("--fps", "-1"),
+        ("--step", "0"),
+        ("--step", "x"),
+        ("--format", "gif"),
+        ("--resize", "64"),
+        ("--indices", "1,a"),
+    ] {
+        let out = run(&["extract", "clip.mp4", "out", option, value], &dir);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{option} {value}: {err}");
+        assert!(
+            err.starts_with("error: ") && err.contains(option),
+            "{option}: {err}"
+        );
+    }
+    assert!(!dir.join("out").exists());
+}
+
+#[test]
+fn every_subcommand_has_help() {
+    let dir = common::scratch("cli-help");
+    for args in [
+        &["--help"][..],
+        &["-h"],
+        &["help"],
+        &["probe", "--help"],
+        &["extract", "--help"],
+        &["upload", "--help"],
+        &["help", "extract"],
+    ] {
+        let out = run(args, &dir);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {}", stderr(&out));
+        let text = String::from_utf8(out.stdout).unwrap();
+        assert!(text.contains("Usage: video-dataset"), "{args:?}: {text}");
+        assert!(text.contains("Exit status:"), "{args:?}: {text}");
+    }
+    let out = run(&["extract", "--help"], &dir);
+    let text = String::from_utf8(out.stdout).unwrap();
+    for option in [
+        "--indices",
+        "--step",
+        "--fps",
+        "--max-frames",
+        "--format",
+        "--annotations",
+    ] {
+        assert!(text.contains(option), "{option}: {text}");
+    }
+}
+
+/// SIGTERM and SIGINT stop an extraction cleanly: status 143 / 130, a one-line message, no
+/// staging file left, and the same command again completes the dataset.
+#[test]
+fn signals_stop_cleanly_and_a_rerun_completes() {
+    let dir = common::scratch("cli-signal");
+    lavfi_clip(
+        &dir,
+        "long.mp4",
+        "testsrc2=size=640x360:rate=25",
+        &[X264_ARGS, &["-frames:v", "150"]].concat(),
+    );
+    for (signal, status) in [("TERM", 143), ("INT", 130)] {
+        let out = dir.join(format!("out-{signal}"));
+        let args = ["extract", "long.mp4", out.to_str().unwrap(), "--step", "1"];
+        let args = [&args[..], &["--format", "png", "--quiet"]].concat();
+        let child = Command::new(env!("CARGO_BIN_EXE_video-dataset"))
+            .args(&args)
+            .current_dir(&dir)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Once a few frames are stored.
+        let started = std::time::Instant::now();
+        while std::fs::read_dir(&out).map_or(0, |d| d.count()) < 4 {
+            assert!(started.elapsed().as_secs() < 60, "no frame stored");
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        let killed = Command::new("kill")
+            .args(["-s", signal, &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(killed.success());
+        let ended = child.wait_with_output().unwrap();
+        let err = stderr(&ended);
+        assert_eq!(ended.status.code(), Some(status), "SIG{signal}: {err}");
+        assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+        assert!(
+            err.contains(&format!("interrupted by SIG{signal}")),
+            "{err}"
+        );
+        assert!(
+            !out.join("long.scene.json").exists(),
+            "SIG{signal} came too late"
+        );
+        for e in std::fs::read_dir(&out).unwrap() {
+            let name = e.unwrap().file_name().to_string_lossy().into_owned();
+            assert!(!name.contains('#'), "staging file {name} left");
+        }
+        let again = run(&args, &dir);
+        assert_eq!(again.status.code(), Some(0), "{}", stderr(&again));
+        assert!(out.join("long.scene.json").is_file());
+        assert_eq!(
+            std::fs::read_dir(&out)
+                .unwrap()
+                .filter(|e| e
+                    .as_ref()
+                    .unwrap()
+                    .path()
+                    .extension()
+                    .is_some_and(|x| x == "png"))
+                .count(),
+            150
+        );
+    }
+}
