@@ -185,3 +185,67 @@ async fn a_supervisely_project_sampled_as_one_job() {
     assert_eq!(report.frames_existing, 16);
     assert_eq!(report.frames_planned, 16);
 }
+
+/// The same project in an in-memory store (a `TreeSource::Store`: videos and annotations are
+/// keys of it, read through `VideoTree::store`): the same outcome.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_supervisely_project_in_a_store_sampled_as_one_job() {
+    use std::sync::Arc;
+    use video_dataset::ObjectStoreSink;
+    use video_dataset::storage::object_store::memory::InMemory;
+    use video_dataset::storage::object_store::path::Path as StorePath;
+    use video_dataset::storage::object_store::{ObjectStoreExt, PutPayload};
+
+    let dir = common::scratch("jobs-tree-store");
+    let root = dir.join("project");
+    project(&root);
+    let store = Arc::new(InMemory::new());
+    for rel in [
+        "meta.json",
+        "street/ann/street.mp4.json",
+        "street/video/street.mp4",
+        "street/video/plain.mp4",
+        "street/video/broken.mp4",
+        "park/video/walk.mp4",
+        "park/ann/walk.mp4.json",
+        "README.md",
+    ] {
+        let bytes = std::fs::read(root.join(rel)).unwrap();
+        store
+            .put(
+                &StorePath::from(format!("p/{rel}")),
+                PutPayload::from(bytes),
+            )
+            .await
+            .unwrap();
+    }
+    let sink = ObjectStoreSink::new(store, StorePath::from("p"));
+    let tree = discover_tree(sink, &TreeOptions::default()).await.unwrap();
+    assert!(tree.supervisely && tree.store.is_some());
+    let out = dir.join("out");
+    let spec = JobSpec::from_tree(out.to_str().unwrap(), &tree).options(
+        ExtractOptions::default()
+            .plan(SamplingPlan::all())
+            .only_annotated(true),
+    );
+    let status = submit(spec)
+        .unwrap()
+        .wait(Duration::from_secs(300))
+        .await
+        .unwrap();
+    let JobStatus::PartiallyFailed { report, failures } = &status else {
+        panic!("{status:?}");
+    };
+    let mut bad: Vec<&str> = failures.iter().map(|f| f.source.as_str()).collect();
+    bad.sort();
+    assert_eq!(bad.len(), 2, "{failures:?}");
+    assert!(bad[0].ends_with("park/video/walk.mp4"), "{bad:?}");
+    assert!(bad[1].ends_with("street/video/broken.mp4"), "{bad:?}");
+    assert_eq!((report.frames_planned, report.frames_written), (16, 16));
+    assert_eq!(
+        files(&out.join("street/ann")),
+        ANNOTATED
+            .map(|i| format!("street_{i:06}.jpg.json"))
+            .to_vec()
+    );
+}
