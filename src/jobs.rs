@@ -47,7 +47,10 @@ use tracing::Instrument as _;
 use video_core::{DatasetSink as _, FrameRecord, layout};
 use video_storage::ObjectStoreSink;
 
-use crate::{Error, ExtractOptions, ExtractProgress, Result, VideoInput, extract_frames};
+use crate::{
+    Error, ExtractOptions, ExtractProgress, Result, TreeEntry, VideoInput, VideoTree,
+    extract_frames,
+};
 
 /// How often, at most, a running job rewrites its record (it is also written at each video's
 /// end and at the job's end).
@@ -64,6 +67,30 @@ pub struct JobVideo {
     /// The dataset folder of its frames (`/`-separated, `""` for the top): its
     /// [`ExtractOptions::folder_path`].
     pub folder_path: String,
+    /// Where its own annotation is: a video of a [`VideoTree`] (see [`JobVideo::from_tree_entry`]).
+    /// When set, the video's [`ExtractOptions::annotation`] is the entry's
+    /// [`TreeEntry::annotation_input`] (none for an entry without one), read when the video
+    /// starts and dropped when it ends; an annotation that cannot be read fails this video only.
+    /// Default: none (the job's [`JobSpec::options`] annotation, if any).
+    pub annotation_source: Option<TreeAnnotation>,
+}
+
+/// A video's annotation in a source tree, read when the video starts (see
+/// [`JobVideo::annotation_source`]).
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct TreeAnnotation {
+    /// The tree's entry of the video.
+    pub entry: Arc<TreeEntry>,
+    /// The tree's store, for an entry whose files are keys of it ([`VideoTree::store`]).
+    pub store: Option<ObjectStoreSink>,
+}
+
+impl TreeAnnotation {
+    /// Read the annotation (see [`TreeEntry::annotation_input`]).
+    async fn read(&self) -> Result<Option<crate::AnnotationInput>> {
+        self.entry.annotation_input(self.store.as_ref()).await
+    }
 }
 
 impl JobVideo {
@@ -72,6 +99,22 @@ impl JobVideo {
         Self {
             input: input.into(),
             folder_path: folder_path.into(),
+            annotation_source: None,
+        }
+    }
+
+    /// The video of a tree's entry, into the entry's [`folder`](TreeEntry::folder) (the output
+    /// mirrors the tree), with the entry's own annotation as its
+    /// [`annotation_source`](Self::annotation_source). `store`: the tree's
+    /// [`store`](VideoTree::store).
+    pub fn from_tree_entry(entry: &TreeEntry, store: Option<&ObjectStoreSink>) -> Self {
+        Self {
+            input: entry.source.clone(),
+            folder_path: entry.folder.clone(),
+            annotation_source: Some(TreeAnnotation {
+                entry: Arc::new(entry.clone()),
+                store: store.cloned(),
+            }),
         }
     }
 
@@ -116,6 +159,47 @@ impl JobSpec {
     /// Add the video `input`, its frames into the dataset folder `folder_path`.
     pub fn video(mut self, input: impl Into<VideoInput>, folder_path: impl Into<String>) -> Self {
         self.videos.push(JobVideo::new(input, folder_path));
+        self
+    }
+
+    /// A job of every video of `tree` into `dataset` (see [`JobSpec::tree`]).
+    ///
+    /// ```no_run
+    /// # async fn demo() -> video_dataset::Result<()> {
+    /// use std::time::Duration;
+    /// use video_dataset::{ExtractOptions, JobSpec, TreeOptions, discover_tree, submit};
+    ///
+    /// // A Supervisely video project: each video with its own annotation, only annotated frames.
+    /// let tree = discover_tree("project/", &TreeOptions::default()).await?;
+    /// let spec = JobSpec::from_tree("dataset/", &tree)
+    ///     .options(ExtractOptions::default().only_annotated(true));
+    /// let status = submit(spec)?.wait(Duration::from_secs(3600)).await?;
+    /// println!("{status:?}");
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn from_tree(dataset: impl Into<String>, tree: &VideoTree) -> Self {
+        Self::new(dataset).tree(tree)
+    }
+
+    /// Add every video of `tree`, in its order, each with [`JobVideo::from_tree_entry`]: its
+    /// frames into the entry's folder (the output mirrors the tree) and, for a Supervisely video
+    /// project, its own annotation, read when the video starts. The job's
+    /// [`options`](Self::options) (`only_annotated`, the plan, the format, …) apply to every video;
+    /// their `annotation` is replaced by each video's own (none for a video without one).
+    ///
+    /// For a Supervisely project, the dataset becomes a Supervisely images project: the frames of
+    /// an annotated video go to `<dataset>/img`, their labels to `<dataset>/ann`, the classes and
+    /// tags of every video into the merged `meta.json` at the root, and each dataset folder gets
+    /// its COCO file, all kept whole while videos finish in parallel (see
+    /// [`extract_frames`]). A video of the project without an annotation file is extracted as
+    /// without an annotation: its frames go to `<dataset>/`, without labels.
+    pub fn tree(mut self, tree: &VideoTree) -> Self {
+        self.videos.extend(
+            tree.entries
+                .iter()
+                .map(|e| JobVideo::from_tree_entry(e, tree.store.as_ref())),
+        );
         self
     }
 
@@ -627,17 +711,27 @@ impl Job {
             job: self.stored_running.clone(),
             inner: self.spec.options.progress.clone(),
         };
-        let options = self
+        let mut options = self
             .spec
             .options
             .clone()
             .folder_path(video.folder_path.clone())
             .progress(Some(Arc::new(progress)));
         let (input, dataset) = (video.input.clone(), self.spec.dataset.clone());
+        let annotation_source = video.annotation_source.clone();
         let job = self.stored_running.clone();
         let span = tracing::info_span!("video", path = %video.source(), index);
         async move {
-            let r = extract_frames(input, dataset, options).await;
+            let r = match annotation_source {
+                Some(source) => match source.read().await {
+                    Ok(annotation) => {
+                        options = options.annotation(annotation);
+                        extract_frames(input, dataset, options).await
+                    }
+                    Err(e) => Err(e),
+                },
+                None => extract_frames(input, dataset, options).await,
+            };
             job.fetch_sub(counter.load(Ordering::Relaxed), Ordering::Relaxed);
             r
         }

@@ -21,7 +21,8 @@ pub use job::{
 };
 pub use jobs::{
     ErrorRecord, JobHandle, JobRecord, JobReport, JobSpec, JobState, JobStatus, JobVideo,
-    VideoEntry, VideoFailure, VideoState, VideoSummary, list_jobs, read_job, submit,
+    TreeAnnotation, VideoEntry, VideoFailure, VideoState, VideoSummary, list_jobs, read_job,
+    submit,
 };
 pub use tree::{
     TreeEntry, TreeFile, TreeOptions, TreeSource, VIDEO_EXTENSIONS, VideoTree, discover_tree,

@@ -179,6 +179,9 @@ pub struct VideoTree {
     pub supervisely: bool,
     /// The videos.
     pub entries: Vec<TreeEntry>,
+    /// The store of a [`TreeSource::Store`], whose entries' files are its keys (for
+    /// [`TreeEntry::annotation_input`]); `None` for the other sources.
+    pub store: Option<ObjectStoreSink>,
 }
 
 /// One file found: its `/`-separated relative path and where to read it (in a store: its
@@ -337,10 +340,15 @@ pub async fn discover_tree(
             source: None,
         });
     }
+    let store = match source {
+        TreeSource::Store(sink) => Some(sink),
+        _ => None,
+    };
     Ok(VideoTree {
         root,
         supervisely,
         entries,
+        store,
     })
 }
 
