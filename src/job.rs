@@ -67,6 +67,10 @@ pub struct ExtractOptions {
     pub deadline: Option<Duration>,
     /// Told about every frame as soon as it is stored. Default: none.
     pub progress: Option<Arc<dyn ExtractProgress>>,
+    /// The [`annotation`](Self::annotation) is a placeholder (no figures) to be given the probed
+    /// video's display size and frame count: a tree video of a Supervisely project without an
+    /// annotation file (see [`JobSpec::tree`](crate::JobSpec::tree)).
+    pub(crate) annotation_sized_to_video: bool,
 }
 
 /// Follows an [`extract_frames`] job (see [`ExtractOptions::progress`]).
@@ -94,6 +98,7 @@ impl Default for ExtractOptions {
             stall_timeout: Duration::from_secs(20),
             deadline: None,
             progress: None,
+            annotation_sized_to_video: false,
         }
     }
 }
@@ -581,6 +586,15 @@ async fn run(
     };
     let metadata = demuxer.as_dyn().probe().await?;
     let table = demuxer.as_dyn().frame_table().await?;
+    let mut options = options;
+    if options.annotation_sized_to_video
+        && let Some(input) = &mut options.annotation
+    {
+        let mut annotation = (*input.annotation).clone();
+        annotation.size = video_annotation::ImageSize::new(metadata.width, metadata.height);
+        annotation.frame_count = Some(metadata.frame_count);
+        input.annotation = Arc::new(annotation);
+    }
     // Annotations are checked against the video before anything is written.
     let annotator = match &options.annotation {
         Some(input) => {

@@ -87,9 +87,26 @@ pub struct TreeAnnotation {
 }
 
 impl TreeAnnotation {
-    /// Read the annotation (see [`TreeEntry::annotation_input`]).
-    async fn read(&self) -> Result<Option<crate::AnnotationInput>> {
-        self.entry.annotation_input(self.store.as_ref()).await
+    /// Read the annotation (see [`TreeEntry::annotation_input`]). A video of a Supervisely
+    /// project without an annotation file gets an empty one with the project's meta, to be
+    /// sized to the probed video (the `bool`): as Supervisely sees it, a video with no figures.
+    async fn read(&self) -> Result<(Option<crate::AnnotationInput>, bool)> {
+        match (&self.entry.annotation, &self.entry.project_meta) {
+            (None, Some(meta)) => {
+                let (name, bytes) = crate::tree::read_file(meta, self.store.as_ref()).await?;
+                let meta = video_annotation::supervisely::read_meta(&name, bytes.as_slice())?;
+                let annotation = video_annotation::VideoAnnotation {
+                    meta,
+                    ..Default::default()
+                };
+                let name = format!("{} (no annotation file)", self.entry.relative_path);
+                Ok((Some(crate::AnnotationInput::new(name, annotation)), true))
+            }
+            _ => Ok((
+                self.entry.annotation_input(self.store.as_ref()).await?,
+                false,
+            )),
+        }
     }
 }
 
@@ -107,6 +124,12 @@ impl JobVideo {
     /// mirrors the tree), with the entry's own annotation as its
     /// [`annotation_source`](Self::annotation_source). `store`: the tree's
     /// [`store`](VideoTree::store).
+    ///
+    /// When the video runs, its manifest's `sample_info` gets the entry's
+    /// [`provenance`](TreeEntry::provenance) (`source_root`, `relative_path`, `video_name`) added
+    /// to the job's [`ExtractOptions::sample_info`]: the caller's other keys are kept, and where
+    /// the caller set one of these three, the tree's value replaces it. Each frame's index and
+    /// pts are in its manifest record ([`FrameRecord::index`], [`FrameRecord::pts_seconds`]).
     pub fn from_tree_entry(entry: &TreeEntry, store: Option<&ObjectStoreSink>) -> Self {
         Self {
             input: entry.source.clone(),
@@ -192,8 +215,13 @@ impl JobSpec {
     /// an annotated video go to `<dataset>/img`, their labels to `<dataset>/ann`, the classes and
     /// tags of every video into the merged `meta.json` at the root, and each dataset folder gets
     /// its COCO file, all kept whole while videos finish in parallel (see
-    /// [`extract_frames`]). A video of the project without an annotation file is extracted as
-    /// without an annotation: its frames go to `<dataset>/`, without labels.
+    /// [`extract_frames`]). A video of the project without an annotation file is a video with
+    /// an empty annotation, as Supervisely sees it: its frames go to `<dataset>/img` with empty
+    /// `<dataset>/ann/*.json` files and, with `only_annotated`, none is sampled (the video
+    /// succeeds with 0 frames).
+    ///
+    /// Every video's manifest records where it came from in its `sample_info` (see
+    /// [`JobVideo::from_tree_entry`]).
     pub fn tree(mut self, tree: &VideoTree) -> Self {
         self.videos.extend(
             tree.entries
@@ -724,8 +752,11 @@ impl Job {
         async move {
             let r = match annotation_source {
                 Some(source) => match source.read().await {
-                    Ok(annotation) => {
+                    Ok((annotation, sized_to_video)) => {
+                        // Provenance: the tree's keys over the caller's.
+                        options.sample_info.extend(source.entry.provenance());
                         options = options.annotation(annotation);
+                        options.annotation_sized_to_video = sized_to_video;
                         extract_frames(input, dataset, options).await
                     }
                     Err(e) => Err(e),

@@ -156,6 +156,8 @@ pub enum TreeFile {
 pub struct TreeEntry {
     /// The video, as [`extract_frames`](crate::extract_frames) takes it.
     pub source: VideoInput,
+    /// The tree's root as given ([`VideoTree::root`]).
+    pub root: String,
     /// Its path relative to the tree's root, `/`-separated (`a/b/clip.mp4`).
     pub relative_path: String,
     /// The dataset folder its frames go to (`a/b`; `""` for the root), for
@@ -324,6 +326,7 @@ pub async fn discover_tree(
         };
         entries.push(TreeEntry {
             source,
+            root: root.clone(),
             relative_path: rel.to_owned(),
             folder,
             annotation,
@@ -353,6 +356,25 @@ pub async fn discover_tree(
 }
 
 impl TreeEntry {
+    /// The video's file name: the last part of its [`relative_path`](Self::relative_path)
+    /// (Supervisely's video name).
+    pub fn video_name(&self) -> &str {
+        self.relative_path
+            .rsplit_once('/')
+            .map_or(self.relative_path.as_str(), |(_, name)| name)
+    }
+
+    /// Where the video came from, as `sample_info` keys (see [`JobVideo::from_tree_entry`](crate::JobVideo::from_tree_entry)):
+    /// `source_root` ([`root`](Self::root)), `relative_path` and `video_name`
+    /// ([`video_name`](Self::video_name)).
+    pub fn provenance(&self) -> serde_json::Map<String, serde_json::Value> {
+        let mut info = serde_json::Map::new();
+        info.insert("source_root".into(), self.root.clone().into());
+        info.insert("relative_path".into(), self.relative_path.clone().into());
+        info.insert("video_name".into(), self.video_name().to_owned().into());
+        info
+    }
+
     /// The entry's Supervisely annotation, read and checked against the project meta, for
     /// [`ExtractOptions::annotation`](crate::ExtractOptions::annotation); `None` for a video
     /// without one. `store` is the tree's store for [`TreeFile::Key`]s (ignored otherwise).
@@ -389,7 +411,10 @@ impl TreeEntry {
 }
 
 /// A file's name (for messages) and bytes.
-async fn read_file(file: &TreeFile, store: Option<&ObjectStoreSink>) -> Result<(String, Vec<u8>)> {
+pub(crate) async fn read_file(
+    file: &TreeFile,
+    store: Option<&ObjectStoreSink>,
+) -> Result<(String, Vec<u8>)> {
     match file {
         TreeFile::File(p) => std::fs::read(p)
             .map(|b| (p.display().to_string(), b))
