@@ -364,9 +364,10 @@ impl TreeEntry {
             .map_or(self.relative_path.as_str(), |(_, name)| name)
     }
 
-    /// Where the video came from, as `sample_info` keys (see [`JobVideo::from_tree_entry`](crate::JobVideo::from_tree_entry)):
-    /// `source_root` ([`root`](Self::root)), `relative_path` and `video_name`
-    /// ([`video_name`](Self::video_name)).
+    /// Where the video came from, as `sample_info` keys: `source_root` ([`root`](Self::root)),
+    /// `relative_path` and `video_name` ([`video_name`](Self::video_name)). A job adds them to
+    /// each tree video's manifest (see
+    /// [`JobVideo::from_tree_entry`](crate::JobVideo::from_tree_entry)).
     pub fn provenance(&self) -> serde_json::Map<String, serde_json::Value> {
         let mut info = serde_json::Map::new();
         info.insert("source_root".into(), self.root.clone().into());
