@@ -257,6 +257,9 @@ fn every_subcommand_has_help() {
         &["probe", "--help"],
         &["extract", "--help"],
         &["upload", "--help"],
+        &["sample", "--help"],
+        &["jobs", "--help"],
+        &["jobs", "wait", "--help"],
         &["help", "extract"],
     ] {
         let out = run(args, &dir);
@@ -343,5 +346,140 @@ fn signals_stop_cleanly_and_a_rerun_completes() {
                 .count(),
             150
         );
+    }
+}
+
+/// `sample` runs a tree as one job: a bad video is named on stderr with status 3, the good
+/// ones' frames are under their mirrored folders; a re-run writes nothing new; `jobs` reads the
+/// records back.
+#[test]
+fn sample_runs_a_tree_and_jobs_reads_its_records() {
+    let dir = common::scratch("cli-sample");
+    let src = dir.join("src");
+    let short = [X264_ARGS, &["-frames:v", "20"]].concat();
+    lavfi_clip(
+        &src.join("a/x"),
+        "one.mp4",
+        "testsrc2=size=160x120:rate=25",
+        &short,
+    );
+    lavfi_clip(
+        &src.join("b"),
+        "two.mp4",
+        "testsrc=size=160x120:rate=25",
+        &short,
+    );
+    std::fs::create_dir_all(src.join("c")).unwrap();
+    std::fs::write(src.join("c/bad.mp4"), "not a video at all\n").unwrap();
+
+    let args = [
+        "sample", "src", "out", "--step", "5", "--jobs", "2", "--json",
+    ];
+    let first = run(&args, &dir);
+    let err = stderr(&first);
+    assert_eq!(first.status.code(), Some(3), "{err}");
+    let failed: Vec<&str> = err.lines().filter(|l| l.starts_with("failed: ")).collect();
+    assert_eq!(failed.len(), 1, "{err}");
+    assert!(failed[0].contains("bad.mp4"), "{err}");
+    let record: serde_json::Value = serde_json::from_slice(&first.stdout).unwrap();
+    assert_eq!(record["state"], "partially_failed");
+    let first_id = record["job_id"].as_str().unwrap().to_owned();
+    assert!(err.contains(&first_id), "{err}");
+    let frames = |folder: &str, video: &str| -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir.join("out").join(folder))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with(&format!("{video}_")) && n.ends_with(".jpg"))
+            .collect();
+        names.sort();
+        names
+    };
+    assert_eq!(frames("a/x", "one").len(), 4);
+    assert_eq!(frames("b", "two").len(), 4);
+    let written: u64 = record["videos"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|v| v["frames_written"].as_u64())
+        .sum();
+    assert_eq!(written, 8, "{record}");
+
+    // Again: the same failure, nothing new written for the good ones.
+    let again = run(&args, &dir);
+    assert_eq!(again.status.code(), Some(3), "{}", stderr(&again));
+    let record: serde_json::Value = serde_json::from_slice(&again.stdout).unwrap();
+    let second_id = record["job_id"].as_str().unwrap().to_owned();
+    assert_ne!(first_id, second_id);
+    for v in record["videos"].as_array().unwrap() {
+        if v["state"] == "succeeded" {
+            assert_eq!(v["frames_written"].as_u64(), Some(0), "{v}");
+            assert_eq!(v["frames_existing"].as_u64(), Some(4), "{v}");
+        }
+    }
+
+    // `jobs list`: both, in order.
+    let list = json(&run(&["jobs", "list", "out", "--json"], &dir));
+    let ids: Vec<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["job_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, [first_id.as_str(), second_id.as_str()]);
+    let text = run(&["jobs", "list", "out"], &dir);
+    assert_eq!(String::from_utf8(text.stdout).unwrap().lines().count(), 2);
+
+    // `jobs status`.
+    let status = json(&run(&["jobs", "status", "out", &first_id, "--json"], &dir));
+    assert_eq!(status["state"], "partially_failed");
+    assert_eq!(status["videos_failed"].as_u64(), Some(1));
+
+    // `jobs wait` on an ended job: at once, with the job's status.
+    let started = std::time::Instant::now();
+    let waited = run(
+        &[
+            "jobs",
+            "wait",
+            "out",
+            &first_id,
+            "--timeout",
+            "0.1",
+            "--json",
+        ],
+        &dir,
+    );
+    assert!(started.elapsed().as_secs() < 10);
+    assert_eq!(waited.status.code(), Some(3), "{}", stderr(&waited));
+    assert!(stderr(&waited).contains("bad.mp4"));
+
+    // An unknown job: status 1, one line.
+    let none = run(
+        &["jobs", "status", "out", "0000000000000000-00000000"],
+        &dir,
+    );
+    assert_eq!(none.status.code(), Some(1), "{}", stderr(&none));
+
+    // Bad arguments: status 2 with the usage.
+    for args in [
+        &["sample"][..],
+        &["sample", "src"],
+        &["sample", "src", "out", "--jobs", "0"],
+        &["sample", "src", "out", "--indices", "1", "--fps", "2"],
+        &["sample", "src", "out", "--annotations", "a.json"],
+        &["jobs"],
+        &["jobs", "status", "out"],
+        &["jobs", "cancel", "out", &first_id],
+        &["jobs", "wait", "out", &first_id, "--timeout", "-1"],
+        &["jobs", "wait", "out", &first_id, "--timeout", "soon"],
+    ] {
+        let out = run(args, &dir);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        // A value clap cannot read names the option; the rest come with the usage.
+        assert!(
+            err.contains("Usage: video-dataset") || err.contains("--"),
+            "{args:?}: {err}"
+        );
+        assert!(out.stdout.is_empty(), "{args:?}");
     }
 }
