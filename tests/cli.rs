@@ -483,3 +483,66 @@ fn sample_runs_a_tree_and_jobs_reads_its_records() {
         assert!(out.stdout.is_empty(), "{args:?}");
     }
 }
+
+/// SIGTERM stops `sample` by cancelling its job: status 143, the record says `cancelled`, and
+/// the same command again completes the dataset.
+#[test]
+fn a_signal_cancels_the_sample_job_and_a_rerun_completes() {
+    let dir = common::scratch("cli-sample-signal");
+    let long = [X264_ARGS, &["-frames:v", "150"]].concat();
+    for name in ["a", "b"] {
+        lavfi_clip(
+            &dir.join("src").join(name),
+            "long.mp4",
+            "testsrc2=size=640x360:rate=25",
+            &long,
+        );
+    }
+    let args = [
+        "sample", "src", "out", "--step", "1", "--format", "png", "--jobs", "1", "-q",
+    ];
+    let child = Command::new(env!("CARGO_BIN_EXE_video-dataset"))
+        .args(args)
+        .current_dir(&dir)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    let stored = || {
+        ["a", "b"]
+            .iter()
+            .map(|f| {
+                std::fs::read_dir(dir.join("out").join(f)).map_or(0, |d| {
+                    d.filter(|e| {
+                        e.as_ref()
+                            .is_ok_and(|e| e.path().extension().is_some_and(|x| x == "png"))
+                    })
+                    .count()
+                })
+            })
+            .sum::<usize>()
+    };
+    while stored() < 4 {
+        assert!(started.elapsed().as_secs() < 60, "no frame stored");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let killed = Command::new("kill")
+        .args(["-s", "TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let ended = child.wait_with_output().unwrap();
+    let err = stderr(&ended);
+    assert_eq!(ended.status.code(), Some(143), "{err}");
+    assert!(err.contains("interrupted by SIGTERM"), "{err}");
+    let list = json(&run(&["jobs", "list", "out", "--json"], &dir));
+    assert_eq!(list[0]["state"], "cancelled", "{list}");
+
+    let again = run(&args, &dir);
+    assert_eq!(again.status.code(), Some(0), "{}", stderr(&again));
+    for f in ["a", "b"] {
+        assert!(dir.join("out").join(f).join("long.scene.json").is_file());
+    }
+    assert_eq!(stored(), 2 * 150);
+}
