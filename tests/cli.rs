@@ -546,3 +546,45 @@ fn a_signal_cancels_the_sample_job_and_a_rerun_completes() {
     }
     assert_eq!(stored(), 2 * 150);
 }
+
+/// `sample` over a Supervisely video project: each video with its own annotation, so
+/// `--only-annotated` goes without `--annotations`; `--datasets` keeps one dataset.
+#[test]
+fn sample_a_supervisely_project_only_annotated() {
+    let dir = common::scratch("cli-sample-sly");
+    let fixture =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("video-annotation/tests/data/supervisely");
+    let root = dir.join("project");
+    for rel in ["meta.json", "street/ann/street.mp4.json"] {
+        std::fs::create_dir_all(root.join(rel).parent().unwrap()).unwrap();
+        std::fs::copy(fixture.join(rel), root.join(rel)).unwrap();
+    }
+    let clip = |dir: &Path, name: &str, size: &str, frames: &str| {
+        lavfi_clip(
+            dir,
+            name,
+            &format!("testsrc2=size={size}:rate=25"),
+            &[X264_ARGS, &["-frames:v", frames]].concat(),
+        )
+    };
+    clip(&root.join("street/video"), "street.mp4", "1280x720", "60");
+    clip(&root.join("street/video"), "plain.mp4", "160x120", "6");
+    clip(&root.join("park/video"), "walk.mp4", "160x120", "4");
+    let out = run(
+        &[
+            "sample",
+            "project",
+            "out",
+            "--only-annotated",
+            "--datasets",
+            "street",
+            "-q",
+        ],
+        &dir,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let street = dir.join("out/street");
+    assert_eq!(std::fs::read_dir(street.join("img")).unwrap().count(), 10);
+    assert!(street.join("plain_000005.jpg").is_file());
+    assert!(!dir.join("out/park").exists());
+}

@@ -195,11 +195,13 @@ struct ImageOpts {
     /// The Supervisely project meta of --annotations [default: inferred from the annotation].
     #[arg(long, value_name = "META.json", requires = "annotations")]
     meta: Option<String>,
-    /// Keep only the frames with figures (with no plan option: every frame is sampled).
-    #[arg(long, requires = "annotations")]
+    /// Keep only the frames with figures (with no plan option: every frame is sampled). With
+    /// --annotations, or `sample` over a Supervisely video project.
+    #[arg(long)]
     only_annotated: bool,
-    /// Do not write the COCO instances file.
-    #[arg(long, requires = "annotations")]
+    /// Do not write the COCO instances file (with --annotations, or `sample` over a Supervisely
+    /// video project).
+    #[arg(long)]
     no_coco: bool,
     /// Fail when probing or decoding makes no progress for S seconds [default: 20].
     #[arg(long, allow_negative_numbers = true, value_name = "S", value_parser = |v: &str| extract_args::parse_seconds("--stall-timeout", v))]
@@ -242,6 +244,7 @@ impl ExtractCmd {
             no_coco: i.no_coco,
             stall_timeout: i.stall_timeout,
             deadline: i.deadline,
+            tree_annotations: false,
         }
     }
 }
@@ -280,7 +283,10 @@ struct SampleCmd {
 impl SampleCmd {
     /// The plan and image options, as `extract` takes them.
     fn extract_args(&self) -> ExtractArgs {
-        ExtractCmd::extract_args_of(&self.plan, &self.image)
+        ExtractArgs {
+            tree_annotations: true,
+            ..ExtractCmd::extract_args_of(&self.plan, &self.image)
+        }
     }
 }
 
