@@ -257,6 +257,9 @@ fn every_subcommand_has_help() {
         &["probe", "--help"],
         &["extract", "--help"],
         &["upload", "--help"],
+        &["sample", "--help"],
+        &["jobs", "--help"],
+        &["jobs", "wait", "--help"],
         &["help", "extract"],
     ] {
         let out = run(args, &dir);
@@ -344,4 +347,244 @@ fn signals_stop_cleanly_and_a_rerun_completes() {
             150
         );
     }
+}
+
+/// `sample` runs a tree as one job: a bad video is named on stderr with status 3, the good
+/// ones' frames are under their mirrored folders; a re-run writes nothing new; `jobs` reads the
+/// records back.
+#[test]
+fn sample_runs_a_tree_and_jobs_reads_its_records() {
+    let dir = common::scratch("cli-sample");
+    let src = dir.join("src");
+    let short = [X264_ARGS, &["-frames:v", "20"]].concat();
+    lavfi_clip(
+        &src.join("a/x"),
+        "one.mp4",
+        "testsrc2=size=160x120:rate=25",
+        &short,
+    );
+    lavfi_clip(
+        &src.join("b"),
+        "two.mp4",
+        "testsrc=size=160x120:rate=25",
+        &short,
+    );
+    std::fs::create_dir_all(src.join("c")).unwrap();
+    std::fs::write(src.join("c/bad.mp4"), "not a video at all\n").unwrap();
+
+    let args = [
+        "sample", "src", "out", "--step", "5", "--jobs", "2", "--json",
+    ];
+    let first = run(&args, &dir);
+    let err = stderr(&first);
+    assert_eq!(first.status.code(), Some(3), "{err}");
+    let failed: Vec<&str> = err.lines().filter(|l| l.starts_with("failed: ")).collect();
+    assert_eq!(failed.len(), 1, "{err}");
+    assert!(failed[0].contains("bad.mp4"), "{err}");
+    let record: serde_json::Value = serde_json::from_slice(&first.stdout).unwrap();
+    assert_eq!(record["state"], "partially_failed");
+    let first_id = record["job_id"].as_str().unwrap().to_owned();
+    assert!(err.contains(&first_id), "{err}");
+    let frames = |folder: &str, video: &str| -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir.join("out").join(folder))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with(&format!("{video}_")) && n.ends_with(".jpg"))
+            .collect();
+        names.sort();
+        names
+    };
+    assert_eq!(frames("a/x", "one").len(), 4);
+    assert_eq!(frames("b", "two").len(), 4);
+    let written: u64 = record["videos"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|v| v["frames_written"].as_u64())
+        .sum();
+    assert_eq!(written, 8, "{record}");
+
+    // Again: the same failure, nothing new written for the good ones.
+    let again = run(&args, &dir);
+    assert_eq!(again.status.code(), Some(3), "{}", stderr(&again));
+    let record: serde_json::Value = serde_json::from_slice(&again.stdout).unwrap();
+    let second_id = record["job_id"].as_str().unwrap().to_owned();
+    assert_ne!(first_id, second_id);
+    for v in record["videos"].as_array().unwrap() {
+        if v["state"] == "succeeded" {
+            assert_eq!(v["frames_written"].as_u64(), Some(0), "{v}");
+            assert_eq!(v["frames_existing"].as_u64(), Some(4), "{v}");
+        }
+    }
+
+    // `jobs list`: both, in order.
+    let list = json(&run(&["jobs", "list", "out", "--json"], &dir));
+    let ids: Vec<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["job_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, [first_id.as_str(), second_id.as_str()]);
+    let text = run(&["jobs", "list", "out"], &dir);
+    assert_eq!(String::from_utf8(text.stdout).unwrap().lines().count(), 2);
+
+    // `jobs status`.
+    let status = json(&run(&["jobs", "status", "out", &first_id, "--json"], &dir));
+    assert_eq!(status["state"], "partially_failed");
+    assert_eq!(status["videos_failed"].as_u64(), Some(1));
+
+    // `jobs wait` on an ended job: at once, with the job's status.
+    let started = std::time::Instant::now();
+    let waited = run(
+        &[
+            "jobs",
+            "wait",
+            "out",
+            &first_id,
+            "--timeout",
+            "0.1",
+            "--json",
+        ],
+        &dir,
+    );
+    assert!(started.elapsed().as_secs() < 10);
+    assert_eq!(waited.status.code(), Some(3), "{}", stderr(&waited));
+    assert!(stderr(&waited).contains("bad.mp4"));
+
+    // An unknown job: status 1, one line.
+    let none = run(
+        &["jobs", "status", "out", "0000000000000000-00000000"],
+        &dir,
+    );
+    assert_eq!(none.status.code(), Some(1), "{}", stderr(&none));
+
+    // Bad arguments: status 2 with the usage.
+    for args in [
+        &["sample"][..],
+        &["sample", "src"],
+        &["sample", "src", "out", "--jobs", "0"],
+        &["sample", "src", "out", "--indices", "1", "--fps", "2"],
+        &["sample", "src", "out", "--annotations", "a.json"],
+        &["jobs"],
+        &["jobs", "status", "out"],
+        &["jobs", "cancel", "out", &first_id],
+        &["jobs", "wait", "out", &first_id, "--timeout", "-1"],
+        &["jobs", "wait", "out", &first_id, "--timeout", "soon"],
+    ] {
+        let out = run(args, &dir);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        // A value clap cannot read names the option; the rest come with the usage.
+        assert!(
+            err.contains("Usage: video-dataset") || err.contains("--"),
+            "{args:?}: {err}"
+        );
+        assert!(out.stdout.is_empty(), "{args:?}");
+    }
+}
+
+/// SIGTERM stops `sample` by cancelling its job: status 143, the record says `cancelled`, and
+/// the same command again completes the dataset.
+#[test]
+fn a_signal_cancels_the_sample_job_and_a_rerun_completes() {
+    let dir = common::scratch("cli-sample-signal");
+    let long = [X264_ARGS, &["-frames:v", "150"]].concat();
+    for name in ["a", "b"] {
+        lavfi_clip(
+            &dir.join("src").join(name),
+            "long.mp4",
+            "testsrc2=size=640x360:rate=25",
+            &long,
+        );
+    }
+    let args = [
+        "sample", "src", "out", "--step", "1", "--format", "png", "--jobs", "1", "-q",
+    ];
+    let child = Command::new(env!("CARGO_BIN_EXE_video-dataset"))
+        .args(args)
+        .current_dir(&dir)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    let stored = || {
+        ["a", "b"]
+            .iter()
+            .map(|f| {
+                std::fs::read_dir(dir.join("out").join(f)).map_or(0, |d| {
+                    d.filter(|e| {
+                        e.as_ref()
+                            .is_ok_and(|e| e.path().extension().is_some_and(|x| x == "png"))
+                    })
+                    .count()
+                })
+            })
+            .sum::<usize>()
+    };
+    while stored() < 4 {
+        assert!(started.elapsed().as_secs() < 60, "no frame stored");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let killed = Command::new("kill")
+        .args(["-s", "TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let ended = child.wait_with_output().unwrap();
+    let err = stderr(&ended);
+    assert_eq!(ended.status.code(), Some(143), "{err}");
+    assert!(err.contains("interrupted by SIGTERM"), "{err}");
+    let list = json(&run(&["jobs", "list", "out", "--json"], &dir));
+    assert_eq!(list[0]["state"], "cancelled", "{list}");
+
+    let again = run(&args, &dir);
+    assert_eq!(again.status.code(), Some(0), "{}", stderr(&again));
+    for f in ["a", "b"] {
+        assert!(dir.join("out").join(f).join("long.scene.json").is_file());
+    }
+    assert_eq!(stored(), 2 * 150);
+}
+
+/// `sample` over a Supervisely video project: each video with its own annotation, so
+/// `--only-annotated` goes without `--annotations`; `--datasets` keeps one dataset.
+#[test]
+fn sample_a_supervisely_project_only_annotated() {
+    let dir = common::scratch("cli-sample-sly");
+    let fixture =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("video-annotation/tests/data/supervisely");
+    let root = dir.join("project");
+    for rel in ["meta.json", "street/ann/street.mp4.json"] {
+        std::fs::create_dir_all(root.join(rel).parent().unwrap()).unwrap();
+        std::fs::copy(fixture.join(rel), root.join(rel)).unwrap();
+    }
+    let clip = |dir: &Path, name: &str, size: &str, frames: &str| {
+        lavfi_clip(
+            dir,
+            name,
+            &format!("testsrc2=size={size}:rate=25"),
+            &[X264_ARGS, &["-frames:v", frames]].concat(),
+        )
+    };
+    clip(&root.join("street/video"), "street.mp4", "1280x720", "60");
+    clip(&root.join("street/video"), "plain.mp4", "160x120", "6");
+    clip(&root.join("park/video"), "walk.mp4", "160x120", "4");
+    let out = run(
+        &[
+            "sample",
+            "project",
+            "out",
+            "--only-annotated",
+            "--datasets",
+            "street",
+            "-q",
+        ],
+        &dir,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let street = dir.join("out/street");
+    assert_eq!(std::fs::read_dir(street.join("img")).unwrap().count(), 10);
+    assert!(street.join("plain_000005.jpg").is_file());
+    assert!(!dir.join("out/park").exists());
 }

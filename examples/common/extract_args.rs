@@ -32,6 +32,9 @@ pub(crate) struct ExtractArgs {
     pub(crate) no_coco: bool,
     pub(crate) stall_timeout: Option<Duration>,
     pub(crate) deadline: Option<Duration>,
+    /// Each video brings its own annotation (`video-dataset sample` over a Supervisely video
+    /// project): `--only-annotated` and `--no-coco` go without `--annotations`.
+    pub(crate) tree_annotations: bool,
 }
 
 /// `--indices 3,17,42`: frame indices, comma-separated.
@@ -115,7 +118,8 @@ impl ExtractArgs {
             plan = plan.max_frames(m);
         }
         if self.annotations.is_none()
-            && (self.meta.is_some() || self.only_annotated || self.no_coco)
+            && (self.meta.is_some()
+                || (!self.tree_annotations && (self.only_annotated || self.no_coco)))
         {
             anyhow::bail!("--meta, --only-annotated and --no-coco go with --annotations");
         }
@@ -145,6 +149,10 @@ impl ExtractArgs {
             )?;
             options = options
                 .annotation(Some(input))
+                .only_annotated(self.only_annotated)
+                .coco(!self.no_coco);
+        } else if self.tree_annotations {
+            options = options
                 .only_annotated(self.only_annotated)
                 .coco(!self.no_coco);
         }

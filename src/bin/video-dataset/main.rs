@@ -4,6 +4,11 @@
 //! video-dataset probe VIDEO [--stream N] [--full-scan] [--json]
 //! video-dataset extract VIDEO DATASET [plan and image options] [--json] [--quiet]
 //! video-dataset upload VIDEO DATASET [--folder F] [--json] [--quiet]
+//! video-dataset sample SOURCE DATASET [plan and image options] [--include GLOB]...
+//!     [--exclude GLOB]... [--datasets NAME,...] [--jobs N] [--json] [--quiet]
+//! video-dataset jobs list DATASET [--json]
+//! video-dataset jobs status DATASET JOB_ID [--json]
+//! video-dataset jobs wait DATASET JOB_ID [--timeout S] [--json]
 //! ```
 //!
 //! `extract` takes the options of the `extract_frames` example, with the same meanings (both
@@ -19,7 +24,10 @@ use std::time::{Duration, Instant};
 use clap::{Args, CommandFactory as _, Parser, Subcommand};
 use video_dataset::gif::GifDemuxer;
 use video_dataset::storage::{ObjectStoreSink, UploadOptions, upload_video};
-use video_dataset::{Demuxer, GstDemuxer, ImageFormat, Resize, extract_frames};
+use video_dataset::{
+    Demuxer, GstDemuxer, ImageFormat, JobRecord, JobSpec, JobState, JobStatus, Resize, TreeOptions,
+    discover_tree, extract_frames, list_jobs, read_job, submit,
+};
 
 #[path = "../../../examples/common/exit.rs"]
 mod exit;
@@ -36,8 +44,8 @@ Exit status:
   0    success
   1    error (one line on stderr, naming what failed)
   2    usage: bad arguments (one line and the usage on stderr)
-  3    partially failed (reserved: `sample` over many videos, some failed)
-  4    poll timeout (reserved: `jobs wait` gave up, the job keeps running)
+  3    partially failed (`sample`, `jobs wait`: some videos failed, each named on stderr)
+  4    poll timeout (`jobs wait` gave up; the job keeps running)
   130  stopped by SIGINT, 143 by SIGTERM (nothing partial left; the same command again completes the work)";
 
 /// Turn videos into frame-accurate image datasets.
@@ -70,9 +78,21 @@ enum Command {
     /// computed on the way.
     #[command(after_help = EXIT_STATUSES)]
     Upload(UploadCmd),
-    // Room for `sample SOURCE DATASET` (many videos as one job; exit status 3 when some fail)
-    // and `jobs list|status|wait|cancel DATASET [JOB_ID]` (exit status 4 when `wait` times
-    // out): they come with the jobs API (src/jobs.rs) and are not here until they work.
+    /// Extract frames from every video of a tree, as one job.
+    ///
+    /// SOURCE is a directory, a store prefix URL or a Supervisely video project (each video
+    /// with its own annotation); DATASET mirrors its folders. The job's id is printed on stderr
+    /// at the start, its record kept in DATASET (see `jobs`). A video that fails is named on
+    /// stderr with its error and the others go on (exit status 3). Stopped by SIGINT or SIGTERM,
+    /// the job is cancelled; the same command again completes it.
+    #[command(after_help = EXIT_STATUSES)]
+    Sample(Box<SampleCmd>),
+    /// The jobs of a dataset, from their records: list, status, wait.
+    ///
+    /// There is no `jobs cancel`: a job is cancelled only by the process running it (SIGINT or
+    /// SIGTERM to `video-dataset sample`); another process cannot stop it.
+    #[command(after_help = EXIT_STATUSES)]
+    Jobs(JobsCmd),
 }
 
 #[derive(Debug, Args)]
@@ -175,11 +195,13 @@ struct ImageOpts {
     /// The Supervisely project meta of --annotations [default: inferred from the annotation].
     #[arg(long, value_name = "META.json", requires = "annotations")]
     meta: Option<String>,
-    /// Keep only the frames with figures (with no plan option: every frame is sampled).
-    #[arg(long, requires = "annotations")]
+    /// Keep only the frames with figures (with no plan option: every frame is sampled). With
+    /// --annotations, or `sample` over a Supervisely video project.
+    #[arg(long)]
     only_annotated: bool,
-    /// Do not write the COCO instances file.
-    #[arg(long, requires = "annotations")]
+    /// Do not write the COCO instances file (with --annotations, or `sample` over a Supervisely
+    /// video project).
+    #[arg(long)]
     no_coco: bool,
     /// Fail when probing or decoding makes no progress for S seconds [default: 20].
     #[arg(long, allow_negative_numbers = true, value_name = "S", value_parser = |v: &str| extract_args::parse_seconds("--stall-timeout", v))]
@@ -200,7 +222,10 @@ fn positive_fps(v: &str) -> Result<f64, String> {
 impl ExtractCmd {
     /// The options as the `extract_frames` example holds them.
     fn extract_args(&self) -> ExtractArgs {
-        let (p, i) = (&self.plan, &self.image);
+        Self::extract_args_of(&self.plan, &self.image)
+    }
+
+    fn extract_args_of(p: &PlanOpts, i: &ImageOpts) -> ExtractArgs {
         ExtractArgs {
             indices: p.indices.clone(),
             step: p.step,
@@ -219,8 +244,104 @@ impl ExtractCmd {
             no_coco: i.no_coco,
             stall_timeout: i.stall_timeout,
             deadline: i.deadline,
+            tree_annotations: false,
         }
     }
+}
+
+#[derive(Debug, Args)]
+struct SampleCmd {
+    /// The videos: a directory, a store prefix URL (`file:///abs/dir`, `s3://bucket/videos`),
+    /// or a Supervisely video project.
+    source: String,
+    /// The dataset: a directory, or a store URL (`file:///abs/dir`, `s3://bucket/prefix`).
+    dataset: String,
+    #[command(flatten)]
+    plan: PlanOpts,
+    #[command(flatten)]
+    image: ImageOpts,
+    /// Only the files matching GLOB (relative to SOURCE; `**` crosses folders). Repeatable.
+    #[arg(long, value_name = "GLOB")]
+    include: Vec<String>,
+    /// Not the files matching GLOB. Repeatable.
+    #[arg(long, value_name = "GLOB")]
+    exclude: Vec<String>,
+    /// Only the files under these top-level folders (a Supervisely project's datasets).
+    #[arg(long, value_name = "NAME,...", value_delimiter = ',')]
+    datasets: Option<Vec<String>>,
+    /// Videos processed at once [default: the number of cores].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    jobs: Option<u64>,
+    /// Print the job's final record as one JSON object.
+    #[arg(long)]
+    json: bool,
+    /// No progress on stderr.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+impl SampleCmd {
+    /// The plan and image options, as `extract` takes them.
+    fn extract_args(&self) -> ExtractArgs {
+        ExtractArgs {
+            tree_annotations: true,
+            ..ExtractCmd::extract_args_of(&self.plan, &self.image)
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+struct JobsCmd {
+    #[command(subcommand)]
+    action: JobsAction,
+}
+
+#[derive(Debug, Subcommand)]
+enum JobsAction {
+    /// The jobs of DATASET, in submission order: id, state, videos and frames.
+    #[command(after_help = EXIT_STATUSES)]
+    List {
+        /// The dataset: a directory, or a store URL.
+        dataset: String,
+        /// Print the records as one JSON array.
+        #[arg(long)]
+        json: bool,
+    },
+    /// The record of one job (its state, counts, and each failed video's error).
+    #[command(after_help = EXIT_STATUSES)]
+    Status {
+        /// The dataset: a directory, or a store URL.
+        dataset: String,
+        /// The job's id (printed by `sample`).
+        job_id: String,
+        /// Print the record as one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Poll a job's record until it has ended; exit status as `sample` would have.
+    ///
+    /// A job whose process died stays `running` in its record: `--timeout` bounds the wait.
+    #[command(after_help = EXIT_STATUSES)]
+    Wait {
+        /// The dataset: a directory, or a store URL.
+        dataset: String,
+        /// The job's id (printed by `sample`).
+        job_id: String,
+        /// Give up after S seconds (exit status 4) [default: wait as long as it takes].
+        #[arg(long, value_name = "S", value_parser = non_negative_seconds)]
+        timeout: Option<Duration>,
+        /// Print the final record as one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// `--timeout S`: a number of seconds, 0 or more.
+fn non_negative_seconds(v: &str) -> Result<Duration, String> {
+    v.parse::<f64>()
+        .ok()
+        .and_then(|s| Duration::try_from_secs_f64(s).ok())
+        .ok_or_else(|| format!("--timeout takes a number of seconds, got {v:?}"))
 }
 
 #[derive(Debug, Args)]
@@ -249,6 +370,18 @@ fn main() -> ExitCode {
             usage_error("extract", &e.to_string());
         }
     }
+    if let Command::Sample(cmd) = &cli.command {
+        if cmd.image.annotations.is_some() {
+            usage_error(
+                "sample",
+                "--annotations does not go with sample: each video of a Supervisely project \
+                 brings its own",
+            );
+        }
+        if let Err(e) = cmd.extract_args().plan() {
+            usage_error("sample", &e.to_string());
+        }
+    }
     let rt = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {
@@ -256,6 +389,12 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
+    if let Command::Sample(cmd) = cli.command {
+        // `sample` handles the signals itself: it cancels its job and waits for it.
+        let code = rt.block_on(sample(*cmd));
+        drop(rt);
+        return code;
+    }
     let outcome = rt.block_on(async {
         tokio::select! {
             r = run(cli.command) => Ok(r),
@@ -266,7 +405,7 @@ fn main() -> ExitCode {
     // whole or removes its staging file, so a stop leaves nothing partial.
     drop(rt);
     match outcome {
-        Ok(Ok(())) => ExitCode::SUCCESS,
+        Ok(Ok(code)) => code,
         Ok(Err(e)) => {
             eprintln!("error: {}", exit::chain(&*e));
             ExitCode::from(1)
@@ -288,11 +427,14 @@ fn usage_error(subcommand: &str, message: &str) -> ! {
         .exit()
 }
 
-async fn run(command: Command) -> anyhow::Result<()> {
+async fn run(command: Command) -> anyhow::Result<ExitCode> {
     match command {
-        Command::Probe(cmd) => probe(cmd).await,
-        Command::Extract(cmd) => extract(*cmd).await,
-        Command::Upload(cmd) => upload(cmd).await,
+        Command::Probe(cmd) => probe(cmd).await.map(|()| ExitCode::SUCCESS),
+        Command::Extract(cmd) => extract(*cmd).await.map(|()| ExitCode::SUCCESS),
+        Command::Upload(cmd) => upload(cmd).await.map(|()| ExitCode::SUCCESS),
+        // Handled in `main`.
+        Command::Sample(_) => Ok(ExitCode::from(1)),
+        Command::Jobs(cmd) => jobs(cmd.action).await,
     }
 }
 
@@ -420,4 +562,243 @@ fn emit(text: &str) -> anyhow::Result<()> {
 /// Whether progress is drawn as a bar (stderr is a terminal) or written as plain lines.
 fn stderr_is_terminal() -> bool {
     std::io::stderr().is_terminal()
+}
+
+/// `sample`: discover the tree, run it as one job, report; the exit status.
+async fn sample(cmd: SampleCmd) -> ExitCode {
+    let fail = |e: &(dyn std::error::Error + 'static)| {
+        eprintln!("error: {}", exit::chain(e));
+        ExitCode::from(1)
+    };
+    let mut tree_options = TreeOptions::default();
+    for g in &cmd.include {
+        tree_options = tree_options.include(g.clone());
+    }
+    for g in &cmd.exclude {
+        tree_options = tree_options.exclude(g.clone());
+    }
+    if let Some(names) = &cmd.datasets {
+        tree_options = tree_options.datasets(names.iter().cloned());
+    }
+    let options = match cmd.extract_args().options() {
+        Ok(o) => o,
+        Err(e) => return fail(&*e),
+    };
+    let tree = tokio::select! {
+        t = discover_tree(cmd.source.as_str(), &tree_options) => t,
+        (name, status) = exit::interrupted() => return interrupted(name, status),
+    };
+    let tree = match tree {
+        Ok(t) => t,
+        Err(e) => return fail(&e),
+    };
+    let progress = Progress::videos(cmd.quiet, tree.entries.len() as u64);
+    let mut spec = JobSpec::from_tree(cmd.dataset.clone(), &tree)
+        .options(options.progress(progress.clone().map(|p| p as _)));
+    if let Some(n) = cmd.jobs {
+        spec = spec.concurrency(usize::try_from(n).unwrap_or(usize::MAX));
+    }
+    let job = match submit(spec) {
+        Ok(j) => j,
+        Err(e) => return fail(&e),
+    };
+    eprintln!(
+        "job {} ({} videos from {} into {})",
+        job.id(),
+        tree.entries.len(),
+        cmd.source,
+        cmd.dataset
+    );
+    let mut rx = job.subscribe();
+    let follow = async {
+        loop {
+            let status = rx.borrow_and_update().clone();
+            if let JobStatus::Running { videos_done, .. } = status
+                && let Some(p) = &progress
+            {
+                p.videos_done(videos_done);
+            }
+            if status.is_final() {
+                return status;
+            }
+            if rx.changed().await.is_err() {
+                return job.status();
+            }
+        }
+    };
+    let outcome = tokio::select! {
+        s = follow => Ok(s),
+        signal = exit::interrupted() => Err(signal),
+    };
+    if let Some(p) = &progress {
+        p.finish();
+    }
+    let status = match outcome {
+        Ok(s) => s,
+        Err((name, status)) => {
+            // Stop the videos in flight (what they stored stays) and let the job write its
+            // record as cancelled, so the same command again completes it.
+            job.cancel();
+            let _ = job.subscribe().wait_for(JobStatus::is_final).await;
+            return interrupted(name, status);
+        }
+    };
+    let code = match &status {
+        JobStatus::Succeeded(_) => ExitCode::SUCCESS,
+        JobStatus::PartiallyFailed { failures, .. } => {
+            for f in failures {
+                eprintln!("failed: {}: {}", f.source, exit::chain(&*f.error));
+            }
+            ExitCode::from(3)
+        }
+        JobStatus::Failed(e) => return fail(&**e),
+        _ => {
+            eprintln!("error: job {} ended as {status:?}", job.id());
+            return ExitCode::from(1);
+        }
+    };
+    let printed = if cmd.json {
+        match read_job(&cmd.dataset, job.id()).await {
+            Ok(record) => serde_json::to_string_pretty(&record)
+                .map_err(anyhow::Error::new)
+                .and_then(|s| emit(&s)),
+            Err(e) => Err(e.into()),
+        }
+    } else {
+        let (report, failed) = match &status {
+            JobStatus::Succeeded(r) => (r, 0),
+            JobStatus::PartiallyFailed { report, failures } => (report, failures.len()),
+            _ => unreachable!("only final, successful statuses get here"),
+        };
+        emit(&format!(
+            "job {}: {} -> {}: {} videos ({} failed), {} frames planned, {} written, {} already there",
+            job.id(),
+            cmd.source,
+            cmd.dataset,
+            report.videos.len() + failed,
+            failed,
+            report.frames_planned,
+            report.frames_written,
+            report.frames_existing,
+        ))
+    };
+    match printed {
+        Ok(()) => code,
+        Err(e) => fail(&*e),
+    }
+}
+
+/// The message and status of a stop by SIGINT or SIGTERM.
+fn interrupted(name: &str, status: i32) -> ExitCode {
+    eprintln!("error: interrupted by {name}; run the same command again to complete");
+    ExitCode::from(u8::try_from(status).unwrap_or(1))
+}
+
+/// `jobs list|status|wait`.
+async fn jobs(action: JobsAction) -> anyhow::Result<ExitCode> {
+    match action {
+        JobsAction::List { dataset, json } => {
+            let records = list_jobs(&dataset).await?;
+            if json {
+                emit(&serde_json::to_string_pretty(&records)?)?;
+            } else {
+                let lines: Vec<String> = records.iter().map(record_line).collect();
+                if !lines.is_empty() {
+                    emit(&lines.join("\n"))?;
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        JobsAction::Status {
+            dataset,
+            job_id,
+            json,
+        } => {
+            let record = read_job(&dataset, &job_id).await?;
+            print_record(&record, json)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        JobsAction::Wait {
+            dataset,
+            job_id,
+            timeout,
+            json,
+        } => {
+            let started = Instant::now();
+            let record = loop {
+                let record = read_job(&dataset, &job_id).await?;
+                if !matches!(record.state, JobState::Queued | JobState::Running) {
+                    break record;
+                }
+                let left = timeout.map(|t| t.saturating_sub(started.elapsed()));
+                if left.is_some_and(|l| l.is_zero()) {
+                    eprintln!(
+                        "error: job {job_id} has not ended after {:.1} s ({}; it keeps running)",
+                        started.elapsed().as_secs_f64(),
+                        state_name(record.state)
+                    );
+                    return Ok(ExitCode::from(4));
+                }
+                let pause = Duration::from_millis(500);
+                tokio::time::sleep(left.map_or(pause, |l| l.min(pause))).await;
+            };
+            print_record(&record, json)?;
+            Ok(match record.state {
+                JobState::Succeeded => ExitCode::SUCCESS,
+                JobState::PartiallyFailed => {
+                    for v in &record.videos {
+                        if let Some(e) = &v.error {
+                            eprintln!("failed: {}: {}", v.source, e.message);
+                        }
+                    }
+                    ExitCode::from(3)
+                }
+                JobState::Failed => {
+                    let why = record.error.as_ref().map_or("", |e| e.message.as_str());
+                    eprintln!("error: job {job_id} failed: {why}");
+                    ExitCode::from(1)
+                }
+                other => {
+                    eprintln!("error: job {job_id} ended {}", state_name(other));
+                    ExitCode::from(1)
+                }
+            })
+        }
+    }
+}
+
+/// A job state as its record spells it (`partially_failed`).
+fn state_name(state: JobState) -> String {
+    serde_json::to_value(state)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_else(|| format!("{state:?}"))
+}
+
+/// One line about a job: id, state, videos, frames.
+fn record_line(r: &JobRecord) -> String {
+    format!(
+        "{}  {}  {}/{} videos ({} failed)  {}/{} frames",
+        r.job_id,
+        state_name(r.state),
+        r.videos_done,
+        r.videos_total,
+        r.videos_failed,
+        r.frames_done,
+        r.frames_total
+    )
+}
+
+/// A job's record: JSON, or its line and each failed video's.
+fn print_record(record: &JobRecord, json: bool) -> anyhow::Result<()> {
+    if json {
+        return emit(&serde_json::to_string_pretty(record)?);
+    }
+    let mut lines = vec![record_line(record)];
+    for v in &record.videos {
+        if let Some(e) = &v.error {
+            lines.push(format!("  failed: {}: {}", v.source, e.message));
+        }
+    }
+    emit(&lines.join("\n"))
 }

@@ -18,6 +18,8 @@ const PLAIN_EVERY: Duration = Duration::from_secs(1);
 enum Unit {
     Frames,
     Bytes,
+    /// Videos of a job done (of `total`), and frames stored.
+    Videos,
 }
 
 /// The progress of one command: frames stored, or bytes sent.
@@ -25,8 +27,10 @@ pub(crate) struct Progress {
     unit: Unit,
     /// The bar, on a terminal.
     bar: Option<ProgressBar>,
-    /// The count so far.
+    /// The count so far (frames, or bytes).
     done: AtomicU64,
+    /// Videos done (with [`Unit::Videos`]).
+    videos_done: AtomicU64,
     /// The total, when known.
     total: Option<u64>,
     /// When the last plain line was written, or the work started (not on a terminal).
@@ -54,6 +58,11 @@ impl Progress {
         Self::new(quiet, Unit::Bytes, total)
     }
 
+    /// The videos of a job (`total` of them) and the frames they store; none if `quiet`.
+    pub(crate) fn videos(quiet: bool, total: u64) -> Option<Arc<Progress>> {
+        Self::new(quiet, Unit::Videos, Some(total))
+    }
+
     fn new(quiet: bool, unit: Unit, total: Option<u64>) -> Option<Arc<Progress>> {
         if quiet {
             return None;
@@ -67,6 +76,10 @@ impl Progress {
                 (Unit::Bytes, Some(n)) => (
                     ProgressBar::new(n),
                     "{bar:40} {bytes}/{total_bytes} [{elapsed}, {bytes_per_sec}, {eta} left]",
+                ),
+                (Unit::Videos, total) => (
+                    ProgressBar::new(total.unwrap_or(0)),
+                    "{bar:40} {pos}/{len} videos, {msg} [{elapsed}]",
                 ),
                 (Unit::Bytes, None) => (
                     ProgressBar::new_spinner(),
@@ -83,6 +96,7 @@ impl Progress {
             unit,
             bar,
             done: AtomicU64::new(0),
+            videos_done: AtomicU64::new(0),
             total,
             last_line: Mutex::new(Instant::now()),
         }))
@@ -93,6 +107,17 @@ impl Progress {
         self.done.store(sent, Ordering::Relaxed);
         match &self.bar {
             Some(bar) => bar.set_position(sent),
+            None => self.plain_line(false),
+        }
+    }
+
+    /// A job has finished `done` of its videos.
+    pub(crate) fn videos_done(&self, done: u64) {
+        if self.videos_done.swap(done, Ordering::Relaxed) == done {
+            return;
+        }
+        match &self.bar {
+            Some(bar) => bar.set_position(done),
             None => self.plain_line(false),
         }
     }
@@ -113,8 +138,9 @@ impl Progress {
         };
         let now = Instant::now();
         let done = self.done.load(Ordering::Relaxed);
+        let videos = self.videos_done.load(Ordering::Relaxed);
         if if last {
-            done == 0
+            done == 0 && videos == 0
         } else {
             now.duration_since(*when) < PLAIN_EVERY
         } {
@@ -125,6 +151,10 @@ impl Progress {
             (Unit::Frames, _) => format!("{done} frames stored"),
             (Unit::Bytes, Some(total)) => format!("{done} of {total} bytes sent"),
             (Unit::Bytes, None) => format!("{done} bytes sent"),
+            (Unit::Videos, total) => format!(
+                "{videos} of {} videos done, {done} frames stored",
+                total.unwrap_or(0)
+            ),
         };
         // Progress is not worth failing for (stderr closed).
         let _ = writeln!(std::io::stderr(), "{line}");
@@ -133,8 +163,11 @@ impl Progress {
 
 impl ExtractProgress for Progress {
     fn frame_stored(&self, _record: &FrameRecord) {
-        self.done.fetch_add(1, Ordering::Relaxed);
+        let done = self.done.fetch_add(1, Ordering::Relaxed) + 1;
         match &self.bar {
+            Some(bar) if matches!(self.unit, Unit::Videos) => {
+                bar.set_message(format!("{done} frames stored"));
+            }
             Some(bar) => bar.inc(1),
             None => self.plain_line(false),
         }
