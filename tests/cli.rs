@@ -584,7 +584,10 @@ fn sample_a_supervisely_project_only_annotated() {
     );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let street = dir.join("out/street");
+    // Only the annotated video's 10 labelled frames: a video of the project without an
+    // annotation file has no annotated frame, so `--only-annotated` samples none of it.
     assert_eq!(std::fs::read_dir(street.join("img")).unwrap().count(), 10);
-    assert!(street.join("plain_000005.jpg").is_file());
+    assert!(!street.join("img/plain_000000.jpg").exists());
+    assert!(!street.join("plain_000000.jpg").exists());
     assert!(!dir.join("out/park").exists());
 }
