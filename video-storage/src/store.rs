@@ -365,9 +365,32 @@ fn status_in(message: &str) -> Option<u16> {
 
 /// How a failure is classified, from the first link of its source chain that tells: an HTTP
 /// transport error, an HTTP status, an I/O error.
+/// Whether the failed request was never sent: the HTTP client picked a pooled connection that
+/// the server (or a proxy) had closed meanwhile, and gave up before writing the request
+/// (hyper: "connection was not ready", a canceled request). object_store does not retry it
+/// (its kind is "unknown"), but resending is always safe, whatever the method: nothing reached
+/// the server.
+pub(crate) fn never_sent(e: &object_store::Error) -> bool {
+    let mut current: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = current {
+        if never_sent_message(&err.to_string()) {
+            return true;
+        }
+        current = err.source();
+    }
+    false
+}
+
+fn never_sent_message(message: &str) -> bool {
+    message.contains("connection was not ready")
+}
+
 fn classify(e: &(dyn std::error::Error + 'static)) -> Kind {
     let mut current = Some(e);
     while let Some(err) = current {
+        if never_sent_message(&err.to_string()) {
+            return Kind::Transient;
+        }
         #[cfg(any(feature = "aws", feature = "gcp", feature = "azure", feature = "http"))]
         if let Some(http) = err.downcast_ref::<object_store::client::HttpError>() {
             use object_store::client::HttpErrorKind as K;
@@ -572,6 +595,21 @@ impl std::error::Error for CleanupFailed {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_request_never_sent_is_told_apart_and_transient() {
+        let closed = object_store::Error::Generic {
+            store: "S3",
+            source: "Error performing PUT http://h/b/k: client error (SendRequest): connection was not ready".into(),
+        };
+        assert!(never_sent(&closed));
+        assert!(store_error("k", "put", closed).is_transient());
+        let refused = object_store::Error::Generic {
+            store: "S3",
+            source: "Server returned non-2xx status code: 403 Forbidden".into(),
+        };
+        assert!(!never_sent(&refused));
+    }
 
     #[test]
     fn statuses_are_read_from_messages() {
