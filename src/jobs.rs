@@ -2,7 +2,13 @@
 //! follow it with its [`JobHandle`] (a watch channel of [`JobStatus`], [`JobHandle::wait`] with a
 //! deadline, [`JobHandle::cancel`]), or from anywhere else with the dataset URL alone
 //! ([`read_job`], [`list_jobs`]: the job's record is stored in the dataset, under
-//! [`layout::job_key`]).
+//! [`layout::job_key`]), and cancel it from there too ([`request_cancel`]: the running job
+//! looks for the request about once a second).
+//!
+//! A running job rewrites its record at least every second (its heartbeat,
+//! [`JobRecord::updated_unix_ms`]) with the host name and process id of its writer: a record
+//! still `running` whose heartbeat stopped is a job whose process died
+//! ([`JobRecord::is_stale`]). Submitting the same spec again completes what it left.
 //!
 //! Each video is one [`extract_frames`] call: resumable, so a job submitted again with the same
 //! spec completes only what is missing, and safe to drop, so a cancelled job leaves a consistent
@@ -57,6 +63,18 @@ use crate::{
 const RECORD_INTERVAL: Duration = Duration::from_secs(1);
 /// How often a running job publishes its counters on the watch channel.
 const STATUS_INTERVAL: Duration = Duration::from_millis(100);
+/// How often, at most, a running job looks for a cancel request ([`request_cancel`]): one read
+/// of [`layout::job_cancel_key`].
+const CANCEL_POLL_INTERVAL: Duration = Duration::from_secs(1);
+
+/// The heartbeat of a running job: it rewrites its record (and so
+/// [`JobRecord::updated_unix_ms`]) at least this often, whether or not anything changed.
+pub const HEARTBEAT_INTERVAL: Duration = RECORD_INTERVAL;
+
+/// A threshold for [`JobRecord::is_stale`]: a running job's record not rewritten for this long
+/// (sixty heartbeats) is taken for one whose process died. It also absorbs clock differences
+/// between the writer's host and the reader's and a store unreachable for a while.
+pub const DEFAULT_STALE_AFTER: Duration = Duration::from_secs(60);
 
 /// One video of a [`JobSpec`]: what to read and the dataset folder its frames go to.
 #[derive(Clone, Debug)]
@@ -319,7 +337,7 @@ pub enum JobStatus {
     },
     /// The job could not run (its record could not be written to the dataset).
     Failed(Arc<Error>),
-    /// [`JobHandle::cancel`] stopped it.
+    /// [`JobHandle::cancel`] stopped it, or a [`request_cancel`] from anywhere.
     Cancelled,
 }
 
@@ -447,7 +465,7 @@ pub struct VideoEntry {
 pub enum JobState {
     /// [`JobStatus::Queued`].
     Queued,
-    /// [`JobStatus::Running`] (or a job whose process died: see `updated_unix_ms`).
+    /// [`JobStatus::Running`] (or a job whose process died: see [`JobRecord::is_stale`]).
     Running,
     /// [`JobStatus::Succeeded`].
     Succeeded,
@@ -457,6 +475,13 @@ pub enum JobState {
     Failed,
     /// [`JobStatus::Cancelled`].
     Cancelled,
+}
+
+impl JobState {
+    /// Whether the job has ended (anything but queued or running).
+    pub fn is_final(self) -> bool {
+        !matches!(self, JobState::Queued | JobState::Running)
+    }
 }
 
 /// A job's record, stored in the dataset at [`layout::job_key`] as one JSON object (this struct,
@@ -493,10 +518,45 @@ pub struct JobRecord {
     pub error: Option<ErrorRecord>,
     /// When the job was submitted (milliseconds since the Unix epoch).
     pub submitted_unix_ms: u64,
-    /// When the record was written.
+    /// When the record was written: the job's heartbeat, rewritten at least every
+    /// [`HEARTBEAT_INTERVAL`] while it runs (see [`is_stale`](Self::is_stale)).
     pub updated_unix_ms: u64,
     /// When the job ended.
     pub finished_unix_ms: Option<u64>,
+    /// The name of the host whose process runs the job, when it could be read (records written
+    /// before it was kept have none).
+    #[serde(default)]
+    pub host: Option<String>,
+    /// The id of the process that runs the job (none in records written before it was kept).
+    #[serde(default)]
+    pub pid: Option<u32>,
+    /// When the job found a [`request_cancel`] and stopped for it (milliseconds since the Unix
+    /// epoch); none for a job cancelled by its [`JobHandle::cancel`] or not cancelled.
+    #[serde(default)]
+    pub cancel_requested_unix_ms: Option<u64>,
+}
+
+impl JobRecord {
+    /// How long ago, at `now`, the record was last written ([`updated_unix_ms`](Self::updated_unix_ms));
+    /// zero for a record written "after" `now` (another host's clock ahead of this one).
+    pub fn heartbeat_age(&self, now: SystemTime) -> Duration {
+        let now = now
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+        Duration::from_millis(now.saturating_sub(self.updated_unix_ms))
+    }
+
+    /// Whether the record says the job is queued or running but its heartbeat stopped more than
+    /// `threshold` before `now`: its process most likely died (killed, its machine gone) and
+    /// nothing will end the record. A job that ended is never stale.
+    ///
+    /// A running job rewrites its record every [`HEARTBEAT_INTERVAL`]; choose a threshold well
+    /// above it and above the clock difference between the writer's host and the reader's, such
+    /// as [`DEFAULT_STALE_AFTER`]. Submitting the same spec again completes what the dead job
+    /// left (frames already stored are kept).
+    pub fn is_stale(&self, now: SystemTime, threshold: Duration) -> bool {
+        !self.state.is_final() && self.heartbeat_age(now) > threshold
+    }
 }
 
 /// The record of the job `job_id` of the dataset `dataset` (URL or local path).
@@ -505,7 +565,7 @@ pub struct JobRecord {
 /// [`Error::NotFound`] for no such job; [`Error::InvalidPath`] for an id that cannot be a key;
 /// [`Error::Unsupported`] for a record of another format or version; store errors.
 pub async fn read_job(dataset: &str, job_id: &str) -> Result<JobRecord> {
-    layout::check_segment(job_id, job_id)?;
+    check_job_id(job_id)?;
     let sink = ObjectStoreSink::from_url(dataset)?;
     read_record(&sink, &layout::job_key(job_id)).await
 }
@@ -525,6 +585,94 @@ pub async fn list_jobs(dataset: &str) -> Result<Vec<JobRecord>> {
     }
     out.sort_by(|a, b| a.job_id.cmp(&b.job_id));
     Ok(out)
+}
+
+/// What [`request_cancel`] did.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum CancelOutcome {
+    /// The request is stored; the job's record (queued or running) as it was just before. The
+    /// running job finds the request within about a second ([`CancelOutcome`] does not wait for
+    /// it: poll [`read_job`] until [`JobState::is_final`]), stops its videos in flight as
+    /// [`JobHandle::cancel`] does and ends [`JobState::Cancelled`], unless it ends otherwise
+    /// first. A job whose process died ([`JobRecord::is_stale`]) never reads the request.
+    Requested(JobRecord),
+    /// The job had already ended: nothing was stored. Its record, in its final state.
+    AlreadyEnded(JobRecord),
+}
+
+/// Ask the job `job_id` of the dataset `dataset` (URL or local path) to stop, from any process:
+/// a request is stored beside its record ([`layout::job_cancel_key`]), which the running job
+/// reads on its periodic tick (at most once a second). See [`CancelOutcome`] for what follows.
+///
+/// ```no_run
+/// # async fn demo() -> video_dataset::Result<()> {
+/// use video_dataset::{CancelOutcome, request_cancel};
+/// match request_cancel("s3://bucket/dataset", "0001764617768123-9f2c01ab").await? {
+///     CancelOutcome::Requested(r) => println!("asked job {} to stop", r.job_id),
+///     CancelOutcome::AlreadyEnded(r) => println!("job {} had already ended: {:?}", r.job_id, r.state),
+///     _ => {}
+/// }
+/// # Ok(())
+/// # }
+/// ```
+///
+/// # Errors
+/// [`Error::NotFound`] naming the record's key for a job the dataset has no record of;
+/// otherwise as [`read_job`], and the store's errors writing the request.
+pub async fn request_cancel(dataset: &str, job_id: &str) -> Result<CancelOutcome> {
+    check_job_id(job_id)?;
+    let sink = ObjectStoreSink::from_url(dataset)?;
+    let record = read_record(&sink, &layout::job_key(job_id)).await?;
+    if record.state.is_final() {
+        return Ok(CancelOutcome::AlreadyEnded(record));
+    }
+    let key = layout::job_cancel_key(job_id);
+    let request = serde_json::json!({
+        "format": layout::JOB_CANCEL_FORMAT,
+        "format_version": layout::JOB_CANCEL_FORMAT_VERSION,
+        "job_id": job_id,
+        "requested_unix_ms": unix_ms(),
+        "host": host_name(),
+        "pid": std::process::id(),
+    });
+    let bytes = serde_json::to_vec_pretty(&request).map_err(|e| Error::Unsupported {
+        uri: key.clone(),
+        reason: format!("cancel request: {e}"),
+    })?;
+    sink.write_dataset_file(&key, &bytes).await?;
+    Ok(CancelOutcome::Requested(record))
+}
+
+/// A job id is one key segment: not empty, no `/`, not `.`/`..`, no backslash or control
+/// character.
+fn check_job_id(job_id: &str) -> Result<()> {
+    if job_id.contains('/') {
+        return Err(Error::InvalidPath {
+            path: job_id.to_owned(),
+            reason: "a job id has no '/'".into(),
+        });
+    }
+    layout::check_segment(job_id, job_id)
+}
+
+/// Whether a cancel request for `job_id` is stored ([`request_cancel`]).
+async fn cancel_requested(sink: &ObjectStoreSink, job_id: &str) -> Result<bool> {
+    match sink.read(&layout::job_cancel_key(job_id)).await {
+        Ok(_) => Ok(true),
+        Err(Error::NotFound { .. }) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// This host's name, when it can be read (Linux: the kernel's; else `HOSTNAME`/`COMPUTERNAME`).
+fn host_name() -> Option<String> {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .or_else(|| std::env::var("COMPUTERNAME").ok())
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
 }
 
 async fn read_record(sink: &ObjectStoreSink, key: &str) -> Result<JobRecord> {
@@ -639,6 +787,8 @@ struct Job {
     report: JobReport,
     failures: Vec<VideoFailure>,
     last_write: Option<Instant>,
+    /// When [`poll_cancel_request`](Self::poll_cancel_request) last read the store.
+    last_cancel_check: Option<Instant>,
 }
 
 impl Job {
@@ -673,6 +823,9 @@ impl Job {
             submitted_unix_ms: now,
             updated_unix_ms: now,
             finished_unix_ms: None,
+            host: host_name(),
+            pid: Some(std::process::id()),
+            cancel_requested_unix_ms: None,
         };
         Self {
             record,
@@ -683,6 +836,26 @@ impl Job {
             report: JobReport::default(),
             failures: Vec::new(),
             last_write: None,
+            last_cancel_check: None,
+        }
+    }
+
+    /// Whether a [`request_cancel`] is stored, looked for at most every
+    /// [`CANCEL_POLL_INTERVAL`] (one read); a failed read is logged and taken for no request.
+    async fn poll_cancel_request(&mut self) -> bool {
+        if self
+            .last_cancel_check
+            .is_some_and(|t| t.elapsed() < CANCEL_POLL_INTERVAL)
+        {
+            return false;
+        }
+        self.last_cancel_check = Some(Instant::now());
+        match cancel_requested(&self.sink, &self.record.job_id).await {
+            Ok(found) => found,
+            Err(e) => {
+                tracing::warn!(error = %e, "could not look for a cancel request");
+                false
+            }
         }
     }
 
@@ -883,6 +1056,12 @@ impl Job {
                     let s = self.running();
                     status.send_replace(s);
                     self.write_record_throttled(false).await;
+                    if self.poll_cancel_request().await {
+                        self.record.cancel_requested_unix_ms = Some(unix_ms());
+                        tasks.shutdown().await;
+                        tracing::info!("job cancelled by a request in the dataset");
+                        return JobStatus::Cancelled;
+                    }
                 }
             }
         }

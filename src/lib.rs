@@ -20,9 +20,9 @@ pub use job::{
     extract_frames_to,
 };
 pub use jobs::{
-    ErrorRecord, JobHandle, JobRecord, JobReport, JobSpec, JobState, JobStatus, JobVideo,
-    TreeAnnotation, VideoEntry, VideoFailure, VideoState, VideoSummary, list_jobs, read_job,
-    submit,
+    CancelOutcome, DEFAULT_STALE_AFTER, ErrorRecord, HEARTBEAT_INTERVAL, JobHandle, JobRecord,
+    JobReport, JobSpec, JobState, JobStatus, JobVideo, TreeAnnotation, VideoEntry, VideoFailure,
+    VideoState, VideoSummary, list_jobs, read_job, request_cancel, submit,
 };
 pub use tree::{
     TreeEntry, TreeFile, TreeOptions, TreeSource, VIDEO_EXTENSIONS, VideoTree, discover_tree,

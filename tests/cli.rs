@@ -260,6 +260,7 @@ fn every_subcommand_has_help() {
         &["sample", "--help"],
         &["jobs", "--help"],
         &["jobs", "wait", "--help"],
+        &["jobs", "cancel", "--help"],
         &["help", "extract"],
     ] {
         let out = run(args, &dir);
@@ -468,7 +469,8 @@ fn sample_runs_a_tree_and_jobs_reads_its_records() {
         &["sample", "src", "out", "--annotations", "a.json"],
         &["jobs"],
         &["jobs", "status", "out"],
-        &["jobs", "cancel", "out", &first_id],
+        &["jobs", "cancel", "out"],
+        &["jobs", "cancel", "out", &first_id, "--timeout", "5"],
         &["jobs", "wait", "out", &first_id, "--timeout", "-1"],
         &["jobs", "wait", "out", &first_id, "--timeout", "soon"],
     ] {

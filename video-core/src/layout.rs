@@ -14,6 +14,7 @@
 //! ├── .video-dataset/                            BOOKKEEPING_DIR: the library's own files
 //! │   ├── scenes/{reference_id}.json             scene_key: a scene appended to the dataset
 //! │   ├── jobs/{job_id}.json                     job_key: the record of a job of many videos
+//! │   ├── jobs/{job_id}.cancel                   job_cancel_key: a request to cancel the job
 //! │   └── locks/{key, percent-encoded}.lock      file_lock_key: local-disk lock of a shared file
 //! └── {folder}/
 //!     ├── {video}_{index:06}.{jpg|png}           frame_key: a frame (name: FrameName template)
@@ -82,6 +83,12 @@ pub const JOB_FORMAT: &str = "video-dataset/job";
 
 /// The `format_version` field of a stored job record.
 pub const JOB_FORMAT_VERSION: u32 = 1;
+
+/// The `format` field of a stored request to cancel a job ([`job_cancel_key`]).
+pub const JOB_CANCEL_FORMAT: &str = "video-dataset/job-cancel";
+
+/// The `format_version` field of a stored request to cancel a job.
+pub const JOB_CANCEL_FORMAT_VERSION: u32 = 1;
 
 /// The key of the project meta of a dataset with annotations, at the dataset's root
 /// (Supervisely's `meta.json`).
@@ -249,6 +256,13 @@ pub fn job_key(job_id: &str) -> String {
     format!("{JOBS_DIR}/{job_id}{JSON}")
 }
 
+/// The key of a request to cancel a job, beside its record: `.video-dataset/jobs/{job_id}.cancel`
+/// (a JSON object with `"format"` [`JOB_CANCEL_FORMAT`]). The running job looks for it on its
+/// periodic tick; [`job_id`] does not take its name for a record's.
+pub fn job_cancel_key(job_id: &str) -> String {
+    format!("{JOBS_DIR}/{job_id}.cancel")
+}
+
 /// The job id of a record's file name in [`JOBS_DIR`] (`a.json` → `a`; not a staging file
 /// `a.json#1`).
 pub fn job_id(file_name: &str) -> Option<&str> {
@@ -407,6 +421,8 @@ mod tests {
         assert_eq!(JOBS_DIR, ".video-dataset/jobs");
         assert_eq!(JOB_FORMAT, "video-dataset/job");
         assert_eq!(JOB_FORMAT_VERSION, 1);
+        assert_eq!(JOB_CANCEL_FORMAT, "video-dataset/job-cancel");
+        assert_eq!(JOB_CANCEL_FORMAT_VERSION, 1);
     }
 
     #[test]
@@ -419,6 +435,12 @@ mod tests {
         assert_eq!(job_id(".json"), None);
         assert_eq!(job_id("a.json#1"), None);
         assert_eq!(job_id("a.lock"), None);
+        assert_eq!(
+            job_cancel_key("0001764617768123-9f2c01ab"),
+            ".video-dataset/jobs/0001764617768123-9f2c01ab.cancel"
+        );
+        // A cancel request is never listed as a record.
+        assert_eq!(job_id("0001764617768123-9f2c01ab.cancel"), None);
     }
 
     #[test]

@@ -6,9 +6,10 @@
 //! video-dataset upload VIDEO DATASET [--folder F] [--json] [--quiet]
 //! video-dataset sample SOURCE DATASET [plan and image options] [--include GLOB]...
 //!     [--exclude GLOB]... [--datasets NAME,...] [--jobs N] [--json] [--quiet]
-//! video-dataset jobs list DATASET [--json]
-//! video-dataset jobs status DATASET JOB_ID [--json]
-//! video-dataset jobs wait DATASET JOB_ID [--timeout S] [--json]
+//! video-dataset jobs list DATASET [--stale-after S] [--json]
+//! video-dataset jobs status DATASET JOB_ID [--stale-after S] [--json]
+//! video-dataset jobs wait DATASET JOB_ID [--timeout S] [--stale-after S] [--json]
+//! video-dataset jobs cancel DATASET JOB_ID [--wait] [--timeout S] [--stale-after S] [--json]
 //! ```
 //!
 //! `extract` takes the options of the `extract_frames` example, with the same meanings (both
@@ -19,14 +20,15 @@
 use std::io::IsTerminal as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use clap::{Args, CommandFactory as _, Parser, Subcommand};
 use video_dataset::gif::GifDemuxer;
 use video_dataset::storage::{ObjectStoreSink, UploadOptions, upload_video};
 use video_dataset::{
-    Demuxer, GstDemuxer, ImageFormat, JobRecord, JobSpec, JobState, JobStatus, Resize, TreeOptions,
-    discover_tree, extract_frames, list_jobs, read_job, submit,
+    CancelOutcome, DEFAULT_STALE_AFTER, Demuxer, GstDemuxer, ImageFormat, JobRecord, JobSpec,
+    JobState, JobStatus, Resize, TreeOptions, discover_tree, extract_frames, list_jobs, read_job,
+    request_cancel, submit,
 };
 
 #[path = "../../../examples/common/exit.rs"]
@@ -45,7 +47,11 @@ Exit status:
   1    error (one line on stderr, naming what failed)
   2    usage: bad arguments (one line and the usage on stderr)
   3    partially failed (`sample`, `jobs wait`: some videos failed, each named on stderr)
-  4    poll timeout (`jobs wait` gave up; the job keeps running)
+  4    poll timeout (`jobs wait`, `jobs cancel --wait` gave up; the job keeps running)
+  5    cancelled (`sample`: by `jobs cancel`; `jobs wait`: the job ended cancelled; the same
+       `sample` command again completes the work)
+  6    nothing to cancel (`jobs cancel`: the job had already ended, or ended before it saw the
+       request; its record on stdout)
   130  stopped by SIGINT, 143 by SIGTERM (nothing partial left; the same command again completes the work)";
 
 /// Turn videos into frame-accurate image datasets.
@@ -87,10 +93,14 @@ enum Command {
     /// the job is cancelled; the same command again completes it.
     #[command(after_help = EXIT_STATUSES)]
     Sample(Box<SampleCmd>),
-    /// The jobs of a dataset, from their records: list, status, wait.
+    /// The jobs of a dataset, from their records: list, status, wait, cancel.
     ///
-    /// There is no `jobs cancel`: a job is cancelled only by the process running it (SIGINT or
-    /// SIGTERM to `video-dataset sample`); another process cannot stop it.
+    /// Any process that can read the dataset can follow a job, and cancel it: `jobs cancel`
+    /// stores a request beside the job's record, which the running job reads about once a
+    /// second. A running job rewrites its record every second (its heartbeat, with its host and
+    /// process id); a record still `running` without a heartbeat for longer than --stale-after
+    /// is shown as stale: its process probably died, and the same `sample` command again
+    /// completes what it left.
     #[command(after_help = EXIT_STATUSES)]
     Jobs(JobsCmd),
 }
@@ -303,9 +313,13 @@ enum JobsAction {
     List {
         /// The dataset: a directory, or a store URL.
         dataset: String,
-        /// Print the records as one JSON array.
+        /// Print the records as one JSON array (each with `"stale"`: see --stale-after).
         #[arg(long)]
         json: bool,
+        /// Show a queued or running job whose record has not been rewritten for S seconds as
+        /// stale (its process probably died) [default: 60].
+        #[arg(long, value_name = "S", value_parser = non_negative_seconds)]
+        stale_after: Option<Duration>,
     },
     /// The record of one job (its state, counts, and each failed video's error).
     #[command(after_help = EXIT_STATUSES)]
@@ -314,13 +328,18 @@ enum JobsAction {
         dataset: String,
         /// The job's id (printed by `sample`).
         job_id: String,
-        /// Print the record as one JSON object.
+        /// Print the record as one JSON object (with `"stale"`: see --stale-after).
         #[arg(long)]
         json: bool,
+        /// Show a queued or running job whose record has not been rewritten for S seconds as
+        /// stale (its process probably died) [default: 60].
+        #[arg(long, value_name = "S", value_parser = non_negative_seconds)]
+        stale_after: Option<Duration>,
     },
     /// Poll a job's record until it has ended; exit status as `sample` would have.
     ///
-    /// A job whose process died stays `running` in its record: `--timeout` bounds the wait.
+    /// A job whose process died stays `running` in its record: once its heartbeat has stopped
+    /// for --stale-after, `wait` gives up with status 1; `--timeout` bounds the wait anyway.
     #[command(after_help = EXIT_STATUSES)]
     Wait {
         /// The dataset: a directory, or a store URL.
@@ -333,6 +352,39 @@ enum JobsAction {
         /// Print the final record as one JSON object.
         #[arg(long)]
         json: bool,
+        /// Show a queued or running job whose record has not been rewritten for S seconds as
+        /// stale (its process probably died) [default: 60].
+        #[arg(long, value_name = "S", value_parser = non_negative_seconds)]
+        stale_after: Option<Duration>,
+    },
+    /// Ask a running job to stop, from any process (the job may run on another machine).
+    ///
+    /// A request is stored beside the job's record; the job reads it within about a second,
+    /// stops its videos in flight (what they stored stays), ends `cancelled`, and its `sample`
+    /// exits with status 5; the same `sample` command again completes the work. Without
+    /// --wait, returns once the request is stored (status 0). A job that had already ended is
+    /// not touched (status 6, its record on stdout); an unknown job is an error (status 1).
+    #[command(after_help = EXIT_STATUSES)]
+    Cancel {
+        /// The dataset: a directory, or a store URL.
+        dataset: String,
+        /// The job's id (printed by `sample`).
+        job_id: String,
+        /// Wait until the job has ended: status 0 when it ended cancelled, 6 when it ended
+        /// otherwise first, 1 when its heartbeat stopped (see --stale-after).
+        #[arg(long)]
+        wait: bool,
+        /// With --wait: give up after S seconds (exit status 4) [default: wait as long as it
+        /// takes].
+        #[arg(long, value_name = "S", value_parser = non_negative_seconds, requires = "wait")]
+        timeout: Option<Duration>,
+        /// Print the job's record as one JSON object (the final one with --wait).
+        #[arg(long)]
+        json: bool,
+        /// Show a queued or running job whose record has not been rewritten for S seconds as
+        /// stale (its process probably died) [default: 60].
+        #[arg(long, value_name = "S", value_parser = non_negative_seconds)]
+        stale_after: Option<Duration>,
     },
 }
 
@@ -652,6 +704,14 @@ async fn sample(cmd: SampleCmd) -> ExitCode {
             ExitCode::from(3)
         }
         JobStatus::Failed(e) => return fail(&**e),
+        JobStatus::Cancelled => {
+            eprintln!(
+                "error: job {} cancelled by a request (`video-dataset jobs cancel`); run the same \
+                 command again to complete",
+                job.id()
+            );
+            return ExitCode::from(5);
+        }
         _ => {
             eprintln!("error: job {} ended as {status:?}", job.id());
             return ExitCode::from(1);
@@ -694,15 +754,27 @@ fn interrupted(name: &str, status: i32) -> ExitCode {
     ExitCode::from(u8::try_from(status).unwrap_or(1))
 }
 
-/// `jobs list|status|wait`.
+/// `jobs list|status|wait|cancel`.
 async fn jobs(action: JobsAction) -> anyhow::Result<ExitCode> {
     match action {
-        JobsAction::List { dataset, json } => {
+        JobsAction::List {
+            dataset,
+            json,
+            stale_after,
+        } => {
+            let stale_after = stale_after.unwrap_or(DEFAULT_STALE_AFTER);
             let records = list_jobs(&dataset).await?;
             if json {
-                emit(&serde_json::to_string_pretty(&records)?)?;
+                let docs: Vec<serde_json::Value> = records
+                    .iter()
+                    .map(|r| record_json(r, stale_after))
+                    .collect::<anyhow::Result<_>>()?;
+                emit(&serde_json::to_string_pretty(&docs)?)?;
             } else {
-                let lines: Vec<String> = records.iter().map(record_line).collect();
+                let lines: Vec<String> = records
+                    .iter()
+                    .map(|r| record_line(r, stale_after))
+                    .collect();
                 if !lines.is_empty() {
                     emit(&lines.join("\n"))?;
                 }
@@ -713,9 +785,10 @@ async fn jobs(action: JobsAction) -> anyhow::Result<ExitCode> {
             dataset,
             job_id,
             json,
+            stale_after,
         } => {
             let record = read_job(&dataset, &job_id).await?;
-            print_record(&record, json)?;
+            print_record(&record, json, stale_after.unwrap_or(DEFAULT_STALE_AFTER))?;
             Ok(ExitCode::SUCCESS)
         }
         JobsAction::Wait {
@@ -723,26 +796,14 @@ async fn jobs(action: JobsAction) -> anyhow::Result<ExitCode> {
             job_id,
             timeout,
             json,
+            stale_after,
         } => {
-            let started = Instant::now();
-            let record = loop {
-                let record = read_job(&dataset, &job_id).await?;
-                if !matches!(record.state, JobState::Queued | JobState::Running) {
-                    break record;
-                }
-                let left = timeout.map(|t| t.saturating_sub(started.elapsed()));
-                if left.is_some_and(|l| l.is_zero()) {
-                    eprintln!(
-                        "error: job {job_id} has not ended after {:.1} s ({}; it keeps running)",
-                        started.elapsed().as_secs_f64(),
-                        state_name(record.state)
-                    );
-                    return Ok(ExitCode::from(4));
-                }
-                let pause = Duration::from_millis(500);
-                tokio::time::sleep(left.map_or(pause, |l| l.min(pause))).await;
+            let stale_after = stale_after.unwrap_or(DEFAULT_STALE_AFTER);
+            let record = match poll_until_ended(&dataset, &job_id, timeout, stale_after).await? {
+                Ok(r) => r,
+                Err(code) => return Ok(code),
             };
-            print_record(&record, json)?;
+            print_record(&record, json, stale_after)?;
             Ok(match record.state {
                 JobState::Succeeded => ExitCode::SUCCESS,
                 JobState::PartiallyFailed => {
@@ -758,12 +819,104 @@ async fn jobs(action: JobsAction) -> anyhow::Result<ExitCode> {
                     eprintln!("error: job {job_id} failed: {why}");
                     ExitCode::from(1)
                 }
+                JobState::Cancelled => {
+                    eprintln!("error: job {job_id} ended cancelled");
+                    ExitCode::from(5)
+                }
                 other => {
                     eprintln!("error: job {job_id} ended {}", state_name(other));
                     ExitCode::from(1)
                 }
             })
         }
+        JobsAction::Cancel {
+            dataset,
+            job_id,
+            wait,
+            timeout,
+            json,
+            stale_after,
+        } => {
+            let stale_after = stale_after.unwrap_or(DEFAULT_STALE_AFTER);
+            let record = match request_cancel(&dataset, &job_id).await {
+                Ok(CancelOutcome::Requested(r)) => r,
+                Ok(CancelOutcome::AlreadyEnded(r)) => {
+                    print_record(&r, json, stale_after)?;
+                    eprintln!(
+                        "job {job_id} had already ended ({}): nothing to cancel",
+                        state_name(r.state)
+                    );
+                    return Ok(ExitCode::from(6));
+                }
+                Err(e @ video_dataset::Error::NotFound { .. }) => {
+                    return Err(anyhow::Error::new(e)
+                        .context(format!("no job {job_id} in the dataset {dataset}")));
+                }
+                Err(e) => return Err(e.into()),
+                Ok(other) => anyhow::bail!("job {job_id}: unexpected answer {other:?}"),
+            };
+            if record.is_stale(SystemTime::now(), stale_after) {
+                eprintln!(
+                    "warning: job {job_id} is {}: no process may read the request",
+                    state_text(&record, stale_after)
+                );
+            }
+            eprintln!("cancel of job {job_id} requested");
+            if !wait {
+                print_record(&record, json, stale_after)?;
+                return Ok(ExitCode::SUCCESS);
+            }
+            let record = match poll_until_ended(&dataset, &job_id, timeout, stale_after).await? {
+                Ok(r) => r,
+                Err(code) => return Ok(code),
+            };
+            print_record(&record, json, stale_after)?;
+            if record.state == JobState::Cancelled {
+                Ok(ExitCode::SUCCESS)
+            } else {
+                eprintln!(
+                    "job {job_id} ended {} before it saw the request: nothing cancelled",
+                    state_name(record.state)
+                );
+                Ok(ExitCode::from(6))
+            }
+        }
+    }
+}
+
+/// Poll the record of `job_id` until the job has ended: its final record, or the exit status
+/// of giving up (4 after `timeout`, 1 once its heartbeat has stopped for `stale_after`), the
+/// reason said on stderr.
+async fn poll_until_ended(
+    dataset: &str,
+    job_id: &str,
+    timeout: Option<Duration>,
+    stale_after: Duration,
+) -> anyhow::Result<Result<JobRecord, ExitCode>> {
+    let started = Instant::now();
+    loop {
+        let record = read_job(dataset, job_id).await?;
+        if record.state.is_final() {
+            return Ok(Ok(record));
+        }
+        if record.is_stale(SystemTime::now(), stale_after) {
+            eprintln!(
+                "error: job {job_id} will not end: {}",
+                state_text(&record, stale_after)
+            );
+            return Ok(Err(ExitCode::from(1)));
+        }
+        let left = timeout.map(|t| t.saturating_sub(started.elapsed()));
+        if left.is_some_and(|l| l.is_zero()) {
+            eprintln!(
+                "error: job {job_id} has not ended after {:.1} s ({}; it keeps running)",
+                started.elapsed().as_secs_f64(),
+                state_name(record.state)
+            );
+            return Ok(Err(ExitCode::from(4)));
+        }
+        let pause = Duration::from_millis(500);
+        tokio::time::sleep(left.map_or(pause, |l| l.min(pause))).await;
     }
 }
 
@@ -775,12 +928,41 @@ fn state_name(state: JobState) -> String {
         .unwrap_or_else(|| format!("{state:?}"))
 }
 
+/// The state, and for a stale record why it is taken for dead: `running (no heartbeat for 2m 5s;
+/// process 1234 on host x probably died)`.
+fn state_text(r: &JobRecord, stale_after: Duration) -> String {
+    let name = state_name(r.state);
+    let now = SystemTime::now();
+    if !r.is_stale(now, stale_after) {
+        return name;
+    }
+    let writer = match (r.pid, &r.host) {
+        (Some(pid), Some(host)) => format!("process {pid} on host {host}"),
+        (Some(pid), None) => format!("process {pid}"),
+        _ => "its process".to_owned(),
+    };
+    format!(
+        "{name} (no heartbeat for {}; {writer} probably died)",
+        human_duration(r.heartbeat_age(now))
+    )
+}
+
+/// `45s`, `2m 5s`, `3h 12m`.
+fn human_duration(d: Duration) -> String {
+    let s = d.as_secs();
+    match s {
+        0..60 => format!("{s}s"),
+        60..3600 => format!("{}m {}s", s / 60, s % 60),
+        _ => format!("{}h {}m", s / 3600, s % 3600 / 60),
+    }
+}
+
 /// One line about a job: id, state, videos, frames.
-fn record_line(r: &JobRecord) -> String {
+fn record_line(r: &JobRecord, stale_after: Duration) -> String {
     format!(
         "{}  {}  {}/{} videos ({} failed)  {}/{} frames",
         r.job_id,
-        state_name(r.state),
+        state_text(r, stale_after),
         r.videos_done,
         r.videos_total,
         r.videos_failed,
@@ -789,12 +971,27 @@ fn record_line(r: &JobRecord) -> String {
     )
 }
 
-/// A job's record: JSON, or its line and each failed video's.
-fn print_record(record: &JobRecord, json: bool) -> anyhow::Result<()> {
-    if json {
-        return emit(&serde_json::to_string_pretty(record)?);
+/// A record as JSON, with `"stale"` ([`JobRecord::is_stale`] now, after `stale_after`).
+fn record_json(r: &JobRecord, stale_after: Duration) -> anyhow::Result<serde_json::Value> {
+    let mut doc = serde_json::to_value(r)?;
+    if let Some(o) = doc.as_object_mut() {
+        o.insert(
+            "stale".into(),
+            r.is_stale(SystemTime::now(), stale_after).into(),
+        );
     }
-    let mut lines = vec![record_line(record)];
+    Ok(doc)
+}
+
+/// A job's record: JSON, or its line and each failed video's.
+fn print_record(record: &JobRecord, json: bool, stale_after: Duration) -> anyhow::Result<()> {
+    if json {
+        return emit(&serde_json::to_string_pretty(&record_json(
+            record,
+            stale_after,
+        )?)?);
+    }
+    let mut lines = vec![record_line(record, stale_after)];
     for v in &record.videos {
         if let Some(e) = &v.error {
             lines.push(format!("  failed: {}: {}", v.source, e.message));
