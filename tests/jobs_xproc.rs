@@ -299,15 +299,11 @@ fn status_is_read_by_another_process_while_the_job_runs() {
         std::thread::sleep(POLL);
     }
     assert!(running_seen, "no status read while the job ran: {seen:?}");
+    let id = child.id.clone();
     let (exit, out, err) = child.wait();
     assert_eq!(exit.code(), Some(0), "{err}");
     // After the end: the record as `sample --json` printed it, equal to what is on disk.
-    let mut r = status(
-        &dir,
-        "out",
-        &seen[0]["job_id"].as_str().unwrap().to_owned(),
-        &[],
-    );
+    let mut r = status(&dir, "out", &id, &[]);
     assert_eq!(r["stale"], false);
     r.as_object_mut().unwrap().remove("stale");
     assert_eq!(r, serde_json::from_str::<Value>(&out).unwrap());
