@@ -90,7 +90,8 @@ enum Command {
     /// with its own annotation); DATASET mirrors its folders. The job's id is printed on stderr
     /// at the start, its record kept in DATASET (see `jobs`). A video that fails is named on
     /// stderr with its error and the others go on (exit status 3). Stopped by SIGINT or SIGTERM,
-    /// the job is cancelled; the same command again completes it.
+    /// or by `jobs cancel` from any process (exit status 5), the job is cancelled; the same
+    /// command again completes it.
     #[command(after_help = EXIT_STATUSES)]
     Sample(Box<SampleCmd>),
     /// The jobs of a dataset, from their records: list, status, wait, cancel.
@@ -388,12 +389,12 @@ enum JobsAction {
     },
 }
 
-/// `--timeout S`: a number of seconds, 0 or more.
+/// `--timeout S`, `--stale-after S`: a number of seconds, 0 or more.
 fn non_negative_seconds(v: &str) -> Result<Duration, String> {
     v.parse::<f64>()
         .ok()
         .and_then(|s| Duration::try_from_secs_f64(s).ok())
-        .ok_or_else(|| format!("--timeout takes a number of seconds, got {v:?}"))
+        .ok_or_else(|| format!("expected a number of seconds, 0 or more, got {v:?}"))
 }
 
 #[derive(Debug, Args)]
