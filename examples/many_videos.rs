@@ -79,10 +79,7 @@ impl Args {
         };
         let mut it = std::env::args().skip(1);
         while let Some(flag) = it.next() {
-            let mut value = || {
-                it.next()
-                    .with_context(|| format!("{flag} needs a value"))
-            };
+            let mut value = || it.next().with_context(|| format!("{flag} needs a value"));
             let number = |v: String| -> anyhow::Result<u64> {
                 let n: u64 = v.parse().with_context(|| format!("{flag} {v:?}"))?;
                 ensure!(n >= 1, "{flag} must be at least 1");
@@ -221,10 +218,9 @@ async fn child(args: &Args, clips: &Path, mode: &str, out: &Path) -> anyhow::Res
                 let r = extract_frames(p.clone(), &dataset, options.clone()).await?;
                 report.frames_planned += r.frames_planned;
                 report.frames_written += r.frames_written;
-                report.rss_by_videos_done.push((
-                    i as u64 + 1,
-                    proc_status_kib("self", "VmRSS:").unwrap_or(0),
-                ));
+                report
+                    .rss_by_videos_done
+                    .push((i as u64 + 1, proc_status_kib("self", "VmRSS:").unwrap_or(0)));
             }
         }
         other => bail!("unknown child mode {other:?}"),
@@ -281,7 +277,11 @@ impl Meter {
         let mut running: Vec<Running> = Vec::new();
         let mut rss = vec![0u64; cmds.len()];
         let mut batch = Batch {
-            cpu_s: if self.gnu_time.is_some() { 0.0 } else { f64::NAN },
+            cpu_s: if self.gnu_time.is_some() {
+                0.0
+            } else {
+                f64::NAN
+            },
             ..Batch::default()
         };
         loop {
@@ -314,7 +314,8 @@ impl Meter {
                                 self.read(r.index, "stderr")?
                             );
                         }
-                        if let Some(json) = out.lines().rev().find_map(|l| l.strip_prefix("RESULT "))
+                        if let Some(json) =
+                            out.lines().rev().find_map(|l| l.strip_prefix("RESULT "))
                         {
                             batch.child = Some(serde_json::from_str(json)?);
                         }
@@ -541,7 +542,9 @@ impl Config {
         match self {
             Config::OursJob => format!("ours: one job (concurrency {})", a.concurrency),
             Config::OursSeq => "ours: extract_frames, one video after another".into(),
-            Config::FfmpegPar => format!("ffmpeg CLI: a process per video, {} at once", a.concurrency),
+            Config::FfmpegPar => {
+                format!("ffmpeg CLI: a process per video, {} at once", a.concurrency)
+            }
             Config::FfmpegSeq => "ffmpeg CLI: a process per video, one at a time".into(),
         }
     }
@@ -729,7 +732,10 @@ fn parent(a: &Args, dir: &Path, clips: &Path) -> anyhow::Result<()> {
         );
     };
     row(
-        format!("ours: one job / one video after another ({} videos)", a.videos),
+        format!(
+            "ours: one job / one video after another ({} videos)",
+            a.videos
+        ),
         Config::OursJob,
         Config::OursSeq,
     );
