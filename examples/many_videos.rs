@@ -771,6 +771,19 @@ fn parent(a: &Args, dir: &Path, clips: &Path) -> anyhow::Result<()> {
         large as f64 / small as f64,
         per_video
     );
+    let each = |v: &[Batch]| {
+        v.iter()
+            .map(|b| format!("{:.0}", mib(b.max_rss_kib)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    println!(
+        "peak RSS MiB of each repetition: {} videos: {}; {} videos: {}",
+        a.videos,
+        each(&runs[&Config::OursJob]),
+        a.rss_videos,
+        each(&big)
+    );
     // Where the memory goes as the job goes on: VmRSS as videos end (last repetition).
     if let Some(c) = big.last().and_then(|b| b.child.as_ref()) {
         let at: Vec<String> = c
