@@ -59,9 +59,6 @@ pub(crate) fn json_error(key: &str, e: serde_json::Error) -> Error {
 
 /// An object_store failure on `key`, mapped to the error that says what happened (see
 /// [`crate::store::store_error`]).
-/// How many times a plain put the HTTP client never sent is sent again.
-const NEVER_SENT_RESENDS: usize = 4;
-
 pub(crate) fn backend(key: &str, e: object_store::Error) -> Error {
     crate::store::store_error(key, "request", e)
 }
@@ -604,20 +601,13 @@ impl ObjectStoreSink {
     }
 
     async fn put(&self, key: &str, bytes: Vec<u8>) -> Result<()> {
-        let (path, payload) = (self.path(key), PutPayload::from(bytes));
-        // A request the client never sent (a pooled connection found closed) is sent again:
-        // object_store's retries do not cover it. A few times, since every pooled connection
-        // may have been closed at once (a store or proxy restart).
-        let mut attempts = 0;
-        loop {
-            match self.store.put(&path, payload.clone()).await {
-                Ok(_) => return Ok(()),
-                Err(e) if attempts < NEVER_SENT_RESENDS && crate::store::never_sent(&e) => {
-                    attempts += 1;
-                }
-                Err(e) => return Err(backend(key, e)),
-            }
-        }
+        // A request the HTTP client never sent is sent again by the layer under stores built
+        // from a URL (crate::resend).
+        self.store
+            .put(&self.path(key), PutPayload::from(bytes))
+            .await
+            .map_err(|e| backend(key, e))?;
+        Ok(())
     }
 
     /// The bytes stored under a dataset-relative key.
@@ -940,8 +930,9 @@ impl DatasetFileUpdate<'_> {
                 object_store::Error::Precondition { .. }
                 | object_store::Error::AlreadyExists { .. },
             ) => Ok(false),
-            // Never sent (a closed pooled connection): not written; the caller reads again and
-            // retries as after a race.
+            // Never sent at all (a closed connection; resent a few times by the layer under
+            // stores built from a URL): not written; the caller reads again and retries as
+            // after a race. An error whose earlier attempts may have been applied is reported.
             Err(e) if crate::store::never_sent(&e) => Ok(false),
             Err(object_store::Error::NotImplemented { .. }) => {
                 // No conditional writes in this store: the last writer wins.
