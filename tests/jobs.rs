@@ -1,5 +1,7 @@
 //! Jobs of many videos (`video_dataset::submit`): a bad video among good ones, `wait` with a
-//! deadline, `cancel` then a re-run, and the job's record read back from the dataset URL.
+//! deadline, `cancel` then a re-run, and the job's record read back from the dataset URL. The
+//! bad-video and cancel checks run on a local dataset always and on S3 with the test command's
+//! server (the same bodies: everything is read back through the dataset URL).
 
 #![allow(clippy::unwrap_used)]
 
@@ -9,8 +11,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use video_dataset::{
-    Error, ExtractOptions, ImageFormat, JobSpec, JobState, JobStatus, ObjectStoreSink, VideoRef,
-    VideoState, list_jobs, read_job, submit,
+    DatasetSink, Error, ExtractOptions, FrameRecord, ImageFormat, JobSpec, JobState, JobStatus,
+    ObjectStoreSink, VideoInput, VideoRef, VideoState, list_jobs, read_job, submit,
 };
 use video_testkit::fixtures::{X264_ARGS, lavfi_clip};
 
@@ -31,11 +33,16 @@ fn options(fps: f64) -> ExtractOptions {
     ExtractOptions::default().fps(fps).format(ImageFormat::Png)
 }
 
-/// The images of video `name` in `folder` (staging files of a dropped put excluded).
-fn images(dataset: &Path, folder: &str, name: &str) -> Vec<String> {
-    let mut out: Vec<String> = std::fs::read_dir(dataset.join(folder))
+/// The images of video `name` in `folder` of the dataset at `dataset` (a directory or a URL),
+/// as its store lists them (on local disk: staging files of a dropped put excluded).
+async fn images(dataset: &str, folder: &str, name: &str) -> Vec<String> {
+    let sink = ObjectStoreSink::from_url(dataset).unwrap();
+    let mut out: Vec<String> = sink
+        .list_keys(folder)
+        .await
         .unwrap()
-        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .into_iter()
+        .map(|k| k.rsplit('/').next().unwrap().to_owned())
         .filter(|n| n.starts_with(&format!("{name}_")) && n.ends_with(".png"))
         .collect();
     out.sort();
@@ -43,8 +50,13 @@ fn images(dataset: &Path, folder: &str, name: &str) -> Vec<String> {
 }
 
 /// The video is complete: a manifest whose frames are exactly the images in its folder.
-async fn assert_complete(dataset: &Path, folder: &str, name: &str) -> usize {
-    let sink = ObjectStoreSink::local(dataset).unwrap();
+async fn assert_complete(dataset: &str, folder: &str, name: &str) -> usize {
+    manifest_frames(dataset, folder, name).await.len()
+}
+
+/// [`assert_complete`], returning the manifest's frame records.
+async fn manifest_frames(dataset: &str, folder: &str, name: &str) -> Vec<FrameRecord> {
+    let sink = ObjectStoreSink::from_url(dataset).unwrap();
     let video = VideoRef {
         folder: folder.into(),
         name: name.into(),
@@ -61,14 +73,40 @@ async fn assert_complete(dataset: &Path, folder: &str, name: &str) -> usize {
         .collect();
     keys.sort();
     assert!(!keys.is_empty());
-    assert_eq!(keys, images(dataset, folder, name), "{folder}/{name}");
-    keys.len()
+    assert_eq!(keys, images(dataset, folder, name).await, "{folder}/{name}");
+    manifest.frames
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_videos_do_not_stop_the_good_ones() {
     let out = common::scratch("jobs-partial");
-    let inputs = common::scratch("jobs-partial-in");
+    bad_videos_among_good_ones(out.to_str().unwrap(), "jobs-partial-in", None).await;
+}
+
+#[cfg(feature = "aws")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_videos_do_not_stop_the_good_ones_on_s3() {
+    let Some(url) = video_testkit::s3_test_url("bad_videos_on_s3") else {
+        return;
+    };
+    bad_videos_among_good_ones(&format!("{url}/dataset"), "jobs-partial-s3-in", None).await;
+    // The videos on S3 too, given by their URLs.
+    let videos = format!("{url}/videos");
+    bad_videos_among_good_ones(
+        &format!("{url}/dataset2"),
+        "jobs-partial-s3-in",
+        Some(&videos),
+    )
+    .await;
+}
+
+/// Three good videos and two bad ones (a truncated MP4, a text file) into `dataset`: the job
+/// ends `PartiallyFailed` naming exactly the bad ones; each good video is complete with the
+/// frames of its plan (every 5th of 50, whole 64×48 PNGs); the job's record is read back with
+/// nothing but the dataset URL. The videos are local files, or copies under the store prefix
+/// URL `videos_at` given by their URLs.
+async fn bad_videos_among_good_ones(dataset: &str, inputs: &str, videos_at: Option<&str>) {
+    let inputs = common::scratch(inputs);
     let good: Vec<PathBuf> = ["a", "b", "c"]
         .iter()
         .map(|n| clip(&format!("{n}.mp4"), 2))
@@ -78,14 +116,30 @@ async fn bad_videos_do_not_stop_the_good_ones() {
     std::fs::write(&corrupt, &bytes[..bytes.len().min(600)]).unwrap();
     let text = inputs.join("notes.mp4");
     std::fs::write(&text, "not a video at all\n").unwrap();
+    let files = [&good[0], &corrupt, &good[1], &text, &good[2]];
+    let mut inputs: Vec<VideoInput> = files.iter().map(|f| VideoInput::from(*f)).collect();
+    if let Some(prefix) = videos_at {
+        let store = ObjectStoreSink::from_url(prefix).unwrap();
+        for (input, file) in inputs.iter_mut().zip(files) {
+            let name = file.file_name().unwrap().to_str().unwrap();
+            store
+                .write_dataset_file(name, &std::fs::read(file).unwrap())
+                .await
+                .unwrap();
+            *input = VideoInput::Url(format!("{prefix}/{name}"));
+        }
+    }
+    let named = |i: usize| match &inputs[i] {
+        VideoInput::Url(u) => u.clone(),
+        _ => files[i].display().to_string(),
+    };
 
-    let dataset = out.to_str().unwrap().to_owned();
-    let spec = JobSpec::new(dataset.clone())
-        .video(&good[0], "one")
-        .video(&corrupt, "bad")
-        .video(&good[1], "one")
-        .video(&text, "bad")
-        .video(&good[2], "two/deep")
+    let spec = JobSpec::new(dataset)
+        .video(inputs[0].clone(), "one")
+        .video(inputs[1].clone(), "bad")
+        .video(inputs[2].clone(), "one")
+        .video(inputs[3].clone(), "bad")
+        .video(inputs[4].clone(), "two/deep")
         .options(options(5.0))
         .concurrency(2);
     let handle = submit(spec).unwrap();
@@ -95,8 +149,8 @@ async fn bad_videos_do_not_stop_the_good_ones() {
     };
     let failed: Vec<usize> = failures.iter().map(|f| f.index).collect();
     assert_eq!(failed, [1, 3], "{failures:?}");
-    assert_eq!(failures[0].source, corrupt.display().to_string());
-    assert_eq!(failures[1].source, text.display().to_string());
+    assert_eq!(failures[0].source, named(1));
+    assert_eq!(failures[1].source, named(3));
     for f in failures {
         assert!(
             matches!(
@@ -110,16 +164,28 @@ async fn bad_videos_do_not_stop_the_good_ones() {
     let done: Vec<usize> = report.videos.iter().map(|v| v.index).collect();
     assert_eq!(done, [0, 2, 4]);
     let mut frames = 0;
+    let sink = ObjectStoreSink::from_url(dataset).unwrap();
     for (folder, name) in [("one", "a"), ("one", "b"), ("two/deep", "c")] {
-        let n = assert_complete(&out, folder, name).await;
-        assert_eq!(n, 10, "2 s at 5 fps");
-        frames += n as u64;
+        let records = manifest_frames(dataset, folder, name).await;
+        // 2 s at 25 fps sampled at 5 fps: frames 0, 5, …, 45.
+        let indices: Vec<u64> = records.iter().map(|r| r.index).collect();
+        assert_eq!(indices, (0..50).step_by(5).collect::<Vec<u64>>(), "{name}");
+        for r in &records {
+            assert!(
+                (r.pts_seconds - r.index as f64 / 25.0).abs() < 1e-6,
+                "{r:?}"
+            );
+            let bytes = sink.read(&r.key).await.unwrap();
+            assert_eq!(bytes.len() as u64, r.bytes, "{}", r.key);
+            video_testkit::png::assert_whole_png(&r.key, &bytes, 64, 48);
+        }
+        frames += records.len() as u64;
     }
     assert_eq!(report.frames_planned, frames);
     assert_eq!(report.frames_written, frames);
 
     // The record, read with nothing but the dataset URL.
-    let record = read_job(&dataset, handle.id()).await.unwrap();
+    let record = read_job(dataset, handle.id()).await.unwrap();
     assert_eq!(record.job_id, handle.id());
     assert_eq!(record.state, JobState::PartiallyFailed);
     assert_eq!((record.videos_total, record.videos_done), (5, 5));
@@ -135,12 +201,15 @@ async fn bad_videos_do_not_stop_the_good_ones() {
     }
     assert!(record.finished_unix_ms.is_some());
     let raw: serde_json::Value = serde_json::from_slice(
-        &std::fs::read(out.join(format!(".video-dataset/jobs/{}.json", handle.id()))).unwrap(),
+        &sink
+            .read(&format!(".video-dataset/jobs/{}.json", handle.id()))
+            .await
+            .unwrap(),
     )
     .unwrap();
     assert_eq!(raw["format"], "video-dataset/job");
     assert_eq!(raw["format_version"], 1);
-    assert_eq!(list_jobs(&dataset).await.unwrap(), [record]);
+    assert_eq!(list_jobs(dataset).await.unwrap(), [record]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -166,8 +235,8 @@ async fn wait_with_a_deadline_then_to_the_end() {
         panic!("{status:?}")
     };
     assert_eq!(report.frames_planned, 200);
-    assert_eq!(assert_complete(&out, "", "w1").await, 100);
-    assert_eq!(assert_complete(&out, "", "w2").await, 100);
+    assert_eq!(assert_complete(&dataset, "", "w1").await, 100);
+    assert_eq!(assert_complete(&dataset, "", "w2").await, 100);
     let record = read_job(&dataset, handle.id()).await.unwrap();
     assert_eq!(record.state, JobState::Succeeded);
     assert_eq!((record.frames_done, record.frames_total), (200, 200));
@@ -178,11 +247,24 @@ async fn wait_with_a_deadline_then_to_the_end() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cancel_then_rerun_completes_every_frame_once() {
     let out = common::scratch("jobs-cancel");
-    let dataset = out.to_str().unwrap().to_owned();
+    cancel_then_rerun(out.to_str().unwrap()).await;
+}
+
+#[cfg(feature = "aws")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancel_then_rerun_completes_every_frame_once_on_s3() {
+    let Some(url) = video_testkit::s3_test_url("cancel_then_rerun_on_s3") else {
+        return;
+    };
+    cancel_then_rerun(&url).await;
+}
+
+/// A job of four 6 s videos into `dataset` cancelled once it has written a frame: its record
+/// says cancelled with videos pending; the same job again completes every frame once (those
+/// already stored are not written again, no image is left beside the manifests).
+async fn cancel_then_rerun(dataset: &str) {
     let names = ["k1", "k2", "k3", "k4"];
-    let mut spec = JobSpec::new(dataset.clone())
-        .options(options(25.0))
-        .concurrency(1);
+    let mut spec = JobSpec::new(dataset).options(options(25.0)).concurrency(1);
     for n in names {
         spec = spec.video(clip(&format!("{n}.mp4"), 6), "cams");
     }
@@ -194,7 +276,7 @@ async fn cancel_then_rerun_completes_every_frame_once() {
     handle.cancel();
     let status = handle.wait(Duration::from_secs(30)).await.unwrap();
     assert!(matches!(status, JobStatus::Cancelled), "{status:?}");
-    let record = read_job(&dataset, handle.id()).await.unwrap();
+    let record = read_job(dataset, handle.id()).await.unwrap();
     assert_eq!(record.state, JobState::Cancelled);
     assert!(
         record.videos.iter().any(|v| v.state == VideoState::Pending),
@@ -211,9 +293,9 @@ async fn cancel_then_rerun_completes_every_frame_once() {
     assert!(report.frames_existing > 0, "{report:?}");
     assert_eq!(report.frames_written + report.frames_existing, 600);
     for n in names {
-        assert_eq!(assert_complete(&out, "cams", n).await, 150);
+        assert_eq!(assert_complete(dataset, "cams", n).await, 150);
     }
-    let jobs = list_jobs(&dataset).await.unwrap();
+    let jobs = list_jobs(dataset).await.unwrap();
     let ids: Vec<&str> = jobs.iter().map(|j| j.job_id.as_str()).collect();
     assert_eq!(ids, [handle.id(), again.id()], "sorted by submission");
     assert_eq!(jobs[1].state, JobState::Succeeded);
@@ -270,7 +352,7 @@ async fn a_dropped_handle_leaves_the_job_running() {
         assert!(std::time::Instant::now() < deadline, "the job never ended");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    assert_eq!(assert_complete(&out, "", "d1").await, 10);
+    assert_eq!(assert_complete(&dataset, "", "d1").await, 10);
 }
 
 #[tokio::test]

@@ -1,8 +1,9 @@
 //! Source trees (`discover_tree`): videos found by extension (any case) and, when asked, by their
 //! first bytes; hidden folders skipped; include/exclude patterns and a whitelist of top-level
 //! folders; a Supervisely video project's annotations; the same tree in a local directory, a
-//! `file://` prefix and an in-memory store; missing and empty sources as typed errors. Nothing
-//! is decoded: the "videos" are a few bytes each.
+//! `file://` prefix, an in-memory store and an S3 prefix (with the test command's server);
+//! missing and empty sources as typed errors. Nothing is decoded: the "videos" are a few bytes
+//! each.
 
 #![allow(clippy::unwrap_used)]
 
@@ -233,13 +234,52 @@ async fn missing_and_empty_sources_are_named() {
 async fn a_file_url_prefix_lists_the_same_entries() {
     let dir = tree_dir("tree-url");
     let url = format!("file://{}", dir.display());
+    a_url_prefix_lists_the_same_entries(&dir, &url).await;
+}
+
+/// The tree uploaded under a prefix on the S3 test server: the same entries as the local
+/// directory (the sniffed one read with a ranged `GET` from S3); an empty prefix is named.
+#[cfg(feature = "aws")]
+#[tokio::test]
+async fn an_s3_prefix_lists_the_same_entries() {
+    let Some(base) = video_testkit::s3_test_url("tree_s3") else {
+        return;
+    };
+    let dir = tree_dir("tree-s3");
+    let url = format!("{base}/src");
+    let sink = ObjectStoreSink::from_url(&url).unwrap();
+    for (rel, bytes) in FILES {
+        let path: StorePath = sink
+            .prefix()
+            .parts()
+            .chain(StorePath::from(*rel).parts())
+            .collect();
+        sink.store()
+            .put(&path, PutPayload::from(bytes.to_vec()))
+            .await
+            .unwrap();
+    }
+    a_url_prefix_lists_the_same_entries(&dir, &url).await;
+    let empty = format!("{base}/nothing");
+    let e = discover_tree(empty.as_str(), &TreeOptions::default())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&e, Error::NotFound { uri, .. } if uri == &empty),
+        "{e}"
+    );
+}
+
+/// The tree of [`FILES`] at the store prefix `url` lists the same entries as the directory
+/// `dir` holding it, each a [`VideoInput::Url`] under `url`.
+async fn a_url_prefix_lists_the_same_entries(dir: &Path, url: &str) {
     for opts in [
         TreeOptions::default(),
         TreeOptions::default().sniff_unknown(true),
         TreeOptions::default().datasets(["x"]).exclude("**/*.mkv"),
     ] {
-        let local = discover_tree(dir.as_path(), &opts).await.unwrap();
-        let remote = discover_tree(url.as_str(), &opts).await.unwrap();
+        let local = discover_tree(dir, &opts).await.unwrap();
+        let remote = discover_tree(url, &opts).await.unwrap();
         assert_eq!(summary(&remote), summary(&local));
         for e in &remote.entries {
             match &e.source {

@@ -78,7 +78,8 @@
 //! [`StoreVideo::open_url_with`])
 //! take [`StoreOptions`]: a [`RetryPolicy`] (by default about a minute of retries with
 //! backoff, so an outage of tens of seconds is ridden out; object_store's own default gives up
-//! after 10 quick retries), request and connect timeouts, the read deadline of a
+//! after 10 quick retries; a request the HTTP client never sent, on a connection found closed,
+//! is sent again too, which object_store does not do), request and connect timeouts, the read deadline of a
 //! [`StoreVideo`] (30 s: a stalled read ends with [`video_core::Error::Timeout`] instead of
 //! pinning a decoding thread) and object_store configuration keys. What fails in the end says
 //! what happened and names the key: [`video_core::Error::NotFound`] for a missing object or
@@ -100,6 +101,8 @@
 #![deny(rustdoc::broken_intra_doc_links)]
 
 mod remote;
+#[cfg(any(feature = "aws", feature = "gcp", feature = "azure", feature = "http"))]
+mod resend;
 mod scenes;
 mod sink;
 mod store;

@@ -258,8 +258,17 @@ pub(crate) fn config_error(url: &str, e: object_store::Error) -> Error {
     }
 }
 
+/// A cloud store under the layer that sends again what its HTTP client never sent
+/// ([`crate::resend`]).
+#[cfg(any(feature = "aws", feature = "gcp", feature = "azure", feature = "http"))]
+fn resending(store: Arc<dyn ObjectStore>) -> Arc<dyn ObjectStore> {
+    Arc::new(crate::resend::ResendNeverSent::new(store))
+}
+
 /// Build the store a URL names and the path inside it, with `options` (see [`StoreOptions`]).
-/// A string without `://` is a local path.
+/// A string without `://` is a local path. Stores reached over HTTP (S3, GCS, Azure, HTTP) are
+/// wrapped in a layer that sends again a request the HTTP client never sent
+/// ([`crate::resend`]).
 pub(crate) fn store_from_url(
     url: &str,
     options: &StoreOptions,
@@ -288,7 +297,7 @@ pub(crate) fn store_from_url(
                 }
             }
             let b = b.with_retry(options.retry.to_retry_config());
-            Arc::new(b.build().map_err(|e| config_error(url, e))?)
+            resending(Arc::new(b.build().map_err(|e| config_error(url, e))?))
         }
         #[cfg(feature = "gcp")]
         object_store::ObjectStoreScheme::GoogleCloudStorage => {
@@ -300,7 +309,7 @@ pub(crate) fn store_from_url(
                 }
             }
             let b = b.with_retry(options.retry.to_retry_config());
-            Arc::new(b.build().map_err(|e| config_error(url, e))?)
+            resending(Arc::new(b.build().map_err(|e| config_error(url, e))?))
         }
         #[cfg(feature = "azure")]
         object_store::ObjectStoreScheme::MicrosoftAzure => {
@@ -312,7 +321,7 @@ pub(crate) fn store_from_url(
                 }
             }
             let b = b.with_retry(options.retry.to_retry_config());
-            Arc::new(b.build().map_err(|e| config_error(url, e))?)
+            resending(Arc::new(b.build().map_err(|e| config_error(url, e))?))
         }
         #[cfg(feature = "http")]
         object_store::ObjectStoreScheme::Http => {
@@ -326,7 +335,7 @@ pub(crate) fn store_from_url(
                 }
             }
             let b = b.with_retry(options.retry.to_retry_config());
-            Arc::new(b.build().map_err(|e| config_error(url, e))?)
+            resending(Arc::new(b.build().map_err(|e| config_error(url, e))?))
         }
         // Local disk and memory take no options; schemes whose feature is off fail here with
         // object_store's "feature not enabled".
@@ -363,17 +372,31 @@ fn status_in(message: &str) -> Option<u16> {
     }
 }
 
-/// How a failure is classified, from the first link of its source chain that tells: an HTTP
-/// transport error, an HTTP status, an I/O error.
-/// Whether the failed request was never sent: the HTTP client picked a pooled connection that
-/// the server (or a proxy) had closed meanwhile, and gave up before writing the request
-/// (hyper: "connection was not ready", a canceled request). object_store does not retry it
-/// (its kind is "unknown"), but resending is always safe, whatever the method: nothing reached
-/// the server.
+/// Whether nothing of the failed request reached the server: its only attempt failed as one
+/// the HTTP client never sent (see [`last_attempt_never_sent`]), with no earlier attempt of
+/// object_store's retry loop (whose message then says `after N retries`) that may have been
+/// applied. Resending it is always safe, whatever the method.
 pub(crate) fn never_sent(e: &object_store::Error) -> bool {
+    last_attempt_never_sent(e) && !chain_has(e, " retries, max_retries: ")
+}
+
+/// Whether the failed request's last attempt was never sent: the HTTP client picked a
+/// connection that the server (or a proxy) had closed meanwhile, and gave up before writing the
+/// request (hyper: "connection was not ready", a canceled request). object_store does not retry
+/// it (its kind is "unknown"), for any method. Earlier attempts, if object_store made any, may
+/// have reached the server: see [`never_sent`].
+pub(crate) fn last_attempt_never_sent(e: &object_store::Error) -> bool {
+    chain_has(e, NEVER_SENT_MESSAGE)
+}
+
+/// hyper's message for a request it never sent.
+const NEVER_SENT_MESSAGE: &str = "connection was not ready";
+
+/// Whether a message of `e` or of its sources contains `text`.
+fn chain_has(e: &object_store::Error, text: &str) -> bool {
     let mut current: Option<&(dyn std::error::Error + 'static)> = Some(e);
     while let Some(err) = current {
-        if never_sent_message(&err.to_string()) {
+        if err.to_string().contains(text) {
             return true;
         }
         current = err.source();
@@ -381,14 +404,12 @@ pub(crate) fn never_sent(e: &object_store::Error) -> bool {
     false
 }
 
-fn never_sent_message(message: &str) -> bool {
-    message.contains("connection was not ready")
-}
-
+/// How a failure is classified, from the first link of its source chain that tells: an HTTP
+/// transport error, an HTTP status, an I/O error.
 fn classify(e: &(dyn std::error::Error + 'static)) -> Kind {
     let mut current = Some(e);
     while let Some(err) = current {
-        if never_sent_message(&err.to_string()) {
+        if err.to_string().contains(NEVER_SENT_MESSAGE) {
             return Kind::Transient;
         }
         #[cfg(any(feature = "aws", feature = "gcp", feature = "azure", feature = "http"))]
@@ -604,6 +625,13 @@ mod tests {
         };
         assert!(never_sent(&closed));
         assert!(store_error("k", "put", closed).is_transient());
+        // After retries, the last attempt unsent: an earlier one may have been applied.
+        let after_retries = object_store::Error::Generic {
+            store: "S3",
+            source: "Error performing PUT http://h/b/k in 3s, after 2 retries, max_retries: 10, retry_timeout: 60s  - client error (Canceled): connection was not ready".into(),
+        };
+        assert!(last_attempt_never_sent(&after_retries));
+        assert!(!never_sent(&after_retries));
         let refused = object_store::Error::Generic {
             store: "S3",
             source: "Server returned non-2xx status code: 403 Forbidden".into(),
