@@ -93,7 +93,7 @@ pub use extract::{
     ExtractReport, ExtractToSinkOptions, FrameAnnotator, StoredFrameSpec, extract_to_sink,
     extract_to_sink_opts,
 };
-pub use frame::{EncodedFrame, Frame, FrameInfo, ImageFormat, PixelFormat, Plane};
+pub use frame::{EncodedFrame, Frame, FrameInfo, FrameMd5, ImageFormat, PixelFormat, Plane};
 pub use hash::{ContentHash, ContentHasher};
 pub use layout::MANIFEST_FORMAT_VERSION;
 pub use manifest::{SamplingSettings, VideoManifest, VideoSource};
@@ -136,6 +136,7 @@ mod tests {
                 height: frame.height,
                 format: ImageFormat::Png,
                 bytes: frame.to_packed(),
+                framemd5: None,
             })
         }
     }
