@@ -400,11 +400,7 @@ impl Backend {
         match self {
             Backend::Gst(d) => {
                 let s = d
-                    .frame_source(
-                        DecodeOptions::default()
-                            .resize(resize)
-                            .framemd5(framemd5),
-                    )
+                    .frame_source(DecodeOptions::default().resize(resize).framemd5(framemd5))
                     .await?;
                 let size = s.output_size();
                 Ok((Box::new(s), size))

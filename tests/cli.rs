@@ -602,7 +602,15 @@ fn framemd5_flag_records_ffmpegs_md5() {
         Command::new("ffmpeg")
             .args(["-v", "error", "-noautorotate", "-i"])
             .arg(&video)
-            .args(["-map", "0:v:0", "-fps_mode", "passthrough", "-f", "framemd5", "-"]),
+            .args([
+                "-map",
+                "0:v:0",
+                "-fps_mode",
+                "passthrough",
+                "-f",
+                "framemd5",
+                "-",
+            ]),
     );
     let ffmpeg: Vec<String> = String::from_utf8(listing)
         .unwrap()
@@ -638,7 +646,15 @@ fn framemd5_flag_records_ffmpegs_md5() {
     std::fs::create_dir_all(&src).unwrap();
     std::fs::copy(&video, src.join("clip.mp4")).unwrap();
     let out = run(
-        &["sample", "src", "sampled", "--indices", "2,30", "--framemd5", "--quiet"],
+        &[
+            "sample",
+            "src",
+            "sampled",
+            "--indices",
+            "2,30",
+            "--framemd5",
+            "--quiet",
+        ],
         &dir,
     );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));

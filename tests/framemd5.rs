@@ -53,16 +53,15 @@ fn check_video(video: &Path, out: &Path, indices: &[u64], expected: &[String], p
     for (name, format, resize) in variants() {
         let dataset = out.join(name);
         let options = ExtractOptions::default()
-            .plan(video_dataset::SamplingPlan::indices(indices.iter().copied()))
+            .plan(video_dataset::SamplingPlan::indices(
+                indices.iter().copied(),
+            ))
             .format(format)
             .resize(resize)
             .framemd5(true);
-        let report = video_testkit::block_on(extract_frames(
-            video,
-            dataset.to_str().unwrap(),
-            options,
-        ))
-        .unwrap_or_else(|e| panic!("{} ({name}): {e}", video.display()));
+        let report =
+            video_testkit::block_on(extract_frames(video, dataset.to_str().unwrap(), options))
+                .unwrap_or_else(|e| panic!("{} ({name}): {e}", video.display()));
         assert_eq!(report.frames.len(), indices.len());
         let stem = video.file_stem().unwrap().to_str().unwrap();
         let vref = VideoRef {
@@ -117,11 +116,19 @@ fn framemd5_matches_ffmpeg_on_corpus_files() {
         // HEVC Main 10 (frame 3 is a B-frame).
         ("torchcodec/h265_10bits.mp4", &[0, 3, 14, 29], "yuv420p10le"),
         // Rotated 90 degrees (display-matrix), 1080p (frame 1 is a B-frame): hashed as stored.
-        ("mediabunny/rotate-buck-bunny.mp4", &[0, 1, 22, 44], "yuv420p"),
+        (
+            "mediabunny/rotate-buck-bunny.mp4",
+            &[0, 1, 22, 44],
+            "yuv420p",
+        ),
         // Rotated 180 degrees, phone VFR.
         ("moviepy/fire2.mp4", &[0, 12, 24], "yuv420p"),
         // Full range (FFmpeg's yuvj420p: the same planes as yuv420p).
-        ("torchcodec/bt709_full_range.mp4", &[0, 1, 15, 29], "yuv420p"),
+        (
+            "torchcodec/bt709_full_range.mp4",
+            &[0, 1, 15, 29],
+            "yuv420p",
+        ),
         // 1x1 4:4:4.
         ("moviepy/test_video.mp4", &[0, 2, 4], "yuv444p"),
         // VP9 in WebM.
@@ -153,18 +160,7 @@ fn framemd5_matches_ffmpeg_on_a_clip_it_made() {
         &dir,
         "bframes.mp4",
         "testsrc2=size=160x96:rate=25",
-        &[
-            X264_ARGS,
-            &[
-                "-bf",
-                "2",
-                "-g",
-                "12",
-                "-frames:v",
-                "30",
-            ],
-        ]
-        .concat(),
+        &[X264_ARGS, &["-bf", "2", "-g", "12", "-frames:v", "30"]].concat(),
     );
     let listing = video_testkit::run_ok(
         Command::new("ffmpeg")
@@ -186,7 +182,13 @@ fn framemd5_matches_ffmpeg_on_a_clip_it_made() {
     let distinct: std::collections::HashSet<_> = expected.iter().collect();
     assert_eq!(distinct.len(), 30);
     // Frames 1 and 2 are B-frames (x264 -bf 2).
-    check_video(&clip, &dir.join("out"), &[0, 1, 2, 13, 29], &expected, "yuv420p");
+    check_video(
+        &clip,
+        &dir.join("out"),
+        &[0, 1, 2, 13, 29],
+        &expected,
+        "yuv420p",
+    );
 
     // Without the option no record carries an md5; asking for it later makes those frames
     // again.

@@ -262,9 +262,17 @@ mod tests {
         );
         assert!(sink.manifest(&video).is_none());
         // Stored without it (now, by a run that did not ask): made again when asked.
-        let r = extract_to_sink(&mut src, Arc::new(RawEncoder), &sink, &video, &meta, &plan, 2)
-            .await
-            .unwrap();
+        let r = extract_to_sink(
+            &mut src,
+            Arc::new(RawEncoder),
+            &sink,
+            &video,
+            &meta,
+            &plan,
+            2,
+        )
+        .await
+        .unwrap();
         assert!(r.frames.iter().all(|f| f.framemd5.is_none()));
         let r = extract_to_sink_opts(
             &mut src,

@@ -192,13 +192,15 @@ impl Job {
             check_size(&self.uri, &sample, t, self.max_dimension)?;
             let mut frame = to_frame(&self.uri, &sample, *table.frame(t)?, self.opts.output)?;
             if let Some(tap) = &g.md5 {
-                frame.framemd5 = Some(tap.take(t).ok_or_else(|| Error::Decode {
-                    uri: self.uri.clone(),
-                    index: Some(t),
-                    pts: Some(frame.info.pts),
-                    reason: "the frame reached the appsink without passing the decoder's \
+                frame.framemd5 = Some(tap.take(t).ok_or_else(|| {
+                    Error::Decode {
+                        uri: self.uri.clone(),
+                        index: Some(t),
+                        pts: Some(frame.info.pts),
+                        reason: "the frame reached the appsink without passing the decoder's \
                              source pad, so the md5 of its native planes is unknown"
-                        .into(),
+                            .into(),
+                    }
                 })?);
             }
             if futures::executor::block_on(tx.send(Ok(frame))).is_err() {
