@@ -131,6 +131,8 @@ fn framemd5_matches_ffmpeg_on_corpus_files() {
         ),
         // 1x1 4:4:4.
         ("moviepy/test_video.mp4", &[0, 2, 4], "yuv444p"),
+        // An MP4 edit list (frame 1 is a B-frame).
+        ("mediabunny/edts.mp4", &[0, 1, 112, 224], "yuv420p"),
         // VP9 in WebM.
         ("mediabunny/trim-buck-bunny.webm", &[0, 60, 119], "yuv420p"),
     ];
