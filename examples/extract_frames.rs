@@ -11,7 +11,7 @@
 //!     [--indices 3,17,42 | --step N [--start N] [--end N] | --fps F [--start-seconds S] [--end-seconds S]]
 //!     [--max-frames N] [--format jpg|png] [--quality Q] [--resize WxH | --max-side N]
 //!     [--annotations ANN.json [--meta META.json] [--only-annotated] [--no-coco]] [--progress]
-//!     [--stall-timeout S] [--deadline S]
+//!     [--stall-timeout S] [--deadline S] [--framemd5]
 //! ```
 //!
 //! VIDEO is a file or a store URL (`s3://bucket/videos/a.mp4` with the `aws` feature,
@@ -34,6 +34,8 @@
 //! S seconds; `--deadline S` (default none) when probing, or decoding, takes longer than S
 //! seconds in all.
 //!
+//! `--framemd5` puts in each frame's record the md5 of its decoded planes as `ffmpeg -f framemd5`
+//! prints it (`ffmpeg -noautorotate -i VIDEO -map 0:v:0 -fps_mode passthrough -f framemd5 -`).
 //! `--progress` prints `stored INDEX` on stderr as each frame is stored. SIGINT and SIGTERM stop
 //! the job cleanly (no partial or staging file left; exit status 130 or 143); the same command
 //! again completes it.
@@ -103,6 +105,7 @@ fn parse_args() -> anyhow::Result<Args> {
             "--meta" => x.meta = Some(val("--meta")?),
             "--only-annotated" => x.only_annotated = true,
             "--no-coco" => x.no_coco = true,
+            "--framemd5" => x.framemd5 = true,
             "--stall-timeout" => {
                 x.stall_timeout = Some(
                     parse_seconds("--stall-timeout", &val("--stall-timeout")?)

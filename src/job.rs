@@ -67,6 +67,17 @@ pub struct ExtractOptions {
     pub deadline: Option<Duration>,
     /// Told about every frame as soon as it is stored. Default: none.
     pub progress: Option<Arc<dyn ExtractProgress>>,
+    /// Put in each frame's record ([`FrameRecord::framemd5`]) the md5 of the decoded frame's
+    /// native planes exactly as `ffmpeg -f framemd5` prints it for that frame index, with
+    /// FFmpeg's name of the pixel format, so a stored image can be traced to its frame with
+    /// FFmpeg alone: frame `N`'s md5 is the last field of the `N`-th line of
+    /// `ffmpeg -noautorotate -i VIDEO -map 0:v:0 -fps_mode passthrough -f framemd5 -`.
+    /// The md5 is taken as the frame leaves the decoder, before conversion to RGB, rotation and
+    /// [`resize`](Self::resize), so it is the same whatever the output. Frames an earlier run
+    /// stored without it are made again. It costs about 5 ms of CPU a 1080p frame stored. Not
+    /// available for animated GIFs (their backend is not FFmpeg's decoder):
+    /// [`Error::Unsupported`]. Default: false.
+    pub framemd5: bool,
     /// The [`annotation`](Self::annotation) is a placeholder (no figures) to be given the probed
     /// video's display size and frame count: a tree video of a Supervisely project without an
     /// annotation file (see [`JobSpec::tree`](crate::JobSpec::tree)).
@@ -98,6 +109,7 @@ impl Default for ExtractOptions {
             stall_timeout: Duration::from_secs(20),
             deadline: None,
             progress: None,
+            framemd5: false,
             annotation_sized_to_video: false,
         }
     }
@@ -207,6 +219,11 @@ impl ExtractOptions {
     /// Set [`progress`](Self::progress).
     pub fn progress(mut self, v: Option<Arc<dyn ExtractProgress>>) -> Self {
         self.progress = v;
+        self
+    }
+    /// Set [`framemd5`](Self::framemd5).
+    pub fn framemd5(mut self, v: bool) -> Self {
+        self.framemd5 = v;
         self
     }
 }
@@ -374,20 +391,30 @@ impl Backend {
         }
     }
 
-    /// A frame source giving frames at `resize`, and their size.
+    /// A frame source giving frames at `resize` (with the md5 of their native planes when
+    /// `framemd5`), and their size.
     async fn frame_source(
         &mut self,
         resize: Option<Resize>,
+        framemd5: bool,
     ) -> Result<(Box<dyn FrameSource>, (u32, u32))> {
         match self {
             Backend::Gst(d) => {
                 let s = d
-                    .frame_source(DecodeOptions::default().resize(resize))
+                    .frame_source(DecodeOptions::default().resize(resize).framemd5(framemd5))
                     .await?;
                 let size = s.output_size();
                 Ok((Box::new(s), size))
             }
             Backend::Gif(d) => {
+                if framemd5 {
+                    return Err(Error::Unsupported {
+                        uri: d.uri(),
+                        reason: "framemd5 for an animated GIF (its backend is not FFmpeg's \
+                                 decoder, so its frames have no md5 to compare with ffmpeg's)"
+                            .into(),
+                    });
+                }
                 if resize.is_some() {
                     return Err(Error::Unsupported {
                         uri: d.uri(),
@@ -652,7 +679,9 @@ async fn run(
         .source(source_info)
         .sampling(sampling)
         .sample_info(options.sample_info);
-    let (mut source, (width, height)) = demuxer.frame_source(options.resize).await?;
+    let (mut source, (width, height)) = demuxer
+        .frame_source(options.resize, options.framemd5)
+        .await?;
     let name = stem_of(&location);
     let video_ref = VideoRef {
         folder: options.folder_path,
@@ -666,6 +695,7 @@ async fn run(
             format: options.format,
         }))
         .writes_in_flight(options.writes_in_flight)
+        .framemd5(options.framemd5)
         .annotator(
             annotator
                 .clone()

@@ -593,3 +593,78 @@ fn sample_a_supervisely_project_only_annotated() {
     assert!(!street.join("plain_000000.jpg").exists());
     assert!(!dir.join("out/park").exists());
 }
+
+/// `--framemd5` on `extract` and `sample`: each frame's record carries the md5 ffmpeg's
+/// `framemd5` prints for that frame.
+#[test]
+fn framemd5_flag_records_ffmpegs_md5() {
+    let dir = common::scratch("cli-framemd5");
+    let video = clip(&dir);
+    let listing = video_testkit::run_ok(
+        Command::new("ffmpeg")
+            .args(["-v", "error", "-noautorotate", "-i"])
+            .arg(&video)
+            .args([
+                "-map",
+                "0:v:0",
+                "-fps_mode",
+                "passthrough",
+                "-f",
+                "framemd5",
+                "-",
+            ]),
+    );
+    let ffmpeg: Vec<String> = String::from_utf8(listing)
+        .unwrap()
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .map(|l| l.rsplit(',').next().unwrap().trim().to_owned())
+        .collect();
+    assert_eq!(ffmpeg.len(), 47);
+
+    let s = json(&run(
+        &[
+            "extract",
+            "clip.mp4",
+            "out",
+            "--indices",
+            "0,1,46",
+            "--max-side",
+            "100",
+            "--framemd5",
+            "--json",
+        ],
+        &dir,
+    ));
+    let frames = s["frames"].as_array().unwrap();
+    assert_eq!(frames.len(), 3);
+    for f in frames {
+        let i = f["index"].as_u64().unwrap() as usize;
+        assert_eq!(f["framemd5"]["md5"], ffmpeg[i].as_str(), "frame {i}");
+        assert_eq!(f["framemd5"]["pix_fmt"], "yuv420p");
+    }
+
+    let src = dir.join("src");
+    std::fs::create_dir_all(&src).unwrap();
+    std::fs::copy(&video, src.join("clip.mp4")).unwrap();
+    let out = run(
+        &[
+            "sample",
+            "src",
+            "sampled",
+            "--indices",
+            "2,30",
+            "--framemd5",
+            "--quiet",
+        ],
+        &dir,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    for i in [2usize, 30] {
+        let rec: serde_json::Value = serde_json::from_slice(
+            &std::fs::read(dir.join(format!("sampled/.video-dataset/clip/{i:06}.json"))).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(rec["framemd5"]["md5"], ffmpeg[i].as_str(), "frame {i}");
+    }
+}

@@ -32,6 +32,9 @@ pub(crate) struct ExtractArgs {
     pub(crate) no_coco: bool,
     pub(crate) stall_timeout: Option<Duration>,
     pub(crate) deadline: Option<Duration>,
+    /// `--framemd5`: each frame's record carries the md5 of its decoded planes as
+    /// `ffmpeg -f framemd5` prints it.
+    pub(crate) framemd5: bool,
     /// Each video brings its own annotation (`video-dataset sample` over a Supervisely video
     /// project): `--only-annotated` and `--no-coco` go without `--annotations`.
     pub(crate) tree_annotations: bool,
@@ -141,7 +144,7 @@ impl ExtractArgs {
         if let Some(t) = self.stall_timeout {
             options = options.stall_timeout(t);
         }
-        options = options.deadline(self.deadline);
+        options = options.deadline(self.deadline).framemd5(self.framemd5);
         if let Some(ann) = &self.annotations {
             let input = AnnotationInput::read_supervisely(
                 ann.as_ref(),

@@ -155,7 +155,7 @@ impl ProjectMeta {
 /// let annotator = SuperviselyAnnotator::new("clip.mp4.json", Arc::new(ann));
 /// let record = FrameRecord {
 ///     index: 3, pts_seconds: 0.1, key: "img/clip_000003.jpg".into(), width: 320, height: 180,
-///     bytes: 1000, content_hash: None, annotation_key: None,
+///     bytes: 1000, content_hash: None, annotation_key: None, framemd5: None,
 /// };
 /// let json: serde_json::Value = serde_json::from_slice(&annotator.annotate(&record)?).unwrap();
 /// assert_eq!(json["size"]["width"], 320);

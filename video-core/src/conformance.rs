@@ -123,6 +123,7 @@ pub async fn dataset_sink_contract(sink: &dyn DatasetSink) {
             height: 1,
             format: ImageFormat::Png,
             bytes: vec![i as u8; 10 + i as usize],
+            framemd5: None,
         };
         let r = sink.write_frame(&video, &f).await.expect("write");
         assert_eq!(r.index, i);
@@ -190,6 +191,7 @@ pub async fn dataset_sink_stores_annotations(sink: &dyn DatasetSink) {
             height: 1,
             format: ImageFormat::Png,
             bytes: vec![7; 12],
+            framemd5: None,
         };
         recs.push(sink.write_frame(&video, &f).await.expect("write"));
     }

@@ -108,6 +108,11 @@ pub struct ExtractToSinkOptions {
     /// resize or format) are decoded again and overwritten, so a dataset never mixes settings.
     /// (JPEG quality is not in the record and is not compared.)
     pub stored_as: Option<StoredFrameSpec>,
+    /// Every frame's record must carry the md5 of its decoded native planes
+    /// ([`FrameRecord::framemd5`]), which the frame source computes (for `video_gst`, with
+    /// `DecodeOptions::framemd5`). Frames stored without one are made again; a frame the source
+    /// gives without one fails the run with [`Error::Unsupported`]. Default: false.
+    pub framemd5: bool,
 }
 
 impl Default for ExtractToSinkOptions {
@@ -116,6 +121,7 @@ impl Default for ExtractToSinkOptions {
             writes_in_flight: 8,
             annotator: None,
             stored_as: None,
+            framemd5: false,
         }
     }
 }
@@ -136,6 +142,12 @@ impl ExtractToSinkOptions {
     /// Set [`stored_as`](Self::stored_as).
     pub fn stored_as(mut self, v: Option<StoredFrameSpec>) -> Self {
         self.stored_as = v;
+        self
+    }
+
+    /// Set [`framemd5`](Self::framemd5).
+    pub fn framemd5(mut self, v: bool) -> Self {
+        self.framemd5 = v;
         self
     }
 }
@@ -189,6 +201,9 @@ pub async fn extract_to_sink_opts(
     if let Some(spec) = &options.stored_as {
         records.retain(|r| spec.matches(r));
     }
+    if options.framemd5 {
+        records.retain(|r| r.framemd5.is_some());
+    }
     let existing = records.len() as u64;
     let redone = found - existing;
     let todo = ResolvedPlan::from_indices(crate::missing_indices(plan.indices(), &records));
@@ -215,6 +230,16 @@ pub async fn extract_to_sink_opts(
             .buffered(encodes_in_flight)
             .map(|encoded| async move {
                 let encoded = encoded?;
+                if options.framemd5 && encoded.framemd5.is_none() {
+                    return Err(Error::Unsupported {
+                        uri: manifest.metadata.uri.clone(),
+                        reason: format!(
+                            "the md5 of the decoded planes (framemd5) of frame {}: the frame \
+                             source did not compute it",
+                            encoded.info.index
+                        ),
+                    });
+                }
                 let n = encoded.bytes.len() as u64;
                 sink.write_frame(video, &encoded).await.map(|r| (r, n))
             })
@@ -295,6 +320,7 @@ mod tests {
             bytes: 1,
             content_hash: None,
             annotation_key: None,
+            framemd5: None,
         };
         assert!(spec.matches(&rec("a/clip_000000.png", 64, 36)));
         assert!(spec.matches(&rec("a/clip_000000.PNG", 64, 36)));

@@ -71,6 +71,48 @@ pub struct Frame {
     pub planes: Vec<Plane>,
     /// The pixel bytes, rows possibly padded (see [`Plane::stride`]).
     pub data: Vec<u8>,
+    /// The md5 of the decoded frame's native planes, when the source was asked for it (see
+    /// [`FrameMd5`]); it describes the frame as decoded, before any conversion, rotation or
+    /// resizing that made `data`.
+    pub framemd5: Option<FrameMd5>,
+}
+
+/// The md5 of a decoded frame's native planes, exactly as `ffmpeg -f framemd5` prints it for
+/// that frame: the planes as the decoder outputs them (before any conversion to RGB, rotation or
+/// resizing), rows without padding, one plane after the other, hashed together.
+///
+/// Anyone can check a stored frame with FFmpeg alone: frame `N` of the video is the `N`-th line
+/// of `ffmpeg -noautorotate -i VIDEO -map 0:v:0 -fps_mode passthrough -f framemd5 -` (the last
+/// field is the md5), with no `-pix_fmt` (FFmpeg hashes its decoder's own format).
+///
+/// ```
+/// use video_core::FrameMd5;
+/// let m = FrameMd5::new("D41D8CD98F00B204E9800998ECF8427E", Some("yuv420p".into()));
+/// assert_eq!(m.md5, "d41d8cd98f00b204e9800998ecf8427e");
+/// let json = serde_json::to_value(&m).unwrap();
+/// assert_eq!(json, serde_json::json!({"md5": "d41d8cd98f00b204e9800998ecf8427e", "pix_fmt": "yuv420p"}));
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
+pub struct FrameMd5 {
+    /// 32 lowercase hex digits.
+    pub md5: String,
+    /// FFmpeg's name of the hashed planes' layout (`yuv420p`, `yuv420p10le`, `yuv444p`, `nv12`,
+    /// …), when it has one; a full-range `yuvj420p` stream's planes are laid out as `yuv420p`
+    /// and named so. `None` when the decoder's format has no FFmpeg equivalent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pix_fmt: Option<String>,
+}
+
+impl FrameMd5 {
+    /// A frame's md5 from its hex text (any case; stored lowercase) and FFmpeg's name of its
+    /// pixel format.
+    pub fn new(md5: impl Into<String>, pix_fmt: Option<String>) -> Self {
+        FrameMd5 {
+            md5: md5.into().to_ascii_lowercase(),
+            pix_fmt,
+        }
+    }
 }
 
 impl Frame {
@@ -166,4 +208,6 @@ pub struct EncodedFrame {
     pub format: ImageFormat,
     /// The encoded bytes.
     pub bytes: Vec<u8>,
+    /// The md5 of the decoded frame's native planes, passed on from [`Frame::framemd5`].
+    pub framemd5: Option<FrameMd5>,
 }

@@ -93,7 +93,7 @@ pub use extract::{
     ExtractReport, ExtractToSinkOptions, FrameAnnotator, StoredFrameSpec, extract_to_sink,
     extract_to_sink_opts,
 };
-pub use frame::{EncodedFrame, Frame, FrameInfo, ImageFormat, PixelFormat, Plane};
+pub use frame::{EncodedFrame, Frame, FrameInfo, FrameMd5, ImageFormat, PixelFormat, Plane};
 pub use hash::{ContentHash, ContentHasher};
 pub use layout::MANIFEST_FORMAT_VERSION;
 pub use manifest::{SamplingSettings, VideoManifest, VideoSource};
@@ -136,6 +136,7 @@ mod tests {
                 height: frame.height,
                 format: ImageFormat::Png,
                 bytes: frame.to_packed(),
+                framemd5: None,
             })
         }
     }
@@ -218,6 +219,88 @@ mod tests {
     async fn memory_sink_passes_conformance() {
         conformance::dataset_sink_contract(&MemorySink::new()).await;
         conformance::dataset_sink_stores_annotations(&MemorySink::new()).await;
+    }
+
+    /// Gives each frame a made-up md5 (its index), as a source asked for `framemd5` would.
+    #[derive(Debug)]
+    struct Md5Encoder;
+    impl FrameEncoder for Md5Encoder {
+        fn encode(&self, frame: &Frame) -> Result<EncodedFrame> {
+            let mut e = RawEncoder.encode(frame)?;
+            e.framemd5 = Some(FrameMd5::new(format!("{:032x}", frame.info.index), None));
+            Ok(e)
+        }
+    }
+
+    #[tokio::test]
+    async fn framemd5_is_required_of_every_frame_when_asked() {
+        let t = table(20);
+        let video = VideoRef {
+            folder: String::new(),
+            name: "clip".into(),
+        };
+        let meta = VideoManifest::new(VideoMetadata::new("clip.mp4"));
+        let plan = SamplingPlan::every(5).resolve(&t).unwrap();
+        let sink = MemorySink::new();
+        let mut src = SyntheticSource::new(t.clone(), 4, 4);
+        let ask = ExtractToSinkOptions::default().framemd5(true);
+        // A source that does not give it: a typed error naming the video, no manifest.
+        let err = extract_to_sink_opts(
+            &mut src,
+            Arc::new(RawEncoder),
+            &sink,
+            &video,
+            &meta,
+            &plan,
+            &ask,
+        )
+        .await
+        .unwrap_err();
+        assert!(
+            matches!(&err, Error::Unsupported { uri, reason } if uri == "clip.mp4" && reason.contains("framemd5")),
+            "{err:?}"
+        );
+        assert!(sink.manifest(&video).is_none());
+        // Stored without it (now, by a run that did not ask): made again when asked.
+        let r = extract_to_sink(
+            &mut src,
+            Arc::new(RawEncoder),
+            &sink,
+            &video,
+            &meta,
+            &plan,
+            2,
+        )
+        .await
+        .unwrap();
+        assert!(r.frames.iter().all(|f| f.framemd5.is_none()));
+        let r = extract_to_sink_opts(
+            &mut src,
+            Arc::new(Md5Encoder),
+            &sink,
+            &video,
+            &meta,
+            &plan,
+            &ask,
+        )
+        .await
+        .unwrap();
+        assert_eq!((r.frames_redone, r.frames_written), (4, 4));
+        let want = FrameMd5::new(format!("{:032x}", 15), None);
+        assert_eq!(r.frames[3].framemd5.as_ref(), Some(&want));
+        // Once there, kept.
+        let r = extract_to_sink_opts(
+            &mut src,
+            Arc::new(Md5Encoder),
+            &sink,
+            &video,
+            &meta,
+            &plan,
+            &ask,
+        )
+        .await
+        .unwrap();
+        assert_eq!((r.frames_existing, r.frames_written), (4, 0));
     }
 
     #[tokio::test]

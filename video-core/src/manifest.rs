@@ -207,6 +207,7 @@ mod tests {
                 bytes: 9,
                 content_hash: None,
                 annotation_key: None,
+                framemd5: None,
             }]);
         let v = serde_json::to_value(&m).unwrap();
         assert_eq!(v["sampling"]["selection"]["fps"]["fps"], 2.0);

@@ -345,6 +345,7 @@ mod tests {
             bytes: 1,
             content_hash: None,
             annotation_key: None,
+            framemd5: None,
         }];
         let s = VideoScene::from_manifest("clip", None, &m).unwrap();
         assert_eq!(s.metadata["dataset"], "d");
@@ -363,6 +364,7 @@ mod tests {
             bytes: 1,
             content_hash: None,
             annotation_key: None,
+            framemd5: None,
         };
         let s = VideoScene::from_records("clip", None, &[rec(60), rec(0), rec(30)]).unwrap();
         let ids: Vec<&str> = s.items.iter().map(|i| i.reference_id.as_str()).collect();

@@ -65,6 +65,7 @@ impl FrameSource for SyntheticSource {
                         rows: h as usize,
                     }],
                     data: vec![Self::value_of(i); stride * h as usize],
+                    framemd5: None,
                 })
             })
             .collect();
@@ -179,6 +180,7 @@ impl DatasetSink for MemorySink {
             bytes: frame.bytes.len() as u64,
             content_hash: None,
             annotation_key: None,
+            framemd5: frame.framemd5.clone(),
         };
         self.frames.lock().map_err(|_| poisoned())?.insert(
             (video.clone(), frame.info.index),

@@ -142,6 +142,12 @@ pub struct FrameRecord {
     /// written.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub annotation_key: Option<String>,
+    /// The md5 of the decoded frame's native planes as `ffmpeg -f framemd5` prints it, when
+    /// the extraction was asked for it
+    /// ([`ExtractToSinkOptions::framemd5`](crate::ExtractToSinkOptions::framemd5)); sinks copy
+    /// it from [`EncodedFrame::framemd5`](crate::EncodedFrame::framemd5).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub framemd5: Option<crate::FrameMd5>,
 }
 
 /// Where sampled frames go.

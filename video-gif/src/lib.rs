@@ -518,6 +518,7 @@ fn compose(
                     rows: h,
                 }],
                 data,
+                framemd5: None,
             };
             if futures::executor::block_on(tx.send(Ok(frame))).is_err() {
                 return Ok(()); // the consumer dropped the stream

@@ -166,6 +166,7 @@ impl FrameEncoder for ImageEncoder {
             height: frame.height,
             format,
             bytes,
+            framemd5: frame.framemd5.clone(),
         })
     }
 }
@@ -387,6 +388,7 @@ mod tests {
                 rows: h,
             }],
             data,
+            framemd5: None,
         }
     }
 

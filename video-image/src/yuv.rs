@@ -248,16 +248,20 @@ pub fn yuv_to_rgb(
             rows: h as usize,
         }],
         data,
+        framemd5: None,
     })
 }
 
 /// Converts a decoded 8-bit planar YUV [`Frame`] (`I420`, `Y42B`, `Y444`) to packed RGB:
-/// [`YuvPlanes::of_frame`], then [`yuv_to_rgb`].
+/// [`YuvPlanes::of_frame`], then [`yuv_to_rgb`]. The RGB frame keeps the decoded frame's
+/// [`framemd5`](Frame::framemd5).
 ///
 /// # Errors
 /// As [`YuvPlanes::of_frame`] and [`yuv_to_rgb`].
 pub fn frame_to_rgb(frame: &Frame, matrix: ColorMatrix, range: ColorRange) -> Result<Frame> {
-    yuv_to_rgb(&YuvPlanes::of_frame(frame)?, matrix, range, frame.info)
+    let mut rgb = yuv_to_rgb(&YuvPlanes::of_frame(frame)?, matrix, range, frame.info)?;
+    rgb.framemd5.clone_from(&frame.framemd5);
+    Ok(rgb)
 }
 
 #[cfg(test)]
@@ -307,6 +311,7 @@ mod tests {
             format: PixelFormat::Native(sub.native_name().into()),
             planes,
             data,
+            framemd5: None,
         }
     }
 

@@ -797,6 +797,7 @@ impl DatasetSink for ObjectStoreSink {
             bytes: frame.bytes.len() as u64,
             content_hash: Some(ContentHash::of(&frame.bytes).to_string()),
             annotation_key: None,
+            framemd5: frame.framemd5.clone(),
         };
         self.put(&key, frame.bytes.clone()).await?;
         // The record last: it is what marks the frame as stored.

@@ -48,6 +48,7 @@ async fn s3_sink_stores_frames_records_and_manifest() {
             height: 6,
             format: ImageFormat::Png,
             bytes: vec![i as u8; 1000 + i as usize],
+            framemd5: None,
         };
         recs.push(sink.write_frame(&video, &f).await.unwrap());
     }
@@ -126,6 +127,7 @@ async fn a_refused_write_names_its_key() {
         height: 2,
         format: ImageFormat::Jpeg,
         bytes: vec![1, 2, 3],
+        framemd5: None,
     };
     let e = missing.write_frame(&video, &frame).await.unwrap_err();
     let msg = e.to_string();

@@ -57,6 +57,7 @@ pub fn encoded_frame(
         height,
         format,
         bytes: vec![index as u8; len],
+        framemd5: None,
     }
 }
 

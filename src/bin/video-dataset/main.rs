@@ -220,6 +220,11 @@ struct ImageOpts {
     /// Fail when probing, or decoding, takes longer than S seconds in all [default: none].
     #[arg(long, allow_negative_numbers = true, value_name = "S", value_parser = |v: &str| extract_args::parse_seconds("--deadline", v))]
     deadline: Option<Duration>,
+    /// Put in each frame's record the md5 of its decoded planes as `ffmpeg -f framemd5` prints
+    /// it for that frame (check a frame N with the N-th line of `ffmpeg -noautorotate -i VIDEO
+    /// -map 0:v:0 -fps_mode passthrough -f framemd5 -`). Not for animated GIFs.
+    #[arg(long)]
+    framemd5: bool,
 }
 
 /// `--fps F`: a positive number of frames per second.
@@ -255,6 +260,7 @@ impl ExtractCmd {
             no_coco: i.no_coco,
             stall_timeout: i.stall_timeout,
             deadline: i.deadline,
+            framemd5: i.framemd5,
             tree_annotations: false,
         }
     }

@@ -96,5 +96,6 @@ pub(super) fn to_frame(
         format,
         planes,
         data,
+        framemd5: None,
     })
 }

@@ -8,6 +8,7 @@ use gstreamer::prelude::*;
 use gstreamer_app as gst_app;
 use video_core::{Error, Result};
 
+use super::md5::Md5Tap;
 use super::options::{DecodeOptions, Orientation, OutputFormat};
 use crate::gsterror::{backend, codec_of, make};
 use crate::input::Input;
@@ -20,6 +21,8 @@ pub(super) struct Graph {
     pub(super) failure: Arc<Mutex<Option<Error>>>,
     /// Frames out of the decoder.
     pub(super) decoded: Progress,
+    /// The md5 of the targets' native planes, with [`DecodeOptions::framemd5`].
+    pub(super) md5: Option<Arc<Md5Tap>>,
 }
 
 impl Graph {
@@ -40,6 +43,7 @@ pub(super) fn build_graph(
     want_index: usize,
     opts: DecodeOptions,
     size: (u32, u32),
+    md5: Option<Arc<Md5Tap>>,
 ) -> Result<Graph> {
     let uri_owned = uri.to_owned();
     let appsink = gst_app::AppSink::builder()
@@ -52,7 +56,7 @@ pub(super) fn build_graph(
     let decoded = Progress::default();
     let seen = Arc::new(Mutex::new(0usize));
     let branch_sink = appsink.clone();
-    let (f2, d2) = (failure.clone(), decoded.clone());
+    let (f2, d2, m2) = (failure.clone(), decoded.clone(), md5.clone());
     let (guard, _typefind) = parse_pipeline(input, Arc::default(), move |pipeline, pad| {
         let Some(caps) = pad_caps(pad) else {
             return discard(pipeline, pad);
@@ -81,6 +85,7 @@ pub(super) fn build_graph(
             &opts,
             size,
             &d2,
+            m2.as_ref(),
         ) && let Ok(mut f) = f2.lock()
         {
             *f = Some(e);
@@ -95,6 +100,7 @@ pub(super) fn build_graph(
         appsink,
         failure,
         decoded,
+        md5,
     })
 }
 
@@ -128,6 +134,7 @@ fn link_branch(
     opts: &DecodeOptions,
     size: (u32, u32),
     decoded: &Progress,
+    md5: Option<&Arc<Md5Tap>>,
 ) -> Result<()> {
     let Some(factory) = decoders_for(caps).into_iter().next() else {
         let (codec, element, package) = codec_of(caps);
@@ -217,6 +224,10 @@ fn link_branch(
             d.bump();
             gst::PadProbeReturn::Ok
         });
+        if let Some(tap) = md5 {
+            // Native planes: before videoflip, videoconvert and videoscale.
+            tap.attach(&src);
+        }
     }
     for e in &chain {
         e.sync_state_with_parent()

@@ -12,6 +12,7 @@ use video_core::{DecodeStats, Error, Frame, FrameTable, Result, Timestamp};
 
 use super::frame::{check_size, to_frame};
 use super::graph::{Graph, build_graph};
+use super::md5::Md5Tap;
 use super::options::DecodeOptions;
 use super::planner::{Failure, Next, OnFrame, Planner};
 use crate::input::Input;
@@ -48,6 +49,13 @@ impl Job {
     }
 
     fn build(&self) -> Result<Graph> {
+        let md5 = self.opts.framemd5.then(|| {
+            Arc::new(Md5Tap::new(
+                self.probed.table.clone(),
+                &self.targets,
+                match_tolerance(&self.probed.table),
+            ))
+        });
         build_graph(
             &self.input,
             &self.uri,
@@ -55,6 +63,7 @@ impl Job {
             self.probed.stream_index,
             self.opts.clone(),
             self.size,
+            md5,
         )
     }
 
@@ -181,7 +190,19 @@ impl Job {
                 }
             };
             check_size(&self.uri, &sample, t, self.max_dimension)?;
-            let frame = to_frame(&self.uri, &sample, *table.frame(t)?, self.opts.output)?;
+            let mut frame = to_frame(&self.uri, &sample, *table.frame(t)?, self.opts.output)?;
+            if let Some(tap) = &g.md5 {
+                frame.framemd5 = Some(tap.take(t).ok_or_else(|| {
+                    Error::Decode {
+                        uri: self.uri.clone(),
+                        index: Some(t),
+                        pts: Some(frame.info.pts),
+                        reason: "the frame reached the appsink without passing the decoder's \
+                             source pad, so the md5 of its native planes is unknown"
+                            .into(),
+                    }
+                })?);
+            }
             if futures::executor::block_on(tx.send(Ok(frame))).is_err() {
                 return Ok(Consumer::Gone); // the consumer dropped the stream
             }

@@ -11,6 +11,7 @@
 mod frame;
 mod graph;
 mod job;
+mod md5;
 mod options;
 mod planner;
 mod timestamps;

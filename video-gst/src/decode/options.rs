@@ -92,6 +92,13 @@ pub struct DecodeOptions {
     /// How many times to restart from an earlier key frame when a frame does not come out of
     /// the decoder where the frame table says it should. Default: 2.
     pub max_retries: u32,
+    /// Give each frame the md5 of its decoded native planes ([`Frame::framemd5`]), exactly as
+    /// `ffmpeg -f framemd5` prints it: hashed as the frame leaves the decoder, before any flip,
+    /// conversion to RGB or resizing, whatever the output. Only the frames of the plan are
+    /// hashed (about 5 ms a 1080p frame). Default: false.
+    ///
+    /// [`Frame::framemd5`]: video_core::Frame::framemd5
+    pub framemd5: bool,
 }
 
 impl Default for DecodeOptions {
@@ -102,6 +109,7 @@ impl Default for DecodeOptions {
             resize: None,
             buffer_frames: 4,
             max_retries: 2,
+            framemd5: false,
         }
     }
 }
@@ -130,6 +138,11 @@ impl DecodeOptions {
     /// Set [`max_retries`](Self::max_retries).
     pub fn max_retries(mut self, v: u32) -> Self {
         self.max_retries = v;
+        self
+    }
+    /// Set [`framemd5`](Self::framemd5).
+    pub fn framemd5(mut self, v: bool) -> Self {
+        self.framemd5 = v;
         self
     }
 

@@ -29,6 +29,7 @@ pub(crate) fn decoded_frames(
         stream_index,
         DecodeOptions::default().output(OutputFormat::Native),
         (0, 0),
+        None,
     )?;
     g.guard.set_state(gst::State::Playing)?;
     let mut out: Vec<video_core::FrameInfo> = Vec::new();
