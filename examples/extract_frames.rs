@@ -11,7 +11,7 @@
 //!     [--indices 3,17,42 | --step N [--start N] [--end N] | --fps F [--start-seconds S] [--end-seconds S]]
 //!     [--max-frames N] [--format jpg|png] [--quality Q] [--resize WxH | --max-side N]
 //!     [--annotations ANN.json [--meta META.json] [--only-annotated] [--no-coco]] [--progress]
-//!     [--stall-timeout S] [--deadline S] [--framemd5]
+//!     [--stall-timeout S] [--deadline S] [--framemd5] [--scene | --scene-update]
 //! ```
 //!
 //! VIDEO is a file or a store URL (`s3://bucket/videos/a.mp4` with the `aws` feature,
@@ -36,6 +36,9 @@
 //!
 //! `--framemd5` puts in each frame's record the md5 of its decoded planes as `ffmpeg -f framemd5`
 //! prints it (`ffmpeg -noautorotate -i VIDEO -map 0:v:0 -fps_mode passthrough -f framemd5 -`).
+//! `--scene` appends the video's scene (its frames in order, their rate, its metadata) to the
+//! dataset's scenes (`OUT/.video-dataset/scenes/{video}.json`), keeping one OUT has;
+//! `--scene-update` updates it instead.
 //! `--progress` prints `stored INDEX` on stderr as each frame is stored. SIGINT and SIGTERM stop
 //! the job cleanly (no partial or staging file left; exit status 130 or 143); the same command
 //! again completes it.
@@ -106,6 +109,8 @@ fn parse_args() -> anyhow::Result<Args> {
             "--only-annotated" => x.only_annotated = true,
             "--no-coco" => x.no_coco = true,
             "--framemd5" => x.framemd5 = true,
+            "--scene" => x.scene = true,
+            "--scene-update" => x.scene_update = true,
             "--stall-timeout" => {
                 x.stall_timeout = Some(
                     parse_seconds("--stall-timeout", &val("--stall-timeout")?)

@@ -8,8 +8,8 @@ use std::time::Duration;
 use video_annotation::{ProjectMeta, SuperviselyAnnotator};
 use video_core::{
     DatasetSink, EncodedFrame, Error, ExtractReport, ExtractToSinkOptions, FnFilter, FrameInfo,
-    FrameRecord, ImageFormat, Result, SamplingPlan, SamplingSettings, VideoManifest, VideoRef,
-    VideoSource, extract_to_sink_opts,
+    FrameRecord, ImageFormat, Rational, Result, SamplingPlan, SamplingSettings, VideoManifest,
+    VideoRef, VideoScene, VideoSource, extract_to_sink_opts,
 };
 use video_core::{Demuxer, FrameSource};
 use video_gif::GifDemuxer;
@@ -78,6 +78,11 @@ pub struct ExtractOptions {
     /// available for animated GIFs (their backend is not FFmpeg's decoder):
     /// [`Error::Unsupported`]. Default: false.
     pub framemd5: bool,
+    /// Append the video's scene to the dataset's scenes (Scale Nucleus' `VideoScene`: its
+    /// sampled frames as ordered items, a frame rate, metadata; see [`SceneOptions`]) once all
+    /// its frames are stored, just before its manifest. Only for a dataset in a store
+    /// ([`extract_frames`], [`extract_frames_to`], jobs). Default: none.
+    pub scene: Option<SceneOptions>,
     /// The [`annotation`](Self::annotation) is a placeholder (no figures) to be given the probed
     /// video's display size and frame count: a tree video of a Supervisely project without an
     /// annotation file (see [`JobSpec::tree`](crate::JobSpec::tree)).
@@ -110,6 +115,7 @@ impl Default for ExtractOptions {
             deadline: None,
             progress: None,
             framemd5: false,
+            scene: None,
             annotation_sized_to_video: false,
         }
     }
@@ -224,6 +230,61 @@ impl ExtractOptions {
     /// Set [`framemd5`](Self::framemd5).
     pub fn framemd5(mut self, v: bool) -> Self {
         self.framemd5 = v;
+        self
+    }
+    /// Set [`scene`](Self::scene).
+    pub fn scene(mut self, v: Option<SceneOptions>) -> Self {
+        self.scene = v;
+        self
+    }
+}
+
+/// How [`ExtractOptions::scene`] appends a video's scene to the dataset
+/// ([`ObjectStoreSink::append_scenes`], stored at `.video-dataset/scenes/{reference_id}.json`).
+///
+/// The scene is made from the video's manifest ([`VideoScene::from_manifest`]): one item per
+/// frame of the plan in index order (reference id `{reference_id}_{index:06}`, location the
+/// image's key, metadata the frame index and pts), the manifest's `sample_info` and the video's
+/// location as scene metadata. It is appended on every run, after the frames and before the
+/// manifest (which stays the video's last write): a scene the dataset does not have is added;
+/// one it has is kept as it is, or with [`update`](Self::update) given the new metadata and any
+/// items it lacks (Nucleus' `append` with `update`). A plan of more frames than a scene holds
+/// ([`video_core::DEFAULT_SCENE_CAP`]) fails before anything is decoded.
+///
+/// ```
+/// # use video_dataset::{ExtractOptions, SceneOptions};
+/// let options = ExtractOptions::default().fps(2.0).scene(Some(SceneOptions::default().update(true)));
+/// # let _ = options;
+/// ```
+#[derive(Clone, Debug, Default, PartialEq)]
+#[non_exhaustive]
+pub struct SceneOptions {
+    /// The scene's reference id. Default: the video's path in the dataset without its extension,
+    /// folders joined by `__` ([`video_core::layout::default_scene_id`]): `train/clip.mp4` in
+    /// folder `train` gives `train__clip`. A job of more than one video refuses a fixed id.
+    pub reference_id: Option<String>,
+    /// The rate at which the items are shown. Default: the rate of the sampled frames
+    /// ([`VideoScene::frame_rate_for`]: the plan's fps, or the video's rate over the step).
+    pub frame_rate: Option<Rational>,
+    /// Update a scene the dataset already has (its metadata, and items it lacks) instead of
+    /// keeping it. Default: false.
+    pub update: bool,
+}
+
+impl SceneOptions {
+    /// Set [`reference_id`](Self::reference_id).
+    pub fn reference_id(mut self, v: Option<String>) -> Self {
+        self.reference_id = v;
+        self
+    }
+    /// Set [`frame_rate`](Self::frame_rate).
+    pub fn frame_rate(mut self, v: Option<Rational>) -> Self {
+        self.frame_rate = v;
+        self
+    }
+    /// Set [`update`](Self::update).
+    pub fn update(mut self, v: bool) -> Self {
+        self.update = v;
         self
     }
 }
@@ -646,6 +707,36 @@ async fn run(
         })));
     }
     let plan = user_plan.resolve(&table)?;
+    if options.scene.is_some() {
+        if target.store().is_none() {
+            return Err(Error::InvalidOption {
+                option: "scene".into(),
+                reason: "scenes are appended to a dataset in a store (extract_frames, \
+                         extract_frames_to, jobs), not to a sink of the caller's own"
+                    .into(),
+            });
+        }
+        if let Some(id) = options
+            .scene
+            .as_ref()
+            .and_then(|s| s.reference_id.as_deref())
+        {
+            video_core::layout::check_segment(id, id)?;
+            if id.contains('/') {
+                return Err(Error::InvalidPath {
+                    path: id.to_owned(),
+                    reason: "a scene reference id cannot contain '/'".into(),
+                });
+            }
+        }
+        if plan.len() > video_core::DEFAULT_SCENE_CAP {
+            return Err(Error::LimitExceeded {
+                what: format!("frames of the scene of {location} (plan of {})", plan.len()),
+                limit: video_core::DEFAULT_SCENE_CAP as u64,
+                actual: plan.len() as u64,
+            });
+        }
+    }
     let target = match (target, &annotator) {
         (Target::Store(s), Some(_)) => Target::Store(
             s.to_builder()
@@ -658,6 +749,7 @@ async fn run(
         (Some(input), Some(store)) => Some(annotations::dataset_meta(store, input).await?),
         _ => None,
     };
+    let scene_rate = VideoScene::frame_rate_for(user_plan.selection(), &metadata);
     let sampling = SamplingSettings::from_plan(&user_plan)
         .format(Some(options.format))
         .quality((options.format == ImageFormat::Jpeg).then_some(options.quality))
@@ -707,9 +799,22 @@ async fn run(
         Some(store) => Some(store.lock_video(&video_ref).await?),
         None => None,
     };
+    let scene = match (target.store(), &options.scene) {
+        (Some(store), Some(o)) => Some(JobScene {
+            store,
+            reference_id: o
+                .reference_id
+                .clone()
+                .unwrap_or_else(|| video_core::layout::default_scene_id(&video_ref)),
+            frame_rate: o.frame_rate.or(scene_rate),
+            update: o.update,
+        }),
+        _ => None,
+    };
     let job_sink = JobSink {
         sink: target.sink(),
         progress: options.progress.as_deref(),
+        scene,
         annotations: match (
             target.store(),
             &options.annotation,
@@ -753,6 +858,15 @@ struct JobAnnotations<'a> {
     coco: bool,
 }
 
+/// The scene [`JobSink`] appends for a video ([`ExtractOptions::scene`]).
+#[derive(Debug)]
+struct JobScene<'a> {
+    store: &'a ObjectStoreSink,
+    reference_id: String,
+    frame_rate: Option<Rational>,
+    update: bool,
+}
+
 /// The dataset as [`extract_frames`] writes it: the sink, telling
 /// [`progress`](ExtractOptions::progress) about each stored frame, and, with annotations,
 /// writing the dataset's `meta.json` and the folder's COCO file before the video's manifest, so
@@ -762,6 +876,7 @@ struct JobSink<'a> {
     sink: &'a dyn DatasetSink,
     progress: Option<&'a dyn ExtractProgress>,
     annotations: Option<JobAnnotations<'a>>,
+    scene: Option<JobScene<'a>>,
 }
 
 #[async_trait::async_trait]
@@ -793,6 +908,11 @@ impl DatasetSink for JobSink<'_> {
                 )
                 .await?;
             }
+        }
+        if let Some(s) = &self.scene {
+            let scene = VideoScene::from_manifest(s.reference_id.clone(), s.frame_rate, manifest)?;
+            let report = s.store.append_scenes(&[scene], s.update).await?;
+            tracing::debug!(reference_id = %s.reference_id, ?report, "scene appended");
         }
         self.sink.finish_video(video, manifest).await
     }

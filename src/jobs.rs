@@ -721,13 +721,31 @@ fn new_job_id() -> String {
 /// with its error and the others go on: the job ends [`JobStatus::PartiallyFailed`].
 ///
 /// # Errors
-/// [`Error::InvalidOption`] for a concurrency of 0 or when called outside a Tokio runtime;
+/// [`Error::InvalidOption`] for a concurrency of 0, a fixed scene reference id
+/// ([`SceneOptions::reference_id`](crate::SceneOptions)) for more than one video, or when called
+/// outside a Tokio runtime;
 /// the errors of [`ObjectStoreSink::from_url`] for a dataset URL that cannot be used.
 pub fn submit(spec: JobSpec) -> Result<JobHandle> {
     if spec.concurrency == 0 {
         return Err(Error::InvalidOption {
             option: "concurrency".into(),
             reason: "must be at least 1 (got 0)".into(),
+        });
+    }
+    if spec.videos.len() > 1
+        && let Some(id) = spec
+            .options
+            .scene
+            .as_ref()
+            .and_then(|s| s.reference_id.as_ref())
+    {
+        return Err(Error::InvalidOption {
+            option: "scene.reference_id".into(),
+            reason: format!(
+                "a job of {} videos appends a scene per video: it cannot give them all the \
+                 reference id {id:?} (leave it unset: each video's path names its scene)",
+                spec.videos.len()
+            ),
         });
     }
     let runtime = tokio::runtime::Handle::try_current().map_err(|e| Error::InvalidOption {

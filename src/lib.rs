@@ -16,7 +16,7 @@ mod tree;
 
 pub use annotations::{AnnotationInput, COCO_FILE_NAME, META_KEY};
 pub use job::{
-    ExtractOptions, ExtractProgress, VideoInput, extract_frames, extract_frames_into,
+    ExtractOptions, ExtractProgress, SceneOptions, VideoInput, extract_frames, extract_frames_into,
     extract_frames_to,
 };
 pub use jobs::{

@@ -668,3 +668,68 @@ fn framemd5_flag_records_ffmpegs_md5() {
         assert_eq!(rec["framemd5"]["md5"], ffmpeg[i].as_str(), "frame {i}");
     }
 }
+
+#[test]
+fn scene_flags_append_one_scene_per_video() {
+    let dir = common::scratch("cli-scene");
+    clip(&dir);
+    let frames = ffprobe_frame_count(&dir.join("clip.mp4"));
+    let scene = |dataset: &str, id: &str| -> serde_json::Value {
+        let path = dir.join(format!("{dataset}/.video-dataset/scenes/{id}.json"));
+        serde_json::from_slice(&std::fs::read(&path).unwrap_or_else(|e| {
+            panic!("{}: {e}", path.display());
+        }))
+        .unwrap()
+    };
+    let indices = |s: &serde_json::Value| -> Vec<u64> {
+        s["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["metadata"]["frame_index"].as_u64().unwrap())
+            .collect()
+    };
+    let expected: Vec<u64> = (0..frames).step_by(10).collect();
+
+    // One video: its scene is named after it, at 25/10 frames per second.
+    let out = run(
+        &[
+            "extract", "clip.mp4", "one", "--step", "10", "--scene", "--quiet",
+        ],
+        &dir,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let s = scene("one", "clip");
+    assert_eq!(indices(&s), expected);
+    assert_eq!(s["frame_rate"], serde_json::json!({"num": 5, "den": 2}));
+
+    // A tree: one scene per video, named by its path; --scene-update refreshes the metadata.
+    std::fs::create_dir_all(dir.join("tree/x")).unwrap();
+    std::fs::copy(dir.join("clip.mp4"), dir.join("tree/x/clip.mp4")).unwrap();
+    let out = run(
+        &[
+            "sample", "tree", "many", "--step", "10", "--scene", "--quiet",
+        ],
+        &dir,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let s = scene("many", "x__clip");
+    assert_eq!(indices(&s), expected);
+    assert_eq!(s["metadata"]["relative_path"], "x/clip.mp4");
+    let out = run(
+        &[
+            "sample",
+            "tree",
+            "many",
+            "--step",
+            "5",
+            "--scene-update",
+            "--quiet",
+        ],
+        &dir,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let mut got = indices(&scene("many", "x__clip"));
+    got.sort_unstable();
+    assert_eq!(got, (0..frames).step_by(5).collect::<Vec<_>>());
+}

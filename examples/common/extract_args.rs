@@ -9,7 +9,9 @@
 
 use std::time::Duration;
 
-use video_dataset::{AnnotationInput, ExtractOptions, ImageFormat, Resize, SamplingPlan};
+use video_dataset::{
+    AnnotationInput, ExtractOptions, ImageFormat, Resize, SamplingPlan, SceneOptions,
+};
 
 /// The plan and image options (everything on the command line but VIDEO, OUT and how progress
 /// is shown).
@@ -35,6 +37,10 @@ pub(crate) struct ExtractArgs {
     /// `--framemd5`: each frame's record carries the md5 of its decoded planes as
     /// `ffmpeg -f framemd5` prints it.
     pub(crate) framemd5: bool,
+    /// `--scene`: append the video's scene to the dataset's scenes (kept if it has it).
+    pub(crate) scene: bool,
+    /// `--scene-update`: `--scene`, updating a scene the dataset has.
+    pub(crate) scene_update: bool,
     /// Each video brings its own annotation (`video-dataset sample` over a Supervisely video
     /// project): `--only-annotated` and `--no-coco` go without `--annotations`.
     pub(crate) tree_annotations: bool,
@@ -145,6 +151,9 @@ impl ExtractArgs {
             options = options.stall_timeout(t);
         }
         options = options.deadline(self.deadline).framemd5(self.framemd5);
+        if self.scene || self.scene_update {
+            options = options.scene(Some(SceneOptions::default().update(self.scene_update)));
+        }
         if let Some(ann) = &self.annotations {
             let input = AnnotationInput::read_supervisely(
                 ann.as_ref(),

@@ -245,6 +245,19 @@ pub fn scene_key(reference_id: &str) -> String {
     format!("{SCENES_DIR}/{reference_id}{JSON}")
 }
 
+/// The reference id a job gives the scene of the video `video` when the caller names none: the
+/// video's path in the dataset without its extension, folders joined by `__` (`train/day1` and
+/// `clip` give `train__day1__clip`; a video at the top gives its name).
+pub fn default_scene_id(video: &VideoRef) -> String {
+    video
+        .folder
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .chain(std::iter::once(video.name.as_str()))
+        .collect::<Vec<_>>()
+        .join("__")
+}
+
 /// The reference id of a scene's file name in [`SCENES_DIR`] (`a.json` → `a`), before
 /// percent-decoding.
 pub fn scene_id(file_name: &str) -> Option<&str> {
@@ -398,6 +411,24 @@ mod tests {
     //! resumed by these names, so a test failing here means a change of on-store format.
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    #[test]
+    fn default_scene_ids() {
+        let v = |folder: &str, name: &str| VideoRef {
+            folder: folder.into(),
+            name: name.into(),
+        };
+        assert_eq!(default_scene_id(&v("", "clip")), "clip");
+        assert_eq!(
+            default_scene_id(&v("train/day1", "clip")),
+            "train__day1__clip"
+        );
+        assert_eq!(default_scene_id(&v("/a//b/", "c")), "a__b__c");
+        assert_eq!(
+            scene_key(&default_scene_id(&v("a", "b"))),
+            ".video-dataset/scenes/a__b.json"
+        );
+    }
 
     fn video(folder: &str, name: &str) -> VideoRef {
         VideoRef {

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::{Error, FrameRecord, Rational, Result, VideoManifest};
+use crate::{Error, FrameRecord, Rational, Result, Selection, VideoManifest, VideoMetadata};
 
 /// One frame of a scene.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -51,6 +51,27 @@ pub struct VideoScene {
 
 fn default_cap() -> usize {
     DEFAULT_SCENE_CAP
+}
+
+/// `x` to a thousandth as a reduced fraction; `None` unless positive and finite.
+fn rational_of(x: f64) -> Option<Rational> {
+    if !x.is_finite() || x <= 0.0 || x > 1e12 {
+        return None;
+    }
+    let num = (x * 1000.0).round() as i64;
+    (num > 0).then(|| reduced(num, 1000))
+}
+
+fn reduced(num: i64, den: i64) -> Rational {
+    fn gcd(a: i64, b: i64) -> i64 {
+        if b == 0 {
+            a.abs().max(1)
+        } else {
+            gcd(b, a % b)
+        }
+    }
+    let g = gcd(num, den);
+    Rational::new(num / g, den / g)
 }
 
 impl VideoScene {
@@ -128,6 +149,28 @@ impl VideoScene {
                 .insert("source_content_hash".into(), h.clone().into());
         }
         Ok(scene)
+    }
+
+    /// The rate at which the frames a plan samples from `video` are meant to be shown, for a
+    /// scene of them: the plan's rate for [`Selection::Fps`], the video's rate divided by the
+    /// step for [`Selection::Range`], the video's rate for every other selection (every frame,
+    /// a time window, an index list: their items keep their own pts). The video's rate is its
+    /// declared nominal rate, else its average rate; `None` when neither is known. Rates that
+    /// are not whole numbers are kept to a thousandth (29.97 gives 2997/100).
+    pub fn frame_rate_for(selection: &Selection, video: &VideoMetadata) -> Option<Rational> {
+        let video_rate = video
+            .nominal_fps
+            .filter(|r| r.is_positive())
+            .or_else(|| video.avg_fps.and_then(rational_of));
+        match selection {
+            Selection::Fps { fps, .. } => rational_of(*fps),
+            Selection::Range { step, .. } => {
+                let r = video_rate?;
+                let den = r.den.checked_mul(i64::try_from(*step).ok()?)?;
+                Some(reduced(r.num, den))
+            }
+            _ => video_rate,
+        }
     }
 
     /// Check what [`add_item`](Self::add_item) guarantees, for a scene whose fields were set
@@ -243,6 +286,39 @@ impl VideoScene {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn frame_rates_of_plans() {
+        let mut m = VideoMetadata::new("v.mp4");
+        m.nominal_fps = Some(Rational::new(30000, 1001));
+        m.avg_fps = Some(29.97);
+        let rate = |sel: Selection, m: &VideoMetadata| VideoScene::frame_rate_for(&sel, m);
+        assert_eq!(rate(Selection::All, &m), Some(Rational::new(30000, 1001)));
+        let step = |step| Selection::Range {
+            start: 0,
+            end: None,
+            step,
+        };
+        assert_eq!(rate(step(10), &m), Some(Rational::new(3000, 1001)));
+        assert_eq!(rate(step(1), &m), Some(Rational::new(30000, 1001)));
+        let fps = |fps| Selection::Fps {
+            fps,
+            start_seconds: None,
+            end_seconds: None,
+        };
+        assert_eq!(rate(fps(2.0), &m), Some(Rational::new(2, 1)));
+        assert_eq!(rate(fps(0.5), &m), Some(Rational::new(1, 2)));
+        assert_eq!(
+            rate(Selection::Indices(vec![1, 9]), &m),
+            Some(Rational::new(30000, 1001))
+        );
+        // No declared rate: the average, to a thousandth.
+        m.nominal_fps = None;
+        assert_eq!(rate(step(3), &m), Some(Rational::new(999, 100)));
+        m.avg_fps = None;
+        assert_eq!(rate(step(3), &m), None);
+        assert_eq!(rate(fps(f64::NAN), &m), None);
+    }
 
     fn item(id: &str) -> SceneItem {
         SceneItem {

@@ -225,6 +225,14 @@ struct ImageOpts {
     /// -map 0:v:0 -fps_mode passthrough -f framemd5 -`). Not for animated GIFs.
     #[arg(long)]
     framemd5: bool,
+    /// Append each video's scene (its frames in order, their rate, its metadata) to the
+    /// dataset's scenes, DATASET/.video-dataset/scenes/{folder__video}.json; a scene the
+    /// dataset has is kept.
+    #[arg(long)]
+    scene: bool,
+    /// As --scene, but a scene the dataset has is updated (new metadata, missing items).
+    #[arg(long)]
+    scene_update: bool,
 }
 
 /// `--fps F`: a positive number of frames per second.
@@ -261,6 +269,8 @@ impl ExtractCmd {
             stall_timeout: i.stall_timeout,
             deadline: i.deadline,
             framemd5: i.framemd5,
+            scene: i.scene,
+            scene_update: i.scene_update,
             tree_annotations: false,
         }
     }
