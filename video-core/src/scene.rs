@@ -204,8 +204,11 @@ impl VideoScene {
     /// Update this (stored) scene from a `newer` one with the same reference id: the scene
     /// metadata becomes `newer`'s, each item `newer` shares a reference id with gets `newer`'s
     /// item metadata (its position and location stay), and `newer`'s other items are appended
-    /// in their order, within `newer`'s cap. The frame rate stays. Returns how many items were
-    /// appended.
+    /// in their order, within `newer`'s cap. When every item, stored and new, has a whole
+    /// `frame_index` in its metadata (a scene of a video's frames, as
+    /// [`from_records`](Self::from_records) makes), the items are then put back in frame order
+    /// (a denser sampling of the video fills the gaps instead of trailing at the end). The frame
+    /// rate stays. Returns how many items were appended.
     ///
     /// # Errors
     /// [`Error::LimitExceeded`] when appending would pass the cap (the scene is then unchanged).
@@ -226,6 +229,10 @@ impl VideoScene {
                     appended += 1;
                 }
             }
+        }
+        let frame_index = |i: &SceneItem| i.metadata.get("frame_index").and_then(|v| v.as_u64());
+        if appended > 0 && merged.items.iter().all(|i| frame_index(i).is_some()) {
+            merged.items.sort_by_key(|i| frame_index(i));
         }
         *self = merged;
         Ok(appended)
@@ -395,6 +402,43 @@ mod tests {
             Err(Error::LimitExceeded { limit: 3, .. })
         ));
         assert_eq!(stored, before);
+    }
+
+    #[test]
+    fn update_keeps_a_video_scene_in_frame_order() {
+        let rec = |index: u64| FrameRecord {
+            index,
+            pts_seconds: index as f64 / 25.0,
+            key: format!("v_{index:06}.jpg"),
+            width: 2,
+            height: 2,
+            bytes: 1,
+            content_hash: None,
+            annotation_key: None,
+            framemd5: None,
+        };
+        let every = |step: usize| -> Vec<FrameRecord> { (0..20).step_by(step).map(rec).collect() };
+        let mut stored = VideoScene::from_records("v", None, &every(10)).unwrap();
+        let denser = VideoScene::from_records("v", None, &every(5)).unwrap();
+        assert_eq!(stored.update_from(&denser).unwrap(), 2);
+        let order: Vec<u64> = stored
+            .items
+            .iter()
+            .map(|i| i.metadata["frame_index"].as_u64().unwrap())
+            .collect();
+        assert_eq!(order, [0, 5, 10, 15]);
+        // Items without a frame index: appended where they come.
+        let mut plain = VideoScene::new("p", None);
+        plain.add_item(0, item("z"), false).unwrap();
+        let mut newer = VideoScene::new("p", None);
+        newer.items = vec![item("a")];
+        plain.update_from(&newer).unwrap();
+        let ids: Vec<&str> = plain
+            .items
+            .iter()
+            .map(|i| i.reference_id.as_str())
+            .collect();
+        assert_eq!(ids, ["z", "a"]);
     }
 
     #[test]
