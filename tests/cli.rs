@@ -600,26 +600,7 @@ fn sample_a_supervisely_project_only_annotated() {
 fn framemd5_flag_records_ffmpegs_md5() {
     let dir = common::scratch("cli-framemd5");
     let video = clip(&dir);
-    let listing = video_testkit::run_ok(
-        Command::new("ffmpeg")
-            .args(["-v", "error", "-noautorotate", "-i"])
-            .arg(&video)
-            .args([
-                "-map",
-                "0:v:0",
-                "-fps_mode",
-                "passthrough",
-                "-f",
-                "framemd5",
-                "-",
-            ]),
-    );
-    let ffmpeg: Vec<String> = String::from_utf8(listing)
-        .unwrap()
-        .lines()
-        .filter(|l| !l.starts_with('#'))
-        .map(|l| l.rsplit(',').next().unwrap().trim().to_owned())
-        .collect();
+    let ffmpeg = common::ffmpeg_framemd5(&video);
     assert_eq!(ffmpeg.len(), 47);
 
     let s = json(&run(

@@ -8,22 +8,10 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use video_dataset::core::{Error, FrameRecord, VideoRef, layout};
 use video_dataset::{ExtractOptions, ImageFormat, ObjectStoreSink, Resize, extract_frames};
 use video_testkit::fixtures::{X264_ARGS, lavfi_clip};
-
-/// The hashes of a framemd5 listing's stream-0 lines, in order: entry `N` is frame `N`
-/// (`-fps_mode passthrough` outputs every decoded frame in presentation order).
-fn parse_framemd5(text: &str) -> Vec<String> {
-    text.lines()
-        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
-        .map(|l| l.split(',').map(str::trim).collect::<Vec<_>>())
-        .filter(|f| f.first() == Some(&"0"))
-        .map(|f| f.last().unwrap().to_string())
-        .collect()
-}
 
 /// The output variants each video is extracted with.
 fn variants() -> Vec<(&'static str, ImageFormat, Option<Resize>)> {
@@ -142,7 +130,7 @@ fn framemd5_matches_ffmpeg_on_corpus_files() {
         let truth = corpus
             .join("groundtruth")
             .join(format!("{file}.s0.framemd5"));
-        let expected = parse_framemd5(&std::fs::read_to_string(&truth).unwrap());
+        let expected = common::parse_framemd5(&std::fs::read_to_string(&truth).unwrap());
         assert!(
             indices.iter().all(|&i| (i as usize) < expected.len()),
             "{file}: {} frames in the ground truth",
@@ -164,21 +152,7 @@ fn framemd5_matches_ffmpeg_on_a_clip_it_made() {
         "testsrc2=size=160x96:rate=25",
         &[X264_ARGS, &["-bf", "2", "-g", "12", "-frames:v", "30"]].concat(),
     );
-    let listing = video_testkit::run_ok(
-        Command::new("ffmpeg")
-            .args(["-v", "error", "-noautorotate", "-i"])
-            .arg(&clip)
-            .args([
-                "-map",
-                "0:v:0",
-                "-fps_mode",
-                "passthrough",
-                "-f",
-                "framemd5",
-                "-",
-            ]),
-    );
-    let expected = parse_framemd5(&String::from_utf8(listing).unwrap());
+    let expected = common::ffmpeg_framemd5(&clip);
     assert_eq!(expected.len(), 30);
     // Distinct frames: a hash that ignored the content could not pass.
     let distinct: std::collections::HashSet<_> = expected.iter().collect();

@@ -36,3 +36,35 @@ pub(crate) fn scratch(name: &str) -> PathBuf {
     std::fs::create_dir_all(&d).unwrap();
     d
 }
+
+/// The md5 of each frame of `video`'s first video stream, in order, as ffmpeg's framemd5 prints
+/// it with the verification command the README gives (`ffmpeg -noautorotate -i VIDEO -map 0:v:0
+/// -fps_mode passthrough -f framemd5 -`): entry `N` is frame `N`.
+pub(crate) fn ffmpeg_framemd5(video: &Path) -> Vec<String> {
+    let listing = video_testkit::run_ok(
+        Command::new("ffmpeg")
+            .args(["-v", "error", "-noautorotate", "-i"])
+            .arg(video)
+            .args([
+                "-map",
+                "0:v:0",
+                "-fps_mode",
+                "passthrough",
+                "-f",
+                "framemd5",
+                "-",
+            ]),
+    );
+    parse_framemd5(&String::from_utf8(listing).unwrap())
+}
+
+/// The hashes of a framemd5 listing's stream-0 lines, in order: entry `N` is frame `N`
+/// (passthrough keeps one line per decoded frame, in presentation order).
+pub(crate) fn parse_framemd5(text: &str) -> Vec<String> {
+    text.lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .map(|l| l.split(',').map(str::trim).collect::<Vec<_>>())
+        .filter(|f| f.first() == Some(&"0"))
+        .map(|f| f.last().unwrap().to_string())
+        .collect()
+}
