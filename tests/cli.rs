@@ -9,18 +9,7 @@ use std::process::{Command, Output};
 mod common;
 use video_testkit::fixtures::{X264_ARGS, lavfi_clip};
 
-/// `video-dataset ARGS` in `cwd`, stdout and stderr captured (so stderr is not a terminal).
-fn run(args: &[&str], cwd: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_video-dataset"))
-        .args(args)
-        .current_dir(cwd)
-        .output()
-        .unwrap()
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
+use common::{cli as run, stderr};
 
 fn json(out: &Output) -> serde_json::Value {
     assert_eq!(out.status.code(), Some(0), "failed: {}", stderr(out));

@@ -24,9 +24,10 @@ use video_dataset::storage::object_store::path::Path as StorePath;
 use video_dataset::storage::object_store::{ObjectStoreExt, PutPayload};
 use video_dataset::{
     COCO_FILE_NAME, ExtractOptions, JobSpec, JobStatus, JobVideo, META_KEY, ObjectStoreSink,
-    SamplingPlan, TreeFile, TreeOptions, TreeSource, VideoInput, VideoRef, VideoTree,
-    discover_tree, submit,
+    SamplingPlan, TreeOptions, TreeSource, VideoRef, VideoTree, discover_tree, submit,
 };
+#[cfg(feature = "aws")]
+use video_dataset::{TreeFile, VideoInput};
 
 fn fixture(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

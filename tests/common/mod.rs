@@ -2,7 +2,7 @@
 #![allow(dead_code, clippy::unwrap_used)]
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Output};
 
 /// Build an example with this test's profile and features, and return its path.
 pub(crate) fn example(name: &str) -> PathBuf {
@@ -67,4 +67,20 @@ pub(crate) fn parse_framemd5(text: &str) -> Vec<String> {
         .filter(|f| f.first() == Some(&"0"))
         .map(|f| f.last().unwrap().to_string())
         .collect()
+}
+
+/// `video-dataset ARGS` (the binary this package builds) in `cwd`, stdout and stderr captured
+/// (so stderr is not a terminal).
+#[cfg(feature = "cli")]
+pub(crate) fn cli(args: &[&str], cwd: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_video-dataset"))
+        .args(args)
+        .current_dir(cwd)
+        .output()
+        .unwrap()
+}
+
+/// A process's stderr, as text.
+pub(crate) fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
 }
