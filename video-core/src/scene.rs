@@ -294,6 +294,21 @@ impl VideoScene {
 mod tests {
     use super::*;
 
+    /// The record of a 2×2 frame `index` of a video at `fps`, stored at `key`.
+    fn record(index: u64, fps: f64, key: &str) -> FrameRecord {
+        FrameRecord {
+            index,
+            pts_seconds: index as f64 / fps,
+            key: key.to_owned(),
+            width: 2,
+            height: 2,
+            bytes: 1,
+            content_hash: None,
+            annotation_key: None,
+            framemd5: None,
+        }
+    }
+
     #[test]
     fn frame_rates_of_plans() {
         let mut m = VideoMetadata::new("v.mp4");
@@ -406,17 +421,7 @@ mod tests {
 
     #[test]
     fn update_keeps_a_video_scene_in_frame_order() {
-        let rec = |index: u64| FrameRecord {
-            index,
-            pts_seconds: index as f64 / 25.0,
-            key: format!("v_{index:06}.jpg"),
-            width: 2,
-            height: 2,
-            bytes: 1,
-            content_hash: None,
-            annotation_key: None,
-            framemd5: None,
-        };
+        let rec = |index: u64| record(index, 25.0, &format!("v_{index:06}.jpg"));
         let every = |step: usize| -> Vec<FrameRecord> { (0..20).step_by(step).map(rec).collect() };
         let mut stored = VideoScene::from_records("v", None, &every(10)).unwrap();
         let denser = VideoScene::from_records("v", None, &every(5)).unwrap();
@@ -475,17 +480,7 @@ mod tests {
 
     #[test]
     fn from_records_orders_by_index() {
-        let rec = |index: u64| FrameRecord {
-            index,
-            pts_seconds: index as f64 / 30.0,
-            key: format!("f/clip_{index:06}.jpg"),
-            width: 2,
-            height: 2,
-            bytes: 1,
-            content_hash: None,
-            annotation_key: None,
-            framemd5: None,
-        };
+        let rec = |index: u64| record(index, 30.0, &format!("f/clip_{index:06}.jpg"));
         let s = VideoScene::from_records("clip", None, &[rec(60), rec(0), rec(30)]).unwrap();
         let ids: Vec<&str> = s.items.iter().map(|i| i.reference_id.as_str()).collect();
         assert_eq!(ids, ["clip_000000", "clip_000030", "clip_000060"]);
