@@ -5,9 +5,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh --test
 
-# moto's S3 server on a free loopback port, for the duration of this script.
+# moto's S3 server on a free loopback port, for the duration of this script, with its writes
+# made atomic as real stores' are (scripts/s3-test-server.py says why).
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-python3 -m moto.server -H 127.0.0.1 -p "$port" >/dev/null 2>&1 &
+python3 scripts/s3-test-server.py "$port" >/dev/null 2>&1 &
 moto_pid=$!
 trap 'kill "$moto_pid" 2>/dev/null || true' EXIT
 for _ in $(seq 1 100); do

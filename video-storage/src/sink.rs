@@ -1090,13 +1090,12 @@ mod tests {
     /// Each writer also notes the content its winning commit was conditioned on. On a store
     /// whose conditional writes are atomic no two writers win on the same content (the wins form
     /// one chain from no file to all 16 numbers), so a trial with distinct bases must end with
-    /// every number. moto (the S3 test server) is not such a store: version 5.2.1 checks
-    /// `If-Match`/`If-None-Match` and stores the object later in the same request thread with no
-    /// lock between, so under load two conditional PUTs on one version both succeed now and
-    /// then and one of them is overwritten (`scripts/moto-conditional-race.py` shows it without
-    /// this crate). A trial in which two writers won on one base is therefore run again on a
-    /// fresh key, at most `trials` times in all: the last must be clean. In memory and on local
-    /// disk `trials` is 1: two wins on one base fail there.
+    /// every number. Plain moto is not such a store (version 5.2.1 checks `If-Match` and stores
+    /// the object later with no lock between: `scripts/moto-conditional-race.py`), which is why
+    /// the test command serves moto through `scripts/s3-test-server.py`, whose writes are
+    /// atomic. A trial in which two writers won on one base is run again on a fresh key, at most
+    /// `trials` times in all (the last must be clean), and says so on stderr: a store whose
+    /// conditional writes should be atomic gets `trials` = 1.
     async fn concurrent_updates_lose_nothing(sink: ObjectStoreSink, trials: usize) {
         for trial in 1..=trials {
             let key = format!("dir/list-{trial}.bin");
@@ -1179,8 +1178,9 @@ mod tests {
         let Some(url) = video_testkit::s3_test_url("concurrent_updates_on_s3") else {
             return;
         };
-        // moto's conditional writes are not atomic (see concurrent_updates_lose_nothing).
-        concurrent_updates_lose_nothing(ObjectStoreSink::from_url(&url).unwrap(), 4).await;
+        // The test command's server makes conditional writes atomic (see
+        // concurrent_updates_lose_nothing): one trial, as in memory and on disk.
+        concurrent_updates_lose_nothing(ObjectStoreSink::from_url(&url).unwrap(), 1).await;
     }
 
     /// A commit after another writer's commit writes nothing and says so.
