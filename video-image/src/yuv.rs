@@ -75,7 +75,8 @@ impl ColorMatrix {
             Self::Bt709 => YuvStandardMatrix::Bt709,
             Self::Bt601 => YuvStandardMatrix::Bt601,
             Self::Bt2020 => YuvStandardMatrix::Bt2020,
-            Self::Smpte240m => YuvStandardMatrix::Smpte240,
+            // yuvutils-rs 0.8's `Smpte240` has Kr and Kb swapped (0.087, 0.212).
+            Self::Smpte240m => YuvStandardMatrix::Custom(0.212, 0.087),
             Self::Fcc => YuvStandardMatrix::Custom(0.30, 0.11),
         }
     }
@@ -365,6 +366,42 @@ mod tests {
         assert_ne!(a.data, c.data);
         assert_eq!(ColorMatrix::untagged(719), ColorMatrix::Bt601);
         assert_eq!(ColorMatrix::untagged(1080), ColorMatrix::Bt709);
+    }
+
+    /// Each matrix against its definition (Kr, Kb from the standards: BT.709, BT.601, BT.2020,
+    /// SMPTE 240M, FCC): a full-range 4:4:4 pixel Y'CbCr → R'G'B' within 1 code.
+    #[test]
+    fn each_matrix_follows_its_luma_weights() {
+        let cases = [
+            (ColorMatrix::Bt709, 0.2126, 0.0722),
+            (ColorMatrix::Bt601, 0.299, 0.114),
+            (ColorMatrix::Bt2020, 0.2627, 0.0593),
+            (ColorMatrix::Smpte240m, 0.212, 0.087),
+            (ColorMatrix::Fcc, 0.30, 0.11),
+        ];
+        let (y, u, v) = (110u8, 150u8, 90u8);
+        let (y_plane, u_plane, v_plane) = ([y; 4], [u; 4], [v; 4]);
+        let planes = YuvPlanes::new(
+            ChromaSubsampling::Yuv444,
+            2,
+            2,
+            [(&y_plane, 2), (&u_plane, 2), (&v_plane, 2)],
+        );
+        for (matrix, kr, kb) in cases {
+            let rgb = yuv_to_rgb(&planes, matrix, ColorRange::Full, info()).expect("converts");
+            let (yf, cb, cr) = (f64::from(y), f64::from(u) - 128.0, f64::from(v) - 128.0);
+            let r = yf + 2.0 * (1.0 - kr) * cr;
+            let b = yf + 2.0 * (1.0 - kb) * cb;
+            let g = (yf - kr * r - kb * b) / (1.0 - kr - kb);
+            for (got, want) in rgb.data[..3].iter().zip([r, g, b]) {
+                assert!(
+                    (f64::from(*got) - want.clamp(0.0, 255.0)).abs() <= 1.0,
+                    "{matrix:?}: got {:?}, want {:?}",
+                    &rgb.data[..3],
+                    [r, g, b]
+                );
+            }
+        }
     }
 
     #[test]
