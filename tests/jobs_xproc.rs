@@ -160,13 +160,8 @@ fn ffprobe_frame_count(video: &Path) -> u64 {
     String::from_utf8(out).unwrap().trim().parse().unwrap()
 }
 
-/// `lavfi_clip` into this binary's clip cache, one at a time: the tests of this binary share a
-/// process id, which names `lavfi_clip`'s part file.
+/// `lavfi_clip` into this binary's clip cache.
 fn cached_clip(name: &str, source: &str, args: &[&str]) -> PathBuf {
-    static MAKING: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    let _one = MAKING
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let cache = Path::new(env!("CARGO_TARGET_TMPDIR")).join("xproc-clips");
     lavfi_clip(&cache, name, source, args)
 }

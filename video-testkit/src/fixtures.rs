@@ -8,12 +8,15 @@ use video_core::{EncodedFrame, FrameInfo, ImageFormat, Timestamp};
 /// A clip made with the ffmpeg CLI from the lavfi `source` and the output `args`, stored as
 /// `dir/name` (the output format follows `name`'s extension unless `args` name one). Made once:
 /// an existing file is reused, across test binaries and runs when `dir` is kept (written under
-/// another name, then renamed, so a concurrent test never sees half a file).
+/// another name, unique to the call, then renamed, so a concurrent test, in this process or
+/// another, never sees half a file nor takes another's).
 pub fn lavfi_clip(dir: &Path, name: &str, source: &str, args: &[&str]) -> PathBuf {
+    static CALLS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     std::fs::create_dir_all(dir).unwrap();
     let out = dir.join(name);
     if !out.is_file() {
-        let part = dir.join(format!("{}.{name}", std::process::id()));
+        let call = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let part = dir.join(format!("{}-{call}.{name}", std::process::id()));
         let status = Command::new("ffmpeg")
             .args(["-v", "error", "-y", "-f", "lavfi", "-i", source])
             .args(args)
