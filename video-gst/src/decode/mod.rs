@@ -14,6 +14,7 @@ mod job;
 mod md5;
 mod options;
 mod planner;
+mod skip;
 mod timestamps;
 
 use std::sync::{Arc, Mutex};
