@@ -201,6 +201,16 @@ impl Job {
             };
             since = Instant::now();
             self.counts(g);
+            if let Some(first) = g.skip.as_ref().and_then(|t| t.first_after_flush()) {
+                match plan.landed(first) {
+                    Ok(false) => {}
+                    Ok(true) => {
+                        self.stat(|s| s.retries += 1);
+                        return Ok(Consumer::Listening);
+                    }
+                    Err(f) => return Err(fail(f)),
+                }
+            }
             let t = match plan.on_frame(|| identify(&sample, table, tolerance)) {
                 Ok(OnFrame::Pass) => continue,
                 Ok(OnFrame::Emit(t)) => t,

@@ -57,6 +57,8 @@ pub(super) struct SkipTap {
     dropped: AtomicU64,
     /// Each identified access unit seen: whether a later frame may reference it.
     reference: Mutex<HashMap<u64, bool>>,
+    /// The first identified access unit since the last flush (seek).
+    first: Mutex<Option<u64>>,
 }
 
 impl SkipTap {
@@ -75,6 +77,7 @@ impl SkipTap {
             handed: AtomicU64::new(0),
             dropped: AtomicU64::new(0),
             reference: Mutex::default(),
+            first: Mutex::default(),
         }
     }
 
@@ -82,7 +85,9 @@ impl SkipTap {
     pub(super) fn attach(self: &Arc<Self>, pad: &gst::Pad) {
         let tap = Arc::clone(self);
         pad.add_probe(
-            gst::PadProbeType::BUFFER | gst::PadProbeType::EVENT_DOWNSTREAM,
+            gst::PadProbeType::BUFFER
+                | gst::PadProbeType::EVENT_DOWNSTREAM
+                | gst::PadProbeType::EVENT_FLUSH,
             move |pad, info| match &info.data {
                 Some(gst::PadProbeData::Buffer(buffer)) => {
                     if tap.on_buffer(pad, buffer) {
@@ -96,14 +101,25 @@ impl SkipTap {
                     }
                 }
                 Some(gst::PadProbeData::Event(ev)) => {
-                    if let gst::EventView::Caps(c) = ev.view() {
-                        tap.on_caps(c.caps());
+                    match ev.view() {
+                        gst::EventView::Caps(c) => tap.on_caps(c.caps()),
+                        gst::EventView::FlushStop(_) => {
+                            if let Ok(mut f) = tap.first.lock() {
+                                *f = None;
+                            }
+                        }
+                        _ => {}
                     }
                     gst::PadProbeReturn::Ok
                 }
                 _ => gst::PadProbeReturn::Ok,
             },
         );
+    }
+
+    /// The first frame that entered the decoder since the last seek (or the start).
+    pub(super) fn first_after_flush(&self) -> Option<u64> {
+        self.first.lock().ok().and_then(|f| *f)
     }
 
     /// Access units handed to the decoder.
@@ -224,6 +240,11 @@ impl SkipTap {
         };
         if let Ok(mut r) = self.reference.lock() {
             r.insert(index, referenced);
+        }
+        if let Ok(mut f) = self.first.lock()
+            && f.is_none()
+        {
+            *f = Some(index);
         }
         !self.enabled || referenced || self.targets.contains(&index)
     }
