@@ -20,7 +20,8 @@
 //! `BENCH_REPS` repetitions is reported, so that load from other processes hits both sides.
 //!
 //! Environment: `BENCH_SECONDS` (length of the short clip, default 20; the long one is twice
-//! that), `BENCH_REPS` (default 3), `BENCH_COMPARE=0` to skip the comparison, `BENCH_STAGES=0`
+//! that), `BENCH_REPS` (default 3), `BENCH_SKIP=0` to hand every frame of a decoded stretch to
+//! the decoder (`DecodeOptions::skip_unreferenced(false)`), `BENCH_COMPARE=0` to skip the comparison, `BENCH_STAGES=0`
 //! to skip the criterion micro-benchmarks of the pure stages (plan resolution, JPEG encoding)
 //! that run last. Without `--bench` (`cargo test --all-targets`) it is a smoke test: a 2 s
 //! clip, one repetition, criterion in test mode. See `benches/README.md`.
@@ -323,10 +324,12 @@ async fn run_ours(
     let mut demuxer = GstDemuxer::open(clip)?;
     let table = demuxer.frame_table().await?;
     let plan = pick.plan(&table)?;
-    let opts = DecodeOptions::default().output(match output {
-        Output::Native => OutputFormat::Native,
-        Output::Rgb | Output::Jpeg => OutputFormat::Rgb8,
-    });
+    let opts = DecodeOptions::default()
+        .output(match output {
+            Output::Native => OutputFormat::Native,
+            Output::Rgb | Output::Jpeg => OutputFormat::Rgb8,
+        })
+        .skip_unreferenced(std::env::var("BENCH_SKIP").map_or(true, |v| v != "0"));
     let mut source = demuxer.frame_source(opts).await?;
     let open_s = t0.elapsed().as_secs_f64();
 

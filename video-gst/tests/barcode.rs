@@ -577,7 +577,9 @@ fn check_skipping(spec: FixtureSpec) {
     assert_frames_match(&fx, "skipping off", &plan, &off, fx.display, fx.rotation_cw);
     assert_eq!(on.results.len(), off.results.len(), "{name}: frame count");
     for (a, b) in on.results.iter().zip(&off.results) {
-        let (a, b) = (a.as_ref().unwrap(), b.as_ref().unwrap());
+        let (Ok(a), Ok(b)) = (a, b) else {
+            panic!("{name}: an error where assert_frames_match saw none")
+        };
         assert_eq!(a.info, b.info, "{name}: frame info");
         assert_eq!(
             (a.width, a.height, &a.format),

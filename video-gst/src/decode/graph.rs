@@ -39,6 +39,7 @@ impl Graph {
 }
 
 /// Build `filesrc ! typefind ! parsebin ! <decoder> [...] ! appsink` for the chosen stream.
+#[allow(clippy::too_many_arguments)]
 pub(super) fn build_graph(
     input: &Input,
     uri: &str,
