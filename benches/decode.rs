@@ -20,7 +20,8 @@
 //! `BENCH_REPS` repetitions is reported, so that load from other processes hits both sides.
 //!
 //! Environment: `BENCH_SECONDS` (length of the short clip, default 20; the long one is twice
-//! that), `BENCH_REPS` (default 3), `BENCH_COMPARE=0` to skip the comparison, `BENCH_STAGES=0`
+//! that), `BENCH_REPS` (default 3), `BENCH_SKIP=0` to hand every frame of a decoded stretch to
+//! the decoder (`DecodeOptions::skip_unreferenced(false)`), `BENCH_COMPARE=0` to skip the comparison, `BENCH_STAGES=0`
 //! to skip the criterion micro-benchmarks of the pure stages (plan resolution, JPEG encoding)
 //! that run last. Without `--bench` (`cargo test --all-targets`) it is a smoke test: a 2 s
 //! clip, one repetition, criterion in test mode. See `benches/README.md`.
@@ -288,6 +289,15 @@ struct ChildReport {
     frames_decoded: u64,
     seeks: u64,
     retries: u64,
+    /// Frames (access units) handed to the decoder.
+    #[serde(default)]
+    frames_to_decoder: u64,
+    /// Frames dropped before the decoder: no target needs them.
+    #[serde(default)]
+    frames_skipped: u64,
+    /// The targets and the frames they may reference (`DecodeStats::frames_needed`).
+    #[serde(default)]
+    frames_needed: u64,
     /// `VmHWM` of the child just before it exits.
     vm_hwm_kib: u64,
 }
@@ -314,10 +324,12 @@ async fn run_ours(
     let mut demuxer = GstDemuxer::open(clip)?;
     let table = demuxer.frame_table().await?;
     let plan = pick.plan(&table)?;
-    let opts = DecodeOptions::default().output(match output {
-        Output::Native => OutputFormat::Native,
-        Output::Rgb | Output::Jpeg => OutputFormat::Rgb8,
-    });
+    let opts = DecodeOptions::default()
+        .output(match output {
+            Output::Native => OutputFormat::Native,
+            Output::Rgb | Output::Jpeg => OutputFormat::Rgb8,
+        })
+        .skip_unreferenced(std::env::var("BENCH_SKIP").map_or(true, |v| v != "0"));
     let mut source = demuxer.frame_source(opts).await?;
     let open_s = t0.elapsed().as_secs_f64();
 
@@ -367,6 +379,9 @@ async fn run_ours(
         frames_decoded: stats.frames_decoded,
         seeks: stats.seeks,
         retries: stats.retries,
+        frames_to_decoder: stats.frames_to_decoder,
+        frames_skipped: stats.frames_skipped,
+        frames_needed: stats.frames_needed,
         vm_hwm_kib: proc_status_kib("self", "VmHWM:").unwrap_or(0),
     })
 }
@@ -808,13 +823,15 @@ fn compare_with_ffmpeg(
                 .and_then(|o| o.child.clone())
                 .unwrap_or_default();
             eprintln!(
-                "rep {}/{reps} {:<15} {:>3}s clip: ours {:6.2} s, ffmpeg {:6.2} s (decoded {}, seeks {})",
+                "rep {}/{reps} {:<15} {:>3}s clip: ours {:6.2} s, ffmpeg {:6.2} s (to decoder {}, decoded {}, skipped {}, seeks {})",
                 rep + 1,
                 w.name,
                 clip.seconds,
                 r.ours.last().map_or(f64::NAN, |x| x.wall_s),
                 r.ffmpeg.last().map_or(f64::NAN, |x| x.wall_s),
+                last.frames_to_decoder,
                 last.frames_decoded,
+                last.frames_skipped,
                 last.seeks,
             );
         }
@@ -860,9 +877,9 @@ fn compare_with_ffmpeg(
 
     println!();
     println!(
-        "| workload | clip | ours: open + frame table s | ours: frames s | frames decoded | lower bound (GOPs) | decoded / bound | seeks | retries | JPEG files ours / ffmpeg | mean JPEG KiB ours / ffmpeg |"
+        "| workload | clip | ours: open + frame table s | ours: frames s | frames to decoder | frames decoded | skipped before decoder | lower bound: referenced | lower bound: GOPs | decoded / referenced bound | seeks | retries | JPEG files ours / ffmpeg | mean JPEG KiB ours / ffmpeg |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     for (w, r) in list.iter().zip(&results) {
         let clip = if w.long_clip { long } else { short };
         let reports: Vec<&ChildReport> = r.ours.iter().filter_map(|o| o.child.as_ref()).collect();
@@ -886,15 +903,18 @@ fn compare_with_ffmpeg(
             ("–".into(), "–".into())
         };
         println!(
-            "| {} | {} s | {:.2} | {:.2} | {} | {} ({}) | {:.2} | {} | {} | {} | {} |",
+            "| {} | {} s | {:.2} | {:.2} | {} | {} | {} | {} | {} ({}) | {:.2} | {} | {} | {} | {} |",
             w.name,
             clip.seconds,
             open,
             frames,
+            last.frames_to_decoder,
             last.frames_decoded,
+            last.frames_skipped,
+            last.frames_needed,
             bound,
             gops,
-            last.frames_decoded as f64 / bound.max(1) as f64,
+            last.frames_decoded as f64 / last.frames_needed.max(1) as f64,
             last.seeks,
             last.retries,
             jpeg.0,

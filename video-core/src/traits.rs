@@ -77,6 +77,16 @@ pub struct DecodeStats {
     pub seeks: u64,
     /// Decoding restarts from an earlier key frame after a target did not come out.
     pub retries: u64,
+    /// Frames (access units) handed to the decoder.
+    pub frames_to_decoder: u64,
+    /// Frames dropped before the decoder because no target needs them: not targets, and no
+    /// later frame may reference them (H.264 `nal_ref_idc == 0`, HEVC sub-layer non-reference
+    /// pictures of the highest sub-layer).
+    pub frames_skipped: u64,
+    /// The least a decoder that skips only unreferenced frames must be handed for the plan:
+    /// the targets, and the frames that may be referenced (as their headers tell) between each
+    /// target's key frame and the target in decode order. 0 when not measured.
+    pub frames_needed: u64,
 }
 
 /// Decoded frames for a resolved plan, as an asynchronous stream.

@@ -554,6 +554,98 @@ fn h264_mp4_sparse_plans_decode_only_the_gops_they_need() {
     );
 }
 
+/// Skipping unreferenced frames hands the decoder fewer frames and changes no output byte: a
+/// sparse plan decoded with [`DecodeOptions::skip_unreferenced`] on and off gives the same
+/// frames (RGB bytes, the md5 of the native planes, and ffmpeg's barcodes), and with it on strictly fewer
+/// frames reach the decoder, never fewer than the frames the targets may reference.
+fn check_skipping(spec: FixtureSpec) {
+    let fx = Fixture::new(spec);
+    let name = fx.name();
+    let (_, table) = fx.probe();
+    let n = table.len();
+    // Targets late in their GOPs, so that frames no target needs lie before them.
+    let plan = ResolvedPlan::from_indices(vec![10, 21, 22, 40, n - 2]);
+    let opts = |on: bool| {
+        DecodeOptions::default()
+            .framemd5(true)
+            .skip_unreferenced(on)
+    };
+    let on = fx.decode(opts(true), &plan);
+    let off = fx.decode(opts(false), &plan);
+    eprintln!("{name}: skipping on {:?}, off {:?}", on.stats, off.stats);
+    assert_frames_match(&fx, "skipping on", &plan, &on, fx.display, fx.rotation_cw);
+    assert_frames_match(&fx, "skipping off", &plan, &off, fx.display, fx.rotation_cw);
+    assert_eq!(on.results.len(), off.results.len(), "{name}: frame count");
+    for (a, b) in on.results.iter().zip(&off.results) {
+        let (Ok(a), Ok(b)) = (a, b) else {
+            panic!("{name}: an error where assert_frames_match saw none")
+        };
+        assert_eq!(a.info, b.info, "{name}: frame info");
+        assert_eq!(
+            (a.width, a.height, &a.format),
+            (b.width, b.height, &b.format)
+        );
+        assert!(
+            a.framemd5.is_some(),
+            "{name}: frame {} has an md5",
+            a.info.index
+        );
+        assert_eq!(
+            a.framemd5, b.framemd5,
+            "{name}: md5 of frame {}",
+            a.info.index
+        );
+        assert!(
+            a.data == b.data,
+            "{name}: frame {} differs with skipping on",
+            a.info.index
+        );
+    }
+    let (s_on, s_off) = (on.stats, off.stats);
+    assert_eq!(s_off.frames_skipped, 0, "{name}: skipping off: {s_off:?}");
+    assert!(s_on.frames_skipped > 0, "{name}: nothing skipped: {s_on:?}");
+    assert!(
+        s_on.frames_to_decoder < s_off.frames_to_decoder,
+        "{name}: skipping on handed {} frames to the decoder, off {}",
+        s_on.frames_to_decoder,
+        s_off.frames_to_decoder
+    );
+    assert!(
+        s_on.frames_decoded < s_off.frames_decoded,
+        "{name}: decoded {} frames on, {} off",
+        s_on.frames_decoded,
+        s_off.frames_decoded
+    );
+    assert!(
+        s_on.frames_needed >= plan.len() as u64 && s_on.frames_needed <= s_on.frames_to_decoder,
+        "{name}: lower bound {} vs {} handed: {s_on:?}",
+        s_on.frames_needed,
+        s_on.frames_to_decoder
+    );
+}
+
+/// x264 picks few B-frames on the barcode clips (and makes them all references): force three
+/// between references, the middle one a reference (B-pyramid), the others not.
+fn forced_bframes(mut spec: FixtureSpec) -> FixtureSpec {
+    spec.name.push_str("-forced-b");
+    spec.args(&["-bf", "3", "-x264-params", "b-adapt=0:b-pyramid=normal"])
+}
+
+#[test]
+fn h264_mp4_skips_unreferenced_frames_with_identical_output() {
+    check_skipping(forced_bframes(barcode::h264_mp4_bframes()));
+}
+
+#[test]
+fn h264_ts_skips_unreferenced_frames_with_identical_output() {
+    check_skipping(forced_bframes(barcode::h264_ts()));
+}
+
+#[test]
+fn hevc_mkv_skips_unreferenced_frames_with_identical_output() {
+    check_skipping(barcode::hevc_mkv());
+}
+
 // ---------------------------------------------------------------------------------------------
 // Output options: rotation, resizing, native format.
 // ---------------------------------------------------------------------------------------------

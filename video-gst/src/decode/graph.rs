@@ -10,6 +10,7 @@ use video_core::{Error, Result};
 
 use super::md5::Md5Tap;
 use super::options::{DecodeOptions, Orientation, OutputFormat};
+use super::skip::SkipTap;
 use crate::gsterror::{backend, codec_of, make};
 use crate::input::Input;
 use crate::pipeline::{PipelineGuard, Progress, discard, is_video, pad_caps, parse_pipeline};
@@ -23,6 +24,8 @@ pub(super) struct Graph {
     pub(super) decoded: Progress,
     /// The md5 of the targets' native planes, with [`DecodeOptions::framemd5`].
     pub(super) md5: Option<Arc<Md5Tap>>,
+    /// Counts (and with [`DecodeOptions::skip_unreferenced`] drops) what enters the decoder.
+    pub(super) skip: Option<Arc<SkipTap>>,
 }
 
 impl Graph {
@@ -36,6 +39,7 @@ impl Graph {
 }
 
 /// Build `filesrc ! typefind ! parsebin ! <decoder> [...] ! appsink` for the chosen stream.
+#[allow(clippy::too_many_arguments)]
 pub(super) fn build_graph(
     input: &Input,
     uri: &str,
@@ -44,6 +48,7 @@ pub(super) fn build_graph(
     opts: DecodeOptions,
     size: (u32, u32),
     md5: Option<Arc<Md5Tap>>,
+    skip: Option<Arc<SkipTap>>,
 ) -> Result<Graph> {
     let uri_owned = uri.to_owned();
     let appsink = gst_app::AppSink::builder()
@@ -56,7 +61,7 @@ pub(super) fn build_graph(
     let decoded = Progress::default();
     let seen = Arc::new(Mutex::new(0usize));
     let branch_sink = appsink.clone();
-    let (f2, d2, m2) = (failure.clone(), decoded.clone(), md5.clone());
+    let (f2, d2, m2, s2) = (failure.clone(), decoded.clone(), md5.clone(), skip.clone());
     let (guard, _typefind) = parse_pipeline(input, Arc::default(), move |pipeline, pad| {
         let Some(caps) = pad_caps(pad) else {
             return discard(pipeline, pad);
@@ -86,6 +91,7 @@ pub(super) fn build_graph(
             size,
             &d2,
             m2.as_ref(),
+            s2.as_ref(),
         ) && let Ok(mut f) = f2.lock()
         {
             *f = Some(e);
@@ -101,6 +107,7 @@ pub(super) fn build_graph(
         failure,
         decoded,
         md5,
+        skip,
     })
 }
 
@@ -135,6 +142,7 @@ fn link_branch(
     size: (u32, u32),
     decoded: &Progress,
     md5: Option<&Arc<Md5Tap>>,
+    skip: Option<&Arc<SkipTap>>,
 ) -> Result<()> {
     let Some(factory) = decoders_for(caps).into_iter().next() else {
         let (codec, element, package) = codec_of(caps);
@@ -240,6 +248,10 @@ fn link_branch(
             "decoder without sink pad",
         )
     })?;
+    if let Some(tap) = skip {
+        // Before the decoder: frames no target needs are dropped here.
+        tap.attach(&sinkpad);
+    }
     pad.link(&sinkpad).map_err(|e| {
         backend(
             uri,

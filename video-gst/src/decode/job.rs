@@ -15,6 +15,7 @@ use super::graph::{Graph, build_graph};
 use super::md5::Md5Tap;
 use super::options::DecodeOptions;
 use super::planner::{Failure, Next, OnFrame, Planner};
+use super::skip::SkipTap;
 use crate::input::Input;
 use crate::pipeline::Deadline;
 use crate::probed::Probed;
@@ -48,6 +49,19 @@ impl Job {
         }
     }
 
+    /// Frames into and out of the decoder so far.
+    fn counts(&self, g: &Graph) {
+        let (handed, dropped) = g
+            .skip
+            .as_ref()
+            .map_or((0, 0), |t| (t.handed(), t.dropped()));
+        self.stat(|s| {
+            s.frames_decoded = g.decoded.get();
+            s.frames_to_decoder = handed;
+            s.frames_skipped = dropped;
+        });
+    }
+
     fn build(&self) -> Result<Graph> {
         let md5 = self.opts.framemd5.then(|| {
             Arc::new(Md5Tap::new(
@@ -56,6 +70,14 @@ impl Job {
                 match_tolerance(&self.probed.table),
             ))
         });
+        // Frames identified by position (tables built by decoding) cannot be identified on the
+        // way in: count them, drop none.
+        let skip = Arc::new(SkipTap::new(
+            self.probed.table.clone(),
+            &self.targets,
+            match_tolerance(&self.probed.table),
+            self.opts.skip_unreferenced && !self.probed.by_position,
+        ));
         build_graph(
             &self.input,
             &self.uri,
@@ -64,6 +86,7 @@ impl Job {
             self.opts.clone(),
             self.size,
             md5,
+            Some(skip),
         )
     }
 
@@ -103,7 +126,11 @@ impl Job {
                 return Ok(());
             }
         }
-        self.stat(|s| s.frames_decoded = g.decoded.get());
+        self.counts(&g);
+        if let Some(tap) = &g.skip {
+            let needed = tap.lower_bound();
+            self.stat(|s| s.frames_needed = needed);
+        }
         Ok(())
     }
 
@@ -173,7 +200,17 @@ impl Job {
                 continue;
             };
             since = Instant::now();
-            self.stat(|s| s.frames_decoded = g.decoded.get());
+            self.counts(g);
+            if let Some(first) = g.skip.as_ref().and_then(|t| t.first_after_flush()) {
+                match plan.landed(first) {
+                    Ok(false) => {}
+                    Ok(true) => {
+                        self.stat(|s| s.retries += 1);
+                        return Ok(Consumer::Listening);
+                    }
+                    Err(f) => return Err(fail(f)),
+                }
+            }
             let t = match plan.on_frame(|| identify(&sample, table, tolerance)) {
                 Ok(OnFrame::Pass) => continue,
                 Ok(OnFrame::Emit(t)) => t,
@@ -206,10 +243,8 @@ impl Job {
             if futures::executor::block_on(tx.send(Ok(frame))).is_err() {
                 return Ok(Consumer::Gone); // the consumer dropped the stream
             }
-            self.stat(|s| {
-                s.frames_emitted += 1;
-                s.frames_decoded = g.decoded.get();
-            });
+            self.stat(|s| s.frames_emitted += 1);
+            self.counts(g);
             return Ok(Consumer::Listening);
         }
     }

@@ -6,6 +6,7 @@
 //!   target, restart or give up), free of GStreamer and unit-tested on synthetic frame tables.
 //! - [`job`]: the loop of one `frames` stream, driving the pipeline as the planner decides.
 //! - [`frame`]: decoded samples into [`Frame`]s (YUV to RGB by `crate::yuv`, on `video_image`).
+//! - [`skip`]: the decoder's sink-pad probe that drops frames no target needs, and counts.
 //! - [`timestamps`]: the frame table of streams without presentation timestamps, by decoding.
 
 mod frame;
@@ -14,6 +15,7 @@ mod job;
 mod md5;
 mod options;
 mod planner;
+mod skip;
 mod timestamps;
 
 use std::sync::{Arc, Mutex};
@@ -38,8 +40,10 @@ pub(crate) use timestamps::decoded_frames;
 /// from ([`FrameTable::decode_start`]). When the decoder is already at or past it (the target is
 /// in the GOP being decoded) or it lies only a few frames ahead, decoding goes on; otherwise the
 /// source seeks to it, so GOPs without a target are never decoded. Decoding stops after the last
-/// target. Each decoded frame is identified by
-/// its stream time through the frame table. If a target does not come out (a container whose
+/// target. Inside a decoded stretch, frames no target needs never reach the decoder: a probe on
+/// its sink pad drops non-target frames that no later frame references, read from their NAL
+/// headers ([`DecodeOptions::skip_unreferenced`]; H.264 and HEVC). Each decoded frame is
+/// identified by its stream time through the frame table. If a target does not come out (a container whose
 /// key frame index lies, an open GOP), decoding restarts from an earlier key frame.
 #[derive(Debug)]
 pub struct GstFrameSource {

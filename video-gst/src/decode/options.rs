@@ -99,6 +99,12 @@ pub struct DecodeOptions {
     ///
     /// [`Frame::framemd5`]: video_core::Frame::framemd5
     pub framemd5: bool,
+    /// Drop, before the decoder, the frames no target needs: frames that are not in the plan
+    /// and that no later frame references, as their NAL headers say (H.264 `nal_ref_idc == 0`;
+    /// HEVC sub-layer non-reference pictures of the highest sub-layer). The frames of the plan
+    /// come out identical, decoded from less. Other codecs, and streams whose frames are
+    /// identified by position, are decoded whole. Default: true.
+    pub skip_unreferenced: bool,
 }
 
 impl Default for DecodeOptions {
@@ -110,6 +116,7 @@ impl Default for DecodeOptions {
             buffer_frames: 4,
             max_retries: 2,
             framemd5: false,
+            skip_unreferenced: true,
         }
     }
 }
@@ -143,6 +150,12 @@ impl DecodeOptions {
     /// Set [`framemd5`](Self::framemd5).
     pub fn framemd5(mut self, v: bool) -> Self {
         self.framemd5 = v;
+        self
+    }
+
+    /// Set [`skip_unreferenced`](Self::skip_unreferenced).
+    pub fn skip_unreferenced(mut self, v: bool) -> Self {
+        self.skip_unreferenced = v;
         self
     }
 

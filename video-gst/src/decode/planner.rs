@@ -71,6 +71,9 @@ pub(super) enum Failure {
     SkippedInOutput { target: u64, got: u64 },
     /// The decoder went from before the target to `got` more often than retries allow.
     NeverOutput { target: u64, got: u64 },
+    /// After each seek the demuxer delivered from frame `got` on, later in decode order than
+    /// the key frame asked for, more often than retries allow.
+    StartedLate { target: u64, got: u64 },
 }
 
 impl Failure {
@@ -95,6 +98,13 @@ impl Failure {
                 target,
                 format!(
                     "the decoder never output this frame (it went from before it to frame {got})"
+                ),
+            ),
+            Failure::StartedLate { target, got } => (
+                target,
+                format!(
+                    "after seeking to the key frame this frame needs, the demuxer delivered from frame {got} on \
+                     (later in decode order), also after seeking further back"
                 ),
             ),
         };
@@ -262,6 +272,36 @@ impl<'a> Planner<'a> {
         self.cursor += 1;
         self.attempt = None;
         Ok(OnFrame::Emit(t))
+    }
+
+    /// After the last seek, `first` was the first frame that entered the decoder. If that is
+    /// later in decode order than the key frame sought (a demuxer that lands where it likes),
+    /// the frames decoded from it may miss their references: `Ok(true)` restarts from an
+    /// earlier key frame (ask [`next`](Self::next)).
+    pub(super) fn landed(&mut self, first: u64) -> Result<bool, Failure> {
+        let Some(a) = self.attempt else {
+            return Ok(false);
+        };
+        if !a.sought || self.by_position {
+            return Ok(false);
+        }
+        let (Ok(f), Ok(k)) = (self.table.frame(first), self.table.frame(a.start_k)) else {
+            return Ok(false);
+        };
+        if f.decode_order <= k.decode_order {
+            return Ok(false);
+        }
+        self.retries += 1;
+        if self.retries > self.max_retries {
+            return Err(Failure::StartedLate {
+                target: a.target,
+                got: first,
+            });
+        }
+        self.start_override = Some(earlier_key(self.table, a.start_k, self.first_key));
+        self.attempt = None;
+        self.pos = None;
+        Ok(true)
     }
 
     /// The stream ended before the current target came out. `Ok`: restart from an earlier key
@@ -796,5 +836,40 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    /// A demuxer that lands after the key frame sought (later in decode order): decoding
+    /// restarts from the key frame before, and gives up once retries run out.
+    #[test]
+    fn a_seek_that_lands_late_restarts_further_back() {
+        let table = bframe_table(3);
+        let targets = [20];
+        let mut p = Planner::new(&table, &targets, &[], false, 1);
+        let Next::Decode { seek, .. } = p.next().unwrap() else {
+            panic!("not done")
+        };
+        assert_eq!(seek, Some(16));
+        assert_eq!(p.landed(16), Ok(false), "landed on the key frame");
+        assert_eq!(
+            p.landed(19),
+            Ok(true),
+            "frame 19 is decoded after key frame 16"
+        );
+        let Next::Decode { seek, .. } = p.next().unwrap() else {
+            panic!("not done")
+        };
+        assert_eq!(seek, Some(8));
+        assert_eq!(p.landed(3), Ok(false), "earlier than the key frame: fine");
+        assert_eq!(
+            p.landed(11),
+            Err(Failure::StartedLate {
+                target: 20,
+                got: 11
+            })
+        );
+        // Without a seek (decoding from the start) nothing is checked.
+        let mut p = Planner::new(&table, &[2], &[], false, 1);
+        p.next().unwrap();
+        assert_eq!(p.landed(5), Ok(false));
     }
 }

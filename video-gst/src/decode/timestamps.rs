@@ -30,6 +30,7 @@ pub(crate) fn decoded_frames(
         DecodeOptions::default().output(OutputFormat::Native),
         (0, 0),
         None,
+        None,
     )?;
     g.guard.set_state(gst::State::Playing)?;
     let mut out: Vec<video_core::FrameInfo> = Vec::new();
