@@ -183,7 +183,10 @@ pub(crate) fn scan_with(
                         Some(gst::PadProbeData::Buffer(buf)) => {
                             p3.bump();
                             if s.over_limit.is_some() {
-                                return gst::PadProbeReturn::Drop;
+                                // Handled, not Drop: gstreamer-rs has taken the buffer out of
+                                // the probe info (and unrefs it); with Drop the core unrefs
+                                // NULL (a GStreamer-CRITICAL on every dropped buffer).
+                                return gst::PadProbeReturn::Handled;
                             }
                             let st = &mut s.video[slot];
                             st.record(buf);
