@@ -312,7 +312,9 @@ pub struct VideoFailure {
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub enum JobStatus {
-    /// Submitted, not started yet.
+    /// Submitted, not started yet: the job's record may not be stored yet. Every later status
+    /// comes after the record's first write ([`Failed`](Self::Failed) if it could not be
+    /// written), so from then on [`read_job`] and other processes find the job.
     Queued,
     /// Working. `frames_total` counts the planned frames of the videos finished so far plus the
     /// frames stored of the others: it grows as videos are probed and finish.

@@ -671,6 +671,12 @@ async fn sample(cmd: SampleCmd) -> ExitCode {
         Ok(j) => j,
         Err(e) => return fail(&e),
     };
+    // The id is told once the job's record is stored (its status leaves `Queued` after the
+    // first write): `jobs status ID` from another process then finds it.
+    let _ = job
+        .subscribe()
+        .wait_for(|s| !matches!(s, JobStatus::Queued))
+        .await;
     eprintln!(
         "job {} ({} videos from {} into {})",
         job.id(),
