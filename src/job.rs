@@ -721,13 +721,7 @@ async fn run(
             .as_ref()
             .and_then(|s| s.reference_id.as_deref())
         {
-            video_core::layout::check_segment(id, id)?;
-            if id.contains('/') {
-                return Err(Error::InvalidPath {
-                    path: id.to_owned(),
-                    reason: "a scene reference id cannot contain '/'".into(),
-                });
-            }
+            video_core::layout::check_id(id, "a scene reference id")?;
         }
         if plan.len() > video_core::DEFAULT_SCENE_CAP {
             return Err(Error::LimitExceeded {

@@ -649,13 +649,7 @@ pub async fn request_cancel(dataset: &str, job_id: &str) -> Result<CancelOutcome
 /// A job id is one key segment: not empty, no `/`, not `.`/`..`, no backslash or control
 /// character.
 fn check_job_id(job_id: &str) -> Result<()> {
-    if job_id.contains('/') {
-        return Err(Error::InvalidPath {
-            path: job_id.to_owned(),
-            reason: "a job id has no '/'".into(),
-        });
-    }
-    layout::check_segment(job_id, job_id)
+    layout::check_id(job_id, "a job id")
 }
 
 /// Whether a cancel request for `job_id` is stored ([`request_cancel`]).

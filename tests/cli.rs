@@ -9,7 +9,7 @@ use std::process::{Command, Output};
 mod common;
 use video_testkit::fixtures::{X264_ARGS, lavfi_clip};
 
-use common::{cli as run, stderr};
+use common::{cli as run, ffprobe_frame_count, stderr};
 
 fn json(out: &Output) -> serde_json::Value {
     assert_eq!(out.status.code(), Some(0), "failed: {}", stderr(out));
@@ -24,17 +24,6 @@ fn clip(dir: &Path) -> PathBuf {
         "testsrc2=size=320x240:rate=25",
         &[X264_ARGS, &["-bf", "2", "-g", "12", "-frames:v", "47"]].concat(),
     )
-}
-
-/// The number of frames ffprobe decodes in `video`.
-fn ffprobe_frame_count(video: &Path) -> u64 {
-    let out = video_testkit::run_ok(
-        Command::new("ffprobe")
-            .args(["-v", "error", "-count_frames", "-select_streams", "v:0"])
-            .args(["-show_entries", "stream=nb_read_frames", "-of", "csv=p=0"])
-            .arg(video),
-    );
-    String::from_utf8(out).unwrap().trim().parse().unwrap()
 }
 
 #[test]

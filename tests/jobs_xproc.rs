@@ -32,7 +32,7 @@ use video_testkit::fixtures::{X264_ARGS, lavfi_clip};
 const DEADLINE: Duration = Duration::from_secs(300);
 const POLL: Duration = Duration::from_millis(200);
 
-use common::{cli as run, stderr};
+use common::{cli as run, ffprobe_frame_count, stderr};
 
 fn stdout(out: &Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
@@ -147,17 +147,6 @@ impl SampleChild {
             self.stderr.join().unwrap(),
         )
     }
-}
-
-/// The number of frames ffprobe decodes in `video`.
-fn ffprobe_frame_count(video: &Path) -> u64 {
-    let out = video_testkit::run_ok(
-        Command::new("ffprobe")
-            .args(["-v", "error", "-count_frames", "-select_streams", "v:0"])
-            .args(["-show_entries", "stream=nb_read_frames", "-of", "csv=p=0"])
-            .arg(video),
-    );
-    String::from_utf8(out).unwrap().trim().parse().unwrap()
 }
 
 /// `lavfi_clip` into this binary's clip cache.

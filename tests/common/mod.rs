@@ -84,3 +84,14 @@ pub(crate) fn cli(args: &[&str], cwd: &Path) -> Output {
 pub(crate) fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
+
+/// The number of frames ffprobe decodes in `video`.
+pub(crate) fn ffprobe_frame_count(video: &Path) -> u64 {
+    let out = video_testkit::run_ok(
+        Command::new("ffprobe")
+            .args(["-v", "error", "-count_frames", "-select_streams", "v:0"])
+            .args(["-show_entries", "stream=nb_read_frames", "-of", "csv=p=0"])
+            .arg(video),
+    );
+    String::from_utf8(out).unwrap().trim().parse().unwrap()
+}

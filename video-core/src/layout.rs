@@ -369,6 +369,21 @@ pub fn check_segment(whole: &str, seg: &str) -> Result<()> {
     Ok(())
 }
 
+/// Check an identifier that becomes one key segment (a job id, a scene reference id): what
+/// [`check_segment`] checks, and no `/`. `what` names it in the error (`"a job id"`).
+///
+/// # Errors
+/// [`Error::InvalidPath`] naming the identifier.
+pub fn check_id(id: &str, what: &str) -> Result<()> {
+    if id.contains('/') {
+        return Err(Error::InvalidPath {
+            path: id.to_owned(),
+            reason: format!("{what} cannot contain '/'"),
+        });
+    }
+    check_segment(id, id)
+}
+
 /// Check a dataset-relative key: `/`-separated segments that each pass [`check_segment`].
 ///
 /// # Errors

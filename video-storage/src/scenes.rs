@@ -3,7 +3,7 @@
 
 use futures::TryStreamExt;
 use object_store::{ObjectStore, PutMode, PutPayload};
-use video_core::layout::{self, SCENE_FORMAT, SCENE_FORMAT_VERSION, SCENES_DIR, check_segment};
+use video_core::layout::{self, SCENE_FORMAT, SCENE_FORMAT_VERSION, SCENES_DIR};
 use video_core::{Error, Result, VideoScene};
 
 use crate::ObjectStoreSink;
@@ -30,13 +30,7 @@ struct SceneOut<'a> {
 }
 
 fn scene_key(reference_id: &str) -> Result<String> {
-    check_segment(reference_id, reference_id)?;
-    if reference_id.contains('/') {
-        return Err(Error::InvalidPath {
-            path: reference_id.to_owned(),
-            reason: "a scene reference id cannot contain '/'".into(),
-        });
-    }
+    layout::check_id(reference_id, "a scene reference id")?;
     Ok(layout::scene_key(reference_id))
 }
 

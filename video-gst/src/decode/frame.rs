@@ -53,17 +53,10 @@ pub(super) fn to_frame(
     if output == OutputFormat::Rgb8 && vinfo.format() != gst_video::VideoFormat::Rgb {
         return yuv_to_rgb_frame(&vinfo, &vframe, info).map_err(|e| fail(&e));
     }
-    let finfo = vinfo.format_info();
     let mut planes = Vec::new();
     let mut data = Vec::with_capacity(buffer.size());
     for p in 0..vinfo.n_planes() {
-        let comp = (0..finfo.n_components())
-            .find(|&c| finfo.plane()[c as usize] == p)
-            .unwrap_or(p);
-        let row_bytes = vinfo.comp_width(comp as u8) as usize
-            * finfo.pixel_stride()[comp as usize].max(1) as usize;
-        let rows = vinfo.comp_height(comp as u8) as usize;
-        let stride = vframe.plane_stride()[p as usize].max(0) as usize;
+        let (row_bytes, rows, stride) = plane_layout(&vinfo, &vframe, p);
         let src = vframe
             .plane_data(p)
             .map_err(|_| fail("cannot read a plane of the decoded buffer"))?;
@@ -98,4 +91,22 @@ pub(super) fn to_frame(
         data,
         framemd5: None,
     })
+}
+
+/// Plane `p` of a mapped frame: `(bytes of pixels in a row, rows, stride)`, the row's bytes
+/// without padding (what `ffmpeg -f rawvideo` and `framemd5` keep).
+pub(super) fn plane_layout(
+    vinfo: &gst_video::VideoInfo,
+    vframe: &gst_video::VideoFrameRef<&gst::BufferRef>,
+    p: u32,
+) -> (usize, usize, usize) {
+    let finfo = vinfo.format_info();
+    let comp = (0..finfo.n_components())
+        .find(|&c| finfo.plane()[c as usize] == p)
+        .unwrap_or(p);
+    let row_bytes =
+        vinfo.comp_width(comp as u8) as usize * finfo.pixel_stride()[comp as usize].max(1) as usize;
+    let rows = vinfo.comp_height(comp as u8) as usize;
+    let stride = vframe.plane_stride()[p as usize].max(0) as usize;
+    (row_bytes, rows, stride)
 }

@@ -8,7 +8,6 @@ use std::time::Duration;
 use gstreamer as gst;
 use gstreamer::prelude::*;
 use gstreamer_video as gst_video;
-use gstreamer_video::prelude::*;
 use md5::{Digest as _, Md5};
 use video_core::{FrameMd5, FrameTable, Timestamp};
 
@@ -93,16 +92,9 @@ impl Md5Tap {
 /// `ffmpeg -f framemd5` hashes).
 fn md5_of_planes(vinfo: &gst_video::VideoInfo, buffer: &gst::BufferRef) -> Option<FrameMd5> {
     let vframe = gst_video::VideoFrameRef::from_buffer_ref_readable(buffer, vinfo).ok()?;
-    let finfo = vinfo.format_info();
     let mut hasher = Md5::new();
     for p in 0..vinfo.n_planes() {
-        let comp = (0..finfo.n_components())
-            .find(|&c| finfo.plane()[c as usize] == p)
-            .unwrap_or(p);
-        let row_bytes = vinfo.comp_width(comp as u8) as usize
-            * finfo.pixel_stride()[comp as usize].max(1) as usize;
-        let rows = vinfo.comp_height(comp as u8) as usize;
-        let stride = vframe.plane_stride()[p as usize].max(0) as usize;
+        let (row_bytes, rows, stride) = super::frame::plane_layout(vinfo, &vframe, p);
         let src = vframe.plane_data(p).ok()?;
         if stride == row_bytes {
             hasher.update(src.get(..row_bytes * rows)?);
@@ -167,6 +159,7 @@ fn ffmpeg_pix_fmt(format: gst_video::VideoFormat) -> Option<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use gstreamer_video::prelude::*;
 
     /// A 3x3 I420 buffer with padded rows hashes as its packed planes: 9 Y, 4 U, 4 V bytes.
     #[test]
