@@ -1,16 +1,23 @@
 //! Decoding speed and peak memory of video-dataset beside the ffmpeg CLI, on the same generated
-//! clip, in the same run.
+//! clips, in the same run.
 //!
-//! `cargo bench --bench decode` generates (once, cached in `target/bench-fixtures/`) a 1080p30
-//! H.264 clip with B-frames and a GOP of 250 frames, plus one twice as long, then measures:
+//! `cargo bench --bench decode` generates (once, cached in `target/bench-fixtures/`) 30 fps
+//! clips with B-frames and closed GOPs of 250 frames: 1080p H.264 `BENCH_SECONDS` long (20 s)
+//! and three times as long (60 s), 1080p HEVC as long as the short one, and 2160p H.264 half
+//! as long and as long (`BENCH_4K=0` leaves the 4K clips out), then measures:
 //!
 //! | Workload       | Ours                                          | ffmpeg CLI                                        |
 //! |----------------|-----------------------------------------------|---------------------------------------------------|
 //! | `dense-rgb`    | every frame as RGB8, discarded                | `-pix_fmt rgb24 -f rawvideo /dev/null`            |
 //! | `dense-native` | every frame in the decoder's format (I420)    | `-f rawvideo /dev/null` (yuv420p)                 |
-//! | `every30-jpeg` | every 30th frame, JPEG q90 files              | `select=not(mod(n\,30))`, `-q:v 2` JPEG files      |
+//! | `every30-jpeg` | every 30th frame, JPEG q90 files (H.264, HEVC)| `select=not(mod(n\,30))`, `-q:v 2` JPEG files      |
 //! | `random100-jpeg` | 100 random frames (fixed seed), JPEG files  | `select=eq(n\,a)+eq(n\,b)+…`, JPEG files           |
+//! | `random100-rgb` | the same frames as RGB8, discarded           | the same `select`, `-pix_fmt rgb24 -f rawvideo`   |
+//! | `fps2-10-50s-jpeg` | 2 fps in [10 s, 50 s) of the 60 s clip    | the same frames by `select=eq(n\,a)+…`             |
 //! | `gopsK-jpeg`   | one frame in the middle of K GOPs, long clip  | one `ffmpeg -ss T -i … -frames:v 1` per frame      |
+//!
+//! Issue 11's targets compare some rows with `ffmpeg -i CLIP -f null -` (decoding every frame
+//! of the clip, no output), measured once per repetition, and are checked in a last table.
 //!
 //! Each measurement is a separate process, ours being this binary re-run as
 //! `--child PLAN OUTPUT CLIP OUTDIR`, so that both sides pay for process start-up and are
@@ -19,12 +26,13 @@
 //! then may miss a short final spike). Runs of ours and ffmpeg alternate, and the median of
 //! `BENCH_REPS` repetitions is reported, so that load from other processes hits both sides.
 //!
-//! Environment: `BENCH_SECONDS` (length of the short clip, default 20; the long one is twice
-//! that), `BENCH_REPS` (default 3), `BENCH_SKIP=0` to hand every frame of a decoded stretch to
-//! the decoder (`DecodeOptions::skip_unreferenced(false)`), `BENCH_COMPARE=0` to skip the comparison, `BENCH_STAGES=0`
-//! to skip the criterion micro-benchmarks of the pure stages (plan resolution, JPEG encoding)
-//! that run last. Without `--bench` (`cargo test --all-targets`) it is a smoke test: a 2 s
-//! clip, one repetition, criterion in test mode. See `benches/README.md`.
+//! Environment: `BENCH_SECONDS` (length of the short clip, default 20), `BENCH_REPS` (default
+//! 3), `BENCH_4K=0` to leave out the 2160p rows, `BENCH_SKIP=0` to hand every frame of a
+//! decoded stretch to the decoder (`DecodeOptions::skip_unreferenced(false)`),
+//! `BENCH_COMPARE=0` to skip the comparison, `BENCH_STAGES=0` to skip the criterion
+//! micro-benchmarks of the pure stages (plan resolution, JPEG encoding) that run last. Without
+//! `--bench` (`cargo test --all-targets`) it is a smoke test: 2 s clips (1 s and 2 s at 4K), one
+//! repetition, criterion in test mode. See `benches/README.md`.
 
 use std::collections::BTreeSet;
 use std::hint::black_box;
@@ -76,6 +84,9 @@ enum Pick {
     Random(usize),
     /// One frame in the middle of each of this many GOPs spread over the clip.
     Gops(usize),
+    /// This many frames per second over the middle two thirds of the clip: `[d/6, 5d/6)` of
+    /// its duration `d` (`[10 s, 50 s)` of the 60 s long clip).
+    FpsWindow(u64),
 }
 
 impl Pick {
@@ -85,6 +96,7 @@ impl Pick {
             Pick::Every(n) => format!("every:{n}"),
             Pick::Random(n) => format!("random:{n}"),
             Pick::Gops(n) => format!("gops:{n}"),
+            Pick::FpsWindow(n) => format!("fpswin:{n}"),
         }
     }
 
@@ -95,6 +107,7 @@ impl Pick {
             "every" => Pick::Every(n.parse()?),
             "random" => Pick::Random(n.parse()?),
             "gops" => Pick::Gops(n.parse()?),
+            "fpswin" => Pick::FpsWindow(n.parse()?),
             _ => bail!("unknown plan {s:?}"),
         })
     }
@@ -119,6 +132,10 @@ impl Pick {
                     let end = keys.get(j + 1).copied().unwrap_or(n);
                     keys[j] + (end - keys[j]) / 2
                 }))
+            }
+            Pick::FpsWindow(fps) => {
+                let d = table.len() as f64 / FPS as f64;
+                SamplingPlan::fps(fps as f64).seconds(Some(d / 6.0), Some(d * 5.0 / 6.0))
             }
         };
         Ok(plan.resolve(table)?)
@@ -170,67 +187,139 @@ enum Peer {
     SeekPerFrame,
 }
 
+/// The clips the workloads run on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum ClipKind {
+    /// 1080p H.264, `BENCH_SECONDS` long.
+    Short,
+    /// 1080p H.264, three times as long (60 s by default).
+    Long,
+    /// 1080p HEVC (libx265), as long as the short clip.
+    Hevc,
+    /// 2160p H.264, half as long as the short clip.
+    UhdHalf,
+    /// 2160p H.264, as long as the short clip.
+    Uhd,
+}
+
+/// What issue 11 asks of a workload.
+#[derive(Clone, Copy, Debug)]
+enum Target {
+    /// Our CPU time at most this times that of `ffmpeg -i CLIP -f null -` (decoding every
+    /// frame of the clip, no output).
+    VsDecodeAll(f64),
+    /// Our CPU time at most this times that of the ffmpeg CLI doing the same work.
+    VsPeer(f64),
+    /// Our peak RSS at most this many MiB.
+    PeakRssMib(f64),
+}
+
 #[derive(Clone, Copy, Debug)]
 struct Workload {
     name: &'static str,
     pick: Pick,
     output: Output,
-    long_clip: bool,
+    clip: ClipKind,
     peer: Peer,
+    target: Option<Target>,
 }
 
 fn workloads() -> Vec<Workload> {
-    let w = |name, pick, output, long_clip, peer| Workload {
+    use ClipKind::*;
+    use Output::*;
+    use Target::*;
+    let w = |name, pick, output, clip, peer, target| Workload {
         name,
         pick,
         output,
-        long_clip,
+        clip,
         peer,
+        target,
     };
+    let one = Peer::OneRun;
     vec![
-        w("dense-rgb", Pick::All, Output::Rgb, false, Peer::OneRun),
         w(
-            "dense-native",
+            "dense-rgb",
             Pick::All,
-            Output::Native,
-            false,
-            Peer::OneRun,
+            Rgb,
+            Short,
+            one,
+            Some(VsDecodeAll(1.15)),
         ),
+        w("dense-native", Pick::All, Native, Short, one, None),
         w(
             "every30-jpeg",
             Pick::Every(30),
-            Output::Jpeg,
-            false,
-            Peer::OneRun,
+            Jpeg,
+            Short,
+            one,
+            Some(VsDecodeAll(0.75)),
         ),
+        w("random100-jpeg", Pick::Random(100), Jpeg, Short, one, None),
         w(
-            "random100-jpeg",
+            "random100-rgb",
             Pick::Random(100),
-            Output::Jpeg,
-            false,
-            Peer::OneRun,
+            Rgb,
+            Short,
+            one,
+            Some(VsDecodeAll(0.75)),
         ),
-        w("dense-rgb", Pick::All, Output::Rgb, true, Peer::OneRun),
+        w("dense-rgb", Pick::All, Rgb, Long, one, None),
+        w(
+            "fps2-10-50s-jpeg",
+            Pick::FpsWindow(2),
+            Jpeg,
+            Long,
+            one,
+            Some(VsDecodeAll(0.55)),
+        ),
         w(
             "gops1-jpeg",
             Pick::Gops(1),
-            Output::Jpeg,
-            true,
+            Jpeg,
+            Long,
             Peer::SeekPerFrame,
+            None,
         ),
         w(
             "gops2-jpeg",
             Pick::Gops(2),
-            Output::Jpeg,
-            true,
+            Jpeg,
+            Long,
             Peer::SeekPerFrame,
+            None,
         ),
         w(
             "gops4-jpeg",
             Pick::Gops(4),
-            Output::Jpeg,
-            true,
+            Jpeg,
+            Long,
             Peer::SeekPerFrame,
+            None,
+        ),
+        w(
+            "every30-jpeg",
+            Pick::Every(30),
+            Jpeg,
+            Hevc,
+            one,
+            Some(VsPeer(0.80)),
+        ),
+        w(
+            "dense-rgb",
+            Pick::All,
+            Rgb,
+            UhdHalf,
+            one,
+            Some(PeakRssMib(200.0)),
+        ),
+        w(
+            "dense-rgb",
+            Pick::All,
+            Rgb,
+            Uhd,
+            one,
+            Some(PeakRssMib(200.0)),
         ),
     ]
 }
@@ -512,49 +601,90 @@ fn env_u64(name: &str, default: u64) -> anyhow::Result<u64> {
     }
 }
 
-/// Generates (once) a 1080p30 H.264 clip: `testsrc2` with temporal noise (so that it costs
-/// about what camera footage costs to decode, ~8 Mbit/s), 3 B-frames, closed GOPs of exactly
-/// 250 frames.
-fn fixture(dir: &Path, seconds: u64) -> anyhow::Result<PathBuf> {
-    let path = dir.join(format!("h264-1080p{FPS}-{seconds}s-gop{GOP}-bf3-8M.mp4"));
+/// A generated clip: `testsrc2` with temporal noise (so that it costs about what camera footage
+/// costs to decode), 3 B-frames, closed GOPs of exactly [`GOP`] frames, yuv420p, [`FPS`] fps.
+#[derive(Clone, Copy, Debug)]
+struct Spec {
+    /// `h264` (libx264) or `hevc` (libx265).
+    codec: &'static str,
+    height: u32,
+    seconds: u64,
+}
+
+impl Spec {
+    fn width(self) -> u32 {
+        self.height * 16 / 9
+    }
+
+    /// Mean bit rate in Mbit/s: 8 at 1080p, 30 at 2160p.
+    fn mbits(self) -> u32 {
+        if self.height > 1080 { 30 } else { 8 }
+    }
+
+    /// Noise strength: more at 2160p so that the picture is not mostly flat.
+    fn noise(self) -> u32 {
+        if self.height > 1080 { 12 } else { 8 }
+    }
+}
+
+/// Generates `spec` (once) into `dir`.
+fn fixture(dir: &Path, spec: Spec) -> anyhow::Result<PathBuf> {
+    let Spec {
+        codec,
+        height,
+        seconds,
+    } = spec;
+    let mbits = spec.mbits();
+    let path = dir.join(format!(
+        "{codec}-{height}p{FPS}-{seconds}s-gop{GOP}-bf3-{mbits}M.mp4"
+    ));
     if path.exists() {
         return Ok(path);
     }
     eprintln!("generating {} ...", path.display());
     let tmp = path.with_extension("tmp.mp4");
-    let status = Command::new("ffmpeg")
-        .args([
-            "-hide_banner",
-            "-nostdin",
-            "-v",
-            "error",
-            "-y",
-            "-f",
-            "lavfi",
-            "-i",
-        ])
-        .arg(format!("testsrc2=size=1920x1080:rate={FPS}"))
-        .args(["-t", &seconds.to_string()])
-        .args([
-            "-vf",
-            "noise=alls=8:allf=t",
-            "-c:v",
-            "libx264",
-            "-preset",
-            "veryfast",
-        ])
-        .args([
-            "-b:v", "8M", "-maxrate", "12M", "-bufsize", "16M", "-bf", "3",
-        ])
-        .args(["-g", &GOP.to_string(), "-keyint_min", &GOP.to_string()])
-        .args([
-            "-sc_threshold",
-            "0",
-            "-pix_fmt",
-            "yuv420p",
-            "-movflags",
-            "+faststart",
-        ])
+    let mut cmd = Command::new("ffmpeg");
+    cmd.args([
+        "-hide_banner",
+        "-nostdin",
+        "-v",
+        "error",
+        "-y",
+        "-f",
+        "lavfi",
+        "-i",
+    ])
+    .arg(format!(
+        "testsrc2=size={}x{height}:rate={FPS}",
+        spec.width()
+    ))
+    .args(["-t", &seconds.to_string()])
+    .args(["-vf", &format!("noise=alls={}:allf=t", spec.noise())])
+    .args([
+        "-b:v",
+        &format!("{mbits}M"),
+        "-maxrate",
+        &format!("{}M", mbits * 3 / 2),
+        "-bufsize",
+        &format!("{}M", mbits * 2),
+    ]);
+    match codec {
+        "h264" => cmd
+            .args(["-c:v", "libx264", "-preset", "veryfast", "-bf", "3"])
+            .args(["-g", &GOP.to_string(), "-keyint_min", &GOP.to_string()])
+            .args(["-sc_threshold", "0"]),
+        "hevc" => cmd
+            .args(["-c:v", "libx265", "-preset", "veryfast", "-tag:v", "hvc1"])
+            .args([
+                "-x265-params",
+                &format!(
+                    "keyint={GOP}:min-keyint={GOP}:scenecut=0:open-gop=0:bframes=3:log-level=error"
+                ),
+            ]),
+        other => bail!("no encoder for {other}"),
+    };
+    let status = cmd
+        .args(["-pix_fmt", "yuv420p", "-movflags", "+faststart"])
         .arg(&tmp)
         .status()
         .context("running ffmpeg (is it installed?)")?;
@@ -573,6 +703,33 @@ struct Clip {
     seconds: u64,
     table: std::sync::Arc<FrameTable>,
     bytes: u64,
+}
+
+/// Every clip of a run.
+struct Clips {
+    short: Clip,
+    long: Clip,
+    hevc: Clip,
+    /// Half as long as `short`, and as long (`BENCH_4K=0`: none).
+    uhd: Option<[Clip; 2]>,
+}
+
+impl Clips {
+    fn get(&self, kind: ClipKind) -> Option<&Clip> {
+        match kind {
+            ClipKind::Short => Some(&self.short),
+            ClipKind::Long => Some(&self.long),
+            ClipKind::Hevc => Some(&self.hevc),
+            ClipKind::UhdHalf => self.uhd.as_ref().map(|u| &u[0]),
+            ClipKind::Uhd => self.uhd.as_ref().map(|u| &u[1]),
+        }
+    }
+
+    fn all(&self) -> impl Iterator<Item = &Clip> {
+        [&self.short, &self.long, &self.hevc]
+            .into_iter()
+            .chain(self.uhd.iter().flatten())
+    }
 }
 
 fn open_clip(path: PathBuf, seconds: u64) -> anyhow::Result<Clip> {
@@ -611,10 +768,15 @@ fn ffmpeg_runs(w: &Workload, clip: &Clip, outdir: &Path) -> anyhow::Result<Vec<V
     let clip_s = clip.path.display().to_string();
     let mut base = s(&["-hide_banner", "-nostdin", "-v", "error"]);
     let jpeg_out = outdir.join("%06d.jpg").display().to_string();
-    let select = |expr: String| {
+    let select = |expr: String, output: Output| {
+        let sink = match output {
+            Output::Jpeg => s(&["-q:v", "2", "-f", "image2", &jpeg_out]),
+            Output::Rgb => s(&["-pix_fmt", "rgb24", "-f", "rawvideo", "-y", "/dev/null"]),
+            Output::Native => s(&["-f", "rawvideo", "-y", "/dev/null"]),
+        };
         s(&["-vf", &format!("select={expr}"), "-fps_mode", "passthrough"])
             .into_iter()
-            .chain(s(&["-q:v", "2", "-f", "image2", &jpeg_out]))
+            .chain(sink)
             .collect::<Vec<String>>()
     };
     if w.peer == Peer::SeekPerFrame {
@@ -654,16 +816,15 @@ fn ffmpeg_runs(w: &Workload, clip: &Clip, outdir: &Path) -> anyhow::Result<Vec<V
             "-y",
             "/dev/null",
         ]),
-        (Pick::Every(n), Output::Jpeg) => select(format!("not(mod(n\\,{n}))")),
-        (pick, Output::Jpeg) => {
+        (Pick::Every(n), output) => select(format!("not(mod(n\\,{n}))"), output),
+        (pick, output) => {
             let terms: Vec<String> = pick
                 .indices(&clip.table)?
                 .iter()
                 .map(|i| format!("eq(n\\,{i})"))
                 .collect();
-            select(terms.join("+"))
+            select(terms.join("+"), output)
         }
-        other => bail!("no ffmpeg peer for {other:?}"),
     };
     base.extend(tail);
     Ok(vec![base])
@@ -732,10 +893,35 @@ fn parent(bench: bool) -> anyhow::Result<()> {
         println!("test mode (no --bench): a smoke run on a {seconds} s clip; use `cargo bench`");
     }
 
+    let uhd = env_u64("BENCH_4K", 1)? != 0;
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench-fixtures");
     std::fs::create_dir_all(&dir)?;
-    let short = open_clip(fixture(&dir, seconds)?, seconds)?;
-    let long = open_clip(fixture(&dir, 2 * seconds)?, 2 * seconds)?;
+    let make = |codec, height, seconds| {
+        open_clip(
+            fixture(
+                &dir,
+                Spec {
+                    codec,
+                    height,
+                    seconds,
+                },
+            )?,
+            seconds,
+        )
+    };
+    let clips = Clips {
+        short: make("h264", 1080, seconds)?,
+        long: make("h264", 1080, 3 * seconds)?,
+        hevc: make("hevc", 1080, seconds)?,
+        uhd: if uhd {
+            Some([
+                make("h264", 2160, seconds.div_ceil(2))?,
+                make("h264", 2160, seconds)?,
+            ])
+        } else {
+            None
+        },
+    };
     let gnu_time = Path::new("/usr/bin/time");
     let meter = Meter {
         gnu_time: gnu_time.exists().then(|| gnu_time.to_path_buf()),
@@ -743,15 +929,15 @@ fn parent(bench: bool) -> anyhow::Result<()> {
     };
 
     println!("# decode bench: video-dataset vs ffmpeg CLI");
-    println!(
-        "clips: {} ({} frames, {:.1} MB), {} ({} frames, {:.1} MB); 1080p{FPS} H.264, B-frames, GOP {GOP}",
-        short.path.file_name().unwrap_or_default().to_string_lossy(),
-        short.table.len(),
-        short.bytes as f64 / 1e6,
-        long.path.file_name().unwrap_or_default().to_string_lossy(),
-        long.table.len(),
-        long.bytes as f64 / 1e6,
-    );
+    println!("clips (30 fps, B-frames, GOP {GOP}):");
+    for clip in clips.all() {
+        println!(
+            "- {} ({} frames, {:.1} MB)",
+            clip.path.file_name().unwrap_or_default().to_string_lossy(),
+            clip.table.len(),
+            clip.bytes as f64 / 1e6,
+        );
+    }
     println!(
         "{}; {}; {} CPUs; {} repetitions; peak RSS and CPU by {}",
         tool_version("ffmpeg", "-version"),
@@ -765,33 +951,63 @@ fn parent(bench: bool) -> anyhow::Result<()> {
         }
     );
     if compare {
-        compare_with_ffmpeg(&meter, &short, &long, reps, &dir)?;
+        compare_with_ffmpeg(&meter, &clips, reps, &dir)?;
     }
     if stages {
-        micro_stages(&long)?;
+        micro_stages(&clips.long)?;
     }
     Ok(())
 }
 
+/// `ffmpeg -i CLIP -f null -`: decoding every frame, no output; the baseline of issue 11's
+/// targets.
+fn decode_all_args(clip: &Clip) -> Vec<String> {
+    ["-hide_banner", "-nostdin", "-v", "error", "-i"]
+        .iter()
+        .map(|x| x.to_string())
+        .chain([clip.path.display().to_string()])
+        .chain(["-f", "null", "-"].iter().map(|x| x.to_string()))
+        .collect()
+}
+
 /// Runs every workload `reps` times, ours and ffmpeg's alternately, and prints the tables.
-fn compare_with_ffmpeg(
-    meter: &Meter,
-    short: &Clip,
-    long: &Clip,
-    reps: u64,
-    dir: &Path,
-) -> anyhow::Result<()> {
+fn compare_with_ffmpeg(meter: &Meter, clips: &Clips, reps: u64, dir: &Path) -> anyhow::Result<()> {
     let exe = std::env::current_exe()?;
     let ffmpeg = PathBuf::from("ffmpeg");
     let (ours_dir, ff_dir) = (dir.join("out-ours"), dir.join("out-ffmpeg"));
     let load_before = load_average();
     let started = Instant::now();
 
-    let list = workloads();
+    let list: Vec<Workload> = workloads()
+        .into_iter()
+        .filter(|w| clips.get(w.clip).is_some())
+        .collect();
+    let clip_of = |w: &Workload| clips.get(w.clip).expect("filtered above");
+    // The clips a target compares with decoding every frame, each measured once per repetition.
+    let mut baseline_kinds: Vec<ClipKind> = Vec::new();
+    for w in &list {
+        if matches!(w.target, Some(Target::VsDecodeAll(_))) && !baseline_kinds.contains(&w.clip) {
+            baseline_kinds.push(w.clip);
+        }
+    }
+    let mut baselines: Vec<Vec<Run>> = baseline_kinds.iter().map(|_| Vec::new()).collect();
     let mut results: Vec<Results> = list.iter().map(|_| Results::default()).collect();
     for rep in 0..reps {
+        for (kind, runs) in baseline_kinds.iter().zip(baselines.iter_mut()) {
+            let clip = clips.get(*kind).expect("a workload's clip");
+            let run = meter.measure(&ffmpeg, &decode_all_args(clip))?;
+            eprintln!(
+                "rep {}/{reps} {:<17} {:>3}s clip: ffmpeg -f null {:6.2} s ({:.2} s CPU)",
+                rep + 1,
+                "decode-all",
+                clip.seconds,
+                run.wall_s,
+                run.cpu_s
+            );
+            runs.push(run);
+        }
         for (w, r) in list.iter().zip(results.iter_mut()) {
-            let clip = if w.long_clip { long } else { short };
+            let clip = clip_of(w);
             let ours_args: Vec<String> = vec![
                 "--child".into(),
                 w.pick.to_arg(),
@@ -823,10 +1039,11 @@ fn compare_with_ffmpeg(
                 .and_then(|o| o.child.clone())
                 .unwrap_or_default();
             eprintln!(
-                "rep {}/{reps} {:<15} {:>3}s clip: ours {:6.2} s, ffmpeg {:6.2} s (to decoder {}, decoded {}, skipped {}, seeks {})",
+                "rep {}/{reps} {:<17} {:>3}s clip{}: ours {:6.2} s, ffmpeg {:6.2} s (to decoder {}, decoded {}, skipped {}, seeks {})",
                 rep + 1,
                 w.name,
                 clip.seconds,
+                clip_label(w.clip),
                 r.ours.last().map_or(f64::NAN, |x| x.wall_s),
                 r.ffmpeg.last().map_or(f64::NAN, |x| x.wall_s),
                 last.frames_to_decoder,
@@ -840,14 +1057,14 @@ fn compare_with_ffmpeg(
     let _ = std::fs::remove_dir_all(&ff_dir);
 
     let mib = |kib: f64| kib / 1024.0;
+    let med = |runs: &[Run], f: fn(&Run) -> f64| median(runs.iter().map(f).collect());
     println!();
     println!(
         "| workload | clip | frames out | ours s | ffmpeg s | ours/ffmpeg | ours CPU s | ffmpeg CPU s | CPU ratio | ours peak RSS MiB | ffmpeg peak RSS MiB |"
     );
     println!("|---|---|---|---|---|---|---|---|---|---|---|");
     for (w, r) in list.iter().zip(&results) {
-        let clip = if w.long_clip { long } else { short };
-        let med = |runs: &[Run], f: fn(&Run) -> f64| median(runs.iter().map(f).collect());
+        let clip = clip_of(w);
         let (ow, fw) = (med(&r.ours, |x| x.wall_s), med(&r.ffmpeg, |x| x.wall_s));
         let (oc, fc) = (med(&r.ours, |x| x.cpu_s), med(&r.ffmpeg, |x| x.cpu_s));
         let (orss, frss) = (
@@ -860,9 +1077,10 @@ fn compare_with_ffmpeg(
             .and_then(|o| o.child.as_ref())
             .map_or(0, |c| c.frames_emitted);
         println!(
-            "| {} | {} s | {} | {:.2} | {:.2} | **{:.2}×** | {:.2} | {:.2} | {:.2}× | {:.0} | {:.0} |",
+            "| {} | {} s{} | {} | {:.2} | {:.2} | **{:.2}×** | {:.2} | {:.2} | {:.2}× | {:.0} | {:.0} |",
             w.name,
             clip.seconds,
+            clip_label(w.clip),
             out,
             ow,
             fw,
@@ -881,7 +1099,7 @@ fn compare_with_ffmpeg(
     );
     println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     for (w, r) in list.iter().zip(&results) {
-        let clip = if w.long_clip { long } else { short };
+        let clip = clip_of(w);
         let reports: Vec<&ChildReport> = r.ours.iter().filter_map(|o| o.child.as_ref()).collect();
         let open = median(reports.iter().map(|c| c.open_s).collect());
         let frames = median(reports.iter().map(|c| c.decode_s).collect());
@@ -903,9 +1121,10 @@ fn compare_with_ffmpeg(
             ("–".into(), "–".into())
         };
         println!(
-            "| {} | {} s | {:.2} | {:.2} | {} | {} | {} | {} | {} ({}) | {:.2} | {} | {} | {} | {} |",
+            "| {} | {} s{} | {:.2} | {:.2} | {} | {} | {} | {} | {} ({}) | {:.2} | {} | {} | {} | {} |",
             w.name,
             clip.seconds,
+            clip_label(w.clip),
             open,
             frames,
             last.frames_to_decoder,
@@ -921,6 +1140,63 @@ fn compare_with_ffmpeg(
             jpeg.1,
         );
     }
+
+    println!();
+    println!("Against the targets (`ffmpeg -i CLIP -f null -` decodes every frame, no output):");
+    println!();
+    println!(
+        "| workload | clip | ours CPU s | compared with | its CPU s | CPU ratio | wall ratio | target | met |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|");
+    for (w, r) in list.iter().zip(&results) {
+        let Some(target) = w.target else { continue };
+        let clip = clip_of(w);
+        let (oc, ow) = (med(&r.ours, |x| x.cpu_s), med(&r.ours, |x| x.wall_s));
+        let (what, other, limit, ratio_cpu, ratio_wall) = match target {
+            Target::VsDecodeAll(limit) => {
+                let i = baseline_kinds
+                    .iter()
+                    .position(|k| *k == w.clip)
+                    .expect("measured above");
+                let (bc, bw) = (
+                    med(&baselines[i], |x| x.cpu_s),
+                    med(&baselines[i], |x| x.wall_s),
+                );
+                ("ffmpeg -f null", bc, limit, oc / bc, ow / bw)
+            }
+            Target::VsPeer(limit) => {
+                let (fc, fw) = (med(&r.ffmpeg, |x| x.cpu_s), med(&r.ffmpeg, |x| x.wall_s));
+                ("ffmpeg, same work", fc, limit, oc / fc, ow / fw)
+            }
+            Target::PeakRssMib(limit) => {
+                let rss = mib(med(&r.ours, |x| x.peak_rss_kib as f64));
+                println!(
+                    "| {} | {} s{} | {:.2} | – | – | peak RSS {:.0} MiB | – | ≤ {:.0} MiB | {} |",
+                    w.name,
+                    clip.seconds,
+                    clip_label(w.clip),
+                    oc,
+                    rss,
+                    limit,
+                    if rss <= limit { "yes" } else { "**no**" },
+                );
+                continue;
+            }
+        };
+        println!(
+            "| {} | {} s{} | {:.2} | {} | {:.2} | **{:.2}×** | {:.2}× | ≤ {:.2}× | {} |",
+            w.name,
+            clip.seconds,
+            clip_label(w.clip),
+            oc,
+            what,
+            other,
+            ratio_cpu,
+            ratio_wall,
+            limit,
+            if ratio_cpu <= limit { "yes" } else { "**no**" },
+        );
+    }
     println!();
     println!(
         "load average before: {load_before}, after: {}; comparison took {:.0} s",
@@ -928,6 +1204,15 @@ fn compare_with_ffmpeg(
         started.elapsed().as_secs_f64()
     );
     Ok(())
+}
+
+/// How a clip is named in the tables beside its length.
+fn clip_label(kind: ClipKind) -> &'static str {
+    match kind {
+        ClipKind::Short | ClipKind::Long => "",
+        ClipKind::Hevc => " HEVC",
+        ClipKind::UhdHalf | ClipKind::Uhd => " 4K",
+    }
 }
 
 /// Criterion benchmarks of the pure stages: plan resolution and JPEG encoding of one frame.

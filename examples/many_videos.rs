@@ -689,33 +689,39 @@ fn parent(a: &Args, dir: &Path, clips: &Path) -> anyhow::Result<()> {
     let cpu = |c: Config| med(&runs[&c], |b| b.cpu_s);
     let peak = |v: &[Batch]| v.iter().map(|b| b.max_rss_kib).max().unwrap_or(0);
     let top = |v: &[Batch]| v.iter().map(|b| b.top_sum_rss_kib).max().unwrap_or(0);
+    // How busy the cores were: CPU time over wall time times the cores (100 % = every core
+    // busy for the whole run).
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
+    let busy = |cpu_s: f64, wall_s: f64| 100.0 * cpu_s / (wall_s * cores);
 
     println!();
     println!(
-        "| run | videos | at once | images | wall s | CPU s | peak RSS MiB (one process) | peak RSS MiB (all at once, bound) |"
+        "| run | videos | at once | images | wall s | CPU s | CPU utilisation ({cores} cores) | peak RSS MiB (one process) | peak RSS MiB (all at once, bound) |"
     );
-    println!("|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|");
     for c in Config::ALL {
         println!(
-            "| {} | {} | {} | {} | {:.2} | {:.2} | {:.0} | {:.0} |",
+            "| {} | {} | {} | {} | {:.2} | {:.2} | {:.0} % | {:.0} | {:.0} |",
             c.label(a),
             a.videos,
             c.at_once(a),
             a.expected_images(a.videos),
             wall(c),
             cpu(c),
+            busy(cpu(c), wall(c)),
             mib(peak(&runs[&c])),
             mib(top(&runs[&c])),
         );
     }
     println!(
-        "| ours: one job (concurrency {}) | {} | {} | {} | {:.2} | {:.2} | {:.0} | {:.0} |",
+        "| ours: one job (concurrency {}) | {} | {} | {} | {:.2} | {:.2} | {:.0} % | {:.0} | {:.0} |",
         a.concurrency,
         a.rss_videos,
         a.concurrency,
         a.expected_images(a.rss_videos),
         med(&big, |b| b.wall_s),
         med(&big, |b| b.cpu_s),
+        busy(med(&big, |b| b.cpu_s), med(&big, |b| b.wall_s)),
         mib(peak(&big)),
         mib(peak(&big)),
     );
