@@ -12,11 +12,12 @@
 //!   of the empty edits before it, `stop = start + edit duration`; without an edit list the
 //!   segment starts at `cslg_shift` with time 0 and lasts the track's `mdhd` duration. Stream time
 //!   is `pts - start + time`; packets before `start` or at/after `stop` are decoded but not shown.
-//! - Key frames come from `stss` (every sample when it is absent), kept only where the sample
-//!   is a random access point (`nal::random_access`, read from the first bytes of each sync
-//!   sample): the demux pass reads key frames from the NAL units too, and a sync sample that is
-//!   not one (an I frame that is not IDR/IRAP, a P frame in a wrong `stss`) would make a decoder
-//!   start where it cannot.
+//! - Key frames come from `stss` (every sample when it is absent). For a local file they are
+//!   kept only where the sample is a random access point (`nal::random_access`, read from the
+//!   first bytes of each sync sample), as the demux pass reads them: a sync sample that is not
+//!   one (an I frame that is not IDR/IRAP, a P frame in a wrong `stss`) would make a decoder
+//!   start where it cannot. Through a byte source (a store) the `stss` is trusted: one read per
+//!   sync sample would cost what the header path saves.
 //!
 //! Everything outside the shapes checked against GStreamer (fragmented files, several edits,
 //! edits that start after the first GOP, rates other than 1, codecs whose parser may change key
@@ -93,6 +94,9 @@ const MAX_SYNC_READS: u64 = 4096;
 /// SEI messages before the first slice, and that slice's header.
 const SYNC_PREFIX: u32 = 1024;
 
+/// The largest sync sample read whole (when its start does not tell).
+const MAX_SYNC_SAMPLE: u32 = 64 << 20;
+
 /// The frame table of the `video_index`-th video track (in file order) of the MP4/MOV file read
 /// through `r` (`len` bytes), built from the `moov` box alone. `Some` only when the table is
 /// known to equal the one the GStreamer demux pass builds; `None` means "fall back to the scan".
@@ -101,16 +105,19 @@ pub(crate) fn frame_table<R: Read + Seek>(
     len: u64,
     uri: &str,
     video_index: usize,
+    read_sync_samples: bool,
 ) -> Option<FrameTable> {
-    try_frame_table(r, len, uri, video_index).ok()
+    try_frame_table(r, len, uri, video_index, read_sync_samples).ok()
 }
 
-/// [`frame_table`], saying why not when it cannot.
+/// [`frame_table`], saying why not when it cannot. `read_sync_samples`: keep only the sync
+/// samples whose NAL units are a random access point (reading the start of each).
 pub(crate) fn try_frame_table<R: Read + Seek>(
     r: &mut R,
     len: u64,
     uri: &str,
     video_index: usize,
+    read_sync_samples: bool,
 ) -> Result<FrameTable, NotApplicable> {
     let top = children(r, 0, len);
     if top.iter().any(|b| &b.0 == b"moof") {
@@ -149,6 +156,7 @@ pub(crate) fn try_frame_table<R: Read + Seek>(
             timescale: movie_scale,
             duration: movie_duration,
         },
+        read_sync_samples,
     )
 }
 
@@ -497,17 +505,30 @@ fn check_random_access<R: Read + Seek>(
         }
         let size = t.sizes.get(i).ok_or(Malformed("stsz"))?;
         let at = *offsets.get(i).ok_or(Malformed("stco"))?;
-        let complete = size <= SYNC_PREFIX;
-        let mut buf = vec![0u8; size.min(SYNC_PREFIX) as usize];
-        r.seek(std::io::SeekFrom::Start(at))
-            .and_then(|_| r.read_exact(&mut buf))
-            .map_err(|_| NotApplicable::Truncated { sample: i as u64 })?;
-        let units = nal::units(&buf, nal::Framing::Length(length));
-        // Cut short, an H.264 access unit shows its IDR slices but not whether every slice of
-        // an I picture with a recovery point is I: only an IDR counts then.
-        let idr = |n: &&[u8]| n.first().is_some_and(|h| h & 0x1f == 5);
-        *k = nal::random_access(codec, &units)
-            && (complete || codec == Codec::H265 || units.iter().any(idr));
+        let mut read = |n: u32| -> Result<Vec<u8>, NotApplicable> {
+            let mut buf = vec![0u8; n as usize];
+            r.seek(std::io::SeekFrom::Start(at))
+                .and_then(|_| r.read_exact(&mut buf))
+                .map_err(|_| NotApplicable::Truncated { sample: i as u64 })?;
+            Ok(buf)
+        };
+        let prefix = read(size.min(SYNC_PREFIX))?;
+        let units = nal::units(&prefix, nal::Framing::Length(length));
+        // The start decides when it holds an IDR slice (H.264) or the first picture's NAL
+        // header (HEVC); else (an I picture with a recovery point, whose every slice must be I;
+        // parameter sets or SEI longer than the prefix) the whole sample is read.
+        let decided = units.iter().any(|n| match codec {
+            Codec::H264 => n.first().is_some_and(|h| h & 0x1f == 5),
+            Codec::H265 => nal::hevc_type(n).is_some_and(|t| t < 32),
+        });
+        *k = if decided || size <= SYNC_PREFIX {
+            nal::random_access(codec, &units)
+        } else if size > MAX_SYNC_SAMPLE {
+            return Err(NotApplicable::TooLarge);
+        } else {
+            let whole = read(size)?;
+            nal::random_access(codec, &nal::units(&whole, nal::Framing::Length(length)))
+        };
     }
     Ok(())
 }
@@ -634,6 +655,7 @@ fn build<R: Read + Seek>(
     len: u64,
     uri: &str,
     movie: Movie,
+    read_sync_samples: bool,
 ) -> Result<FrameTable, NotApplicable> {
     let n = t.sizes.count();
     let stts_n = t
@@ -714,7 +736,9 @@ fn build<R: Read + Seek>(
             *key.get_mut(i).ok_or(Malformed("stss"))? = true;
         }
     }
-    check_random_access(r, t, &mut key)?;
+    if read_sync_samples {
+        check_random_access(r, t, &mut key)?;
+    }
     if key.first() != Some(&true) {
         return Err(NotApplicable::NoInitialKeyframe);
     }
@@ -1027,7 +1051,7 @@ mod tests {
     fn header_table(path: &Path, video_index: usize) -> Result<FrameTable, NotApplicable> {
         let mut f = File::open(path).unwrap();
         let len = f.metadata().unwrap().len();
-        try_frame_table(&mut f, len, &path.display().to_string(), video_index)
+        try_frame_table(&mut f, len, &path.display().to_string(), video_index, true)
     }
 
     /// The table the library builds without the header: the demux pass.
@@ -1162,7 +1186,7 @@ mod tests {
     }
 
     fn from_bytes(b: &[u8]) -> Result<FrameTable, NotApplicable> {
-        try_frame_table(&mut std::io::Cursor::new(b), b.len() as u64, "mem", 0)
+        try_frame_table(&mut std::io::Cursor::new(b), b.len() as u64, "mem", 0, true)
     }
 
     /// Every cut of `full` inside its `moov` box, and cuts through the rest: a table only from
@@ -1268,7 +1292,7 @@ mod tests {
                 let b: Vec<u8> = (0..n).map(|_| lcg(&mut rng) as u8).collect();
                 assert!(from_bytes(&b).is_err());
                 let mut r = std::io::Cursor::new(&b);
-                assert!(frame_table(&mut r, b.len() as u64, "mem", 0).is_none());
+                assert!(frame_table(&mut r, b.len() as u64, "mem", 0, true).is_none());
             }
         }
         // Boxes that claim huge counts in a tiny file.
@@ -1427,6 +1451,11 @@ mod tests {
         let mut expected = want.clone();
         expected.remove(1);
         assert_eq!(keys(&from_bytes(&b).unwrap()), expected);
+        // Without reading sample data (a byte source), the stss is taken as it is.
+        let trusted = try_frame_table(&mut std::io::Cursor::new(&b), b.len() as u64, "m", 0, false);
+        let mut moved = want.clone();
+        moved[1] += 1;
+        assert_eq!(keys(&trusted.unwrap()), moved);
         // The tracks of the fixtures have their NAL unit length size read.
         for (name, codec) in [
             ("x264-faststart.mp4", Codec::H264),
