@@ -17,6 +17,9 @@ pub(crate) struct Header<'a> {
     len: u64,
     reader: MoovCache<Box<dyn ReadSeek + 'a>>,
     source_error: crate::input::SourceErrorSlot,
+    /// A local file: reading the start of each sync sample is cheap (see
+    /// [`mp4index`](crate::mp4index)).
+    local: bool,
 }
 
 impl<'a> Header<'a> {
@@ -27,6 +30,7 @@ impl<'a> Header<'a> {
             len: input.len()?,
             reader: MoovCache::new(input.watched_reader(&source_error)?),
             source_error,
+            local: matches!(input, Input::File(_)),
         })
     }
 
@@ -104,7 +108,8 @@ impl<'a> Header<'a> {
     /// [`mp4index`](crate::mp4index) knows it equals the demux pass's.
     pub(crate) fn mp4_frame_table(&mut self, uri: &str, video_index: usize) -> Option<FrameTable> {
         let len = self.len;
-        crate::mp4index::frame_table(self.mp4()?, len, uri, video_index)
+        let local = self.local;
+        crate::mp4index::frame_table(self.mp4()?, len, uri, video_index, local)
     }
 
     /// The stream times of the frames FFmpeg shows of the `video_index`-th video track, when
@@ -817,7 +822,7 @@ mod tests {
         );
         assert!(r.reads < 10 * boxes, "{} reads for {boxes} boxes", r.reads);
         r.reads = 0;
-        let _ = crate::mp4index::try_frame_table(&mut r, len, "many.mp4", 0);
+        let _ = crate::mp4index::try_frame_table(&mut r, len, "many.mp4", 0, true);
         assert!(r.reads < 10 * boxes, "{} reads for {boxes} boxes", r.reads);
     }
 

@@ -56,6 +56,7 @@ mod input;
 pub mod limits;
 mod mp4box;
 mod mp4index;
+mod nal;
 mod pipeline;
 mod probed;
 mod yuv;

@@ -12,7 +12,12 @@
 //!   of the empty edits before it, `stop = start + edit duration`; without an edit list the
 //!   segment starts at `cslg_shift` with time 0 and lasts the track's `mdhd` duration. Stream time
 //!   is `pts - start + time`; packets before `start` or at/after `stop` are decoded but not shown.
-//! - Key frames come from `stss` (every sample when it is absent).
+//! - Key frames come from `stss` (every sample when it is absent). For a local file they are
+//!   kept only where the sample is a random access point (`nal::random_access`, read from the
+//!   first bytes of each sync sample), as the demux pass reads them: a sync sample that is not
+//!   one (an I frame that is not IDR/IRAP, a P frame in a wrong `stss`) would make a decoder
+//!   start where it cannot. Through a byte source (a store) the `stss` is trusted: one read per
+//!   sync sample would cost what the header path saves.
 //!
 //! Everything outside the shapes checked against GStreamer (fragmented files, several edits,
 //! edits that start after the first GOP, rates other than 1, codecs whose parser may change key
@@ -26,6 +31,7 @@ use video_core::{FrameTable, PacketEntry, Timestamp};
 
 use crate::limits::{MAX_FRAMES, MAX_TABLE_BOX_BYTES};
 use crate::mp4box::{Mp4Box, child, children, read_at, read_payload, video_tracks};
+use crate::nal::{self, Codec};
 
 /// Why the header alone cannot give the table the demux pass would give.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -76,7 +82,20 @@ pub(crate) enum NotApplicable {
     NoInitialKeyframe,
     /// The resulting table is empty or two frames share a timestamp.
     Table(String),
+    /// More sync samples than [`MAX_SYNC_READS`]: checking each one's NAL units would read too
+    /// much of a remote file one piece at a time; the demux pass reads it in one go.
+    SyncSamples(u64),
 }
+
+/// Most sync samples whose first bytes the header path reads.
+const MAX_SYNC_READS: u64 = 4096;
+
+/// Bytes read from the start of each sync sample: the NAL unit headers, parameter sets and
+/// SEI messages before the first slice, and that slice's header.
+const SYNC_PREFIX: u32 = 1024;
+
+/// The largest sync sample read whole (when its start does not tell).
+const MAX_SYNC_SAMPLE: u32 = 64 << 20;
 
 /// The frame table of the `video_index`-th video track (in file order) of the MP4/MOV file read
 /// through `r` (`len` bytes), built from the `moov` box alone. `Some` only when the table is
@@ -86,16 +105,19 @@ pub(crate) fn frame_table<R: Read + Seek>(
     len: u64,
     uri: &str,
     video_index: usize,
+    read_sync_samples: bool,
 ) -> Option<FrameTable> {
-    try_frame_table(r, len, uri, video_index).ok()
+    try_frame_table(r, len, uri, video_index, read_sync_samples).ok()
 }
 
-/// [`frame_table`], saying why not when it cannot.
+/// [`frame_table`], saying why not when it cannot. `read_sync_samples`: keep only the sync
+/// samples whose NAL units are a random access point (reading the start of each).
 pub(crate) fn try_frame_table<R: Read + Seek>(
     r: &mut R,
     len: u64,
     uri: &str,
     video_index: usize,
+    read_sync_samples: bool,
 ) -> Result<FrameTable, NotApplicable> {
     let top = children(r, 0, len);
     if top.iter().any(|b| &b.0 == b"moof") {
@@ -126,6 +148,7 @@ pub(crate) fn try_frame_table<R: Read + Seek>(
     }
     let track = chosen.ok_or(NotApplicable::NoSuchTrack)?;
     build(
+        r,
         &track,
         len,
         uri,
@@ -133,6 +156,7 @@ pub(crate) fn try_frame_table<R: Read + Seek>(
             timescale: movie_scale,
             duration: movie_duration,
         },
+        read_sync_samples,
     )
 }
 
@@ -171,6 +195,8 @@ struct Track {
     /// (first_chunk, samples_per_chunk)
     stsc: Vec<(u32, u32)>,
     chunk_offsets: Vec<u64>,
+    /// The codec and the size of the NAL unit length prefix (`avcC`/`hvcC`).
+    nal: Option<(Codec, usize)>,
 }
 
 #[derive(Debug)]
@@ -318,13 +344,14 @@ fn read_track<R: Read + Seek>(
         return Err(Malformed("stsd"));
     }
     let format = read_at::<4>(&mut std::io::Cursor::new(&stsd), 12).ok_or(Malformed("stsd"))?;
-    // h264parse/h265parse on length-prefixed input keep qtdemux's timestamps; their key-frame
-    // flags are compared with stss on the corpus (see the tests).
+    // h264parse/h265parse on length-prefixed input keep qtdemux's timestamps; key frames are
+    // sync samples that are random access points, as in the demux pass (see the tests).
     if !matches!(&format, b"avc1" | b"avc3" | b"hvc1" | b"hev1") {
         return Err(NotApplicable::Codec(
             String::from_utf8_lossy(&format).into_owned(),
         ));
     }
+    let nal = nal_length(&stsd, &format);
     if child(r, ss, se, b"stps").is_some() {
         // qtdemux also treats partial sync samples as key frames.
         return Err(NotApplicable::Codec("stps".into()));
@@ -405,7 +432,105 @@ fn read_track<R: Read + Seek>(
         sizes,
         stsc,
         chunk_offsets,
+        nal,
     })
+}
+
+/// The codec and NAL unit length size of the first `stsd` entry (`format`: its four-cc), from
+/// its `avcC`/`hvcC` box.
+fn nal_length(stsd: &[u8], format: &[u8; 4]) -> Option<(Codec, usize)> {
+    let (codec, cc, at) = match format {
+        b"avc1" | b"avc3" => (Codec::H264, b"avcC", 4),
+        b"hvc1" | b"hev1" => (Codec::H265, b"hvcC", 21),
+        _ => return None,
+    };
+    // stsd: version/flags(4) entry_count(4), the entry: size(4) format(4), then the
+    // VisualSampleEntry fields (78 bytes) and its boxes.
+    let end = (u32_at(stsd, 8)? as usize + 8).min(stsd.len());
+    let mut pos = 8 + 8 + 78;
+    while pos + 8 <= end {
+        let size = u32_at(stsd, pos)? as usize;
+        if size < 8 || pos + size > end {
+            return None;
+        }
+        if &stsd[pos + 4..pos + 8] == cc {
+            let b = stsd.get(pos + 8 + at)?;
+            return Some((codec, usize::from(b & 3) + 1));
+        }
+        pos += size;
+    }
+    None
+}
+
+/// The file offset of every sample, in decode order.
+fn sample_offsets(t: &Track) -> Result<Vec<u64>, NotApplicable> {
+    let chunks = t.chunk_offsets.len();
+    let mut out = Vec::with_capacity(t.sizes.count().min(MAX_FRAMES) as usize);
+    for (j, &(first, per)) in t.stsc.iter().enumerate() {
+        let next = t
+            .stsc
+            .get(j + 1)
+            .map_or(chunks + 1, |e| (e.0 as usize).min(chunks + 1));
+        for c in (first as usize)..next {
+            let c = c.checked_sub(1).ok_or(Malformed("stsc"))?;
+            let mut pos = *t.chunk_offsets.get(c).ok_or(Malformed("stco"))?;
+            for _ in 0..per {
+                let size = t.sizes.get(out.len()).ok_or(Malformed("stsz"))?;
+                out.push(pos);
+                pos = pos.saturating_add(u64::from(size));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Clear the key flag of each sample in `key` whose NAL units (the first bytes read through
+/// `r`) are not a random access point; nothing to do for a track without `avcC`/`hvcC`.
+fn check_random_access<R: Read + Seek>(
+    r: &mut R,
+    t: &Track,
+    key: &mut [bool],
+) -> Result<(), NotApplicable> {
+    let Some((codec, length)) = t.nal else {
+        return Ok(());
+    };
+    let candidates = key.iter().filter(|&&k| k).count() as u64;
+    if candidates > MAX_SYNC_READS {
+        return Err(NotApplicable::SyncSamples(candidates));
+    }
+    let offsets = sample_offsets(t)?;
+    for (i, k) in key.iter_mut().enumerate() {
+        if !*k {
+            continue;
+        }
+        let size = t.sizes.get(i).ok_or(Malformed("stsz"))?;
+        let at = *offsets.get(i).ok_or(Malformed("stco"))?;
+        let mut read = |n: u32| -> Result<Vec<u8>, NotApplicable> {
+            let mut buf = vec![0u8; n as usize];
+            r.seek(std::io::SeekFrom::Start(at))
+                .and_then(|_| r.read_exact(&mut buf))
+                .map_err(|_| NotApplicable::Truncated { sample: i as u64 })?;
+            Ok(buf)
+        };
+        let prefix = read(size.min(SYNC_PREFIX))?;
+        let units = nal::units(&prefix, nal::Framing::Length(length));
+        // The start decides when it holds an IDR slice (H.264) or the first picture's NAL
+        // header (HEVC); else (an I picture with a recovery point, whose every slice must be I;
+        // parameter sets or SEI longer than the prefix) the whole sample is read.
+        let decided = units.iter().any(|n| match codec {
+            Codec::H264 => n.first().is_some_and(|h| h & 0x1f == 5),
+            Codec::H265 => nal::hevc_type(n).is_some_and(|t| t < 32),
+        });
+        *k = if decided || size <= SYNC_PREFIX {
+            nal::random_access(codec, &units)
+        } else if size > MAX_SYNC_SAMPLE {
+            return Err(NotApplicable::TooLarge);
+        } else {
+            let whole = read(size)?;
+            nal::random_access(codec, &nal::units(&whole, nal::Framing::Length(length)))
+        };
+    }
+    Ok(())
 }
 
 fn parse_elst(b: &[u8]) -> Option<Vec<Edit>> {
@@ -524,7 +649,14 @@ fn segment(t: &Track, movie: Movie, cslg_ns: u64) -> Result<Segment, NotApplicab
     })
 }
 
-fn build(t: &Track, len: u64, uri: &str, movie: Movie) -> Result<FrameTable, NotApplicable> {
+fn build<R: Read + Seek>(
+    r: &mut R,
+    t: &Track,
+    len: u64,
+    uri: &str,
+    movie: Movie,
+    read_sync_samples: bool,
+) -> Result<FrameTable, NotApplicable> {
     let n = t.sizes.count();
     let stts_n = t
         .stts
@@ -603,6 +735,9 @@ fn build(t: &Track, len: u64, uri: &str, movie: Movie) -> Result<FrameTable, Not
             let i = (s as usize).checked_sub(1).ok_or(Malformed("stss"))?;
             *key.get_mut(i).ok_or(Malformed("stss"))? = true;
         }
+    }
+    if read_sync_samples {
+        check_random_access(r, t, &mut key)?;
     }
     if key.first() != Some(&true) {
         return Err(NotApplicable::NoInitialKeyframe);
@@ -916,7 +1051,7 @@ mod tests {
     fn header_table(path: &Path, video_index: usize) -> Result<FrameTable, NotApplicable> {
         let mut f = File::open(path).unwrap();
         let len = f.metadata().unwrap().len();
-        try_frame_table(&mut f, len, &path.display().to_string(), video_index)
+        try_frame_table(&mut f, len, &path.display().to_string(), video_index, true)
     }
 
     /// The table the library builds without the header: the demux pass.
@@ -1051,7 +1186,7 @@ mod tests {
     }
 
     fn from_bytes(b: &[u8]) -> Result<FrameTable, NotApplicable> {
-        try_frame_table(&mut std::io::Cursor::new(b), b.len() as u64, "mem", 0)
+        try_frame_table(&mut std::io::Cursor::new(b), b.len() as u64, "mem", 0, true)
     }
 
     /// Every cut of `full` inside its `moov` box, and cuts through the rest: a table only from
@@ -1157,7 +1292,7 @@ mod tests {
                 let b: Vec<u8> = (0..n).map(|_| lcg(&mut rng) as u8).collect();
                 assert!(from_bytes(&b).is_err());
                 let mut r = std::io::Cursor::new(&b);
-                assert!(frame_table(&mut r, b.len() as u64, "mem", 0).is_none());
+                assert!(frame_table(&mut r, b.len() as u64, "mem", 0, true).is_none());
             }
         }
         // Boxes that claim huge counts in a tiny file.
@@ -1284,6 +1419,55 @@ mod tests {
             patched(&|b| put_u32(b, ms - 8, u32::MAX)),
             Err(NotApplicable::NoMoov)
         );
+    }
+
+    /// A sync sample that is not a random access point (here a P frame, as in a wrong `stss`)
+    /// is no key frame: the header path reads its NAL units, as the demux pass does.
+    #[test]
+    fn sync_samples_that_are_not_random_access_points_are_not_key_frames() {
+        let orig = std::fs::read(fixture("x264-faststart.mp4")).unwrap();
+        let keys = |t: &FrameTable| -> Vec<u64> {
+            t.iter()
+                .filter(|f| f.keyframe)
+                .map(|f| f.decode_order)
+                .collect()
+        };
+        let (ss, _) = stbl_box(&orig, b"stss");
+        let count = u32::from_be_bytes(orig[ss + 4..ss + 8].try_into().unwrap());
+        let stss: Vec<u64> = (0..count as usize)
+            .map(|k| {
+                u64::from(u32::from_be_bytes(
+                    orig[ss + 8 + 4 * k..ss + 12 + 4 * k].try_into().unwrap(),
+                )) - 1
+            })
+            .collect();
+        let want = keys(&from_bytes(&orig).unwrap());
+        assert_eq!(want, stss, "x264's IDRs are its sync samples");
+        assert!(stss.len() >= 3, "{stss:?}");
+        // The second sync sample moved to the sample after it (a P frame): neither is a key
+        // frame now.
+        let mut b = orig.clone();
+        put_u32(&mut b, ss + 12, stss[1] as u32 + 2);
+        let mut expected = want.clone();
+        expected.remove(1);
+        assert_eq!(keys(&from_bytes(&b).unwrap()), expected);
+        // Without reading sample data (a byte source), the stss is taken as it is.
+        let trusted = try_frame_table(&mut std::io::Cursor::new(&b), b.len() as u64, "m", 0, false);
+        let mut moved = want.clone();
+        moved[1] += 1;
+        assert_eq!(keys(&trusted.unwrap()), moved);
+        // The tracks of the fixtures have their NAL unit length size read.
+        for (name, codec) in [
+            ("x264-faststart.mp4", Codec::H264),
+            ("hevc.mp4", Codec::H265),
+        ] {
+            let data = std::fs::read(fixture(name)).unwrap();
+            let mut r = std::io::Cursor::new(&data);
+            let (ms, me) = child(&mut r, 0, data.len() as u64, b"moov").unwrap();
+            let tracks = video_tracks(&mut r, ms, me);
+            let t = read_track(&mut r, &tracks[0]).unwrap();
+            assert_eq!(t.nal, Some((codec, 4)), "{name}");
+        }
     }
 
     /// The same hostile tables through the public API: the probe (which falls back to the

@@ -416,6 +416,41 @@ fn h264_ts_matches_ffmpeg() {
     check_fixture(barcode::h264_ts(), SPARSE_AND_DENSE);
 }
 
+/// Open GOPs in MPEG-TS: H.264 I frames with a recovery point SEI (recovery_frame_cnt 0) and
+/// HEVC CRA pictures are points a decoder can start at, and ffmpeg flags them as key frames
+/// (ffprobe `key_frame`). The table's key frames are exactly ffmpeg's, and each frame around
+/// them asked for alone (decoding starts at its key frame, or the one before for a leading
+/// picture) is ffmpeg's frame, with no restart.
+#[test]
+fn open_gop_ts_key_frames_are_ffmpegs_and_seek_exactly() {
+    for spec in [barcode::h264_ts_open_gop(), barcode::hevc_ts_open_gop()] {
+        let (fx, _, _) = check_fixture(spec, SPARSE_AND_DENSE);
+        let name = fx.name();
+        let (_, table) = fx.probe();
+        let stream = ffmpeg::first_video_stream(&fx.path);
+        let (_, frames) = ffmpeg::ffprobe_frames(&fx.path, stream);
+        let want: Vec<u64> = (0..frames.len() as u64)
+            .filter(|&i| frames[i as usize].key_frame)
+            .collect();
+        let ours: Vec<u64> = table
+            .iter()
+            .filter(|f| f.keyframe)
+            .map(|f| f.index)
+            .collect();
+        assert_eq!(ours, want, "{name}: key frames (ours, ffmpeg's)");
+        assert!(want.len() >= 3, "{name}: {want:?}");
+        for &k in &want[1..] {
+            for i in [k - 2, k - 1, k, k + 1] {
+                let plan = ResolvedPlan::from_indices(vec![i]);
+                let run = fx.decode(DecodeOptions::default(), &plan);
+                assert_frames_match(&fx, "one frame", &plan, &run, fx.display, fx.rotation_cw);
+                assert_eq!(run.stats.retries, 0, "{name}: frame {i}: {:?}", run.stats);
+                eprintln!("{name}: frame {i} alone (key {k}): {:?}", run.stats);
+            }
+        }
+    }
+}
+
 #[test]
 fn vfr_mp4_matches_ffmpeg_and_keeps_its_timestamps() {
     let spec = barcode::vfr_mp4();

@@ -369,9 +369,10 @@ const CORPUS_FROM_HEADER: &[&str] = &[
 /// through such a source fails.
 ///
 /// Everything is compared field by field. The one intended difference is the key frames: the
-/// header's are the container's sync samples (FFmpeg's packet K flags), the scan's are the
-/// parser's, which adds non-IDR I-frames; so every sync sample must be a key frame for the
-/// parser, and each side's `keyframe_count` and `max_gop` must be its own table's.
+/// header's are the container's sync samples that are random access points (their NAL units
+/// read), the scan's every random access point, which a wrong `stss` may omit; so every header
+/// key frame must be one of the scan's, and each side's `keyframe_count` and `max_gop` must be
+/// its own table's.
 fn header_probe_equals_the_scan(file: &str, path: &std::path::Path) -> bool {
     let size = std::fs::metadata(path).unwrap().len();
     let src = Counted::new(path, None);
@@ -396,7 +397,7 @@ fn header_probe_equals_the_scan(file: &str, path: &std::path::Path) -> bool {
                 );
                 assert!(
                     !x.keyframe || y.keyframe,
-                    "{file}: frame {} is a sync sample but not a key frame for the parser",
+                    "{file}: frame {} is a key frame of the header but not of the scan",
                     x.index
                 );
             }
@@ -415,7 +416,7 @@ fn header_probe_equals_the_scan(file: &str, path: &std::path::Path) -> bool {
             }
             if a.keyframe_count != b.keyframe_count {
                 eprintln!(
-                    "{file}: {} sync samples, {} parser key frames",
+                    "{file}: {} header key frames, {} scan key frames",
                     a.keyframe_count, b.keyframe_count
                 );
             }

@@ -317,6 +317,78 @@ fn rgb_frames_are_close_to_ffmpeg_where_colour_is_tagged() {
     assert!(total >= 8);
 }
 
+/// The frame table's key frames are points a decoder can start at: for H.264 and HEVC every one
+/// is a key frame of FFmpeg's decode (ffprobe `-show_frames` `key_frame`: IDR/recovery point,
+/// IRAP), whatever the container. h264parse/h265parse flag every I slice as a key frame (in
+/// `hevc.ts` a TRAIL_R picture); the table must not follow them.
+#[test]
+fn h264_and_hevc_key_frames_are_ffmpeg_key_frames() {
+    let Some(files) = corpus::load() else { return };
+    let mut checked = 0;
+    for f in &files {
+        let gt = f.primary();
+        if !(gt.codec == "h264" || gt.codec == "hevc") {
+            continue;
+        }
+        let mut d = GstDemuxer::open(&f.path).unwrap();
+        let table = block(d.frame_table()).unwrap_or_else(|e| panic!("{}: {e}", f.file));
+        let ours: Vec<usize> = table
+            .iter()
+            .filter(|k| k.keyframe)
+            .map(|k| k.index as usize)
+            .collect();
+        let extra: Vec<usize> = ours
+            .iter()
+            .copied()
+            .filter(|i| !gt.key_frame_indices_decoded.contains(i))
+            .collect();
+        assert!(
+            extra.is_empty(),
+            "{}: table key frames {ours:?}, ffmpeg's {:?}: {extra:?} are not",
+            f.file,
+            gt.key_frame_indices_decoded
+        );
+        checked += ours.len();
+    }
+    // hevc.ts: one IDR (ffprobe: key_frame 1 only on frame 0), the other I pictures are TRAIL_R.
+    let f = corpus::find(&files, "hevc.ts");
+    assert_eq!(f.primary().key_frame_indices_decoded, vec![0]);
+    eprintln!("{checked} H.264/HEVC key frames are ffmpeg key frames");
+    assert!(checked >= 20);
+}
+
+/// A seek lands where the frame table says decoding can start: no restart from an earlier key
+/// frame is needed (`DecodeStats::retries`), on the files whose key frames GStreamer's parsers
+/// misjudge.
+#[test]
+fn seeks_need_no_restart_where_the_parser_misjudges_key_frames() {
+    let Some(files) = corpus::load() else { return };
+    for name in ["hevc.ts", "fucked-keyframes.mp4"] {
+        let f = corpus::find(&files, name);
+        let md5 = ffmpeg::read_framemd5(&f.primary().framemd5_native);
+        let mut d = GstDemuxer::open(&f.path).unwrap();
+        let table = block(d.frame_table()).unwrap();
+        let mut src =
+            block(d.frame_source(DecodeOptions::default().output(OutputFormat::Native))).unwrap();
+        for i in (1..table.len()).step_by(7) {
+            let frames: Vec<Frame> = block(
+                src.frames(&ResolvedPlan::from_indices(vec![i]))
+                    .collect::<Vec<_>>(),
+            )
+            .into_iter()
+            .map(|r| r.unwrap_or_else(|e| panic!("{name} frame {i}: {e}")))
+            .collect();
+            assert_eq!(
+                ffmpeg::md5_hex(&frames[0].to_packed()),
+                md5.frames[i as usize].md5,
+                "{name}: frame {i}"
+            );
+            let s = src.stats();
+            assert_eq!(s.retries, 0, "{name}: frame {i} needed a restart: {s:?}");
+        }
+    }
+}
+
 /// Every frame asked for alone (so decoding starts with a seek) is the right frame, on the files
 /// whose key frames, GOP structure or timestamps make seeking hard.
 #[test]

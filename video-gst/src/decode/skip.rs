@@ -20,21 +20,7 @@ use gstreamer as gst;
 use gstreamer::prelude::*;
 use video_core::{FrameTable, Timestamp};
 
-/// The bitstream the probe can read.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Codec {
-    H264,
-    H265,
-}
-
-/// How access units are framed, from the caps.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Framing {
-    /// Annex B start codes.
-    ByteStream,
-    /// NAL units prefixed by their length in this many bytes (`avc`, `hvc1`, `hev1`).
-    Length(usize),
-}
+use crate::nal::{self, Codec, Format, Framing};
 
 /// What the caps say; `None` codec: pass everything.
 #[derive(Debug, Default)]
@@ -165,35 +151,10 @@ impl SkipTap {
     }
 
     fn on_caps(&self, caps: &gst::CapsRef) {
-        let Some(s) = caps.structure(0) else { return };
-        let codec = match s.name().as_str() {
-            "video/x-h264" => Codec::H264,
-            "video/x-h265" => Codec::H265,
-            _ => {
-                self.set_stream(None, None);
-                return;
-            }
-        };
-        if s.get::<&str>("alignment").ok() != Some("au") {
-            // One buffer might not be one picture.
-            self.set_stream(None, None);
-            return;
+        match Format::of_caps(caps) {
+            Some(f) => self.set_stream(Some((f.codec, f.framing)), f.top_sub_layer),
+            None => self.set_stream(None, None),
         }
-        let codec_data = s.get::<gst::Buffer>("codec_data").ok();
-        let map = codec_data.as_ref().and_then(|b| b.map_readable().ok());
-        let cd: &[u8] = map.as_ref().map(|m| m.as_slice()).unwrap_or(&[]);
-        let framing = match s.get::<&str>("stream-format").ok() {
-            Some("byte-stream") => Some(Framing::ByteStream),
-            Some("avc" | "avc3") => cd.get(4).map(|b| Framing::Length(usize::from(b & 3) + 1)),
-            Some("hvc1" | "hev1") => cd.get(21).map(|b| Framing::Length(usize::from(b & 3) + 1)),
-            _ => None,
-        };
-        let top = if codec == Codec::H265 {
-            hvcc_sps(cd).filter_map(sps_max_sub_layers_minus1).max()
-        } else {
-            None
-        };
-        self.set_stream(framing.map(|f| (codec, f)), top);
     }
 
     fn set_stream(&self, codec: Option<(Codec, Framing)>, top: Option<u8>) {
@@ -217,16 +178,15 @@ impl SkipTap {
         let Ok(map) = buffer.map_readable() else {
             return true;
         };
-        let mut units = Vec::new();
-        for_each_nal(map.as_slice(), framing, |nal| units.push(nal));
+        let units = nal::units(map.as_slice(), framing);
         let referenced = match codec {
             Codec::H264 => h264_referenced(&units),
             Codec::H265 => {
                 for nal in &units {
                     // SPS in band: the sub-layers a picture may belong to.
                     if nal.len() > 2
-                        && (nal[0] >> 1) & 0x3f == 33
-                        && let Some(m) = sps_max_sub_layers_minus1(nal)
+                        && nal::hevc_type(nal) == Some(nal::HEVC_SPS)
+                        && let Some(m) = nal::sps_max_sub_layers_minus1(nal)
                     {
                         st.hevc_top_sub_layer = Some(st.hevc_top_sub_layer.map_or(m, |t| t.max(m)));
                     }
@@ -263,46 +223,6 @@ impl SkipTap {
             Timestamp::from_nanos(i64::try_from(st.nseconds()).ok()?),
             self.tolerance,
         )
-    }
-}
-
-/// Call `f` with each NAL unit (header included) of an access unit.
-fn for_each_nal<'a>(data: &'a [u8], framing: Framing, mut f: impl FnMut(&'a [u8])) {
-    match framing {
-        Framing::Length(n) => {
-            let mut rest = data;
-            while rest.len() >= n {
-                let len = rest[..n]
-                    .iter()
-                    .fold(0usize, |acc, &b| (acc << 8) | usize::from(b));
-                rest = &rest[n..];
-                let Some(nal) = rest.get(..len) else {
-                    // Truncated: report what is there, so the unit is not taken as droppable.
-                    f(rest);
-                    return;
-                };
-                f(nal);
-                rest = &rest[len..];
-            }
-        }
-        Framing::ByteStream => {
-            let mut starts = Vec::new();
-            let mut i = 0;
-            while i + 3 <= data.len() {
-                if data[i] == 0 && data[i + 1] == 0 && data[i + 2] == 1 {
-                    starts.push(i + 3);
-                    i += 3;
-                } else {
-                    i += 1;
-                }
-            }
-            for (k, &s) in starts.iter().enumerate() {
-                let end = starts.get(k + 1).map_or(data.len(), |&n| n - 3);
-                if let Some(nal) = data.get(s..end.max(s)) {
-                    f(nal);
-                }
-            }
-        }
     }
 }
 
@@ -354,61 +274,9 @@ fn h265_referenced(units: &[&[u8]], top_sub_layer: Option<u8>) -> bool {
     slices == 0
 }
 
-/// `sps_max_sub_layers_minus1` of an HEVC SPS NAL unit (header included): the 3 bits after
-/// the 4-bit VPS id, before any emulation prevention byte can occur.
-fn sps_max_sub_layers_minus1(nal: &[u8]) -> Option<u8> {
-    nal.get(2).map(|b| (b >> 1) & 7)
-}
-
-/// The SPS NAL units of an `hvcC` record.
-fn hvcc_sps(cd: &[u8]) -> impl Iterator<Item = &[u8]> {
-    let mut out = Vec::new();
-    let mut pos = 23;
-    let arrays = cd.get(22).copied().unwrap_or(0);
-    for _ in 0..arrays {
-        let (Some(&kind), Some(n)) = (cd.get(pos), cd.get(pos + 1..pos + 3)) else {
-            break;
-        };
-        let count = u16::from_be_bytes([n[0], n[1]]);
-        pos += 3;
-        for _ in 0..count {
-            let Some(l) = cd.get(pos..pos + 2) else { break };
-            let len = usize::from(u16::from_be_bytes([l[0], l[1]]));
-            pos += 2;
-            if let Some(nal) = cd.get(pos..pos + len)
-                && kind & 0x3f == 33
-            {
-                out.push(nal);
-            }
-            pos += len;
-        }
-    }
-    out.into_iter()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn nals(data: &[u8], framing: Framing) -> Vec<&[u8]> {
-        let mut v = Vec::new();
-        for_each_nal(data, framing, |n| v.push(n));
-        v
-    }
-
-    #[test]
-    fn nal_units_of_both_framings() {
-        let bs = [0, 0, 0, 1, 0x09, 0xf0, 0, 0, 1, 0x01, 0xaa, 0xbb];
-        assert_eq!(
-            nals(&bs, Framing::ByteStream),
-            vec![&[0x09, 0xf0][..], &[0x01, 0xaa, 0xbb]]
-        );
-        let avc = [0, 0, 0, 2, 0x09, 0xf0, 0, 0, 0, 3, 0x01, 0xaa, 0xbb];
-        assert_eq!(
-            nals(&avc, Framing::Length(4)),
-            vec![&[0x09, 0xf0][..], &[0x01, 0xaa, 0xbb]]
-        );
-    }
 
     #[test]
     fn h264_only_all_non_reference_slices_are_unreferenced() {
@@ -443,17 +311,5 @@ mod tests {
             "a higher sub-layer may reference it"
         );
         assert!(!h265_referenced(&[trail_n_tid1], Some(1)));
-    }
-
-    #[test]
-    fn hvcc_sps_is_found() {
-        let mut cd = vec![0u8; 22];
-        cd[21] = 3;
-        cd.push(2); // two arrays
-        cd.extend([0x20, 0, 1, 0, 3, 0x40, 0x01, 0x0c]); // VPS
-        cd.extend([0x21, 0, 1, 0, 3, 0x42, 0x01, 0x05]); // SPS: max_sub_layers_minus1 = 2
-        let sps: Vec<&[u8]> = hvcc_sps(&cd).collect();
-        assert_eq!(sps, vec![&[0x42, 0x01, 0x05][..]]);
-        assert_eq!(sps_max_sub_layers_minus1(sps[0]), Some(2));
     }
 }

@@ -10,6 +10,7 @@ use gstreamer::prelude::*;
 use video_core::{Error, FrameTable, PacketEntry, Result, Timestamp};
 
 use crate::input::Input;
+use crate::nal::{self, Format};
 use crate::pipeline::{
     Deadline, PipelineGuard, Progress, container_name, discard, is_audio, is_video, pad_caps,
     parse_pipeline,
@@ -35,6 +36,8 @@ pub(super) struct RawPacket {
 pub(crate) struct StreamScan {
     pub(crate) stream_id: Option<String>,
     pub(crate) caps: Option<gst::Caps>,
+    /// H.264/HEVC in whole access units (from `caps`): key frames are read from the NAL units.
+    format: Option<Format>,
     pub(crate) tags: Option<gst::TagList>,
     /// Packets in decode order.
     pub(super) packets: Vec<RawPacket>,
@@ -141,6 +144,7 @@ pub(crate) fn scan_with(
             let Ok(mut s) = s2.lock() else { return };
             s.video.push(StreamScan {
                 stream_id: pad.stream_id().map(|s| s.to_string()),
+                format: Format::of_caps(&caps),
                 caps: Some(caps),
                 ..Default::default()
             });
@@ -170,7 +174,10 @@ pub(crate) fn scan_with(
                             gst::EventView::Segment(e) => {
                                 st.segment = e.segment().downcast_ref::<gst::ClockTime>().cloned()
                             }
-                            gst::EventView::Caps(c) => st.caps = Some(c.caps_owned()),
+                            gst::EventView::Caps(c) => {
+                                st.format = Format::of_caps(c.caps());
+                                st.caps = Some(c.caps_owned());
+                            }
                             gst::EventView::Tag(t) => {
                                 let merged = match &st.tags {
                                     Some(old) => old.merge(t.tag(), gst::TagMergeMode::Append),
@@ -294,7 +301,14 @@ impl StreamScan {
             pts: if after_stop { None } else { to_st(buf.pts()) },
             has_pts: buf.pts().is_some(),
             duration: buf.duration().map(|d| Duration::from_nanos(d.nseconds())),
-            keyframe: !flags.contains(gst::BufferFlags::DELTA_UNIT),
+            keyframe: match self.format {
+                // h264parse/h265parse flag every I slice (and every recovery point) as a key
+                // frame: not always a point a decoder can start at.
+                Some(f) => buf.map_readable().is_ok_and(|m| {
+                    nal::random_access(f.codec, &nal::units(m.as_slice(), f.framing))
+                }),
+                None => !flags.contains(gst::BufferFlags::DELTA_UNIT),
+            },
         });
     }
 

@@ -459,6 +459,24 @@ pub fn h264_ts() -> FixtureSpec {
     )
 }
 
+/// H.264 with open GOPs in MPEG-TS (x264 `open-gop`): an IDR at 0, then non-IDR I frames with
+/// a recovery point SEI every 25 frames, whose leading B-frames reference the GOP before.
+pub fn h264_ts_open_gop() -> FixtureSpec {
+    with_args(
+        FixtureSpec::new("h264-ts-open-gop", "libx264", "ts", 320, 240, 80),
+        x264_gop(2),
+    )
+    .args(&["-x264-params", "open-gop=1"])
+}
+
+/// HEVC with open GOPs in MPEG-TS (x265: CRA pictures every 25 frames, with RASL pictures).
+pub fn hevc_ts_open_gop() -> FixtureSpec {
+    FixtureSpec::new("hevc-ts-open-gop", "libx265", "ts", 320, 240, 80).args(&[
+        "-x265-params",
+        "log-level=error:bframes=3:keyint=25:min-keyint=25:scenecut=0:open-gop=1",
+    ])
+}
+
 /// Presentation time in seconds of source frame `n` in [`vfr_mp4`]:
 /// `n/30 + 0.25 floor(n/10) + 0.01 (n mod 3)` (a 0.25 s pause every 10 frames plus jitter),
 /// rounded by the file to its 1/90000 time base.
