@@ -53,7 +53,9 @@ pub(super) fn build_graph(
     let uri_owned = uri.to_owned();
     let appsink = gst_app::AppSink::builder()
         .sync(false)
-        .max_buffers(2)
+        // One decoded picture waits while the previous one is converted: at 4K each is 12 MB
+        // of the decoder's output pool.
+        .max_buffers(1)
         .drop(false)
         .enable_last_sample(false)
         .build();
@@ -111,6 +113,14 @@ pub(super) fn build_graph(
     })
 }
 
+/// Width and height in the stream's caps, when they say.
+fn coded_size(caps: &gst::CapsRef) -> Option<(u32, u32)> {
+    let s = caps.structure(0)?;
+    let w = s.get::<i32>("width").ok()?;
+    let h = s.get::<i32>("height").ok()?;
+    Some((u32::try_from(w).ok()?, u32::try_from(h).ok()?))
+}
+
 /// Decoder factories for `caps`, best first. Alpha-combining bins are skipped: they fail on
 /// streams that flag alpha but carry none, and the colour planes are the same without them.
 fn decoders_for(caps: &gst::CapsRef) -> Vec<gst::ElementFactory> {
@@ -157,6 +167,19 @@ fn link_branch(
         .create()
         .build()
         .map_err(|e| backend(uri, Some(factory.name().as_str()), e.to_string()))?;
+    if factory.name().starts_with("avdec_")
+        && decoder.has_property("max-threads")
+        && let Some((w, h)) = coded_size(caps)
+    {
+        // libavcodec's frame threads each keep a picture in flight: few for huge pictures.
+        let cores = std::thread::available_parallelism()
+            .map(|n| n.get() as u32)
+            .unwrap_or(1);
+        let threads = opts.decoder_threads((w, h));
+        if threads < cores {
+            decoder.set_property("max-threads", i32::try_from(threads).unwrap_or(1));
+        }
+    }
     if decoder.has_property("output-corrupt") {
         // Never hand out frames decoded from missing references.
         decoder.set_property("output-corrupt", false);

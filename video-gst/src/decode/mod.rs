@@ -114,7 +114,8 @@ impl FrameSource for GstFrameSource {
         };
         // The decode loop blocks while the consumer does not read: a stream driver, on a
         // thread of its own (reused from an earlier stream when one is idle).
-        let buffer = self.opts.buffer_frames.saturating_sub(1);
+        // The channel holds `buffer + 1` frames (one slot per sender).
+        let buffer = self.opts.frames_ahead(self.output_size()) - 1;
         match video_core::blocking::stream("video-gst decode", buffer, move |tx| job.run(tx)) {
             Ok(frames) => frames,
             Err(e) => futures::stream::iter([Err(Error::Backend {

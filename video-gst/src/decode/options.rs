@@ -87,8 +87,20 @@ pub struct DecodeOptions {
     pub orientation: Orientation,
     /// Resizing (RGB output only). Default: none.
     pub resize: Option<Resize>,
-    /// Decoded frames buffered ahead of the consumer. Default: 4.
+    /// Decoded frames buffered ahead of the consumer, at most. Default: 4.
     pub buffer_frames: usize,
+    /// Bytes of decoded frames buffered ahead of the consumer, at most: large frames are
+    /// buffered fewer than [`buffer_frames`](Self::buffer_frames), never fewer than one. A frame
+    /// counts 3 bytes a pixel of its output size. Default: 32 MiB (4 frames of 1080p RGB, one
+    /// of 4K, whose 25 MB each would otherwise dominate the memory a decode needs).
+    pub buffer_bytes: usize,
+    /// Bytes of decoded pictures the decoder's frame threads may keep in flight: threads are
+    /// limited to this divided by the size of one decoded picture (1.5 bytes a pixel, 4:2:0),
+    /// never fewer than one, never more than the decoder's own choice (one a core). Each frame
+    /// thread holds a picture of its own and lengthens the decoder's output delay, which at 4K
+    /// costs several 12 MB pictures a thread. Default: 16 MiB (1080p decodes on all cores, 4K
+    /// on one thread).
+    pub decoder_thread_bytes: usize,
     /// How many times to restart from an earlier key frame when a frame does not come out of
     /// the decoder where the frame table says it should. Default: 2.
     pub max_retries: u32,
@@ -114,6 +126,8 @@ impl Default for DecodeOptions {
             orientation: Orientation::Display,
             resize: None,
             buffer_frames: 4,
+            buffer_bytes: 32 << 20,
+            decoder_thread_bytes: 16 << 20,
             max_retries: 2,
             framemd5: false,
             skip_unreferenced: true,
@@ -140,6 +154,16 @@ impl DecodeOptions {
     /// Set [`buffer_frames`](Self::buffer_frames).
     pub fn buffer_frames(mut self, v: usize) -> Self {
         self.buffer_frames = v;
+        self
+    }
+    /// Set [`buffer_bytes`](Self::buffer_bytes).
+    pub fn buffer_bytes(mut self, v: usize) -> Self {
+        self.buffer_bytes = v;
+        self
+    }
+    /// Set [`decoder_thread_bytes`](Self::decoder_thread_bytes).
+    pub fn decoder_thread_bytes(mut self, v: usize) -> Self {
+        self.decoder_thread_bytes = v;
         self
     }
     /// Set [`max_retries`](Self::max_retries).
@@ -189,6 +213,23 @@ impl DecodeOptions {
         Ok(())
     }
 
+    /// How many frames of `size` (output pixels) to buffer ahead of the consumer:
+    /// [`buffer_frames`](Self::buffer_frames) within [`buffer_bytes`](Self::buffer_bytes), at
+    /// least one.
+    pub(super) fn frames_ahead(&self, size: (u32, u32)) -> usize {
+        let frame_bytes = (u64::from(size.0) * u64::from(size.1) * 3).max(1);
+        let fit = usize::try_from(self.buffer_bytes as u64 / frame_bytes).unwrap_or(usize::MAX);
+        fit.min(self.buffer_frames).max(1)
+    }
+
+    /// The most decoder threads for pictures of `size` (stored pixels), by
+    /// [`decoder_thread_bytes`](Self::decoder_thread_bytes): at least one.
+    pub(super) fn decoder_threads(&self, size: (u32, u32)) -> u32 {
+        let picture = (u64::from(size.0) * u64::from(size.1) * 3 / 2).max(1);
+        let fit = self.decoder_thread_bytes as u64 / picture;
+        u32::try_from(fit).unwrap_or(u32::MAX).max(1)
+    }
+
     /// The output size for RGB frames of a stream with metadata `m`, after rotation and
     /// resizing.
     pub(super) fn output_size(&self, m: &VideoMetadata) -> (u32, u32) {
@@ -218,6 +259,33 @@ impl DecodeOptions {
 #[cfg(test)]
 mod resize_tests {
     use super::*;
+
+    #[test]
+    fn frames_ahead_are_bounded_by_bytes_and_count() {
+        let o = DecodeOptions::default();
+        assert_eq!(o.frames_ahead((1920, 1080)), 4);
+        assert_eq!(o.frames_ahead((3840, 2160)), 1);
+        assert_eq!(o.frames_ahead((2560, 1440)), 3);
+        assert_eq!(o.frames_ahead((7680, 4320)), 1);
+        assert_eq!(o.frames_ahead((320, 240)), 4);
+        assert_eq!(o.clone().buffer_frames(8).frames_ahead((1280, 720)), 8);
+        assert_eq!(o.clone().buffer_bytes(0).frames_ahead((320, 240)), 1);
+        assert_eq!(o.buffer_bytes(usize::MAX).frames_ahead((0, 0)), 4);
+    }
+
+    #[test]
+    fn decoder_threads_are_bounded_by_picture_bytes() {
+        let o = DecodeOptions::default();
+        assert_eq!(o.decoder_threads((3840, 2160)), 1);
+        assert_eq!(o.decoder_threads((7680, 4320)), 1);
+        assert_eq!(o.decoder_threads((2560, 1440)), 3);
+        assert_eq!(o.decoder_threads((1920, 1080)), 5);
+        assert_eq!(
+            o.clone().decoder_thread_bytes(0).decoder_threads((64, 64)),
+            1
+        );
+        assert_eq!(o.decoder_threads((0, 0)), 16 << 20);
+    }
 
     /// Pinned: existing manifests hold these strings.
     #[test]
