@@ -29,6 +29,7 @@
 //! Environment: `BENCH_SECONDS` (length of the short clip, default 20), `BENCH_REPS` (default
 //! 3), `BENCH_4K=0` to leave out the 2160p rows, `BENCH_SKIP=0` to hand every frame of a
 //! decoded stretch to the decoder (`DecodeOptions::skip_unreferenced(false)`),
+//! `BENCH_THREAD_BYTES=N` for `DecodeOptions::decoder_thread_bytes(N)`,
 //! `BENCH_COMPARE=0` to skip the comparison, `BENCH_STAGES=0` to skip the criterion
 //! micro-benchmarks of the pure stages (plan resolution, JPEG encoding) that run last. Without
 //! `--bench` (`cargo test --all-targets`) it is a smoke test: 2 s clips (1 s and 2 s at 4K), one
@@ -419,6 +420,10 @@ async fn run_ours(
             Output::Rgb | Output::Jpeg => OutputFormat::Rgb8,
         })
         .skip_unreferenced(std::env::var("BENCH_SKIP").map_or(true, |v| v != "0"));
+    let opts = match std::env::var("BENCH_THREAD_BYTES") {
+        Ok(v) => opts.decoder_thread_bytes(v.parse()?),
+        Err(_) => opts,
+    };
     let mut source = demuxer.frame_source(opts).await?;
     let open_s = t0.elapsed().as_secs_f64();
 

@@ -18,4 +18,7 @@ pub(crate) struct Probed {
     /// Frames of the table (FFmpeg shows them) that GStreamer's demuxer never delivers: asking
     /// for one is an [`Error::Decode`](video_core::Error::Decode).
     pub(crate) lost: Vec<u64>,
+    /// The stream's image-orientation tag asks for a rotation or a flip: display orientation
+    /// needs `videoflip` (which, left in the pipeline with nothing to do, copies every frame).
+    pub(crate) oriented: bool,
 }

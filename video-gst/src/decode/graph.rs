@@ -47,6 +47,7 @@ pub(super) fn build_graph(
     want_index: usize,
     opts: DecodeOptions,
     size: (u32, u32),
+    oriented: bool,
     md5: Option<Arc<Md5Tap>>,
     skip: Option<Arc<SkipTap>>,
 ) -> Result<Graph> {
@@ -91,6 +92,7 @@ pub(super) fn build_graph(
             &branch_sink,
             &opts,
             size,
+            oriented,
             &d2,
             m2.as_ref(),
             s2.as_ref(),
@@ -150,6 +152,7 @@ fn link_branch(
     appsink: &gst_app::AppSink,
     opts: &DecodeOptions,
     size: (u32, u32),
+    oriented: bool,
     decoded: &Progress,
     md5: Option<&Arc<Md5Tap>>,
     skip: Option<&Arc<SkipTap>>,
@@ -212,7 +215,9 @@ fn link_branch(
         let threads = std::thread::available_parallelism()
             .map(|n| n.get() as u32)
             .unwrap_or(1);
-        if opts.orientation == Orientation::Display {
+        if opts.orientation == Orientation::Display && oriented {
+            // Only when the stream asks for it: `videoflip` with nothing to do still copies
+            // every frame (GStreamer 1.22, `video-direction=auto`).
             let flip = make(uri, "videoflip")?;
             flip.set_property_from_str("video-direction", "auto");
             chain.push(flip);

@@ -85,6 +85,7 @@ impl Job {
             self.probed.stream_index,
             self.opts.clone(),
             self.size,
+            self.probed.oriented,
             md5,
             Some(skip),
         )

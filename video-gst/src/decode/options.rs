@@ -98,8 +98,10 @@ pub struct DecodeOptions {
     /// limited to this divided by the size of one decoded picture (1.5 bytes a pixel, 4:2:0),
     /// never fewer than one, never more than the decoder's own choice (one a core). Each frame
     /// thread holds a picture of its own and lengthens the decoder's output delay, which at 4K
-    /// costs several 12 MB pictures a thread. Default: 16 MiB (1080p decodes on all cores, 4K
-    /// on one thread).
+    /// costs several 12 MB pictures a thread. Default: no limit (`usize::MAX`: speed first;
+    /// 16 MiB decodes 1080p on up to 5 threads and 4K on one, which takes about a third off
+    /// the peak memory of a 4K decode and doubles its wall time on two cores; see
+    /// `benches/README.md`).
     pub decoder_thread_bytes: usize,
     /// How many times to restart from an earlier key frame when a frame does not come out of
     /// the decoder where the frame table says it should. Default: 2.
@@ -127,7 +129,7 @@ impl Default for DecodeOptions {
             resize: None,
             buffer_frames: 4,
             buffer_bytes: 32 << 20,
-            decoder_thread_bytes: 16 << 20,
+            decoder_thread_bytes: usize::MAX,
             max_retries: 2,
             framemd5: false,
             skip_unreferenced: true,
@@ -275,7 +277,12 @@ mod resize_tests {
 
     #[test]
     fn decoder_threads_are_bounded_by_picture_bytes() {
-        let o = DecodeOptions::default();
+        assert_eq!(
+            DecodeOptions::default().decoder_threads((3840, 2160)),
+            u32::MAX,
+            "no limit by default"
+        );
+        let o = DecodeOptions::default().decoder_thread_bytes(16 << 20);
         assert_eq!(o.decoder_threads((3840, 2160)), 1);
         assert_eq!(o.decoder_threads((7680, 4320)), 1);
         assert_eq!(o.decoder_threads((2560, 1440)), 3);

@@ -29,6 +29,7 @@ pub(crate) fn decoded_frames(
         stream_index,
         DecodeOptions::default().output(OutputFormat::Native),
         (0, 0),
+        false,
         None,
         None,
     )?;

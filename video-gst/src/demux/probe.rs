@@ -119,6 +119,7 @@ fn probed_from(
         stream_index: index,
         by_position,
         lost,
+        oriented: stream.oriented(),
     }))
 }
 

@@ -342,6 +342,15 @@ impl StreamScan {
         (g("width"), g("height"))
     }
 
+    /// Whether the image-orientation tag asks for anything but the picture as stored (a
+    /// rotation or a flip): only then does displaying it need `videoflip`.
+    pub(crate) fn oriented(&self) -> bool {
+        self.tags
+            .as_ref()
+            .and_then(|t| t.get::<gst::tags::ImageOrientation>())
+            .is_some_and(|v| v.get() != "rotate-0")
+    }
+
     /// Clockwise rotation from the image-orientation tag.
     pub(crate) fn rotation(&self) -> u32 {
         let o = self
