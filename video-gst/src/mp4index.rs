@@ -462,10 +462,14 @@ fn nal_length(stsd: &[u8], format: &[u8; 4]) -> Option<(Codec, usize)> {
     None
 }
 
-/// The file offset of every sample, in decode order.
-fn sample_offsets(t: &Track) -> Result<Vec<u64>, NotApplicable> {
+/// Calls `f(sample, offset, size)` for every sample, in decode order, walking the chunks
+/// (`stsc`, `stco`/`co64`, `stsz`).
+fn for_each_sample(
+    t: &Track,
+    mut f: impl FnMut(usize, u64, u32) -> Result<(), NotApplicable>,
+) -> Result<(), NotApplicable> {
     let chunks = t.chunk_offsets.len();
-    let mut out = Vec::with_capacity(t.sizes.count().min(MAX_FRAMES) as usize);
+    let mut sample = 0usize;
     for (j, &(first, per)) in t.stsc.iter().enumerate() {
         let next = t
             .stsc
@@ -475,12 +479,23 @@ fn sample_offsets(t: &Track) -> Result<Vec<u64>, NotApplicable> {
             let c = c.checked_sub(1).ok_or(Malformed("stsc"))?;
             let mut pos = *t.chunk_offsets.get(c).ok_or(Malformed("stco"))?;
             for _ in 0..per {
-                let size = t.sizes.get(out.len()).ok_or(Malformed("stsz"))?;
-                out.push(pos);
+                let size = t.sizes.get(sample).ok_or(Malformed("stsz"))?;
+                f(sample, pos, size)?;
                 pos = pos.saturating_add(u64::from(size));
+                sample += 1;
             }
         }
     }
+    Ok(())
+}
+
+/// The file offset of every sample, in decode order.
+fn sample_offsets(t: &Track) -> Result<Vec<u64>, NotApplicable> {
+    let mut out = Vec::with_capacity(t.sizes.count().min(MAX_FRAMES) as usize);
+    for_each_sample(t, |_, pos, _| {
+        out.push(pos);
+        Ok(())
+    })?;
     Ok(out)
 }
 
@@ -862,34 +877,15 @@ fn chunk_sample_count(t: &Track, limit: u64) -> u64 {
 
 /// Every sample's bytes must lie inside the file, or qtdemux stops early (truncated file).
 fn check_sample_data_in_file(t: &Track, len: u64) -> Result<(), NotApplicable> {
-    let chunks = t.chunk_offsets.len();
-    let mut sample = 0usize;
-    for (j, &(first, per)) in t.stsc.iter().enumerate() {
-        let next = t
-            .stsc
-            .get(j + 1)
-            .map_or(chunks + 1, |e| (e.0 as usize).min(chunks + 1));
-        for c in (first as usize)..next {
-            let c = c.checked_sub(1).ok_or(Malformed("stsc"))?;
-            let mut pos = *t.chunk_offsets.get(c).ok_or(Malformed("stco"))?;
-            for _ in 0..per {
-                let size = t.sizes.get(sample).ok_or(Malformed("stsz"))?;
-                let end = pos
-                    .checked_add(u64::from(size))
-                    .ok_or(NotApplicable::Truncated {
-                        sample: sample as u64,
-                    })?;
-                if end > len {
-                    return Err(NotApplicable::Truncated {
-                        sample: sample as u64,
-                    });
-                }
-                pos = end;
-                sample += 1;
-            }
+    for_each_sample(t, |sample, pos, size| {
+        let truncated = NotApplicable::Truncated {
+            sample: sample as u64,
+        };
+        match pos.checked_add(u64::from(size)) {
+            Some(end) if end <= len => Ok(()),
+            _ => Err(truncated),
         }
-    }
-    Ok(())
+    })
 }
 
 /// Whether the header puts the first sample of the `video_index`-th video track past the end of

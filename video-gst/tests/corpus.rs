@@ -357,6 +357,17 @@ fn h264_and_hevc_key_frames_are_ffmpeg_key_frames() {
     assert!(checked >= 20);
 }
 
+/// The frames of a plan of frame `i` alone, from `src` (of corpus file `name`).
+fn alone<S: FrameSource + ?Sized>(src: &mut S, name: &str, i: u64) -> Vec<Frame> {
+    block(
+        src.frames(&ResolvedPlan::from_indices(vec![i]))
+            .collect::<Vec<_>>(),
+    )
+    .into_iter()
+    .map(|r| r.unwrap_or_else(|e| panic!("{name} frame {i}: {e}")))
+    .collect()
+}
+
 /// A seek lands where the frame table says decoding can start: no restart from an earlier key
 /// frame is needed (`DecodeStats::retries`), on the files whose key frames GStreamer's parsers
 /// misjudge.
@@ -371,13 +382,7 @@ fn seeks_need_no_restart_where_the_parser_misjudges_key_frames() {
         let mut src =
             block(d.frame_source(DecodeOptions::default().output(OutputFormat::Native))).unwrap();
         for i in (1..table.len()).step_by(7) {
-            let frames: Vec<Frame> = block(
-                src.frames(&ResolvedPlan::from_indices(vec![i]))
-                    .collect::<Vec<_>>(),
-            )
-            .into_iter()
-            .map(|r| r.unwrap_or_else(|e| panic!("{name} frame {i}: {e}")))
-            .collect();
+            let frames = alone(&mut src, name, i);
             assert_eq!(
                 ffmpeg::md5_hex(&frames[0].to_packed()),
                 md5.frames[i as usize].md5,
@@ -425,13 +430,7 @@ fn single_frame_plans_seek_to_the_right_frame() {
         picks.sort_unstable();
         picks.dedup();
         for i in picks {
-            let frames: Vec<Frame> = block(
-                src.frames(&ResolvedPlan::from_indices(vec![i]))
-                    .collect::<Vec<_>>(),
-            )
-            .into_iter()
-            .map(|r| r.unwrap_or_else(|e| panic!("{name} frame {i}: {e}")))
-            .collect();
+            let frames = alone(&mut src, name, i);
             assert_eq!(frames.len(), 1);
             let got = ffmpeg::md5_hex(&frames[0].to_packed());
             assert_eq!(
