@@ -301,14 +301,15 @@ impl StreamScan {
             pts: if after_stop { None } else { to_st(buf.pts()) },
             has_pts: buf.pts().is_some(),
             duration: buf.duration().map(|d| Duration::from_nanos(d.nseconds())),
-            keyframe: match self.format {
+            keyframe: !flags.contains(gst::BufferFlags::DELTA_UNIT)
                 // h264parse/h265parse flag every I slice (and every recovery point) as a key
-                // frame: not always a point a decoder can start at.
-                Some(f) => buf.map_readable().is_ok_and(|m| {
-                    nal::random_access(f.codec, &nal::units(m.as_slice(), f.framing))
+                // frame: not always a point a decoder can start at. Their flag is a superset
+                // of the random access points, so only flagged buffers are read.
+                && self.format.is_none_or(|f| {
+                    buf.map_readable().is_ok_and(|m| {
+                        nal::random_access(f.codec, &nal::units(m.as_slice(), f.framing))
+                    })
                 }),
-                None => !flags.contains(gst::BufferFlags::DELTA_UNIT),
-            },
         });
     }
 
