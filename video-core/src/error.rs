@@ -256,6 +256,29 @@ pub enum Error {
         /// How long the caller waited.
         waited: std::time::Duration,
     },
+    /// No installed GStreamer element can encode to the codec asked for.
+    #[error("no encoder for {codec}: tried {tried}; install the Debian package {package}")]
+    NoEncoder {
+        /// The codec (`h264`, `aac`).
+        codec: String,
+        /// The GStreamer elements tried, in order, comma-separated.
+        tried: String,
+        /// The Debian package that provides the preferred one.
+        package: String,
+    },
+    /// Transcoding or remuxing a video into a prepared output failed.
+    #[error("{uri}: could not write {output}: {reason}")]
+    Transcode {
+        /// The source video's file or URI.
+        uri: String,
+        /// The output being written (a local path or a dataset key).
+        output: String,
+        /// What went wrong.
+        reason: String,
+        /// The backend's own error, if any.
+        #[source]
+        source: Option<BoxError>,
+    },
 }
 
 impl Error {
@@ -285,6 +308,8 @@ impl Error {
             Error::Convert { .. } => "convert",
             Error::Panicked { .. } => "panicked",
             Error::PollTimeout { .. } => "poll_timeout",
+            Error::NoEncoder { .. } => "no_encoder",
+            Error::Transcode { .. } => "transcode",
         }
     }
 

@@ -75,6 +75,7 @@ mod hash;
 mod manifest;
 mod metadata;
 mod plan;
+pub mod prepare;
 mod scene;
 mod source;
 mod table;
