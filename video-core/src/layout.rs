@@ -24,9 +24,13 @@
 //!     ├── coco_instances.json                    coco_key: the folder's COCO instances
 //!     ├── {video}.scene.json                     manifest_key: the video's manifest, written last
 //!     ├── {video file name}                      uploaded_video_key: a video put there by upload
+//!     ├── {video}.prepared/{tag}.mp4             prepared_output_key: a web-ready or fps copy
+//!     ├── {video}.prepared/{tag}/{video}_{n:04}.mp4   prepared_output_key: segment n of a split
+//!     ├── {video}.prepared/{tag}.json            prepared_manifest_key: its manifest, written last
 //!     └── .video-dataset/
 //!         ├── {video}/{index:06}.json            record_key: one record per stored frame
 //!         ├── {video}.coco.json                  coco_part_key: the video's part of the COCO file
+//!         ├── {video}.prepared/{tag}/{n:04}.json prepared_record_key: one record per finished output
 //!         └── {video}.lock                       lock_key: the video's writer lock (local disk)
 //! ```
 //!
@@ -71,6 +75,12 @@ pub const MANIFEST_FORMAT: &str = "video-dataset/manifest";
 /// Version 1 (`"format": "video-dataset/scene-1"`) kept the source as a string inside `video`
 /// and had no sampling settings or `sample_info`.
 pub const MANIFEST_FORMAT_VERSION: u32 = 2;
+
+/// The `format` field of a prepared video's manifest.
+pub const PREPARED_FORMAT: &str = "video-dataset/prepared";
+
+/// The `format_version` field of a prepared video's manifest.
+pub const PREPARED_FORMAT_VERSION: u32 = 1;
 
 /// The `format` field of a stored scene.
 pub const SCENE_FORMAT: &str = "video-dataset/scene";
@@ -118,6 +128,8 @@ const COCO_PART: &str = ".coco.json";
 const MANIFEST: &str = ".scene.json";
 /// The suffix of a lock file.
 const LOCK: &str = ".lock";
+const PREPARED: &str = ".prepared";
+const MP4: &str = ".mp4";
 
 /// `{folder}/{rest}`, or `rest` for the top folder (`""`).
 ///
@@ -285,6 +297,48 @@ pub fn job_id(file_name: &str) -> Option<&str> {
 /// The key of a video uploaded into `folder`: `{folder}/{file name}`.
 pub fn uploaded_video_key(folder: &str, file_name: &str) -> String {
     in_folder(folder, file_name)
+}
+
+/// The folder of a video's prepared outputs: `{folder}/{video}.prepared`.
+pub fn prepared_dir(video: &VideoRef) -> String {
+    video_folder_key(video, &format!("{}{PREPARED}", video.name))
+}
+
+/// The key of a prepared output of `video` made as `tag` says
+/// ([`Preparation::tag`](crate::prepare::Preparation::tag)): `{video}.prepared/{tag}.mp4` for a
+/// single output (`segment` `None`), `{video}.prepared/{tag}/{video}_{n:04}.mp4` for segment `n`.
+///
+/// ```
+/// use video_core::{VideoRef, layout};
+/// let v = VideoRef { folder: "a".into(), name: "clip".into() };
+/// assert_eq!(layout::prepared_output_key(&v, "web", None), "a/clip.prepared/web.mp4");
+/// assert_eq!(
+///     layout::prepared_output_key(&v, "split-10s", Some(3)),
+///     "a/clip.prepared/split-10s/clip_0003.mp4"
+/// );
+/// ```
+pub fn prepared_output_key(video: &VideoRef, tag: &str, segment: Option<u64>) -> String {
+    match segment {
+        None => format!("{}/{tag}{MP4}", prepared_dir(video)),
+        Some(n) => format!("{}/{tag}/{}_{n:04}{MP4}", prepared_dir(video), video.name),
+    }
+}
+
+/// The key of the manifest of `video`'s outputs made as `tag` says:
+/// `{folder}/{video}.prepared/{tag}.json`, written after every output is stored.
+pub fn prepared_manifest_key(video: &VideoRef, tag: &str) -> String {
+    format!("{}/{tag}{JSON}", prepared_dir(video))
+}
+
+/// The key of the record of one finished prepared output (output `n`, 0 for a single one):
+/// `{folder}/.video-dataset/{video}.prepared/{tag}/{n:04}.json`. An output counts as stored
+/// when its record exists; a re-run skips it.
+pub fn prepared_record_key(video: &VideoRef, tag: &str, n: u64) -> String {
+    format!(
+        "{}/{}{PREPARED}/{tag}/{n:04}{JSON}",
+        bookkeeping_dir(&video.folder),
+        video.name
+    )
 }
 
 /// The file name of the annotation of the image `image_file_name`: `{image}.json`

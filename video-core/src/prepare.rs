@@ -7,6 +7,14 @@
 //! those frames; nothing is counted on the way, so the map is the truth by construction and the
 //! tests check it against ffmpeg's numbering of the source.
 
+mod limits;
+mod manifest;
+mod split;
+
+pub use limits::{DEFAULT_MAX_BYTES, DEFAULT_MAX_FRAMES, PrepareLimits};
+pub use manifest::{Preparation, PrepareKind, PreparedManifest, PreparedOutput};
+pub use split::{Segment, SplitBy, SplitMode, fps_map, plan_segments, segment_map};
+
 use std::time::Duration;
 
 use crate::{Error, FrameTable, Result};
@@ -21,7 +29,11 @@ pub struct MappedFrame {
 }
 
 /// What a prepared video shows: its frames, in output order, and where it ends.
+///
+/// Stored in JSON as three fields: `source_index` (one per output frame), `pts_ns` (output
+/// times in nanoseconds) and `end_ns`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(into = "StoredMap", try_from = "StoredMap")]
 pub struct FrameMap {
     /// Output frame `i` is `frames[i]`; pts strictly increase.
     pub frames: Vec<MappedFrame>,
@@ -130,5 +142,52 @@ impl FrameMap {
                 .unwrap_or(Duration::from_millis(40));
             self.end = last.pts + step;
         }
+    }
+}
+
+/// A [`FrameMap`] as JSON stores it: parallel arrays.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct StoredMap {
+    source_index: Vec<u64>,
+    pts_ns: Vec<u64>,
+    end_ns: u64,
+}
+
+fn nanos(d: Duration) -> u64 {
+    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
+}
+
+impl From<FrameMap> for StoredMap {
+    fn from(m: FrameMap) -> Self {
+        StoredMap {
+            source_index: m.frames.iter().map(|f| f.source_index).collect(),
+            pts_ns: m.frames.iter().map(|f| nanos(f.pts)).collect(),
+            end_ns: nanos(m.end),
+        }
+    }
+}
+
+impl TryFrom<StoredMap> for FrameMap {
+    type Error = String;
+    fn try_from(s: StoredMap) -> std::result::Result<Self, String> {
+        if s.source_index.len() != s.pts_ns.len() {
+            return Err(format!(
+                "frame map: {} source indices but {} timestamps",
+                s.source_index.len(),
+                s.pts_ns.len()
+            ));
+        }
+        Ok(FrameMap {
+            frames: s
+                .source_index
+                .into_iter()
+                .zip(s.pts_ns)
+                .map(|(source_index, pts)| MappedFrame {
+                    source_index,
+                    pts: Duration::from_nanos(pts),
+                })
+                .collect(),
+            end: Duration::from_nanos(s.end_ns),
+        })
     }
 }
