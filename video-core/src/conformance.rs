@@ -237,3 +237,51 @@ pub async fn dataset_sink_stores_annotations(sink: &dyn DatasetSink) {
         .await
         .expect("write_dataset_file again");
 }
+
+/// Dataset files: `read_dataset_file` gives back what `write_dataset_file` and
+/// `write_dataset_file_from` stored (a 20 MiB file, so a sink that uploads in parts uses
+/// several), `None` for a key never written; writing again replaces the file.
+pub async fn dataset_sink_stores_dataset_files(sink: &dyn DatasetSink) {
+    let key = "conformance/files/a.json";
+    assert_eq!(
+        sink.read_dataset_file("conformance/files/none.json")
+            .await
+            .expect("reading a missing dataset file failed"),
+        None,
+        "a key never written must read as None"
+    );
+    sink.write_dataset_file(key, b"{\"v\":1}").await.unwrap();
+    sink.write_dataset_file(key, b"{\"v\":2}").await.unwrap();
+    assert_eq!(
+        sink.read_dataset_file(key).await.unwrap().as_deref(),
+        Some(&b"{\"v\":2}"[..])
+    );
+    let dir = std::env::temp_dir().join(format!(
+        "video-core-conformance-{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0)
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("big.bin");
+    // Not a repeating pattern of the part size: a part sent twice or out of order shows.
+    let big: Vec<u8> = (0..20u32 * 1024 * 1024 + 12_345)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8)
+        .collect();
+    std::fs::write(&path, &big).unwrap();
+    let key = "conformance/files/big.bin";
+    let n = sink
+        .write_dataset_file_from(key, &path)
+        .await
+        .expect("write_dataset_file_from failed");
+    assert_eq!(n, big.len() as u64);
+    let back = sink
+        .read_dataset_file(key)
+        .await
+        .unwrap()
+        .expect("stored file missing");
+    assert!(back == big, "the stored file differs from the local one");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -220,6 +220,7 @@ mod tests {
     async fn memory_sink_passes_conformance() {
         conformance::dataset_sink_contract(&MemorySink::new()).await;
         conformance::dataset_sink_stores_annotations(&MemorySink::new()).await;
+        conformance::dataset_sink_stores_dataset_files(&MemorySink::new()).await;
     }
 
     /// Gives each frame a made-up md5 (its index), as a source asked for `framemd5` would.

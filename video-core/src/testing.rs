@@ -229,6 +229,10 @@ impl DatasetSink for MemorySink {
             .insert(key.to_owned(), bytes.to_vec());
         Ok(())
     }
+
+    async fn read_dataset_file(&self, key: &str) -> Result<Option<Vec<u8>>> {
+        Ok(self.file(key))
+    }
 }
 
 /// The two frames have the same size, format and pixels: every row of every plane, compared

@@ -181,6 +181,10 @@ pub struct FrameRecord {
 ///   index order; it stores the whole manifest (source, probe metadata, sampling settings,
 ///   `sample_info`, frames) so that it can be read back. Calling it again replaces the manifest.
 ///   A video without `finish_video` is incomplete and a re-run completes it.
+/// - `read_dataset_file` reads back a file stored with `write_dataset_file` (or
+///   `write_dataset_file_from`), `None` when there is none; `write_dataset_file_from` stores a
+///   local file (a prepared video) under a key as `write_dataset_file` does, without holding it
+///   in memory where the store allows.
 /// - Errors name the key or path. After an error the sink stays usable.
 #[async_trait]
 pub trait DatasetSink: Send + Sync + Debug {
@@ -222,6 +226,33 @@ pub trait DatasetSink: Send + Sync + Debug {
             operation: "DatasetSink::write_dataset_file",
             implementer: std::any::type_name::<Self>(),
         })
+    }
+
+    /// The file stored under `key` (relative to the dataset), or `None` when there is none.
+    ///
+    /// The default implementation returns [`Error::NotImplemented`](crate::Error::NotImplemented).
+    async fn read_dataset_file(&self, key: &str) -> Result<Option<Vec<u8>>> {
+        let _ = key;
+        Err(crate::Error::NotImplemented {
+            operation: "DatasetSink::read_dataset_file",
+            implementer: std::any::type_name::<Self>(),
+        })
+    }
+
+    /// Store the local file at `path` under `key`, atomically (a reader sees the whole file or
+    /// none of it), and return its size in bytes.
+    ///
+    /// The default implementation reads the whole file into memory and calls
+    /// [`write_dataset_file`](Self::write_dataset_file); sinks over stores that take uploads in
+    /// parts (the `object_store` sink) stream it instead.
+    async fn write_dataset_file_from(&self, key: &str, path: &std::path::Path) -> Result<u64> {
+        let bytes = std::fs::read(path).map_err(|source| crate::Error::Io {
+            path: path.to_owned(),
+            operation: "read",
+            source,
+        })?;
+        self.write_dataset_file(key, &bytes).await?;
+        Ok(bytes.len() as u64)
     }
 }
 
@@ -284,6 +315,16 @@ macro_rules! forward_sink {
             }
             async fn write_dataset_file(&self, key: &str, bytes: &[u8]) -> Result<()> {
                 (**self).write_dataset_file(key, bytes).await
+            }
+            async fn read_dataset_file(&self, key: &str) -> Result<Option<Vec<u8>>> {
+                (**self).read_dataset_file(key).await
+            }
+            async fn write_dataset_file_from(
+                &self,
+                key: &str,
+                path: &std::path::Path,
+            ) -> Result<u64> {
+                (**self).write_dataset_file_from(key, path).await
             }
         }
     };

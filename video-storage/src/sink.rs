@@ -858,6 +858,23 @@ impl DatasetSink for ObjectStoreSink {
         layout::check_key(key)?;
         self.put(key, bytes.to_vec()).await
     }
+
+    async fn read_dataset_file(&self, key: &str) -> Result<Option<Vec<u8>>> {
+        layout::check_key(key)?;
+        match self.read(key).await {
+            Ok(b) => Ok(Some(b)),
+            Err(Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Streams the file as a multipart upload in parts of 8 MiB (memory flat in its size),
+    /// committed only when the whole file was read unchanged (its size, modification time and
+    /// identity are checked), aborted otherwise.
+    async fn write_dataset_file_from(&self, key: &str, path: &std::path::Path) -> Result<u64> {
+        layout::check_key(key)?;
+        Ok(crate::upload::put_file(self, path, key).await?.0)
+    }
 }
 
 /// The writer's lock of one video, from [`ObjectStoreSink::lock_video`]; released when dropped

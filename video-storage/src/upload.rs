@@ -349,18 +349,6 @@ pub async fn upload_video<D: Demuxer>(
     opts: UploadOptions<'_>,
 ) -> Result<UploadedVideo> {
     let uri = local.display().to_string();
-    let io = |operation, source| Error::Io {
-        path: local.to_owned(),
-        operation,
-        source,
-    };
-    let changed = |what: String| Error::Io {
-        path: local.to_owned(),
-        operation: "upload",
-        source: std::io::Error::other(format!(
-            "{what}; the upload was aborted and nothing was stored"
-        )),
-    };
     let expected = match opts.expect_sha256.as_deref().map(ContentHash::parse) {
         Some(Err(Error::InvalidOption { reason, .. })) => {
             return Err(Error::InvalidOption {
@@ -398,7 +386,42 @@ pub async fn upload_video<D: Demuxer>(
     };
     ObjectStoreSink::relative(&video, "")?;
     let key = video_core::layout::uploaded_video_key(folder, name);
-    let path = sink.path(&key);
+    let content_hash = stream_file(sink, local, &key, seen, expected, opts.progress)
+        .await?
+        .to_string();
+    Ok(UploadedVideo {
+        key,
+        content_hash,
+        size,
+        metadata,
+    })
+}
+
+/// Streams the local file `local`, whose size and identity were `seen` before, to `key` as a
+/// multipart upload that is committed only when the bytes read are the whole, unchanged file
+/// (and have the hash `expected`, when given); aborted otherwise. Returns the content hash.
+async fn stream_file(
+    sink: &ObjectStoreSink,
+    local: &Path,
+    key: &str,
+    seen: Fingerprint,
+    expected: Option<ContentHash>,
+    progress: Option<&mut (dyn FnMut(u64) + Send)>,
+) -> Result<ContentHash> {
+    let size = seen.size;
+    let io = |operation, source| Error::Io {
+        path: local.to_owned(),
+        operation,
+        source,
+    };
+    let changed = |what: String| Error::Io {
+        path: local.to_owned(),
+        operation: "upload",
+        source: std::io::Error::other(format!(
+            "{what}; the upload was aborted and nothing was stored"
+        )),
+    };
+    let path = sink.path(key);
     let (file, opened) = {
         let local = local.to_owned();
         blocking(move || {
@@ -422,9 +445,9 @@ pub async fn upload_video<D: Demuxer>(
         .store()
         .put_multipart(&path)
         .await
-        .map_err(|e| store_error(&key, "start multipart upload", e))?;
+        .map_err(|e| store_error(key, "start multipart upload", e))?;
     let mut pending = Pending {
-        key: key.clone(),
+        key: key.to_owned(),
         upload: Some(upload),
         parts: JoinSet::new(),
         sent_parts: 0,
@@ -434,7 +457,7 @@ pub async fn upload_video<D: Demuxer>(
         hasher: ContentHasher::new(),
     };
     let mut sent = 0u64;
-    let mut progress = opts.progress;
+    let mut progress = progress;
     let streamed: Result<ContentHash> = async {
         loop {
             let (back, read) = reading.next_chunk().await;
@@ -487,17 +510,28 @@ pub async fn upload_video<D: Demuxer>(
         ))),
         _ => Ok(hash),
     });
-    let content_hash = match checked {
+    match checked {
         Ok(hash) => {
             pending.complete().await?;
-            hash.to_string()
+            Ok(hash)
         }
-        Err(e) => return Err(pending.abort_after(e).await),
+        Err(e) => Err(pending.abort_after(e).await),
+    }
+}
+
+/// Stores the local file `local` under the dataset key `key` as [`stream_file`] does (in parts,
+/// memory flat in its size, committed only whole and unchanged); returns its size and hash.
+pub(crate) async fn put_file(
+    sink: &ObjectStoreSink,
+    local: &Path,
+    key: &str,
+) -> Result<(u64, ContentHash)> {
+    let seen = {
+        let (local, uri) = (local.to_owned(), local.display().to_string());
+        blocking(move || video_core::regular_file(&local, &uri)).await?
     };
-    Ok(UploadedVideo {
-        key,
-        content_hash,
-        size,
-        metadata,
-    })
+    let seen = Fingerprint::of(&seen);
+    let size = seen.size;
+    let hash = stream_file(sink, local, key, seen, None, None).await?;
+    Ok((size, hash))
 }

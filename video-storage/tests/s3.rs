@@ -25,6 +25,7 @@ async fn s3_sink_passes_conformance() {
     };
     conformance::dataset_sink_contract(&sink).await;
     conformance::dataset_sink_stores_annotations(&sink).await;
+    conformance::dataset_sink_stores_dataset_files(&sink).await;
 }
 
 #[tokio::test]

@@ -32,6 +32,7 @@ async fn memory_sink_passes_conformance() {
     let sink = ObjectStoreSink::from_url("memory:///datasets").unwrap();
     conformance::dataset_sink_contract(&sink).await;
     conformance::dataset_sink_stores_annotations(&sink).await;
+    conformance::dataset_sink_stores_dataset_files(&sink).await;
 }
 
 #[tokio::test]
@@ -40,6 +41,7 @@ async fn local_sink_passes_conformance_and_lays_out_files() {
     let sink = ObjectStoreSink::from_url(dir.to_str().unwrap()).unwrap();
     conformance::dataset_sink_contract(&sink).await;
     conformance::dataset_sink_stores_annotations(&sink).await;
+    conformance::dataset_sink_stores_dataset_files(&sink).await;
     let video = VideoRef {
         folder: "train/cam1".into(),
         name: "clip".into(),
