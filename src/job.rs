@@ -323,7 +323,7 @@ const HASH_CHUNK: usize = 1024 * 1024;
 /// Size and, when asked, sha256 of the file at `path`. The file is read and hashed a chunk at a
 /// time by short tasks of [`video_core::blocking`], never on an async task's thread; a job
 /// dropped meanwhile stops between two chunks.
-async fn describe_source(path: &Path, hash: bool) -> Result<VideoSource> {
+pub(crate) async fn describe_source(path: &Path, hash: bool) -> Result<VideoSource> {
     let owned = path.to_owned();
     let io = move |operation, source| Error::Io {
         path: owned.clone(),
@@ -432,7 +432,7 @@ impl From<Arc<StoreVideo>> for VideoInput {
 }
 
 /// A [`VideoInput`] with its URL opened.
-enum Opened {
+pub(crate) enum Opened {
     File(PathBuf),
     Store(Arc<StoreVideo>),
 }
@@ -512,7 +512,7 @@ async fn is_gif(opened: &Opened) -> bool {
 }
 
 /// The base name frames are named after: the last path segment without its extension.
-fn stem_of(location: &str) -> String {
+pub(crate) fn stem_of(location: &str) -> String {
     let last = location
         .trim_end_matches('/')
         .rsplit('/')

@@ -12,6 +12,7 @@
 mod annotations;
 mod job;
 mod jobs;
+mod prepare;
 mod tree;
 
 pub use annotations::{AnnotationInput, COCO_FILE_NAME, META_KEY};
@@ -23,6 +24,9 @@ pub use jobs::{
     CancelOutcome, DEFAULT_STALE_AFTER, ErrorRecord, HEARTBEAT_INTERVAL, JobHandle, JobRecord,
     JobReport, JobSpec, JobState, JobStatus, JobVideo, TreeAnnotation, VideoEntry, VideoFailure,
     VideoState, VideoSummary, list_jobs, read_job, request_cancel, submit,
+};
+pub use prepare::{
+    PrepareOptions, PrepareProgress, PrepareReport, prepare_video, prepare_video_into,
 };
 pub use tree::{
     TreeEntry, TreeFile, TreeOptions, TreeSource, VIDEO_EXTENSIONS, VideoTree, discover_tree,

@@ -6,6 +6,10 @@
 //! video-dataset upload VIDEO DATASET [--folder F] [--json] [--quiet]
 //! video-dataset sample SOURCE DATASET [plan and image options] [--include GLOB]...
 //!     [--exclude GLOB]... [--datasets NAME,...] [--jobs N] [--json] [--quiet]
+//! video-dataset prepare web VIDEO DATASET [--fps F] [prepare options] [--json] [--quiet]
+//! video-dataset prepare split VIDEO DATASET (--max-seconds S | --max-frames N) [--exact]
+//!     [--fps F] [prepare options] [--json] [--quiet]
+//! video-dataset prepare fps VIDEO DATASET --fps F [prepare options] [--json] [--quiet]
 //! video-dataset jobs list DATASET [--stale-after S] [--json]
 //! video-dataset jobs status DATASET JOB_ID [--stale-after S] [--json]
 //! video-dataset jobs wait DATASET JOB_ID [--timeout S] [--stale-after S] [--json]
@@ -104,6 +108,108 @@ enum Command {
     /// completes what it left.
     #[command(after_help = EXIT_STATUSES)]
     Jobs(JobsCmd),
+    /// Prepare a video for annotation: a web-ready copy, segments, another frame rate.
+    ///
+    /// Outputs go to DATASET/{folder}/{video}.prepared/ with a manifest mapping every output
+    /// frame to its source frame (index and time); a re-run skips the outputs already stored.
+    #[command(after_help = EXIT_STATUSES)]
+    Prepare(PrepareCmd),
+}
+
+#[derive(Debug, Args)]
+struct PrepareCmd {
+    #[command(subcommand)]
+    action: PrepareAction,
+}
+
+#[derive(Debug, Subcommand)]
+enum PrepareAction {
+    /// A web-ready copy: H.264 High 4:2:0 8-bit in an MP4 with its index first, within
+    /// 2048x2048, a key frame at least every 2 s, one output frame per source frame, audio
+    /// copied or re-encoded to AAC.
+    #[command(after_help = EXIT_STATUSES)]
+    Web(PrepareWebCmd),
+    /// Segments of at most --max-seconds or --max-frames: stream copies cut at key frames
+    /// (boundaries move back to the last clean key frame; a segment without one is longer than
+    /// asked), or with --exact re-encoded so that boundaries fall exactly where asked.
+    #[command(after_help = EXIT_STATUSES)]
+    Split(PrepareSplitCmd),
+    /// A web-ready copy at another frame rate: output frame i is the source frame shown at
+    /// i/F seconds.
+    #[command(after_help = EXIT_STATUSES)]
+    Fps(PrepareFpsCmd),
+}
+
+#[derive(Debug, Args)]
+struct PrepareCommon {
+    /// The video: a local file or a store URL.
+    video: String,
+    /// The dataset: a directory, or a store URL (`file:///abs/dir`, `s3://bucket/prefix`).
+    dataset: String,
+    /// The folder of the dataset the outputs go into.
+    #[arg(long, value_name = "F", default_value = "")]
+    folder: String,
+    /// Fit re-encoded outputs within NxN (aspect kept, never upscaled); 0 keeps the size.
+    #[arg(long, value_name = "N", default_value_t = 2048)]
+    max_side: u32,
+    /// Keep the stored pixels and write the rotation as metadata, instead of rotating.
+    #[arg(long)]
+    keep_rotation: bool,
+    /// Leave the audio out.
+    #[arg(long)]
+    no_audio: bool,
+    /// Refuse sources larger than this many bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = video_dataset::core::prepare::DEFAULT_MAX_BYTES)]
+    limit_bytes: u64,
+    /// Refuse sources with more frames than this.
+    #[arg(long, value_name = "N", default_value_t = video_dataset::core::prepare::DEFAULT_MAX_FRAMES)]
+    limit_frames: u64,
+    /// Refuse sources longer than this many seconds.
+    #[arg(long, value_name = "S")]
+    limit_seconds: Option<f64>,
+    /// Print the outputs' keys and frame maps as one JSON object.
+    #[arg(long)]
+    json: bool,
+    /// No progress on stderr.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+#[derive(Debug, Args)]
+struct PrepareWebCmd {
+    #[command(flatten)]
+    common: PrepareCommon,
+    /// Convert to this frame rate (0: keep every source frame).
+    #[arg(long, value_name = "F")]
+    fps: Option<f64>,
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("length").required(true).args(["max_seconds", "max_frames"])))]
+struct PrepareSplitCmd {
+    #[command(flatten)]
+    common: PrepareCommon,
+    /// Segments hold the frames shown within this many seconds of their first.
+    #[arg(long, value_name = "S")]
+    max_seconds: Option<f64>,
+    /// Segments hold at most this many frames.
+    #[arg(long, value_name = "N")]
+    max_frames: Option<u64>,
+    /// Re-encode so that boundaries fall exactly where asked.
+    #[arg(long)]
+    exact: bool,
+    /// Convert to this frame rate (with --exact only).
+    #[arg(long, value_name = "F", requires = "exact")]
+    fps: Option<f64>,
+}
+
+#[derive(Debug, Args)]
+struct PrepareFpsCmd {
+    #[command(flatten)]
+    common: PrepareCommon,
+    /// The frame rate.
+    #[arg(long, value_name = "F")]
+    fps: f64,
 }
 
 #[derive(Debug, Args)]
@@ -504,6 +610,64 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
         // Handled in `main`.
         Command::Sample(_) => Ok(ExitCode::from(1)),
         Command::Jobs(cmd) => jobs(cmd.action).await,
+        Command::Prepare(cmd) => prepare(cmd.action).await.map(|()| ExitCode::SUCCESS),
+    }
+}
+
+async fn prepare(action: PrepareAction) -> anyhow::Result<()> {
+    use video_dataset::core::prepare::{Preparation, PrepareLimits, SplitBy, SplitMode};
+    let (common, preparation) = match action {
+        PrepareAction::Web(c) => (c.common, Preparation::web().fps(c.fps)),
+        PrepareAction::Fps(c) => (c.common, Preparation::web().fps(Some(c.fps))),
+        PrepareAction::Split(c) => {
+            let by = match (c.max_seconds, c.max_frames) {
+                (Some(s), _) => SplitBy::Seconds(s),
+                (None, Some(n)) => SplitBy::Frames(n),
+                (None, None) => unreachable!("clap requires one of them"),
+            };
+            let mode = if c.exact {
+                SplitMode::Exact
+            } else {
+                SplitMode::KeyFrames
+            };
+            (c.common, Preparation::split(by, mode).fps(c.fps))
+        }
+    };
+    let preparation = preparation
+        .max_side((common.max_side != 0).then_some(common.max_side))
+        .rotation_applied(!common.keep_rotation);
+    let limits = PrepareLimits::default()
+        .max_bytes(Some(common.limit_bytes))
+        .max_frames(Some(common.limit_frames))
+        .max_seconds(common.limit_seconds);
+    let progress = Progress::outputs(common.quiet);
+    let options = video_dataset::PrepareOptions::new(preparation)
+        .limits(limits)
+        .folder_path(common.folder.clone())
+        .transcode(video_dataset::gst::TranscodeOptions::default().audio(!common.no_audio))
+        .progress(progress.clone().map(|p| p as _));
+    let started = Instant::now();
+    let report =
+        video_dataset::prepare_video(common.video.as_str(), &common.dataset, options).await;
+    if let Some(p) = &progress {
+        p.finish();
+    }
+    let report = report?;
+    if common.json {
+        emit(&serde_json::to_string_pretty(&prepared_json(&report))?)
+    } else {
+        let m = &report.manifest;
+        emit(&format!(
+            "{} -> {}: {} ({} outputs, {} frames; {} made, {} already there), {:.1} s",
+            common.video,
+            common.dataset,
+            report.manifest_key,
+            m.outputs.len(),
+            m.frames,
+            report.outputs_written,
+            report.outputs_skipped,
+            started.elapsed().as_secs_f64()
+        ))
     }
 }
 
@@ -613,6 +777,43 @@ async fn upload(cmd: UploadCmd) -> anyhow::Result<()> {
             up.metadata.frame_count
         ))
     }
+}
+
+/// The outputs of a preparation and their frame maps (output index → source index, and the
+/// output times in seconds), as `prepare --json` prints them.
+fn prepared_json(report: &video_dataset::PrepareReport) -> serde_json::Value {
+    let m = &report.manifest;
+    let outputs: Vec<serde_json::Value> = m
+        .outputs
+        .iter()
+        .map(|o| {
+            serde_json::json!({
+                "key": o.key,
+                "frames": o.frames,
+                "global_frame_offset": o.global_frame_offset,
+                "pts_offset": o.pts_offset,
+                "width": o.width,
+                "height": o.height,
+                "bytes": o.bytes,
+                "encoder": o.encoder,
+                "audio": o.audio,
+                "rotation_metadata": o.rotation_metadata,
+                "longer_than_asked": o.longer_than_asked,
+                "source_index": o.map.frames.iter().map(|f| f.source_index).collect::<Vec<_>>(),
+                "pts": o.map.frames.iter().map(|f| f.pts.as_secs_f64()).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    serde_json::json!({
+        "manifest": report.manifest_key,
+        "tag": m.preparation.tag(),
+        "source": m.source.location,
+        "source_frames": m.metadata.frame_count,
+        "frames": m.frames,
+        "outputs_written": report.outputs_written,
+        "outputs_skipped": report.outputs_skipped,
+        "outputs": outputs,
+    })
 }
 
 /// Write `text` and a newline to stdout. A reader that went away (a closed pipe, as with

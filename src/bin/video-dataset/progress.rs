@@ -20,6 +20,8 @@ enum Unit {
     Bytes,
     /// Videos of a job done (of `total`), and frames stored.
     Videos,
+    /// Prepared outputs stored (of `total`, once the preparation has planned them).
+    Outputs,
 }
 
 /// The progress of one command: frames stored, or bytes sent.
@@ -63,6 +65,11 @@ impl Progress {
         Self::new(quiet, Unit::Videos, Some(total))
     }
 
+    /// The outputs of a preparation; none if `quiet`.
+    pub(crate) fn outputs(quiet: bool) -> Option<Arc<Progress>> {
+        Self::new(quiet, Unit::Outputs, None)
+    }
+
     fn new(quiet: bool, unit: Unit, total: Option<u64>) -> Option<Arc<Progress>> {
         if quiet {
             return None;
@@ -84,6 +91,10 @@ impl Progress {
                 (Unit::Bytes, None) => (
                     ProgressBar::new_spinner(),
                     "{spinner} {bytes} sent [{elapsed}, {bytes_per_sec}]",
+                ),
+                (Unit::Outputs, _) => (
+                    ProgressBar::new(0),
+                    "{bar:40} {pos}/{len} outputs stored [{elapsed}]",
                 ),
             };
             if let Ok(style) = ProgressStyle::with_template(template) {
@@ -155,6 +166,10 @@ impl Progress {
                 "{videos} of {} videos done, {done} frames stored",
                 total.unwrap_or(0)
             ),
+            (Unit::Outputs, _) => format!(
+                "{done} of {} outputs stored",
+                self.videos_done.load(Ordering::Relaxed)
+            ),
         };
         // Progress is not worth failing for (stderr closed).
         let _ = writeln!(std::io::stderr(), "{line}");
@@ -168,6 +183,26 @@ impl ExtractProgress for Progress {
             Some(bar) if matches!(self.unit, Unit::Videos) => {
                 bar.set_message(format!("{done} frames stored"));
             }
+            Some(bar) => bar.inc(1),
+            None => self.plain_line(false),
+        }
+    }
+}
+
+impl video_dataset::PrepareProgress for Progress {
+    fn planned(&self, outputs: usize, skipped: usize) {
+        // (`videos_done` holds the number of outputs for this unit.)
+        self.videos_done.store(outputs as u64, Ordering::Relaxed);
+        self.done.store(skipped as u64, Ordering::Relaxed);
+        if let Some(bar) = &self.bar {
+            bar.set_length(outputs as u64);
+            bar.set_position(skipped as u64);
+        }
+    }
+
+    fn output_stored(&self, _output: &video_dataset::core::prepare::PreparedOutput) {
+        self.done.fetch_add(1, Ordering::Relaxed);
+        match &self.bar {
             Some(bar) => bar.inc(1),
             None => self.plain_line(false),
         }

@@ -152,7 +152,6 @@ impl Preparation {
 
 /// One prepared output (the web copy, or one segment).
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
-#[non_exhaustive]
 pub struct PreparedOutput {
     /// Its key, relative to the dataset.
     pub key: String,

@@ -1,0 +1,514 @@
+//! Video preparation end to end: `prepare_video` into a dataset, judged against ffmpeg's
+//! numbering of the source. Every frame of a barcode fixture shows its own frame number; for
+//! every output frame, the number ffmpeg decodes from the stored output must be the number
+//! ffmpeg decodes from the source at the index the manifest maps it to.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::{Path, PathBuf};
+
+use video_dataset::core::prepare::{
+    Preparation, PrepareLimits, PreparedManifest, SplitBy, SplitMode,
+};
+use video_dataset::{Error, PrepareOptions, PrepareReport, prepare_video};
+
+#[path = "../video-gst/tests/support/mod.rs"]
+mod support;
+
+use support::barcode::{self, FixtureSpec};
+use support::ffmpeg::{ffmpeg_frame_numbers, ffprobe_frames, first_video_stream};
+
+fn tmp(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!(
+        "vd-prepare-{name}-{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .subsec_nanos()
+    ));
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn block_on<T>(f: impl std::future::Future<Output = T>) -> T {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(f)
+}
+
+fn prepare(source: &Path, dataset: &Path, preparation: Preparation) -> PrepareReport {
+    block_on(prepare_video(
+        source,
+        dataset.to_str().unwrap(),
+        PrepareOptions::new(preparation),
+    ))
+    .unwrap_or_else(|e| panic!("{}: {}", source.display(), video_testkit::error_chain(&e)))
+}
+
+/// The stored manifest, read back from the dataset as JSON.
+fn stored_manifest(dataset: &Path, report: &PrepareReport) -> PreparedManifest {
+    let bytes = std::fs::read(dataset.join(&report.manifest_key)).unwrap();
+    serde_json::from_slice(&bytes).unwrap()
+}
+
+/// For every output of `m` (files under `dataset`): ffmpeg decodes as many frames as the map
+/// has, each showing the number ffmpeg decodes from the source at the mapped index. Returns
+/// the source indices of all outputs in order.
+fn check_outputs_against_source(source: &Path, dataset: &Path, m: &PreparedManifest) -> Vec<u64> {
+    let source_numbers = ffmpeg_frame_numbers(source);
+    assert_eq!(source_numbers.len() as u64, m.metadata.frame_count);
+    let mut all = Vec::new();
+    for o in &m.outputs {
+        let file = dataset.join(&o.key);
+        let got = ffmpeg_frame_numbers(&file);
+        assert_eq!(
+            got.len(),
+            o.map.len(),
+            "{}: ffmpeg decodes {} frames, the map has {}",
+            o.key,
+            got.len(),
+            o.map.len()
+        );
+        assert_eq!(o.frames as usize, o.map.len());
+        for (j, (n, f)) in got.iter().zip(&o.map.frames).enumerate() {
+            assert_eq!(
+                *n, source_numbers[f.source_index as usize],
+                "{}: output frame {j} maps to source frame {} but shows another",
+                o.key, f.source_index
+            );
+        }
+        // The output's timestamps are the map's (ffprobe, from the output's first frame).
+        let pts = pts_seconds(&file);
+        assert_eq!(pts.len(), o.map.len(), "{}", o.key);
+        for (j, (p, f)) in pts.iter().zip(&o.map.frames).enumerate() {
+            let want = f.pts.as_secs_f64();
+            assert!(
+                (p - pts[0] - want).abs() < 0.002,
+                "{}: frame {j} at {} s, the map says {want} s",
+                o.key,
+                p - pts[0]
+            );
+        }
+        assert_eq!(
+            support::mp4::top_level_boxes(&file)
+                .iter()
+                .position(|b| b == "moov")
+                < support::mp4::top_level_boxes(&file)
+                    .iter()
+                    .position(|b| b == "mdat"),
+            true,
+            "{}: moov must come before mdat",
+            o.key
+        );
+        all.extend(o.map.frames.iter().map(|f| f.source_index));
+    }
+    all
+}
+
+fn web_copy_keeps_every_frame(spec: FixtureSpec) {
+    let source = barcode::generate(&spec);
+    let dataset = tmp(&spec.name);
+    let report = prepare(&source, &dataset, Preparation::web());
+    assert_eq!(report.outputs_written, 1);
+    let m = stored_manifest(&dataset, &report);
+    assert_eq!(m, report.manifest);
+    let all = check_outputs_against_source(&source, &dataset, &m);
+    let n = m.metadata.frame_count;
+    assert_eq!(
+        all,
+        (0..n).collect::<Vec<_>>(),
+        "one output frame per source frame"
+    );
+    let o = &m.outputs[0];
+    assert!(
+        o.width % 2 == 0 && o.height % 2 == 0,
+        "{}x{}",
+        o.width,
+        o.height
+    );
+    assert!(o.width <= 2048 && o.height <= 2048);
+    // H.264 High, 4:2:0 8-bit, as ffprobe sees it.
+    let file = dataset.join(&o.key);
+    assert_eq!(
+        ffprobe_video_entries(&file, "codec_name,profile,pix_fmt"),
+        ["h264", "High", "yuv420p"],
+        "{}",
+        o.key
+    );
+    // A second run finds it stored.
+    let again = prepare(&source, &dataset, Preparation::web());
+    assert_eq!((again.outputs_written, again.outputs_skipped), (0, 1));
+    assert_eq!(again.manifest.outputs, m.outputs);
+    let _ = std::fs::remove_dir_all(&dataset);
+}
+
+#[test]
+fn web_copy_of_h264_with_b_frames_keeps_every_frame() {
+    web_copy_keeps_every_frame(barcode::h264_mp4_bframes());
+}
+
+#[test]
+fn web_copy_of_vfr_keeps_every_frame_and_its_timestamps() {
+    web_copy_keeps_every_frame(barcode::vfr_mp4());
+}
+
+#[test]
+fn web_copy_of_an_edit_list_starts_at_the_edit() {
+    web_copy_keeps_every_frame(barcode::edit_list_mp4());
+}
+
+#[test]
+fn web_copy_of_10_bit_hevc_is_8_bit_h264() {
+    web_copy_keeps_every_frame(
+        FixtureSpec::new("hevc-10bit", "libx265", "mp4", 320, 240, 40).args(&[
+            "-pix_fmt",
+            "yuv420p10le",
+            "-x265-params",
+            "log-level=error:bframes=3:keyint=25:min-keyint=25:scenecut=0",
+        ]),
+    );
+}
+
+#[test]
+fn web_copy_of_an_odd_size_is_even() {
+    web_copy_keeps_every_frame(barcode::vp9_webm_odd());
+}
+
+#[test]
+fn web_copy_of_a_rotated_video_displays_upright_either_way() {
+    let spec = barcode::rotated_mp4(90);
+    let source = barcode::generate(&spec);
+    for applied in [true, false] {
+        let dataset = tmp(&format!("rot-{applied}"));
+        let report = prepare(
+            &source,
+            &dataset,
+            Preparation::web().rotation_applied(applied),
+        );
+        let m = stored_manifest(&dataset, &report);
+        // ffmpeg_frame_numbers decodes as displayed: the barcode reads only upright.
+        check_outputs_against_source(&source, &dataset, &m);
+        let o = &m.outputs[0];
+        let file = dataset.join(&o.key);
+        let probe = support::ffmpeg::ffprobe_stream(&file, first_video_stream(&file));
+        if applied {
+            assert_eq!((o.width, o.height), (192, 320), "rotated pixels");
+            assert_eq!(probe.display_rotation_cw(), 0, "{probe:?}");
+            assert_eq!(o.rotation_metadata, None);
+        } else {
+            assert_eq!((o.width, o.height), (320, 192), "stored pixels");
+            assert_eq!(probe.display_rotation_cw(), 90, "{probe:?}");
+            assert_eq!(o.rotation_metadata, Some(90));
+        }
+        let _ = std::fs::remove_dir_all(&dataset);
+    }
+}
+
+fn split_covers_every_frame_once(
+    spec: FixtureSpec,
+    by: SplitBy,
+    mode: SplitMode,
+) -> PreparedManifest {
+    let source = barcode::generate(&spec);
+    let dataset = tmp(&format!("{}-split", spec.name));
+    let report = prepare(&source, &dataset, Preparation::split(by, mode));
+    let m = stored_manifest(&dataset, &report);
+    assert!(m.outputs.len() > 1, "{:?}", m.outputs.len());
+    let all = check_outputs_against_source(&source, &dataset, &m);
+    let n = m.metadata.frame_count;
+    assert_eq!(
+        all,
+        (0..n).collect::<Vec<_>>(),
+        "segments cover every frame once"
+    );
+    let mut offset = 0;
+    for o in &m.outputs {
+        assert_eq!(o.global_frame_offset, offset, "{}", o.key);
+        assert_eq!(o.source_index(0), Some(offset));
+        offset += o.frames;
+    }
+    let _ = std::fs::remove_dir_all(&dataset);
+    m
+}
+
+#[test]
+fn exact_splits_cut_where_asked() {
+    let m = split_covers_every_frame_once(
+        barcode::h264_mp4_bframes(),
+        SplitBy::Frames(17),
+        SplitMode::Exact,
+    );
+    let lens: Vec<u64> = m.outputs.iter().map(|o| o.frames).collect();
+    assert_eq!(lens, [17, 17, 17, 9]);
+    // By time: the VFR fixture, at most 0.7 s from each segment's first frame.
+    let m =
+        split_covers_every_frame_once(barcode::vfr_mp4(), SplitBy::Seconds(0.7), SplitMode::Exact);
+    for o in &m.outputs {
+        let last = o.map.frames.last().unwrap().pts.as_secs_f64();
+        assert!(last < 0.7, "{}: last frame at {last} s", o.key);
+    }
+}
+
+#[test]
+fn key_frame_splits_cut_at_key_frames_and_say_so() {
+    // Key frames at 0, 25, 50; asking for 30 frames cuts at 25 and 50.
+    let m = split_covers_every_frame_once(
+        barcode::h264_mp4_bframes(),
+        SplitBy::Frames(30),
+        SplitMode::KeyFrames,
+    );
+    let firsts: Vec<u64> = m.outputs.iter().map(|o| o.global_frame_offset).collect();
+    assert_eq!(firsts, [0, 25, 50]);
+    assert!(
+        m.outputs
+            .iter()
+            .all(|o| o.encoder == "copy" && !o.longer_than_asked)
+    );
+    // Asking for 10 frames cannot be met: segments are whole GOPs, marked longer than asked.
+    let m = split_covers_every_frame_once(
+        barcode::hevc_mkv(),
+        SplitBy::Frames(10),
+        SplitMode::KeyFrames,
+    );
+    assert!(
+        m.outputs.iter().all(|o| o.longer_than_asked),
+        "{:?}",
+        m.outputs
+    );
+}
+
+#[test]
+fn fps_conversion_shows_the_frame_shown_at_each_time() {
+    let spec = barcode::vfr_mp4();
+    let source = barcode::generate(&spec);
+    let dataset = tmp("fps");
+    let report = prepare(&source, &dataset, Preparation::web().fps(Some(12.0)));
+    let m = stored_manifest(&dataset, &report);
+    check_outputs_against_source(&source, &dataset, &m);
+    // The rule, against ffprobe's timestamps of the source: output frame k is the last source
+    // frame whose pts (from the first) is at or before k / 12.
+    let pts = pts_seconds(&source);
+    let o = &m.outputs[0];
+    for (k, f) in o.map.frames.iter().enumerate() {
+        let t = k as f64 / 12.0;
+        let want = pts.iter().rposition(|p| p - pts[0] <= t + 1e-6).unwrap();
+        assert_eq!(f.source_index as usize, want, "output frame {k} at {t} s");
+    }
+    let _ = std::fs::remove_dir_all(&dataset);
+}
+
+#[test]
+fn a_source_over_a_limit_fails_before_anything_is_written() {
+    let source = barcode::generate(&barcode::h264_mp4_bframes());
+    let dataset = tmp("limits");
+    for limits in [
+        PrepareLimits::default().max_frames(Some(59)),
+        PrepareLimits::default().max_bytes(Some(1000)),
+        PrepareLimits::default().max_seconds(Some(1.5)),
+    ] {
+        let e = block_on(prepare_video(
+            &source,
+            dataset.to_str().unwrap(),
+            PrepareOptions::new(Preparation::web()).limits(limits),
+        ))
+        .unwrap_err();
+        assert!(
+            matches!(e, Error::LimitExceeded { .. } | Error::TooLarge { .. }),
+            "{e}"
+        );
+        assert!(e.to_string().contains(source.to_str().unwrap()), "{e}");
+        let written: Vec<_> = walk(&dataset);
+        assert!(written.is_empty(), "{written:?}");
+    }
+    let _ = std::fs::remove_dir_all(&dataset);
+}
+
+#[test]
+fn a_rerun_makes_only_the_outputs_missing() {
+    let source = barcode::generate(&barcode::h264_mp4_bframes());
+    let dataset = tmp("rerun");
+    let prep = Preparation::split(SplitBy::Frames(20), SplitMode::Exact);
+    let first = prepare(&source, &dataset, prep.clone());
+    assert_eq!(first.outputs_written, 3);
+    // A run killed before its second output was recorded, and before its manifest.
+    let video = video_dataset::VideoRef {
+        folder: String::new(),
+        name: first.manifest.outputs[1]
+            .key
+            .split('/')
+            .next()
+            .unwrap()
+            .trim_end_matches(".prepared")
+            .to_owned(),
+    };
+    let rec = video_dataset::core::layout::prepared_record_key(&video, &prep.tag(), 1);
+    std::fs::remove_file(dataset.join(rec)).unwrap();
+    std::fs::remove_file(dataset.join(&first.manifest_key)).unwrap();
+    let again = prepare(&source, &dataset, prep.clone());
+    assert_eq!((again.outputs_written, again.outputs_skipped), (1, 2));
+    let m = stored_manifest(&dataset, &again);
+    assert_eq!(m.outputs, first.manifest.outputs);
+    check_outputs_against_source(&source, &dataset, &m);
+    // Other settings under the same tag make everything again.
+    let smaller = prepare(&source, &dataset, prep.max_side(Some(160)));
+    assert_eq!(smaller.outputs_written, 3);
+    assert!(smaller.manifest.outputs.iter().all(|o| o.width == 160));
+    let _ = std::fs::remove_dir_all(&dataset);
+}
+
+/// Presentation times in seconds of every frame ffprobe decodes from the first video stream.
+fn pts_seconds(path: &Path) -> Vec<f64> {
+    let (probe, frames) = ffprobe_frames(path, first_video_stream(path));
+    let (num, den) = probe.time_base;
+    frames
+        .iter()
+        .map(|f| {
+            let t = f
+                .pts
+                .or(f.best_effort_timestamp)
+                .expect("a frame without pts");
+            t as f64 * num as f64 / den as f64
+        })
+        .collect()
+}
+
+/// ffprobe's values of `entries` (comma-separated stream entries) for the first video stream.
+fn ffprobe_video_entries(path: &Path, entries: &str) -> Vec<String> {
+    let out = video_testkit::run_ok(std::process::Command::new("ffprobe").args([
+        "-v",
+        "error",
+        "-select_streams",
+        "v:0",
+        "-show_entries",
+        &format!("stream={entries}"),
+        "-of",
+        "default=noprint_wrappers=1:nokey=1",
+        path.to_str().unwrap(),
+    ]));
+    String::from_utf8(out)
+        .unwrap()
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    if let Ok(rd) = std::fs::read_dir(dir) {
+        for e in rd.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                out.extend(walk(&p));
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out
+}
+
+/// Into S3: the outputs are streamed up, the manifest and records written there, and a re-run
+/// finds them.
+#[cfg(feature = "aws")]
+#[test]
+fn web_copy_into_s3() {
+    let Some(url) = video_testkit::s3_test_url("prepare_web_copy_into_s3") else {
+        return;
+    };
+    let source = barcode::generate(&barcode::h264_mp4_bframes());
+    let run = || {
+        block_on(prepare_video(
+            &source,
+            &url,
+            PrepareOptions::new(Preparation::web()).folder_path("prepared"),
+        ))
+        .unwrap()
+    };
+    let report = run();
+    let sink = video_dataset::ObjectStoreSink::from_url(&url).unwrap();
+    let o = &report.manifest.outputs[0];
+    let bytes = block_on(sink.read(&o.key)).unwrap();
+    assert_eq!(bytes.len() as u64, o.bytes);
+    let local = tmp("s3-web");
+    std::fs::create_dir_all(local.join("prepared")).unwrap();
+    std::fs::write(local.join(&o.key), &bytes).unwrap();
+    let stored: PreparedManifest =
+        serde_json::from_slice(&block_on(sink.read(&report.manifest_key)).unwrap()).unwrap();
+    check_outputs_against_source(&source, &local, &stored);
+    let again = run();
+    assert_eq!((again.outputs_written, again.outputs_skipped), (0, 1));
+    let _ = std::fs::remove_dir_all(&local);
+}
+
+/// `video-dataset prepare … --json` prints the outputs' keys and their maps as one object.
+#[cfg(feature = "cli")]
+#[test]
+fn cli_prepare_prints_outputs_and_their_maps() {
+    let source = barcode::generate(&barcode::h264_mp4_bframes());
+    let dataset = tmp("cli");
+    let cli = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_video-dataset"))
+            .arg("prepare")
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let (src, ds) = (source.to_str().unwrap(), dataset.to_str().unwrap());
+    let out = cli(&["split", src, ds, "--max-frames", "25", "--json", "-q"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let outputs = v["outputs"].as_array().unwrap();
+    assert_eq!(outputs.len(), 3, "{v}");
+    let mut all = Vec::new();
+    for o in outputs {
+        assert!(dataset.join(o["key"].as_str().unwrap()).is_file(), "{o}");
+        all.extend(
+            o["source_index"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|i| i.as_u64().unwrap()),
+        );
+    }
+    assert_eq!(all, (0..60).collect::<Vec<u64>>());
+    assert!(dataset.join(v["manifest"].as_str().unwrap()).is_file());
+
+    let out = cli(&["fps", src, ds, "--fps", "10", "--json", "-q"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    // 60 frames at 30 fps are 2 s: 20 frames at 10 fps, every third source frame.
+    let idx: Vec<u64> = v["outputs"][0]["source_index"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i.as_u64().unwrap())
+        .collect();
+    assert_eq!(idx, (0..20).map(|k| 3 * k).collect::<Vec<u64>>());
+
+    // A split needs a length; --fps needs --exact: usage errors, status 2.
+    assert_eq!(cli(&["split", src, ds]).status.code(), Some(2));
+    assert_eq!(
+        cli(&["split", src, ds, "--max-frames", "9", "--fps", "5"])
+            .status
+            .code(),
+        Some(2)
+    );
+    // A source over a limit: status 1, one line naming the file.
+    let out = cli(&["web", src, ds, "--limit-frames", "10"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains(src));
+    let _ = std::fs::remove_dir_all(&dataset);
+}
