@@ -57,6 +57,7 @@ mod header;
 mod input;
 pub mod limits;
 mod mp4box;
+mod mp4edit;
 mod mp4index;
 mod nal;
 mod pipeline;

@@ -8,6 +8,8 @@
 //! output's decode times are the segment's presentation times in order, its presentation times
 //! are the source's moved so that the segment's first frame is shown at 0 (`mp4mux` writes the
 //! B-frame delay as an edit list), so containers without decode times (Matroska) copy as well.
+//! Packets an edit list hides before the first frame shown are copied into the first segment
+//! and hidden there by its edit list ([`crate::mp4edit`]).
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
@@ -50,6 +52,9 @@ pub struct CopyReport {
 /// The first failure of the read pipeline's pad-added handler.
 type Failure = Arc<Mutex<Option<Error>>>;
 
+/// Most hidden packets kept while waiting for the next shown one (a GOP's worth is needed).
+const MAX_HIDDEN: usize = 4096;
+
 /// How many bytes may wait in a write pipeline's `appsrc` before reading pauses.
 const MAX_QUEUED_BYTES: u64 = 16 << 20;
 
@@ -65,15 +70,20 @@ impl GstDemuxer {
     /// hold exactly its frames and start at a key frame. The input is read once, up to the end
     /// of the last segment.
     ///
+    /// When an MP4/MOV edit list hides the start of the first GOP (the first frame shown is not
+    /// a key frame), the segment starting at frame 0 also gets the hidden packets from the key
+    /// frame on, and its own edit list hides them again: it shows exactly its frames. For
+    /// H.264 the parser may add the parameter sets (SPS/PPS) in-band to the source's very
+    /// first packet; the pictures are the same.
+    ///
     /// # Errors
     /// - [`Error::InvalidPlan`] naming the index for a bound that is not a clean cut, for
     ///   segments out of order, overlapping, empty or past the end, and when `outputs` does not
     ///   have one path per segment;
     /// - [`Error::Unsupported`] naming the file when the codec cannot be stored in MP4 by
     ///   `mp4mux`, when the table was built by decoding (packets without timestamps), when a
-    ///   segment holds frames GStreamer's demuxer never delivers, and when an edit list hides
-    ///   packets a segment needs (its first frames are decoded from a hidden key frame: an
-    ///   exact copy needs re-encoding);
+    ///   segment holds frames GStreamer's demuxer never delivers (the end of some edit lists),
+    ///   and when an edit list hides packets between a segment's frames;
     /// - [`Error::Transcode`] naming the output when writing it fails;
     /// - [`Error::Timeout`] when reading or writing makes no progress for the stall timeout, or
     ///   the whole copy takes longer than the decode deadline.
@@ -200,7 +210,8 @@ impl CopyJob {
         let mut reports: Vec<Option<CopyReport>> = vec![None; self.segments.len()];
         let mut current: Option<Writer> = None;
         let mut next_segment = 0usize;
-        let mut hidden_pending = 0u64;
+        // Packets decoded but not shown since the last shown one (an edit list hides them).
+        let mut hidden: Vec<gst::Buffer> = Vec::new();
         let mut since = Instant::now();
         let result: Result<()> = loop {
             if let Some(e) = failure.lock().ok().and_then(|mut f| f.take()) {
@@ -243,7 +254,10 @@ impl CopyJob {
             };
             let Some(index) = index else {
                 // Decoded, never shown (outside an edit list), or before the first key frame.
-                hidden_pending += 1;
+                if hidden.len() >= MAX_HIDDEN {
+                    hidden.remove(0);
+                }
+                hidden.push(buffer);
                 continue;
             };
             let segment = self.segment_of(index);
@@ -254,7 +268,7 @@ impl CopyJob {
                 break Err(w.incomplete(&self.uri, index));
             }
             let Some(s) = segment else {
-                hidden_pending = 0;
+                hidden.clear();
                 continue;
             };
             if current.is_none() {
@@ -265,38 +279,51 @@ impl CopyJob {
                         None,
                     ));
                 }
-                if flags.contains(gst::BufferFlags::DELTA_UNIT) {
-                    let seg = self.segments[s];
-                    break Err(Error::Unsupported {
-                        uri: self.uri.clone(),
-                        reason: format!(
-                            "segment [{}, {}) does not start at a key frame in decode order: its first \
-                             packet (frame {index}) is decoded from {hidden_pending} packets an edit \
-                             list hides; a stream copy would need an edit list of its own (re-encode instead)",
-                            seg.first, seg.end
-                        ),
-                    });
-                }
+                // A segment starting at a frame that is not a key frame in decode order (the
+                // first frame an edit list shows) is decoded from the hidden packets since the
+                // last hidden key frame: they are copied too, and hidden again by the output's
+                // edit list. Hidden packets before a key frame are not needed.
+                let lead = if flags.contains(gst::BufferFlags::DELTA_UNIT) {
+                    let Some(key) = hidden
+                        .iter()
+                        .rposition(|b| !b.flags().contains(gst::BufferFlags::DELTA_UNIT))
+                    else {
+                        let seg = self.segments[s];
+                        break Err(Error::Unsupported {
+                            uri: self.uri.clone(),
+                            reason: format!(
+                                "segment [{}, {}) does not start at a key frame in decode order, and no \
+                                 key frame the edit list hides comes before its first packet (frame {index})",
+                                seg.first, seg.end
+                            ),
+                        });
+                    };
+                    hidden.split_off(key)
+                } else {
+                    Vec::new()
+                };
+                hidden.clear();
                 next_segment = s + 1;
-                match Writer::start(self, s, sample.caps_owned()) {
+                match Writer::start(self, s, sample.caps_owned(), lead) {
                     Ok(w) => {
                         written.push(w.part.clone());
                         current = Some(w);
                     }
                     Err(e) => break Err(e),
                 }
-            } else if hidden_pending > 0 {
+            } else if !hidden.is_empty() {
                 let seg = self.segments[s];
                 break Err(Error::Unsupported {
                     uri: self.uri.clone(),
                     reason: format!(
-                        "segment [{}, {}) holds {hidden_pending} packets an edit list hides (before frame {index}); \
-                         a stream copy would need an edit list of its own (re-encode instead)",
-                        seg.first, seg.end
+                        "segment [{}, {}) holds {} packets an edit list hides between its frames (before frame {index}); \
+                         a stream copy cannot hide them (re-encode instead)",
+                        seg.first,
+                        seg.end,
+                        hidden.len()
                     ),
                 });
             }
-            hidden_pending = 0;
             let w = current.as_mut().expect("opened above");
             if let Err(e) = w.push(self, buffer, index, sample.caps()) {
                 break Err(e);
@@ -369,6 +396,9 @@ impl CopyJob {
             .drop(false)
             .enable_last_sample(false)
             .build();
+        // Packets outside the segment (before an edit list's start: references of the first
+        // frames shown) must reach us; basesink would drop them.
+        appsink.set_drop_out_of_segment(false);
         let failure: Failure = Arc::default();
         let seen = Arc::new(Mutex::new(0usize));
         let (sink2, f2) = (appsink.clone(), failure.clone());
@@ -505,11 +535,24 @@ struct Writer {
     /// The B-frame delay: how far the first decode time lies before the first frame's pts.
     delay: Duration,
     caps: Option<gst::Caps>,
+    /// Shown packets pushed.
     pushed: usize,
+    /// Hidden packets copied before the first shown one: the output's edit list must hide
+    /// them.
+    lead: usize,
+    /// The decode-time slot of one hidden packet.
+    step: Duration,
+    /// Anything pushed yet (the first push carries caps and segment).
+    started: bool,
 }
 
 impl Writer {
-    fn start(job: &CopyJob, segment: usize, caps: Option<gst::Caps>) -> Result<Self> {
+    fn start(
+        job: &CopyJob,
+        segment: usize,
+        caps: Option<gst::Caps>,
+        lead: Vec<gst::Buffer>,
+    ) -> Result<Self> {
         let CopySegment { first, end } = job.segments[segment];
         let output = &job.outputs[segment];
         let map = FrameMap::copy_of(&job.table, first, end)?;
@@ -569,7 +612,12 @@ impl Writer {
         guard
             .set_state(gst::State::Playing)
             .map_err(|e| fail("cannot start the write pipeline".into(), Some(e)))?;
-        Ok(Writer {
+        let step = job
+            .table
+            .typical_frame_duration()
+            .filter(|d| !d.is_zero())
+            .unwrap_or(Duration::from_millis(40));
+        let mut w = Writer {
             segment,
             first,
             end,
@@ -583,7 +631,22 @@ impl Writer {
             delay,
             caps,
             pushed: 0,
-        })
+            lead: lead.len(),
+            step,
+            started: false,
+        };
+        for (j, b) in lead.into_iter().enumerate() {
+            // Hidden packet j: decoded in slot j, shown (never: the edit list starts later)
+            // one delay after it, before every shown frame.
+            let dts = step * j as u32;
+            w.send(job, b, dts + w.delay, dts, Some(step), None)?;
+        }
+        Ok(w)
+    }
+
+    /// The time before the first shown packet's decode time, for the hidden ones.
+    fn lead_time(&self) -> Duration {
+        self.step * self.lead as u32
     }
 
     fn is_complete(&self) -> bool {
@@ -611,7 +674,7 @@ impl Writer {
     fn push(
         &mut self,
         job: &CopyJob,
-        mut buffer: gst::Buffer,
+        buffer: gst::Buffer,
         index: u64,
         caps: Option<&gst::CapsRef>,
     ) -> Result<()> {
@@ -627,27 +690,46 @@ impl Writer {
             ));
         }
         let i = (index - self.first) as usize;
+        let lead = self.lead_time();
+        // Presentation from `delay` on, decode from 0 (after the hidden packets, if any).
+        let (pts, dts) = (self.pts[i] + self.delay + lead, self.pts[k] + lead);
+        let duration = self.map.duration_of(i);
+        self.pushed += 1;
+        self.send(job, buffer, pts, dts, duration, caps)
+    }
+
+    /// Stamp a packet and hand it to the muxer, waiting while the muxer is behind.
+    fn send(
+        &mut self,
+        job: &CopyJob,
+        mut buffer: gst::Buffer,
+        pts: Duration,
+        dts: Duration,
+        duration: Option<Duration>,
+        caps: Option<&gst::CapsRef>,
+    ) -> Result<()> {
+        let fail = |reason: String, e: Option<Error>| job.transcode(self.segment, reason, e);
         let ns = |d: Duration| gst::ClockTime::from_nseconds(d.as_nanos() as u64);
+        let first = !std::mem::replace(&mut self.started, true);
         {
             let b = buffer.make_mut();
-            // Presentation from `delay` on (the segment below starts there), decode from 0.
-            b.set_pts(ns(self.pts[i] + self.delay));
-            b.set_dts(ns(self.pts[k]));
-            b.set_duration(self.map.duration_of(i).map(ns));
+            b.set_pts(ns(pts));
+            b.set_dts(ns(dts));
+            b.set_duration(duration.map(ns));
             b.set_offset(u64::MAX);
             b.set_offset_end(u64::MAX);
-            if k == 0 {
+            if first {
                 b.set_flags(gst::BufferFlags::DISCONT);
             } else {
                 b.unset_flags(gst::BufferFlags::DISCONT);
             }
         }
-        let flow = if k == 0 {
-            // The first packet carries the caps and a segment starting at the first frame's
-            // pts: the decode times before it have negative running times, and mp4mux writes
-            // the shift as an edit list, so players show the first frame at 0.
+        let flow = if first {
+            // The first packet carries the caps and a segment starting at the first shown
+            // frame's pts: the decode times before it have negative running times, and mp4mux
+            // writes the shift as an edit list, so players show the first frame at 0.
             let mut segment = gst::FormattedSegment::<gst::ClockTime>::new();
-            segment.set_start(ns(self.delay));
+            segment.set_start(ns(self.delay + self.lead_time()));
             let mut sample = gst::Sample::builder().buffer(&buffer).segment(&segment);
             if let Some(c) = self.caps.as_ref() {
                 sample = sample.caps(c);
@@ -662,7 +744,6 @@ impl Writer {
             }
             self.appsrc.push_buffer(buffer)
         };
-        self.pushed += 1;
         if let Err(flow) = flow {
             let e = self.guard.bus_error(Duration::from_millis(200));
             return Err(fail(format!("the muxer refused a packet ({flow:?})"), e));
@@ -713,6 +794,10 @@ impl Writer {
         self.guard
             .set_state(gst::State::Null)
             .map_err(|e| fail("cannot stop the write pipeline".into(), Some(e)))?;
+        if self.lead > 0 {
+            crate::mp4edit::hide_leading_samples(&self.part, self.lead, self.map.end)
+                .map_err(|reason| fail(reason, None))?;
+        }
         std::fs::rename(&self.part, &output).map_err(|source| Error::Io {
             path: output.clone(),
             operation: "rename",
