@@ -100,15 +100,17 @@ impl Source {
         assert_eq!(pts.len(), n, "{what}: ffprobe frame count");
         let codes = ffmpeg::ffmpeg_frame_numbers(out);
         assert_eq!(codes, self.codes[range.clone()], "{what}: barcodes");
-        // Timestamps relative to the segment's start, within a tick of the output (1/90000 s
-        // or coarser: allow one millisecond) and as the map says.
+        // Timestamps relative to the segment's start, within a tick of the output's time base
+        // (rounding to it, plus a microsecond for printing) and as the map says.
+        let (num, den) = ffmpeg::ffprobe_stream(out, stream).time_base;
+        let tick = num as f64 / den as f64 + 1e-6;
         let base = self.pts_s(seg.first);
         for (i, p) in pts.iter().enumerate() {
             let got = p.unwrap_or_else(|| panic!("{what}: frame {i} has no pts"));
             let want = self.pts_s(seg.first + i as u64) - base;
             assert!(
-                (got - want).abs() < 1e-3,
-                "{what}: frame {i} at {got} s, source says {want} s (all: {pts:?})"
+                (got - want).abs() <= tick,
+                "{what}: frame {i} at {got} s, source says {want} s (tick {tick} s; all: {pts:?})"
             );
             let mapped = report.map.frames[i].pts.as_secs_f64();
             assert!(
@@ -217,6 +219,36 @@ fn hevc_in_matroska() {
 #[test]
 fn h264_in_mpeg_ts() {
     every_cut_and_subsets(barcode::h264_ts());
+}
+
+#[test]
+fn hevc_in_mp4() {
+    every_cut_and_subsets(
+        FixtureSpec::new("hevc-mp4", "libx265", "mp4", 320, 240, 60).args(&[
+            "-tag:v",
+            "hvc1",
+            "-x265-params",
+            "log-level=error:bframes=3:keyint=25:min-keyint=25:scenecut=0",
+        ]),
+    );
+}
+
+#[test]
+fn h264_in_matroska() {
+    every_cut_and_subsets(
+        FixtureSpec::new("h264-mkv", "libx264", "mkv", 320, 240, 60).args(&[
+            "-g",
+            "20",
+            "-keyint_min",
+            "20",
+            "-sc_threshold",
+            "0",
+            "-bf",
+            "3",
+            "-pix_fmt",
+            "yuv420p",
+        ]),
+    );
 }
 
 #[test]
