@@ -191,3 +191,153 @@ impl TryFrom<StoredMap> for FrameMap {
         })
     }
 }
+
+/// The frames at which a stream copy can cut `table`: the key frames `K` (index > 0) such that
+/// every frame decoded before `K` is shown before it and every frame decoded from `K` on is
+/// shown from `K` on.
+///
+/// At such a cut the packets from `K`'s packet on, in decode order, hold exactly the frames
+/// `K, K+1, …` in presentation order, and the packets before it exactly the frames `0..K`: a
+/// copy of the packets `[d(K), d(K'))` for two cuts `K < K'` decodes to the frames `[K, K')`,
+/// starting at a key frame. An open-GOP key frame whose leading pictures (shown before it,
+/// decoded after it, referencing the GOP before) exist is not clean: cut there, those
+/// pictures would be in the wrong segment without their references. Frames of the table that
+/// are decoded but not shown (outside an edit list) are not in the table; they do not change
+/// which cuts are clean.
+///
+/// Ascending. `0` (the start) and `table.len()` (the end) are always valid segment bounds and
+/// are not listed.
+pub fn clean_cuts(table: &FrameTable) -> Vec<u64> {
+    let frames = table.as_slice();
+    // Frame indices in decode order.
+    let mut by_decode: Vec<(u64, u64)> = frames.iter().map(|f| (f.decode_order, f.index)).collect();
+    by_decode.sort_unstable();
+    // position[i] = place of frame i in decode order; prefix_max[p] = max index of the first p.
+    let mut position = vec![0usize; frames.len()];
+    let mut prefix_max = Vec::with_capacity(frames.len() + 1);
+    prefix_max.push(None::<u64>);
+    for (p, &(_, index)) in by_decode.iter().enumerate() {
+        if let Some(slot) = usize::try_from(index)
+            .ok()
+            .and_then(|i| position.get_mut(i))
+        {
+            *slot = p;
+        }
+        let before = prefix_max[p];
+        prefix_max.push(Some(before.map_or(index, |m: u64| m.max(index))));
+    }
+    frames
+        .iter()
+        .filter(|f| f.keyframe && f.index > 0)
+        .filter(|f| {
+            // The frames decoded before K are exactly 0..K: K of them, the largest K - 1.
+            let Some(p) = usize::try_from(f.index).ok().and_then(|i| position.get(i)) else {
+                return false;
+            };
+            *p as u64 == f.index && prefix_max[*p] == Some(f.index - 1)
+        })
+        .map(|f| f.index)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{PacketEntry, Timestamp};
+
+    /// A table from packets in decode order, given as (presentation slot, key frame); frames
+    /// are 40 ms apart. `None` is a packet that is decoded but not shown.
+    fn table(order: &[(Option<i64>, bool)]) -> FrameTable {
+        FrameTable::from_decode_order(
+            "t",
+            order.iter().map(|&(slot, keyframe)| PacketEntry {
+                pts: slot.map(|s| Timestamp::from_nanos(s * 40_000_000)),
+                duration: Some(Duration::from_millis(40)),
+                keyframe,
+            }),
+        )
+        .unwrap()
+    }
+
+    fn shown(order: &[(i64, bool)]) -> FrameTable {
+        let v: Vec<_> = order.iter().map(|&(s, k)| (Some(s), k)).collect();
+        table(&v)
+    }
+
+    #[test]
+    fn closed_gops_with_b_frames_cut_at_every_key_frame() {
+        // I0 P3 B1 B2 | I4 P7 B5 B6 | I8 P10 B9 (closed GOPs)
+        let t = shown(&[
+            (0, true),
+            (3, false),
+            (1, false),
+            (2, false),
+            (4, true),
+            (7, false),
+            (5, false),
+            (6, false),
+            (8, true),
+            (10, false),
+            (9, false),
+        ]);
+        assert_eq!(clean_cuts(&t), vec![4, 8]);
+    }
+
+    #[test]
+    fn open_gop_key_frames_with_leading_pictures_are_not_clean() {
+        // I0 P2 B1 | I5 B3 B4 (leading: shown before I5, decoded after) P7 B6 | I8 P9
+        let t = shown(&[
+            (0, true),
+            (2, false),
+            (1, false),
+            (5, true),
+            (3, false),
+            (4, false),
+            (7, false),
+            (6, false),
+            (8, true),
+            (9, false),
+        ]);
+        assert!(t.get(5).unwrap().keyframe);
+        assert_eq!(clean_cuts(&t), vec![8]);
+    }
+
+    #[test]
+    fn a_frame_decoded_before_the_key_frame_but_shown_after_makes_it_unclean() {
+        // I0 P4 B1 | I2(key, shown at 2) B3: P4 (decoded before I2) is shown after it.
+        let t = shown(&[(0, true), (4, false), (1, false), (2, true), (3, false)]);
+        assert_eq!(clean_cuts(&t), Vec::<u64>::new());
+    }
+
+    #[test]
+    fn all_intra_cuts_everywhere() {
+        let t = shown(&(0..6).map(|i| (i, true)).collect::<Vec<_>>());
+        assert_eq!(clean_cuts(&t), vec![1, 2, 3, 4, 5]);
+        // Only every other frame a key frame.
+        let t = shown(&(0..6).map(|i| (i, i % 2 == 0)).collect::<Vec<_>>());
+        assert_eq!(clean_cuts(&t), vec![2, 4]);
+    }
+
+    #[test]
+    fn hidden_packets_do_not_change_the_cuts() {
+        // K(hidden) P(hidden) B0 B1 | I2 P4 B3 | P(hidden, past the edit's end)
+        let t = table(&[
+            (None, true),
+            (None, false),
+            (Some(0), false),
+            (Some(1), false),
+            (Some(2), true),
+            (Some(4), false),
+            (Some(3), false),
+            (None, false),
+        ]);
+        assert_eq!(t.len(), 5);
+        assert_eq!(clean_cuts(&t), vec![2]);
+    }
+
+    #[test]
+    fn empty_and_single_frame_tables_have_no_cuts() {
+        assert!(clean_cuts(&FrameTable::default()).is_empty());
+        assert!(clean_cuts(&shown(&[(0, true)])).is_empty());
+    }
+}

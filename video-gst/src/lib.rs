@@ -14,6 +14,8 @@
 //!   (the `video-image` crate: no GStreamer in either).
 //! - [`limits`]: what a container header may declare (dimensions, frame counts, box sizes);
 //!   a probe of a file declaring more ends with [`video_core::Error::LimitExceeded`].
+//! - [`GstDemuxer::copy_segments`]: split a video into MP4 segments at clean key frames
+//!   ([`video_core::prepare::clean_cuts`]) by stream copy, without decoding (video only).
 //!
 //! ```no_run
 //! use futures::StreamExt;
@@ -55,12 +57,15 @@ mod header;
 mod input;
 pub mod limits;
 mod mp4box;
+mod mp4edit;
 mod mp4index;
 mod nal;
 mod pipeline;
 mod probed;
+mod segment_copy;
 mod yuv;
 
 pub use decode::{DecodeOptions, GstFrameSource, Orientation, OutputFormat, Resize};
 pub use demux::{GstDemuxer, GstDemuxerBuilder};
 pub use gstreamer as gst;
+pub use segment_copy::{CopyReport, CopySegment};

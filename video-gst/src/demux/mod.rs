@@ -210,6 +210,16 @@ impl GstDemuxer {
         self.opts.input.uri()
     }
 
+    /// What a pass over the input other than probing or decoding (a stream copy) needs: the
+    /// input, the stall timeout and the decode deadline.
+    pub(crate) fn pass_options(&self) -> (Input, Duration, Option<Duration>) {
+        (
+            self.opts.input.clone(),
+            self.opts.stall_timeout,
+            self.opts.decode_deadline,
+        )
+    }
+
     pub(crate) async fn probed(&mut self) -> Result<Arc<Probed>> {
         if let Some(p) = &self.cached {
             return Ok(p.clone());
