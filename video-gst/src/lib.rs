@@ -59,8 +59,13 @@ mod mp4index;
 mod nal;
 mod pipeline;
 mod probed;
+mod transcode;
 mod yuv;
 
 pub use decode::{DecodeOptions, GstFrameSource, Orientation, OutputFormat, Resize};
 pub use demux::{GstDemuxer, GstDemuxerBuilder};
 pub use gstreamer as gst;
+pub use transcode::{
+    AudioOutcome, EncoderChoice, RateControl, SpeedPreset, TranscodeOptions, TranscodeReport,
+    h264_encoder,
+};

@@ -210,6 +210,21 @@ impl GstDemuxer {
         self.opts.input.uri()
     }
 
+    /// What this demuxer reads.
+    pub(crate) fn input(&self) -> &Input {
+        &self.opts.input
+    }
+
+    /// No progress for this long fails a pipeline of this demuxer.
+    pub(crate) fn stall_timeout(&self) -> Duration {
+        self.opts.stall_timeout
+    }
+
+    /// The longest one decode (or transcode) of this demuxer may take in all.
+    pub(crate) fn decode_deadline(&self) -> Option<Duration> {
+        self.opts.decode_deadline
+    }
+
     pub(crate) async fn probed(&mut self) -> Result<Arc<Probed>> {
         if let Some(p) = &self.cached {
             return Ok(p.clone());
