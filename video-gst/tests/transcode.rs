@@ -176,6 +176,9 @@ struct Expect<'a> {
     max_side: u32,
     /// Clockwise rotation of the output's display matrix.
     rotation_cw: u32,
+    /// Clockwise rotation of the barcode in the output as displayed (the source's display
+    /// rotation: applied to the pixels or by the matrix, the picture shows the same).
+    content_cw: u32,
     /// Display size of the output.
     display: Option<(usize, usize)>,
     keyframe_interval: Duration,
@@ -204,7 +207,9 @@ fn problems(out: &Path, expect: &Expect<'_>) -> Vec<String> {
     let moov = boxes.iter().position(|b| b == "moov");
     let mdat = boxes.iter().position(|b| b == "mdat");
     if !matches!((moov, mdat), (Some(a), Some(b)) if a < b) {
-        p.push(format!("top-level boxes {boxes:?}: moov must come before mdat"));
+        p.push(format!(
+            "top-level boxes {boxes:?}: moov must come before mdat"
+        ));
     }
     let stream = ffmpeg::first_video_stream(out);
     let (probe, frames) = ffmpeg::ffprobe_frames(out, stream);
@@ -226,7 +231,10 @@ fn problems(out: &Path, expect: &Expect<'_>) -> Vec<String> {
     }
     let n = expect.map.len();
     if frames.len() != n {
-        p.push(format!("ffprobe decodes {} frames, the map has {n}", frames.len()));
+        p.push(format!(
+            "ffprobe decodes {} frames, the map has {n}",
+            frames.len()
+        ));
     }
     if field("nb_frames") != n.to_string() {
         p.push(format!("nb_frames {} for a map of {n}", field("nb_frames")));
@@ -265,9 +273,16 @@ fn problems(out: &Path, expect: &Expect<'_>) -> Vec<String> {
             ));
         }
     }
-    let read = ffmpeg::ffmpeg_frame_numbers_opt(out, stream, FfOrientation::Display);
+    let decoded = ffmpeg::ffmpeg_rgb_frames(out, stream, FfOrientation::Display);
+    let (dw, dh) = (decoded.width, decoded.height);
+    let read: Vec<Option<u32>> = decoded
+        .map(|rgb| barcode::read_barcode_rotated(&rgb, dw, dh, dw * 3, expect.content_cw))
+        .collect();
     if read.len() != n {
-        p.push(format!("ffmpeg decodes {} frames, the map has {n}", read.len()));
+        p.push(format!(
+            "ffmpeg decodes {} frames, the map has {n}",
+            read.len()
+        ));
     }
     for (i, (got, m)) in read.iter().zip(&expect.map.frames).enumerate() {
         let want = expect.source.numbers[m.source_index as usize];
@@ -298,6 +313,7 @@ fn expect<'a>(source: &'a Source, map: &'a FrameMap) -> Expect<'a> {
         map,
         max_side: 2048,
         rotation_cw: 0,
+        content_cw: 0,
         display: None,
         keyframe_interval: Duration::from_secs(2),
     }
@@ -359,7 +375,35 @@ fn variable_frame_rate_keeps_its_timestamps() {
 
 #[test]
 fn edit_list() {
-    whole("h264-edit-list", &barcode::edit_list_mp4(), Default::default());
+    let source = Source::spec(&barcode::edit_list_mp4());
+    // qtdemux 1.22 never delivers the tail of this edit list (frames 36.. of ffmpeg's 45; see
+    // the corpus README): the frames it does deliver are transcoded exactly...
+    let map = source.copy_map(0, Some(30));
+    let out = output("h264-edit-list");
+    source
+        .transcode(&map, &out, TranscodeOptions::default())
+        .expect("transcode");
+    assert_output("edit list [0, 30)", &out, &expect(&source, &map));
+    // ...and asking for the whole fails, naming the frame, and leaves no file.
+    let map = source.copy_map(0, None);
+    let out = output("h264-edit-list-whole");
+    let e = source
+        .transcode(&map, &out, TranscodeOptions::default())
+        .expect_err("frames qtdemux never delivers");
+    match &e {
+        Error::Transcode {
+            source: Some(inner),
+            ..
+        } => assert!(
+            matches!(
+                inner.downcast_ref::<Error>(),
+                Some(Error::Decode { index: Some(_), .. })
+            ),
+            "{e:?}"
+        ),
+        other => panic!("expected Error::Transcode with a decode error, got {other:?}"),
+    }
+    assert!(!out.exists(), "no partial output");
 }
 
 #[test]
@@ -424,6 +468,7 @@ fn rotation_applied() {
         &out,
         &Expect {
             rotation_cw: 0,
+            content_cw: 90,
             display: Some((192, 320)),
             ..expect(&source, &map)
         },
@@ -450,6 +495,7 @@ fn rotation_kept_as_metadata() {
         &out,
         &Expect {
             rotation_cw: 90,
+            content_cw: 90,
             display: Some((192, 320)),
             ..expect(&source, &map)
         },
@@ -512,7 +558,9 @@ fn with_audio(video: &Path, codec: &str, container: &str, seconds: f64) -> PathB
             .args(["-nostdin", "-v", "error", "-y", "-i"])
             .arg(video)
             .args(["-f", "lavfi", "-i"])
-            .arg(format!("sine=frequency=440:sample_rate=48000:duration={seconds}"))
+            .arg(format!(
+                "sine=frequency=440:sample_rate=48000:duration={seconds}"
+            ))
             .args(["-map", "0:v", "-map", "1:a", "-c:v", "copy", "-c:a", codec])
             .arg(&temp),
         "muxing audio into a fixture",
@@ -529,7 +577,7 @@ fn audio_case(name: &str, codec: &str, container: &str, outcome: AudioOutcome) {
         let out = output(&format!("{name}-{label}"));
         let report = source
             .transcode(&map, &out, TranscodeOptions::default())
-            .unwrap_or_else(|e| panic!("{name} {label}: {e}"));
+            .unwrap_or_else(|e| panic!("{name} {label}: {e}: {e:?}"));
         assert_eq!(report.audio, outcome, "{name} {label}");
         assert_output(&format!("{name} {label}"), &out, &expect(&source, &map));
         let (codec, seconds) = audio_stream(&out).unwrap_or_else(|| panic!("{name}: no audio"));

@@ -46,8 +46,6 @@ pub(super) struct Spec<'a> {
     pub(super) key_int_max: u32,
     /// Track timescale to ask of the muxer (variable frame rates), or automatic.
     pub(super) timescale: Option<u32>,
-    /// `image-orientation` tag for the muxer (rotation kept as metadata).
-    pub(super) orientation_tag: Option<&'static str>,
     pub(super) audio: Option<AudioWindow>,
     /// The file written.
     pub(super) location: &'a Path,
@@ -73,6 +71,11 @@ pub(super) struct Graph {
 }
 
 impl Graph {
+    /// Start the pipeline.
+    pub(super) fn start(&self) -> Result<()> {
+        self.guard.set_state(gst::State::Playing)
+    }
+
     /// The first failure of a handler or on the bus.
     pub(super) fn check(&self) -> Result<bool> {
         if let Some(e) = self.failure.lock().ok().and_then(|mut f| f.take()) {
@@ -191,42 +194,11 @@ pub(super) fn build(spec: &Spec<'_>) -> Result<Graph> {
     }
     if let Some(pad) = parse.static_pad("src") {
         let (p, n) = (progress.clone(), encoded.clone());
-        let tag = spec.orientation_tag;
-        let tagged = AtomicBool::new(false);
-        pad.add_probe(
-            gst::PadProbeType::BUFFER | gst::PadProbeType::EVENT_DOWNSTREAM,
-            move |pad, info| {
-                match &info.data {
-                    Some(gst::PadProbeData::Buffer(_)) => {
-                        p.bump();
-                        n.fetch_add(1, Ordering::Relaxed);
-                    }
-                    Some(gst::PadProbeData::Event(ev))
-                        if ev.type_() == gst::EventType::Segment =>
-                    {
-                        // The rotation as a stream tag, after the segment (tags must follow
-                        // stream-start, caps and segment).
-                        if let Some(tag) = tag
-                            && !tagged.swap(true, Ordering::SeqCst)
-                        {
-                            let pad = pad.clone();
-                            let mut tags = gst::TagList::new();
-                            if let Some(t) = tags.get_mut() {
-                                t.add::<gst::tags::ImageOrientation>(&tag, gst::TagMergeMode::Replace);
-                                t.set_scope(gst::TagScope::Stream);
-                            }
-                            // After this event has passed: push from a one-shot idle probe.
-                            pad.add_probe(gst::PadProbeType::IDLE, move |pad, _| {
-                                let _ = pad.push_event(gst::event::Tag::new(tags.clone()));
-                                gst::PadProbeReturn::Remove
-                            });
-                        }
-                    }
-                    _ => {}
-                }
-                gst::PadProbeReturn::Ok
-            },
-        );
+        pad.add_probe(gst::PadProbeType::BUFFER, move |_, _| {
+            p.bump();
+            n.fetch_add(1, Ordering::Relaxed);
+            gst::PadProbeReturn::Ok
+        });
     }
     let finished = Arc::new(AtomicBool::new(false));
     if let Some(pad) = sink.static_pad("sink") {
@@ -263,30 +235,46 @@ fn configure_encoder(enc: &gst::Element, name: &str, o: &TranscodeOptions, key_i
             match o.quality {
                 RateControl::ConstantQuality(q) => {
                     enc.set_property_from_str("pass", "qual");
-                    enc.set_property("quantizer", q);
+                    set_number(enc, "quantizer", u64::from(q));
                 }
                 RateControl::Bitrate(kbit) => {
                     enc.set_property_from_str("pass", "cbr");
-                    enc.set_property("bitrate", kbit);
+                    set_number(enc, "bitrate", u64::from(kbit));
                 }
             }
-            enc.set_property("key-int-max", key_int_max);
+            set_number(enc, "key-int-max", u64::from(key_int_max));
         }
         "openh264enc" => {
-            if enc.has_property("gop-size") {
-                enc.set_property("gop-size", key_int_max);
-            }
-            if let RateControl::Bitrate(kbit) = o.quality
-                && enc.has_property("bitrate")
-            {
-                enc.set_property("bitrate", kbit.saturating_mul(1000));
+            set_number(enc, "gop-size", u64::from(key_int_max));
+            if let RateControl::Bitrate(kbit) = o.quality {
+                set_number(enc, "bitrate", u64::from(kbit) * 1000);
             }
         }
-        _ => {
-            if enc.has_property("key-int-max") {
-                let _ = enc.set_property_from_str("key-int-max", &key_int_max.to_string());
-            }
+        _ => set_number(enc, "key-int-max", u64::from(key_int_max)),
+    }
+}
+
+/// Set an integer property of whatever integer type it has, when the element has it and the
+/// value fits (never a panic on a foreign element).
+fn set_number(e: &gst::Element, name: &str, v: u64) {
+    let Some(spec) = e.find_property(name) else {
+        return;
+    };
+    let t = spec.value_type();
+    if t == u32::static_type() {
+        if let Ok(v) = u32::try_from(v) {
+            e.set_property(name, v);
         }
+    } else if t == i32::static_type() {
+        if let Ok(v) = i32::try_from(v) {
+            e.set_property(name, v);
+        }
+    } else if t == u64::static_type() {
+        e.set_property(name, v);
+    } else if t == i64::static_type()
+        && let Ok(v) = i64::try_from(v)
+    {
+        e.set_property(name, v);
     }
 }
 
@@ -333,7 +321,6 @@ fn audio_source(
             }
         }
     })?;
-    guard.pipeline.add(mux).map_err(|e| backend(&uri, None, e.to_string()))?;
     // A source whose audio parsebin does not expose: the muxer must not wait for it.
     let parsebin = guard
         .pipeline
@@ -425,7 +412,9 @@ fn audio_decoder(caps: &gst::CapsRef) -> Option<gst::ElementFactory> {
     .into_iter()
     .filter(|f| f.can_sink_any_caps(caps))
     .collect();
-    list.sort_by_key(|f| std::cmp::Reverse(f.rank()));
+    // Decoders that take every variant of the caps first (an MP3 stream's pad may not name
+    // its layer yet, and an MPEG-1 layer 1 decoder accepts some of `audio/mpeg, mpegversion=1`).
+    list.sort_by_key(|f| std::cmp::Reverse((f.can_sink_all_caps(caps), f.rank())));
     list.into_iter().next()
 }
 

@@ -14,10 +14,12 @@
 //!
 //! - [`graph`]: building the pipeline.
 //! - [`run`]: the loop that decodes, pushes and waits for the file.
+//! - [`matrix`]: the display matrix of a rotation kept as metadata, written into the file.
 //!
 //! [`GstFrameSource`]: crate::GstFrameSource
 
 mod graph;
+mod matrix;
 mod run;
 
 use std::path::Path;
@@ -117,9 +119,10 @@ pub struct TranscodeOptions {
     /// the rotation is written as the track's display matrix, so players still show them
     /// upright.
     pub orientation: Orientation,
-    /// At most this long between two key frames of the output (`x264enc key-int-max` from the
-    /// output's frame rate, and a key frame forced wherever the next frame would be further
-    /// than this from the last key frame, for variable frame rates). Default: 2 s.
+    /// At most this long between two key frames of the output: the encoder's most frames
+    /// between key frames (`x264enc key-int-max`) is the fewest frames any stretch of this
+    /// length holds (`interval x fps` for a constant rate; variable rates are judged by their
+    /// sparsest stretch). Default: 2 s.
     pub keyframe_interval: Duration,
     /// The encoder's speed preset. Default: [`SpeedPreset::Veryfast`].
     pub speed_preset: SpeedPreset,
@@ -337,12 +340,21 @@ pub(crate) fn target_size(width: u32, height: u32, max_side: Option<u32>) -> (u3
 fn in_context(uri: &str, output: &Path, e: Error) -> Error {
     match e {
         Error::NoEncoder { .. } | Error::Transcode { .. } => e,
-        other => Error::Transcode {
-            uri: uri.to_owned(),
-            output: output.display().to_string(),
-            reason: other.to_string(),
-            source: Some(Box::new(other)),
-        },
+        other => {
+            // The reason says it all, causes included (a backend error's cause is its detail).
+            let mut reason = other.to_string();
+            let mut cause = std::error::Error::source(&other);
+            while let Some(c) = cause {
+                reason = format!("{reason}: {c}");
+                cause = c.source();
+            }
+            Error::Transcode {
+                uri: uri.to_owned(),
+                output: output.display().to_string(),
+                reason,
+                source: Some(Box::new(other)),
+            }
+        }
     }
 }
 

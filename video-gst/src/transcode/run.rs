@@ -7,13 +7,10 @@ use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use gstreamer as gst;
-use gstreamer::prelude::*;
 use gstreamer_video as gst_video;
 use gstreamer_video::prelude::*;
 use video_core::prepare::FrameMap;
-use video_core::{
-    Error, Frame, FrameSource, PixelFormat, ResolvedPlan, Result, VideoMetadata,
-};
+use video_core::{Error, Frame, FrameSource, PixelFormat, ResolvedPlan, Result, VideoMetadata};
 
 use super::graph::{AudioWindow, Graph, Spec, build};
 use super::{AudioOutcome, TranscodeOptions, TranscodeReport, target_size};
@@ -71,19 +68,19 @@ impl Job {
     fn encode(&mut self, location: &Path) -> Result<TranscodeReport> {
         let deadline = Deadline::after(self.deadline);
         let table = self.source.frame_table().clone();
-        let plan = ResolvedPlan::from_indices(
-            self.map.frames.iter().map(|f| f.source_index).collect(),
-        );
+        let plan =
+            ResolvedPlan::from_indices(self.map.frames.iter().map(|f| f.source_index).collect());
         let map = self.map.clone();
         let options = self.options.clone();
         let rotation = self.metadata.rotation % 360;
-        let (flip, orientation_tag) = match (options.orientation, rotation) {
+        // Stored: the rotation goes into the file's display matrix once it is written.
+        let (flip, rotation_metadata) = match (options.orientation, rotation) {
             (_, 0) => (None, None),
-            (Orientation::Stored, r) => (None, Some(image_orientation(r))),
+            (Orientation::Stored, r) => (None, Some(r)),
             (_, r) => (Some(flip_method(r)), None),
         };
         let rate = Rate::of(&map, &self.metadata);
-        let key_int_max = rate.key_int_max(options.keyframe_interval);
+        let key_int_max = key_int_max(&map, options.keyframe_interval);
         let audio = (options.audio && self.metadata.audio_streams > 0).then(|| {
             let first = map.frames[0];
             let from = table
@@ -107,7 +104,6 @@ impl Job {
         let mut graph: Option<Graph> = None;
         let mut size = (0, 0);
         let mut next = 0usize; // the next output frame
-        let mut last_key: Option<Duration> = None;
         while next < map.len() {
             deadline.check(&uri, "transcoding")?;
             let want = map.frames[next].source_index;
@@ -150,13 +146,12 @@ impl Job {
                     options: &options,
                     key_int_max,
                     timescale: (!rate.constant).then_some(90_000),
-                    orientation_tag,
                     audio,
                     location,
                     queue_bytes: info.size() as u64 * QUEUED_FRAMES,
                 };
                 let g = build(&spec)?;
-                g.guard.set_state(gst::State::Playing)?;
+                g.start()?;
                 graph = Some(g);
             }
             let Some(g) = graph.as_ref() else {
@@ -165,22 +160,6 @@ impl Job {
             let buffer = to_buffer(&uri, frame, &info)?;
             while next < map.len() && map.frames[next].source_index == want {
                 let out = map.frames[next];
-                let after = map.frames.get(next + 1).map(|f| f.pts);
-                let key = match last_key {
-                    None => true,
-                    Some(k) => {
-                        let interval = options.keyframe_interval;
-                        out.pts.saturating_sub(k) > interval
-                            || after.is_some_and(|a| a.saturating_sub(k) > interval)
-                    }
-                };
-                if key {
-                    last_key = Some(out.pts);
-                    let event = gst_video::DownstreamForceKeyUnitEvent::builder()
-                        .all_headers(true)
-                        .build();
-                    g.appsrc.send_event(event);
-                }
                 let mut b = buffer.copy();
                 {
                     let b = b.make_mut();
@@ -207,7 +186,11 @@ impl Job {
             .map_err(|e| self.fail(format!("cannot end the video stream: {e:?}")))?;
         wait_finished(&g, &uri, stall, &deadline)?;
         let encoded = g.encoded.load(Ordering::SeqCst);
-        let audio = g.audio.lock().map(|a| a.clone()).unwrap_or(AudioOutcome::None);
+        let audio = g
+            .audio
+            .lock()
+            .map(|a| a.clone())
+            .unwrap_or(AudioOutcome::None);
         drop(g);
         if encoded != map.len() as u64 {
             return Err(self.fail(format!(
@@ -215,13 +198,19 @@ impl Job {
                 map.len()
             )));
         }
+        if let Some(rotation) = rotation_metadata {
+            // mp4mux 1.22 ignores the `image-orientation` tag: the matrix is written here.
+            let (w, h) = size;
+            super::matrix::write_rotation(location, rotation, w, h)
+                .map_err(|e| fail(format!("cannot write the rotation into the file: {e}")))?;
+        }
         Ok(TranscodeReport {
             frames: encoded,
             width: size.0,
             height: size.1,
             encoder,
             audio,
-            rotation_metadata: orientation_tag.map(|_| rotation),
+            rotation_metadata,
             bytes: 0,
         })
     }
@@ -246,9 +235,7 @@ fn ns(d: Duration) -> u64 {
 struct Rate {
     /// Every frame lasts the same (within 1 µs, the rounding of nanosecond timestamps).
     constant: bool,
-    /// Mean frame duration.
-    mean: Duration,
-    /// The frame rate for the caps (`0/1` for a variable rate).
+    /// The frame rate for the caps: exact for a constant rate, the mean for a variable one.
     fps: gst::Fraction,
 }
 
@@ -274,7 +261,9 @@ impl Rate {
             map.end.saturating_sub(map.frames[0].pts)
         };
         let constant = !mean.is_zero() && max.saturating_sub(min) <= Duration::from_micros(1);
-        let fps = if constant {
+        // A variable rate still gets its mean rate in the caps: mp4mux takes the last
+        // sample's duration from it (the encoded buffers' durations are not kept).
+        let fps = if !mean.is_zero() {
             // The stream's own fraction when it is this rate (30000/1001, not an approximation).
             let nominal = m
                 .nominal_fps
@@ -294,22 +283,31 @@ impl Rate {
         } else {
             gst::Fraction::new(0, 1)
         };
-        Rate {
-            constant,
-            mean,
-            fps,
-        }
+        Rate { constant, fps }
     }
+}
 
-    /// Most frames between key frames for at most `interval` between them at the mean rate
-    /// (forced key frames keep variable rates within it too).
-    fn key_int_max(&self, interval: Duration) -> u32 {
-        if self.mean.is_zero() {
-            return 1;
+/// The most frames between two key frames that keeps every two key frames of `map` at most
+/// `interval` apart, wherever they fall: for each frame, how many frames follow it within
+/// `interval`, the least over the map (at least 1; a single gap longer than `interval` cannot
+/// be helped). A constant rate gives `interval x fps`; a variable rate is judged by its
+/// sparsest stretch.
+pub(super) fn key_int_max(map: &FrameMap, interval: Duration) -> u32 {
+    let pts: Vec<Duration> = map.frames.iter().map(|f| f.pts).collect();
+    let n = pts.len();
+    let mut least = n;
+    let mut j = 0;
+    for i in 0..n {
+        j = j.max(i);
+        while j + 1 < n && pts[j + 1].saturating_sub(pts[i]) <= interval {
+            j += 1;
         }
-        let frames = (interval.as_secs_f64() / self.mean.as_secs_f64() + 1e-6).floor();
-        (frames as u32).max(1)
+        if j + 1 < n {
+            // A frame further than `interval` follows: a key frame must come by frame j.
+            least = least.min(j - i);
+        }
     }
+    u32::try_from(least).unwrap_or(u32::MAX).max(1)
 }
 
 /// The caps of a decoded frame: its native format and size, the output's rate, the source's
@@ -373,8 +371,8 @@ fn to_buffer(uri: &str, frame: Frame, info: &gst_video::VideoInfo) -> Result<gst
     if default_layout {
         return Ok(gst::Buffer::from_mut_slice(frame.data));
     }
-    let mut buffer = gst::Buffer::with_size(info.size())
-        .map_err(|_| fail("cannot allocate a frame buffer"))?;
+    let mut buffer =
+        gst::Buffer::with_size(info.size()).map_err(|_| fail("cannot allocate a frame buffer"))?;
     {
         let b = buffer
             .get_mut()
@@ -478,16 +476,6 @@ fn flip_method(rotation_cw: u32) -> &'static str {
     }
 }
 
-/// GStreamer's `image-orientation` tag for a clockwise display rotation.
-fn image_orientation(rotation_cw: u32) -> &'static str {
-    match rotation_cw {
-        90 => "rotate-90",
-        180 => "rotate-180",
-        270 => "rotate-270",
-        _ => "rotate-0",
-    }
-}
-
 /// A temporary name next to `output` (the same file system, so renaming is atomic).
 fn temp_path(output: &Path) -> PathBuf {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
@@ -497,4 +485,47 @@ fn temp_path(output: &Path) -> PathBuf {
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "output".into());
     output.with_file_name(format!(".{name}.{}-{n}.partial", std::process::id()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use video_core::prepare::MappedFrame;
+
+    fn map_of(pts_ms: &[u64]) -> FrameMap {
+        FrameMap {
+            frames: pts_ms
+                .iter()
+                .enumerate()
+                .map(|(i, &t)| MappedFrame {
+                    source_index: i as u64,
+                    pts: Duration::from_millis(t),
+                })
+                .collect(),
+            end: Duration::from_millis(pts_ms.last().copied().unwrap_or(0) + 40),
+        }
+    }
+
+    #[test]
+    fn key_int_max_of_a_constant_rate() {
+        let map = map_of(&(0..200).map(|i| i * 40).collect::<Vec<_>>());
+        assert_eq!(key_int_max(&map, Duration::from_secs(2)), 50);
+        assert_eq!(key_int_max(&map, Duration::from_millis(100)), 2);
+        assert_eq!(key_int_max(&map, Duration::from_millis(10)), 1);
+    }
+
+    #[test]
+    fn key_int_max_follows_the_sparsest_stretch() {
+        // 25 fps with a 1 s pause after frame 10: within 2 s of frame 0 come only frames
+        // 1..=10 (at 0.04..0.4 s) and 11..=25 (1.44..2.0 s).
+        let mut pts: Vec<u64> = (0..=10).map(|i| i * 40).collect();
+        pts.extend((11..100).map(|i| 1000 + i * 40));
+        let map = map_of(&pts);
+        assert_eq!(key_int_max(&map, Duration::from_secs(2)), 25);
+        // A map shorter than the interval needs no key frame but the first.
+        assert_eq!(
+            key_int_max(&map_of(&[0, 40, 80]), Duration::from_secs(2)),
+            3
+        );
+    }
 }
