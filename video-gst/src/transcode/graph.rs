@@ -236,6 +236,9 @@ fn configure_encoder(enc: &gst::Element, name: &str, o: &TranscodeOptions, key_i
                 RateControl::ConstantQuality(q) => {
                     enc.set_property_from_str("pass", "qual");
                     set_number(enc, "quantizer", u64::from(q));
+                    // x264enc caps constant quality with a VBV of its `bitrate` (2 Mbit/s by
+                    // default), which libx264's CRF does not have: no buffer, no cap.
+                    set_number(enc, "vbv-buf-capacity", 0);
                 }
                 RateControl::Bitrate(kbit) => {
                     enc.set_property_from_str("pass", "cbr");

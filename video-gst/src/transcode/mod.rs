@@ -81,8 +81,9 @@ impl SpeedPreset {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum RateControl {
-    /// Constant quality, 0 (lossless) to 50 (worst): `x264enc pass=qual quantizer=N`, which is
-    /// libx264's CRF mode (`-crf N`). Default: 23, libx264's default CRF.
+    /// Constant quality, 0 (lossless) to 50 (worst): `x264enc pass=qual quantizer=N
+    /// vbv-buf-capacity=0`, which is libx264's CRF mode (`-crf N`, no bitrate cap). Default: 23,
+    /// libx264's default CRF.
     ConstantQuality(u32),
     /// An average bitrate in kbit/s (`x264enc pass=cbr bitrate=N`).
     Bitrate(u32),
