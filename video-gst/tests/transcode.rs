@@ -602,6 +602,34 @@ fn audio_aac_is_copied() {
 }
 
 #[test]
+fn through_a_byte_source() {
+    // The same source read through a ByteSource (appsrc in random-access mode), for the decoder
+    // and for the audio branch alike.
+    let video = barcode::generate(&barcode::h264_mp4_bframes());
+    let source = Source::new(with_audio(&video, "aac", "mp4", 2.0));
+    let map = source.copy_map(5, Some(50));
+    let out = output("byte-source-aac");
+    let (path, map2, out2) = (source.path.clone(), map.clone(), out.clone());
+    let report = guarded("byte source transcode".into(), move || {
+        let bytes = video_core::FileSource::open(&path).expect("file source");
+        let mut d = video_gst::GstDemuxerBuilder::from_source(std::sync::Arc::new(bytes))
+            .with_stall_timeout(STALL)
+            .build()
+            .expect("demuxer");
+        block_on(d.transcode(&map2, &out2, &TranscodeOptions::default()))
+    })
+    .expect("transcode");
+    assert_eq!(report.audio, AudioOutcome::Copied);
+    assert_output("byte source", &out, &expect(&source, &map));
+    let (codec, seconds) = audio_stream(&out).expect("audio");
+    assert_eq!(codec, "aac");
+    assert!(
+        (seconds - 1.5).abs() < 0.1,
+        "{seconds:.3} s of audio for 1.5 s"
+    );
+}
+
+#[test]
 fn audio_mp3_is_reencoded() {
     audio_case(
         "audio-mp3",

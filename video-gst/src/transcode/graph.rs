@@ -204,15 +204,23 @@ pub(super) fn build(spec: &Spec<'_>) -> Result<Graph> {
     if let Some(pad) = sink.static_pad("sink") {
         let f = finished.clone();
         let stop = stop.clone();
-        pad.add_probe(gst::PadProbeType::EVENT_DOWNSTREAM, move |_, info| {
-            if let Some(gst::PadProbeData::Event(ev)) = &info.data
-                && ev.type_() == gst::EventType::Eos
-            {
-                f.store(true, Ordering::SeqCst);
-                stop.store(true, Ordering::SeqCst);
-            }
-            gst::PadProbeReturn::Ok
-        });
+        let p = progress.clone();
+        // Writing is progress too: with faststart, mp4mux copies all the media data out of its
+        // temporary file after the last frame.
+        pad.add_probe(
+            gst::PadProbeType::EVENT_DOWNSTREAM | gst::PadProbeType::BUFFER,
+            move |_, info| {
+                match &info.data {
+                    Some(gst::PadProbeData::Buffer(_)) => p.bump(),
+                    Some(gst::PadProbeData::Event(ev)) if ev.type_() == gst::EventType::Eos => {
+                        f.store(true, Ordering::SeqCst);
+                        stop.store(true, Ordering::SeqCst);
+                    }
+                    _ => {}
+                }
+                gst::PadProbeReturn::Ok
+            },
+        );
     }
     Ok(Graph {
         guard,
