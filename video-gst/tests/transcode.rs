@@ -711,3 +711,53 @@ fn errors_name_source_and_output_and_leave_nothing() {
         .collect();
     assert!(leftovers.is_empty(), "partial files left: {leftovers:?}");
 }
+
+#[test]
+fn dropping_the_future_stops_and_leaves_nothing() {
+    let spec = FixtureSpec::new("h264-long", "libx264", "mp4", 640, 480, 900).args(&[
+        "-preset",
+        "ultrafast",
+        "-g",
+        "30",
+    ]);
+    let path = barcode::generate(&spec);
+    let out = output("dropped");
+    let dir = out.parent().expect("dir").to_owned();
+    let partials = move || -> Vec<PathBuf> {
+        std::fs::read_dir(&dir)
+            .expect("dir")
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| {
+                p.file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with(".dropped.mp4."))
+            })
+            .collect()
+    };
+    let out2 = out.clone();
+    let p2 = partials.clone();
+    guarded("dropped transcode".into(), move || {
+        let mut d = demuxer(&path);
+        let table = block_on(d.frame_table()).expect("table");
+        let map = FrameMap::copy_of(&table, 0, table.len()).expect("map");
+        let options = TranscodeOptions::default();
+        let mut fut = Box::pin(d.transcode(&map, &out2, &options));
+        // Poll until the partial file exists (encoding has started), then drop the future.
+        let started = Instant::now();
+        while p2().is_empty() {
+            let waker = futures::task::noop_waker();
+            let mut cx = std::task::Context::from_waker(&waker);
+            if let std::task::Poll::Ready(r) = fut.as_mut().poll(&mut cx) {
+                panic!("finished before it could be dropped: {r:?}");
+            }
+            assert!(started.elapsed() < Duration::from_secs(60), "never started");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    });
+    let started = Instant::now();
+    while !partials().is_empty() && started.elapsed() < Duration::from_secs(20) {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(partials().is_empty(), "partial file left: {:?}", partials());
+    assert!(!out.exists(), "a dropped transcode wrote its output");
+}

@@ -368,8 +368,9 @@ impl GstDemuxer {
     /// The map's source indices must not decrease (a frame may repeat). Frames are decoded by
     /// the frame-accurate decoder ([`GstDemuxer::frame_source`], native planes) and encoded at
     /// the map's timestamps: one output frame per map entry, none dropped or added. The file
-    /// is written under a temporary name next to `output` and renamed when complete; on error
-    /// nothing is left behind. The demuxer's stall timeout applies to every step, its decode
+    /// is written under a temporary name next to `output` and renamed when complete; on error,
+    /// or when the future is dropped (the work stops at the next frame), nothing is left
+    /// behind. The demuxer's stall timeout applies to every step, its decode
     /// deadline to the whole transcode.
     ///
     /// # Errors
@@ -403,8 +404,9 @@ impl GstDemuxer {
         };
         // The loop waits on the decoder's stream and the encoder: a thread of its own, as a
         // stream driver (not the pool of short tasks), whose only item is the report.
+        // Dropping the future stops the loop at the next frame (and removes the partial file).
         let mut stream = video_core::blocking::stream("video-gst transcode", 0, move |tx| {
-            let result = job.run();
+            let result = job.run(&|| tx.is_closed());
             let _ = futures::executor::block_on(futures::SinkExt::send(tx, result));
             Ok(())
         })

@@ -37,9 +37,10 @@ const QUEUED_FRAMES: u64 = 2;
 
 impl Job {
     /// Write the output under a temporary name, rename it when complete; remove it on error.
-    pub(super) fn run(mut self) -> Result<TranscodeReport> {
+    /// `cancelled` says whether the caller still waits for the result.
+    pub(super) fn run(mut self, cancelled: &dyn Fn() -> bool) -> Result<TranscodeReport> {
         let temp = temp_path(&self.output);
-        let result = self.encode(&temp).and_then(|mut report| {
+        let result = self.encode(&temp, cancelled).and_then(|mut report| {
             std::fs::rename(&temp, &self.output).map_err(|e| self.io_error("rename", e))?;
             report.bytes = std::fs::metadata(&self.output)
                 .map_err(|e| self.io_error("stat", e))?
@@ -65,7 +66,7 @@ impl Job {
         failure(&self.uri, &self.output, reason)
     }
 
-    fn encode(&mut self, location: &Path) -> Result<TranscodeReport> {
+    fn encode(&mut self, location: &Path, cancelled: &dyn Fn() -> bool) -> Result<TranscodeReport> {
         let deadline = Deadline::after(self.deadline);
         let table = self.source.frame_table().clone();
         let plan =
@@ -106,6 +107,9 @@ impl Job {
         let mut next = 0usize; // the next output frame
         while next < map.len() {
             deadline.check(&uri, "transcoding")?;
+            if cancelled() {
+                return Err(fail("the caller stopped waiting for the transcode".into()));
+            }
             let want = map.frames[next].source_index;
             let frame = match futures::executor::block_on(frames.next()) {
                 Some(frame) => frame?,
