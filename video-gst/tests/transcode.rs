@@ -182,6 +182,8 @@ struct Expect<'a> {
     /// Display size of the output.
     display: Option<(usize, usize)>,
     keyframe_interval: Duration,
+    /// The H.264 profile ffprobe must report.
+    profile: &'a str,
 }
 
 /// Checks `out` against `expect` and returns every problem found.
@@ -192,8 +194,12 @@ fn problems(out: &Path, expect: &Expect<'_>) -> Vec<String> {
     if field("codec_name") != "h264" {
         p.push(format!("codec {}", field("codec_name")));
     }
-    if field("profile") != "High" {
-        p.push(format!("profile {}", field("profile")));
+    if field("profile") != expect.profile {
+        p.push(format!(
+            "profile {}, expected {}",
+            field("profile"),
+            expect.profile
+        ));
     }
     if field("pix_fmt") != "yuv420p" {
         p.push(format!("pix_fmt {}", field("pix_fmt")));
@@ -316,6 +322,7 @@ fn expect<'a>(source: &'a Source, map: &'a FrameMap) -> Expect<'a> {
         content_cw: 0,
         display: None,
         keyframe_interval: Duration::from_secs(2),
+        profile: "High",
     }
 }
 
@@ -672,6 +679,33 @@ fn missing_encoder() {
     assert_eq!(
         video_gst::h264_encoder(&EncoderChoice::Auto).expect("x264enc is installed"),
         "x264enc"
+    );
+}
+
+#[test]
+fn openh264_when_named() {
+    let source = Source::spec(&barcode::h264_mp4_bframes());
+    let map = source.copy_map(0, None);
+    let out = output("openh264");
+    let report = source
+        .transcode(
+            &map,
+            &out,
+            TranscodeOptions::default()
+                .encoder(EncoderChoice::Named("openh264enc".into()))
+                .keyframe_interval(Duration::from_millis(500)),
+        )
+        .expect("transcode");
+    assert_eq!(report.encoder, "openh264enc");
+    // openh264 has no High profile: everything else holds.
+    assert_output(
+        "openh264",
+        &out,
+        &Expect {
+            keyframe_interval: Duration::from_millis(500),
+            profile: "Constrained Baseline",
+            ..expect(&source, &map)
+        },
     );
 }
 
