@@ -12,6 +12,10 @@
 //! - 8-bit planar YUV is converted to RGB with `video_image::yuv_to_rgb`, the matrix and range
 //!   mapped from the stream's colorimetry; images are encoded by `video_image::ImageEncoder`
 //!   (the `video-image` crate: no GStreamer in either).
+//! - [`GstDemuxer::transcode`]: a web-ready copy of a video or of part of it (H.264 High, 4:2:0
+//!   8-bit, `moov` first, within 2048 pixels, key frames at most 2 s apart, AAC audio) showing
+//!   exactly the frames of a [`video_core::prepare::FrameMap`], decoded by the frame-accurate
+//!   decoder and encoded at the map's timestamps ([`TranscodeOptions`], [`TranscodeReport`]).
 //! - [`limits`]: what a container header may declare (dimensions, frame counts, box sizes);
 //!   a probe of a file declaring more ends with [`video_core::Error::LimitExceeded`].
 //! - [`GstDemuxer::copy_segments`]: split a video into MP4 segments at clean key frames
@@ -63,9 +67,14 @@ mod nal;
 mod pipeline;
 mod probed;
 mod segment_copy;
+mod transcode;
 mod yuv;
 
 pub use decode::{DecodeOptions, GstFrameSource, Orientation, OutputFormat, Resize};
 pub use demux::{GstDemuxer, GstDemuxerBuilder};
 pub use gstreamer as gst;
 pub use segment_copy::{CopyReport, CopySegment};
+pub use transcode::{
+    AudioOutcome, EncoderChoice, RateControl, SpeedPreset, TranscodeOptions, TranscodeReport,
+    h264_encoder,
+};

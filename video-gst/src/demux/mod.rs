@@ -214,10 +214,25 @@ impl GstDemuxer {
     /// input, the stall timeout and the decode deadline.
     pub(crate) fn pass_options(&self) -> (Input, Duration, Option<Duration>) {
         (
-            self.opts.input.clone(),
-            self.opts.stall_timeout,
-            self.opts.decode_deadline,
+            self.input().clone(),
+            self.stall_timeout(),
+            self.decode_deadline(),
         )
+    }
+
+    /// What this demuxer reads.
+    pub(crate) fn input(&self) -> &Input {
+        &self.opts.input
+    }
+
+    /// No progress for this long fails a pipeline of this demuxer.
+    pub(crate) fn stall_timeout(&self) -> Duration {
+        self.opts.stall_timeout
+    }
+
+    /// The longest one decode (or transcode) of this demuxer may take in all.
+    pub(crate) fn decode_deadline(&self) -> Option<Duration> {
+        self.opts.decode_deadline
     }
 
     pub(crate) async fn probed(&mut self) -> Result<Arc<Probed>> {
