@@ -73,7 +73,14 @@ impl Row {
             .collect();
         a.push(clip.display().to_string());
         let rest: &[&str] = match self {
-            Row::Web => &["-c:v", "libx264", "-preset", "veryfast", "-movflags", "+faststart"],
+            Row::Web => &[
+                "-c:v",
+                "libx264",
+                "-preset",
+                "veryfast",
+                "-movflags",
+                "+faststart",
+            ],
             Row::Split10Copy => &[
                 "-c",
                 "copy",
@@ -118,7 +125,11 @@ fn child(args: &[String]) -> anyhow::Result<()> {
         outputs: m.outputs.len(),
         frames: m.frames,
         bytes: m.outputs.iter().map(|o| o.bytes).sum(),
-        encoder: m.outputs.first().map(|o| o.encoder.clone()).unwrap_or_default(),
+        encoder: m
+            .outputs
+            .first()
+            .map(|o| o.encoder.clone())
+            .unwrap_or_default(),
     };
     println!("RESULT {}", serde_json::to_string(&out)?);
     Ok(())

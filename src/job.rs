@@ -923,6 +923,14 @@ impl DatasetSink for JobSink<'_> {
     async fn write_dataset_file(&self, key: &str, bytes: &[u8]) -> Result<()> {
         self.sink.write_dataset_file(key, bytes).await
     }
+
+    async fn read_dataset_file(&self, key: &str) -> Result<Option<Vec<u8>>> {
+        self.sink.read_dataset_file(key).await
+    }
+
+    async fn write_dataset_file_from(&self, key: &str, path: &Path) -> Result<u64> {
+        self.sink.write_dataset_file_from(key, path).await
+    }
 }
 
 #[cfg(test)]

@@ -10,7 +10,10 @@ use video_core::prepare::{
     SplitMode, clean_cuts, fps_map, plan_segments, segment_map,
 };
 use video_core::{DatasetSink, Error, Result, VideoRef, VideoSource, layout};
-use video_gst::{CopySegment, GstDemuxer, GstDemuxerBuilder, Orientation, TranscodeOptions};
+use video_gst::{
+    AudioOutcome, CopySegment, EncoderChoice, GstDemuxer, GstDemuxerBuilder, Orientation,
+    RateControl, TranscodeOptions,
+};
 use video_storage::{ObjectStoreSink, StoreOptions, StoreVideo};
 
 use crate::VideoInput;
@@ -213,7 +216,7 @@ async fn run(
             Orientation::Stored
         });
     if !preparation.is_stream_copy() {
-        preparation = preparation.encoder_settings(transcode.describe());
+        preparation = preparation.encoder_settings(describe(&transcode));
     }
     // Open, check the size, probe, check the rest: all before any work.
     let opened = match video {
@@ -320,41 +323,49 @@ async fn run(
         }
         let key = layout::prepared_output_key(&video, &tag, (!single).then_some(n as u64));
         let local = work.path(n);
-        let made = if preparation.is_stream_copy() {
-            let copy = demuxer
-                .copy_segments(
-                    &[CopySegment {
-                        first: segment.first,
-                        end: segment.end,
-                    }],
-                    std::slice::from_ref(&local),
-                )
-                .await?;
-            let copy = copy.into_iter().next().ok_or_else(|| Error::Transcode {
-                uri: location.clone(),
-                output: key.clone(),
-                reason: "the stream copy made no output".into(),
-                source: None,
-            })?;
-            Made {
-                frames: copy.frames,
-                width: metadata.stored_width,
-                height: metadata.stored_height,
-                encoder: "copy".into(),
-                audio: "none".into(),
-                rotation_metadata: (metadata.rotation != 0).then_some(metadata.rotation),
-                map: copy.map,
+        // A stream copy of what mp4mux cannot take (or of packets GStreamer cannot place) is
+        // re-encoded instead, with the same boundaries; its record names the encoder.
+        let copied = if preparation.is_stream_copy() {
+            let segment = CopySegment {
+                first: segment.first,
+                end: segment.end,
+            };
+            match demuxer
+                .copy_segments(&[segment], std::slice::from_ref(&local))
+                .await
+            {
+                Ok(copy) => copy.into_iter().next().map(|copy| Made {
+                    frames: copy.frames,
+                    width: metadata.stored_width,
+                    height: metadata.stored_height,
+                    encoder: "copy".into(),
+                    audio: "none".into(),
+                    rotation_metadata: (metadata.rotation != 0).then_some(metadata.rotation),
+                    map: copy.map,
+                }),
+                Err(Error::Unsupported { .. }) => None,
+                Err(e) => return Err(e),
             }
         } else {
-            let r = demuxer.transcode(&map, &local, &transcode).await?;
-            Made {
-                frames: r.frames,
-                width: r.width,
-                height: r.height,
-                encoder: r.encoder.clone(),
-                audio: r.audio.to_string(),
-                rotation_metadata: r.rotation_metadata,
-                map: map.clone(),
+            None
+        };
+        let made = match copied {
+            Some(made) => made,
+            None => {
+                let r = demuxer.transcode(&map, &local, &transcode).await?;
+                Made {
+                    frames: r.frames,
+                    width: r.width,
+                    height: r.height,
+                    encoder: r.encoder.clone(),
+                    audio: match &r.audio {
+                        AudioOutcome::None => "none".into(),
+                        AudioOutcome::Copied => "copied".into(),
+                        _ => "aac".into(),
+                    },
+                    rotation_metadata: r.rotation_metadata,
+                    map: map.clone(),
+                }
             }
         };
         if made.frames != map.len() as u64 || made.map.frames != map.frames {
@@ -421,6 +432,25 @@ struct Made {
     audio: String,
     rotation_metadata: Option<u32>,
     map: FrameMap,
+}
+
+/// The encoder settings that decide a re-encoded output, as the manifest records them.
+fn describe(t: &TranscodeOptions) -> String {
+    let quality = match t.quality {
+        RateControl::ConstantQuality(q) => format!("crf {q}"),
+        RateControl::Bitrate(k) => format!("{k} kbit/s"),
+        other => format!("{other:?}"),
+    };
+    let encoder = match &t.encoder {
+        EncoderChoice::Named(e) => e.clone(),
+        _ => "auto".into(),
+    };
+    format!(
+        "h264 {encoder}, preset {}, {quality}, key frames at most {:?} apart, audio {}",
+        t.speed_preset.name(),
+        t.keyframe_interval,
+        if t.audio { "kept" } else { "left out" }
+    )
 }
 
 /// The same source file: location and size, and content hash when both have one.

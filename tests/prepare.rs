@@ -58,12 +58,24 @@ fn stored_manifest(dataset: &Path, report: &PrepareReport) -> PreparedManifest {
 /// has, each showing the number ffmpeg decodes from the source at the mapped index. Returns
 /// the source indices of all outputs in order.
 fn check_outputs_against_source(source: &Path, dataset: &Path, m: &PreparedManifest) -> Vec<u64> {
+    check_outputs_rotated(source, dataset, m, 0)
+}
+
+/// [`check_outputs_against_source`] for outputs whose pixels were turned `turned_cw` degrees
+/// clockwise from the source's stored pictures (a rotation applied): their barcodes are read
+/// turned back.
+fn check_outputs_rotated(
+    source: &Path,
+    dataset: &Path,
+    m: &PreparedManifest,
+    turned_cw: u32,
+) -> Vec<u64> {
     let source_numbers = ffmpeg_frame_numbers(source);
     assert_eq!(source_numbers.len() as u64, m.metadata.frame_count);
     let mut all = Vec::new();
     for o in &m.outputs {
         let file = dataset.join(&o.key);
-        let got = ffmpeg_frame_numbers(&file);
+        let got = frame_numbers_turned(&file, turned_cw);
         assert_eq!(
             got.len(),
             o.map.len(),
@@ -92,15 +104,11 @@ fn check_outputs_against_source(source: &Path, dataset: &Path, m: &PreparedManif
                 p - pts[0]
             );
         }
-        assert_eq!(
-            support::mp4::top_level_boxes(&file)
-                .iter()
-                .position(|b| b == "moov")
-                < support::mp4::top_level_boxes(&file)
-                    .iter()
-                    .position(|b| b == "mdat"),
-            true,
-            "{}: moov must come before mdat",
+        let boxes = support::mp4::top_level_boxes(&file);
+        let at = |name: &str| boxes.iter().position(|b| b == name);
+        assert!(
+            matches!((at("moov"), at("mdat")), (Some(m), Some(d)) if m < d),
+            "{}: moov must come before mdat: {boxes:?}",
             o.key
         );
         all.extend(o.map.frames.iter().map(|f| f.source_index));
@@ -114,7 +122,11 @@ fn web_copy_keeps_every_frame(spec: FixtureSpec) {
     let report = prepare(&source, &dataset, Preparation::web());
     assert_eq!(report.outputs_written, 1);
     let m = stored_manifest(&dataset, &report);
-    assert_eq!(m, report.manifest);
+    assert_eq!(
+        std::fs::read(dataset.join(&report.manifest_key)).unwrap(),
+        serde_json::to_vec_pretty(&report.manifest).unwrap(),
+        "the stored manifest is the report's"
+    );
     let all = check_outputs_against_source(&source, &dataset, &m);
     let n = m.metadata.frame_count;
     assert_eq!(
@@ -124,7 +136,7 @@ fn web_copy_keeps_every_frame(spec: FixtureSpec) {
     );
     let o = &m.outputs[0];
     assert!(
-        o.width % 2 == 0 && o.height % 2 == 0,
+        o.width.is_multiple_of(2) && o.height.is_multiple_of(2),
         "{}x{}",
         o.width,
         o.height
@@ -155,9 +167,80 @@ fn web_copy_of_vfr_keeps_every_frame_and_its_timestamps() {
     web_copy_keeps_every_frame(barcode::vfr_mp4());
 }
 
+/// GStreamer 1.22's MP4 demuxer ends this fixture's edit early: the last 9 frames ffmpeg shows
+/// never come out of it (see `video-gst/tests/barcode.rs`). A web copy cannot have every frame,
+/// so it fails, typed and naming the first missing frame, with nothing stored; a split stores
+/// the segments before that frame, each starting at the edit as ffmpeg does, and a re-run
+/// would go on from there.
 #[test]
-fn web_copy_of_an_edit_list_starts_at_the_edit() {
-    web_copy_keeps_every_frame(barcode::edit_list_mp4());
+fn an_edit_list_starts_at_the_edit_and_frames_gstreamer_loses_fail_typed() {
+    let source = barcode::generate(&barcode::edit_list_mp4());
+    let dataset = tmp("edit-list");
+    let e = block_on(prepare_video(
+        &source,
+        dataset.to_str().unwrap(),
+        PrepareOptions::new(Preparation::web()),
+    ))
+    .unwrap_err();
+    assert!(
+        matches!(
+            e,
+            Error::Decode {
+                index: Some(36),
+                ..
+            } | Error::Transcode { .. }
+        ),
+        "{e}"
+    );
+    assert!(
+        video_testkit::error_chain(&e).contains("36"),
+        "{}",
+        video_testkit::error_chain(&e)
+    );
+    assert!(
+        walk(&dataset)
+            .iter()
+            .all(|p| !p.to_string_lossy().ends_with(".mp4"))
+    );
+    let e = block_on(prepare_video(
+        &source,
+        dataset.to_str().unwrap(),
+        PrepareOptions::new(Preparation::split(SplitBy::Frames(12), SplitMode::Exact)),
+    ))
+    .unwrap_err();
+    assert!(
+        video_testkit::error_chain(&e).contains("36"),
+        "{}",
+        video_testkit::error_chain(&e)
+    );
+    // The three segments before frame 36, from their records.
+    let mut records: Vec<PathBuf> = walk(&dataset)
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    records.sort();
+    assert_eq!(records.len(), 3, "{records:?}");
+    let outputs: Vec<video_dataset::core::prepare::PreparedOutput> = records
+        .iter()
+        .map(|r| {
+            let v: serde_json::Value = serde_json::from_slice(&std::fs::read(r).unwrap()).unwrap();
+            serde_json::from_value(v["output"].clone()).unwrap()
+        })
+        .collect();
+    let source_numbers = ffmpeg_frame_numbers(&source);
+    assert_eq!(source_numbers[0], barcode::EDIT_LIST_FIRST_FRAME);
+    for (k, o) in outputs.iter().enumerate() {
+        assert_eq!(o.global_frame_offset, 12 * k as u64);
+        let got = ffmpeg_frame_numbers(&dataset.join(&o.key));
+        let want: Vec<u32> = o
+            .map
+            .frames
+            .iter()
+            .map(|f| source_numbers[f.source_index as usize])
+            .collect();
+        assert_eq!(got, want, "{}", o.key);
+    }
+    let _ = std::fs::remove_dir_all(&dataset);
 }
 
 #[test]
@@ -189,8 +272,10 @@ fn web_copy_of_a_rotated_video_displays_upright_either_way() {
             Preparation::web().rotation_applied(applied),
         );
         let m = stored_manifest(&dataset, &report);
-        // ffmpeg_frame_numbers decodes as displayed: the barcode reads only upright.
-        check_outputs_against_source(&source, &dataset, &m);
+        // ffmpeg decodes as displayed and the barcode reads only upright: with the rotation
+        // applied the output's own pictures are the source's turned 90° (ffmpeg turns nothing);
+        // kept as metadata, ffmpeg turns them as the source's were.
+        check_outputs_rotated(&source, &dataset, &m, if applied { 90 } else { 0 });
         let o = &m.outputs[0];
         let file = dataset.join(&o.key);
         let probe = support::ffmpeg::ffprobe_stream(&file, first_video_stream(&file));
@@ -205,6 +290,25 @@ fn web_copy_of_a_rotated_video_displays_upright_either_way() {
         }
         let _ = std::fs::remove_dir_all(&dataset);
     }
+    // A stream copy keeps the pixels and writes the rotation into every segment.
+    let dataset = tmp("rot-split");
+    let report = prepare(
+        &source,
+        &dataset,
+        Preparation::split(SplitBy::Frames(25), SplitMode::KeyFrames),
+    );
+    let m = stored_manifest(&dataset, &report);
+    check_outputs_rotated(&source, &dataset, &m, 0);
+    for o in &m.outputs {
+        let file = dataset.join(&o.key);
+        let probe = support::ffmpeg::ffprobe_stream(&file, first_video_stream(&file));
+        assert_eq!(probe.display_rotation_cw(), 90, "{}: {probe:?}", o.key);
+        assert_eq!(
+            (o.encoder.as_str(), o.rotation_metadata),
+            ("copy", Some(90))
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dataset);
 }
 
 fn split_covers_every_frame_once(
@@ -273,11 +377,9 @@ fn key_frame_splits_cut_at_key_frames_and_say_so() {
         SplitBy::Frames(10),
         SplitMode::KeyFrames,
     );
-    assert!(
-        m.outputs.iter().all(|o| o.longer_than_asked),
-        "{:?}",
-        m.outputs
-    );
+    let (last, rest) = m.outputs.split_last().unwrap();
+    assert!(rest.iter().all(|o| o.longer_than_asked), "{:?}", m.outputs);
+    assert!(!last.longer_than_asked && last.frames == 10, "{last:?}");
 }
 
 #[test]
@@ -357,6 +459,25 @@ fn a_rerun_makes_only_the_outputs_missing() {
     assert_eq!(smaller.outputs_written, 3);
     assert!(smaller.manifest.outputs.iter().all(|o| o.width == 160));
     let _ = std::fs::remove_dir_all(&dataset);
+}
+
+/// The barcodes of every frame ffmpeg decodes from `path` as displayed, read as pictures
+/// turned `turned_cw` degrees clockwise beyond what ffmpeg's autorotation did.
+fn frame_numbers_turned(path: &Path, turned_cw: u32) -> Vec<u32> {
+    let frames = support::ffmpeg::ffmpeg_rgb_frames(
+        path,
+        first_video_stream(path),
+        support::ffmpeg::Orientation::Display,
+    );
+    let (w, h) = (frames.width, frames.height);
+    let rotation = (frames.applied_rotation_cw + turned_cw) % 360;
+    frames
+        .enumerate()
+        .map(|(i, rgb)| {
+            barcode::read_barcode_rotated(&rgb, w, h, w * 3, rotation)
+                .unwrap_or_else(|| panic!("{}: no barcode in decoded frame {i}", path.display()))
+        })
+        .collect()
 }
 
 /// Presentation times in seconds of every frame ffprobe decodes from the first video stream.

@@ -125,6 +125,11 @@ impl GstDemuxer {
             table,
             segments: segments.to_vec(),
             outputs: outputs.to_vec(),
+            rotation: (
+                probed.metadata.rotation,
+                probed.metadata.stored_width,
+                probed.metadata.stored_height,
+            ),
             stall,
             deadline: Deadline::after(deadline),
         };
@@ -186,6 +191,9 @@ struct CopyJob {
     table: Arc<FrameTable>,
     segments: Vec<CopySegment>,
     outputs: Vec<PathBuf>,
+    /// The source's clockwise display rotation and stored size: written into each segment's
+    /// track header (mp4mux 1.22 writes none).
+    rotation: (u32, u32, u32),
     stall: Duration,
     deadline: Deadline,
 }
@@ -797,6 +805,11 @@ impl Writer {
         if self.lead > 0 {
             crate::mp4edit::hide_leading_samples(&self.part, self.lead, self.map.end)
                 .map_err(|reason| fail(reason, None))?;
+        }
+        let (rotation, w, h) = job.rotation;
+        if rotation != 0 {
+            crate::transcode::write_rotation(&self.part, rotation, w, h)
+                .map_err(|e| fail(format!("cannot write the display rotation: {e}"), None))?;
         }
         std::fs::rename(&self.part, &output).map_err(|source| Error::Io {
             path: output.clone(),

@@ -25,7 +25,7 @@ fn matrix(rotation_cw: u32, width: u32, height: u32) -> [u32; 9] {
 
 /// Write the display matrix of a clockwise rotation into the first video track of the MP4 at
 /// `path`, whose pictures are `width` x `height`.
-pub(super) fn write_rotation(
+pub(crate) fn write_rotation(
     path: &Path,
     rotation_cw: u32,
     width: u32,

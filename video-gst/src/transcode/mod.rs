@@ -20,6 +20,8 @@
 
 mod graph;
 mod matrix;
+
+pub(crate) use matrix::write_rotation;
 mod run;
 
 use std::path::Path;
