@@ -13,7 +13,8 @@
 //! OUTDIR`), wall time by this process, CPU time and peak RSS by `/usr/bin/time`; runs of ours
 //! and ffmpeg's alternate and the median of `BENCH_REPS` (3) is reported with the ratio. Peak
 //! RSS is reported for both clip lengths, to show it does not grow with the video's length.
-//! Without `--bench` (`cargo test --all-targets`) it is a smoke run on 2 s clips.
+//! `BENCH_ROWS=web,split10-copy` picks rows. Without `--bench` (`cargo test --all-targets`) it
+//! is a smoke run on 2 s clips.
 
 use std::path::{Path, PathBuf};
 
@@ -198,7 +199,12 @@ fn parent(bench: bool) -> anyhow::Result<()> {
         "| row | clip | ours wall s | ffmpeg wall s | wall ratio | ours CPU s | ffmpeg CPU s | ours peak RSS MiB | ffmpeg peak RSS MiB | ours MB / ffmpeg MB | outputs |"
     );
     println!("|---|---|---|---|---|---|---|---|---|---|---|");
-    for row in Row::ALL {
+    let only = std::env::var("BENCH_ROWS").ok();
+    let rows = Row::ALL.into_iter().filter(|r| {
+        only.as_deref()
+            .is_none_or(|o| o.split(',').any(|n| n == r.name()))
+    });
+    for row in rows {
         for (s, clip) in &clips {
             let mut ours: Vec<Run<ChildReport>> = Vec::new();
             let mut theirs: Vec<Run> = Vec::new();

@@ -314,6 +314,23 @@ async fn run(
 
     let work = WorkDir::new(options.work_dir.as_deref(), &video.name)?;
     let mut outputs = Vec::with_capacity(segments.len());
+    let pending: Vec<usize> = (0..segments.len()).filter(|&n| done[n].is_none()).collect();
+    // Stream copies are made in batches, one read of the source each (a copy reads from the
+    // start of the file): at most about COPY_BATCH_BYTES of source a batch, so the local
+    // copies waiting to be stored stay bounded.
+    let mut batched: std::collections::BTreeMap<usize, video_gst::CopyReport> = Default::default();
+    let mut tried = std::collections::BTreeSet::new();
+    let mut alone: std::collections::BTreeSet<usize> = std::collections::BTreeSet::new();
+    let copied_as = |copy: video_gst::CopyReport| Made {
+        frames: copy.frames,
+        width: metadata.stored_width,
+        height: metadata.stored_height,
+        encoder: "copy".into(),
+        audio: "none".into(),
+        rotation_metadata: (metadata.rotation != 0).then_some(metadata.rotation),
+        map: copy.map,
+    };
+    let frame_bytes = size / table.len().max(1);
     for (n, (segment, done)) in segments.iter().zip(done).enumerate() {
         let map = segment_map(&whole, segment)?;
         let seg_start = whole.frames[segment.first as usize].pts;
@@ -323,26 +340,49 @@ async fn run(
         }
         let key = layout::prepared_output_key(&video, &tag, (!single).then_some(n as u64));
         let local = work.path(n);
+        if preparation.is_stream_copy() && !tried.contains(&n) {
+            let mut batch = Vec::new();
+            let mut bytes = 0u64;
+            for &m in pending.iter().filter(|&&m| m >= n) {
+                let s = &segments[m];
+                bytes += (s.end - s.first) * frame_bytes;
+                if !batch.is_empty() && bytes > COPY_BATCH_BYTES {
+                    break;
+                }
+                batch.push(m);
+            }
+            let copy_segments: Vec<CopySegment> = batch
+                .iter()
+                .map(|&m| CopySegment {
+                    first: segments[m].first,
+                    end: segments[m].end,
+                })
+                .collect();
+            let paths: Vec<PathBuf> = batch.iter().map(|&m| work.path(m)).collect();
+            match demuxer.copy_segments(&copy_segments, &paths).await {
+                Ok(reports) => batched.extend(batch.iter().copied().zip(reports)),
+                // Each is tried alone below, and re-encoded where that fails too.
+                Err(Error::Unsupported { .. }) if batch.len() > 1 => alone.extend(&batch),
+                // Re-encoded below.
+                Err(Error::Unsupported { .. }) => {}
+                Err(e) => return Err(e),
+            }
+            tried.extend(batch);
+        }
         // A stream copy of what mp4mux cannot take (or of packets GStreamer cannot place) is
         // re-encoded instead, with the same boundaries; its record names the encoder.
-        let copied = if preparation.is_stream_copy() {
-            let segment = CopySegment {
+        let copied = if let Some(copy) = batched.remove(&n) {
+            Some(copied_as(copy))
+        } else if alone.contains(&n) {
+            let one = CopySegment {
                 first: segment.first,
                 end: segment.end,
             };
             match demuxer
-                .copy_segments(&[segment], std::slice::from_ref(&local))
+                .copy_segments(&[one], std::slice::from_ref(&local))
                 .await
             {
-                Ok(copy) => copy.into_iter().next().map(|copy| Made {
-                    frames: copy.frames,
-                    width: metadata.stored_width,
-                    height: metadata.stored_height,
-                    encoder: "copy".into(),
-                    audio: "none".into(),
-                    rotation_metadata: (metadata.rotation != 0).then_some(metadata.rotation),
-                    map: copy.map,
-                }),
+                Ok(copy) => copy.into_iter().next().map(copied_as),
                 Err(Error::Unsupported { .. }) => None,
                 Err(e) => return Err(e),
             }
@@ -422,6 +462,10 @@ async fn run(
         outputs_skipped: skipped,
     })
 }
+
+/// Source bytes a batch of stream copies covers at most (estimated from the frames' share of
+/// the file): the local copies of a batch wait on disk until they are stored.
+const COPY_BATCH_BYTES: u64 = 1 << 30;
 
 /// What one output came out as.
 struct Made {

@@ -633,3 +633,27 @@ fn cli_prepare_prints_outputs_and_their_maps() {
     assert!(String::from_utf8_lossy(&out.stderr).contains(src));
     let _ = std::fs::remove_dir_all(&dataset);
 }
+
+/// MPEG-2 video cannot go into an MP4 by stream copy (mp4mux takes no MPEG-2 here): the
+/// segments of a key-frame split are re-encoded with the same boundaries, and say so.
+#[test]
+fn key_frame_splits_re_encode_what_mp4_cannot_hold() {
+    let spec = FixtureSpec::new("mpeg2-ts", "mpeg2video", "ts", 320, 240, 60).args(&[
+        "-g",
+        "20",
+        "-bf",
+        "2",
+        "-flags",
+        "+cgop",
+        "-sc_threshold",
+        "1000000000",
+        "-q:v",
+        "4",
+    ]);
+    let m = split_covers_every_frame_once(spec, SplitBy::Frames(25), SplitMode::KeyFrames);
+    assert!(
+        m.outputs.iter().all(|o| o.encoder == "x264enc"),
+        "{:?}",
+        m.outputs.iter().map(|o| &o.encoder).collect::<Vec<_>>()
+    );
+}
