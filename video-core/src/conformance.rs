@@ -250,10 +250,17 @@ pub async fn dataset_sink_stores_dataset_files(sink: &dyn DatasetSink) {
         None,
         "a key never written must read as None"
     );
-    sink.write_dataset_file(key, b"{\"v\":1}").await.unwrap();
-    sink.write_dataset_file(key, b"{\"v\":2}").await.unwrap();
+    sink.write_dataset_file(key, b"{\"v\":1}")
+        .await
+        .expect("write_dataset_file failed");
+    sink.write_dataset_file(key, b"{\"v\":2}")
+        .await
+        .expect("writing a dataset file again failed");
     assert_eq!(
-        sink.read_dataset_file(key).await.unwrap().as_deref(),
+        sink.read_dataset_file(key)
+            .await
+            .expect("read_dataset_file failed")
+            .as_deref(),
         Some(&b"{\"v\":2}"[..])
     );
     let dir = std::env::temp_dir().join(format!(
@@ -264,13 +271,13 @@ pub async fn dataset_sink_stores_dataset_files(sink: &dyn DatasetSink) {
             .map(|d| d.as_nanos())
             .unwrap_or(0)
     ));
-    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::create_dir_all(&dir).expect("cannot create a temporary directory");
     let path = dir.join("big.bin");
     // Not a repeating pattern of the part size: a part sent twice or out of order shows.
     let big: Vec<u8> = (0..20u32 * 1024 * 1024 + 12_345)
         .map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8)
         .collect();
-    std::fs::write(&path, &big).unwrap();
+    std::fs::write(&path, &big).expect("cannot write a temporary file");
     let key = "conformance/files/big.bin";
     let n = sink
         .write_dataset_file_from(key, &path)
@@ -280,7 +287,7 @@ pub async fn dataset_sink_stores_dataset_files(sink: &dyn DatasetSink) {
     let back = sink
         .read_dataset_file(key)
         .await
-        .unwrap()
+        .expect("read_dataset_file failed")
         .expect("stored file missing");
     assert!(back == big, "the stored file differs from the local one");
     let _ = std::fs::remove_dir_all(&dir);
