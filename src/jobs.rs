@@ -10,7 +10,8 @@
 //! still `running` whose heartbeat stopped is a job whose process died
 //! ([`JobRecord::is_stale`]). Submitting the same spec again completes what it left.
 //!
-//! Each video is one [`extract_frames`] call: resumable, so a job submitted again with the same
+//! Each video is one [`extract_frames`] call (or, with [`JobSpec::prepare`], one
+//! [`prepare_video`](crate::prepare_video) call): resumable, so a job submitted again with the same
 //! spec completes only what is missing, and safe to drop, so a cancelled job leaves a consistent
 //! dataset.
 //!
@@ -182,6 +183,13 @@ pub struct JobSpec {
     /// its [`JobVideo::folder_path`]. A [`progress`](ExtractOptions::progress) is told about the
     /// frames of every video.
     pub options: ExtractOptions,
+    /// Prepare every video ([`prepare_video`](crate::prepare_video)) instead of sampling its
+    /// frames: a web-ready copy, splits or another frame rate, each video into its
+    /// [`JobVideo::folder_path`] (which replaces the options' own
+    /// [`folder_path`](crate::PrepareOptions::folder_path)). The job's frame counts are then
+    /// the prepared outputs' frames, counted as each output is stored; `options` is not used.
+    /// Default: none.
+    pub prepare: Option<crate::PrepareOptions>,
     /// Videos processed at once. Default: [`std::thread::available_parallelism`].
     pub concurrency: usize,
 }
@@ -193,6 +201,7 @@ impl JobSpec {
             dataset: dataset.into(),
             videos: Vec::new(),
             options: ExtractOptions::default(),
+            prepare: None,
             concurrency: std::thread::available_parallelism().map_or(1, |n| n.get()),
         }
     }
@@ -252,6 +261,12 @@ impl JobSpec {
     /// Set [`options`](Self::options).
     pub fn options(mut self, v: ExtractOptions) -> Self {
         self.options = v;
+        self
+    }
+
+    /// Set [`prepare`](Self::prepare): the job prepares its videos instead of sampling them.
+    pub fn prepare(mut self, v: Option<crate::PrepareOptions>) -> Self {
+        self.prepare = v;
         self
     }
 
@@ -789,6 +804,41 @@ impl ExtractProgress for CountFrames {
     }
 }
 
+/// Counts the frames of a preparing video's outputs as each is stored, for the job's progress.
+#[derive(Debug)]
+struct CountOutputFrames {
+    video: Arc<AtomicU64>,
+    job: Arc<AtomicU64>,
+    inner: Option<Arc<dyn crate::PrepareProgress>>,
+}
+
+impl crate::PrepareProgress for CountOutputFrames {
+    fn planned(&self, outputs: usize, skipped: usize) {
+        if let Some(p) = &self.inner {
+            p.planned(outputs, skipped);
+        }
+    }
+
+    fn output_stored(&self, output: &video_core::prepare::PreparedOutput) {
+        self.video.fetch_add(output.frames, Ordering::Relaxed);
+        self.job.fetch_add(output.frames, Ordering::Relaxed);
+        if let Some(p) = &self.inner {
+            p.output_stored(output);
+        }
+    }
+}
+
+/// A preparation's counts as a job counts a video's: frames of all outputs planned, of the
+/// outputs made now written, of the outputs found stored existing.
+fn prepared_as_extracted(r: crate::PrepareReport) -> video_core::ExtractReport {
+    let mut e = video_core::ExtractReport::default();
+    e.frames_planned = r.manifest.frames;
+    e.frames_written = r.frames_written;
+    e.frames_existing = r.manifest.frames - r.frames_written;
+    e.bytes_written = r.bytes_written;
+    e
+}
+
 /// A running job's state.
 struct Job {
     record: JobRecord,
@@ -936,19 +986,33 @@ impl Job {
         let annotation_source = video.annotation_source.clone();
         let job = self.stored_running.clone();
         let span = tracing::info_span!("video", path = %video.source(), index);
+        let prepare = self.spec.prepare.clone().map(|p| {
+            let inner = p.progress.clone();
+            p.folder_path(video.folder_path.clone())
+                .progress(Some(Arc::new(CountOutputFrames {
+                    video: counter.clone(),
+                    job: self.stored_running.clone(),
+                    inner,
+                })))
+        });
         async move {
-            let r = match annotation_source {
-                Some(source) => match source.read().await {
-                    Ok((annotation, sized_to_video)) => {
-                        // Provenance: the tree's keys over the caller's.
-                        options.sample_info.extend(source.entry.provenance());
-                        options = options.annotation(annotation);
-                        options.annotation_sized_to_video = sized_to_video;
-                        extract_frames(input, dataset, options).await
-                    }
-                    Err(e) => Err(e),
+            let r = match (prepare, annotation_source) {
+                (Some(p), _) => crate::prepare_video(input, dataset, p)
+                    .await
+                    .map(prepared_as_extracted),
+                (None, annotation_source) => match annotation_source {
+                    Some(source) => match source.read().await {
+                        Ok((annotation, sized_to_video)) => {
+                            // Provenance: the tree's keys over the caller's.
+                            options.sample_info.extend(source.entry.provenance());
+                            options = options.annotation(annotation);
+                            options.annotation_sized_to_video = sized_to_video;
+                            extract_frames(input, dataset, options).await
+                        }
+                        Err(e) => Err(e),
+                    },
+                    None => extract_frames(input, dataset, options).await,
                 },
-                None => extract_frames(input, dataset, options).await,
             };
             job.fetch_sub(counter.load(Ordering::Relaxed), Ordering::Relaxed);
             r

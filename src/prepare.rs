@@ -148,6 +148,10 @@ pub struct PrepareReport {
     pub outputs_written: usize,
     /// Outputs an earlier run had stored (their records matched), not made again.
     pub outputs_skipped: usize,
+    /// Frames of the outputs made by this run.
+    pub frames_written: u64,
+    /// Bytes of the outputs made by this run.
+    pub bytes_written: u64,
 }
 
 /// Prepare a video into the dataset at `dataset` (a local directory or a store URL, as
@@ -308,6 +312,12 @@ async fn run(
         );
     }
     let skipped = done.iter().filter(|d| d.is_some()).count();
+    let skipped_numbers: std::collections::BTreeSet<u64> = done
+        .iter()
+        .enumerate()
+        .filter(|(_, d)| d.is_some())
+        .map(|(n, _)| n as u64)
+        .collect();
     if let Some(p) = &options.progress {
         p.planned(segments.len(), skipped);
     }
@@ -452,6 +462,12 @@ async fn run(
         outputs.push(output);
     }
     let outputs_written = outputs.len() - skipped;
+    let made: Vec<&PreparedOutput> = outputs
+        .iter()
+        .filter(|o| !skipped_numbers.contains(&o.number))
+        .collect();
+    let frames_written = made.iter().map(|o| o.frames).sum();
+    let bytes_written = made.iter().map(|o| o.bytes).sum();
     let manifest = PreparedManifest::new(source, metadata, preparation, outputs);
     sink.write_dataset_file(&manifest_key, &to_json(&manifest_key, &manifest)?)
         .await?;
@@ -460,6 +476,8 @@ async fn run(
         manifest,
         outputs_written,
         outputs_skipped: skipped,
+        frames_written,
+        bytes_written,
     })
 }
 

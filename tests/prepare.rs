@@ -657,3 +657,96 @@ fn key_frame_splits_re_encode_what_mp4_cannot_hold() {
         m.outputs.iter().map(|o| &o.encoder).collect::<Vec<_>>()
     );
 }
+
+/// A job of several videos prepares each into its folder, counts the outputs' frames, keeps
+/// its record, and a second run finds everything stored.
+#[test]
+fn a_job_prepares_every_video_and_resumes() {
+    use video_dataset::{JobSpec, JobStatus, read_job, submit};
+    let a = barcode::generate(&barcode::h264_mp4_bframes());
+    let b = barcode::generate(&barcode::vfr_mp4());
+    let dataset = tmp("job");
+    let ds = dataset.to_str().unwrap().to_owned();
+    let spec = JobSpec::new(ds.clone())
+        .video(&a, "a")
+        .video(&b, "b/c")
+        .concurrency(2)
+        .prepare(Some(PrepareOptions::new(Preparation::split(
+            SplitBy::Frames(20),
+            SplitMode::Exact,
+        ))));
+    let run = |spec: JobSpec| {
+        block_on(async {
+            let job = submit(spec).unwrap();
+            let status = job.wait(std::time::Duration::from_secs(300)).await.unwrap();
+            (job.id().to_owned(), status)
+        })
+    };
+    let (id, status) = run(spec.clone());
+    let JobStatus::Succeeded(report) = status else {
+        panic!("{status:?}")
+    };
+    assert_eq!(report.frames_planned, 120);
+    assert_eq!((report.frames_written, report.frames_existing), (120, 0));
+    let record = block_on(read_job(&ds, &id)).unwrap();
+    assert_eq!((record.videos_done, record.frames_done), (2, 120));
+    for (source, folder) in [(&a, "a"), (&b, "b/c")] {
+        let name = source.file_stem().unwrap().to_str().unwrap();
+        let key = format!("{folder}/{name}.prepared/split-20f-exact.json");
+        let m: PreparedManifest =
+            serde_json::from_slice(&std::fs::read(dataset.join(&key)).unwrap()).unwrap();
+        assert_eq!(m.outputs.len(), 3, "{key}");
+        check_outputs_against_source(source, &dataset, &m);
+    }
+    let (_, status) = run(spec);
+    let JobStatus::Succeeded(report) = status else {
+        panic!("{status:?}")
+    };
+    assert_eq!((report.frames_written, report.frames_existing), (0, 120));
+    let _ = std::fs::remove_dir_all(&dataset);
+}
+
+/// A prepared output is a video like any other: frames sampled from a segment map back to the
+/// source through the manifest, and show the source frame they map to.
+#[test]
+fn frames_sampled_from_a_segment_map_back_to_the_source() {
+    use video_dataset::{ExtractOptions, ImageFormat, SamplingPlan, extract_frames};
+    let source = barcode::generate(&barcode::vfr_mp4());
+    let dataset = tmp("sample-prepared");
+    let report = prepare(
+        &source,
+        &dataset,
+        Preparation::split(SplitBy::Seconds(1.0), SplitMode::Exact).fps(Some(20.0)),
+    );
+    let m = stored_manifest(&dataset, &report);
+    let source_numbers = ffmpeg_frame_numbers(&source);
+    let (k, segment) = (1, &m.outputs[1]);
+    let frames = block_on(extract_frames(
+        dataset.join(&segment.key),
+        dataset.join("sampled").to_str().unwrap(),
+        ExtractOptions::default()
+            .plan(SamplingPlan::indices([0, 7, segment.frames - 1]))
+            .format(ImageFormat::Png),
+    ))
+    .unwrap()
+    .frames;
+    assert_eq!(frames.len(), 3);
+    for f in frames {
+        let source_index = m.source_index(k, f.index).unwrap();
+        let (w, h, rgb) = video_testkit::png::png_rgb(&dataset.join("sampled").join(&f.key));
+        let n = barcode::read_barcode(&rgb, w as usize, h as usize, 3 * w as usize);
+        assert_eq!(
+            n,
+            Some(source_numbers[source_index as usize]),
+            "segment {k} frame {} maps to source frame {source_index}",
+            f.index
+        );
+        // The global index of the frame among all outputs' frames.
+        assert_eq!(
+            m.outputs[k].global_frame_offset + f.index,
+            20 + f.index,
+            "one second at 20 fps before it"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dataset);
+}
