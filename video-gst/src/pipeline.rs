@@ -354,6 +354,56 @@ pub(crate) fn discard(pipeline: &gst::Pipeline, pad: &gst::Pad) {
     }
 }
 
+/// Which video stream of a demuxed input a pipeline takes: the one with this stream id, else
+/// the `index`-th video pad to appear. Shared by the pad-added callback of a pipeline.
+#[derive(Debug, Default)]
+pub(crate) struct VideoChoice {
+    /// The wanted stream's id, when known.
+    pub(crate) stream_id: Option<String>,
+    /// The wanted stream's ordinal among the video pads, without an id.
+    pub(crate) index: usize,
+    /// Video pads seen so far.
+    seen: std::sync::Mutex<usize>,
+}
+
+impl VideoChoice {
+    /// Takes the stream with id `stream_id`, else the `index`-th video pad.
+    pub(crate) fn new(stream_id: Option<String>, index: usize) -> Self {
+        VideoChoice {
+            stream_id,
+            index,
+            seen: std::sync::Mutex::new(0),
+        }
+    }
+
+    /// Whether `pad` is the chosen video stream; any other pad is [`discard`]ed.
+    pub(crate) fn take(&self, pipeline: &gst::Pipeline, pad: &gst::Pad) -> bool {
+        let Some(caps) = pad_caps(pad) else {
+            discard(pipeline, pad);
+            return false;
+        };
+        if !is_video(&caps) {
+            discard(pipeline, pad);
+            return false;
+        }
+        let ordinal = {
+            let Ok(mut n) = self.seen.lock() else {
+                return false;
+            };
+            *n += 1;
+            *n - 1
+        };
+        let chosen = match &self.stream_id {
+            Some(id) => pad.stream_id().is_some_and(|s| s.as_str() == id),
+            None => ordinal == self.index,
+        };
+        if !chosen {
+            discard(pipeline, pad);
+        }
+        chosen
+    }
+}
+
 /// The kind of stream a pad carries, from its caps.
 pub(crate) fn pad_caps(pad: &gst::Pad) -> Option<gst::Caps> {
     pad.current_caps().or_else(|| Some(pad.query_caps(None)))

@@ -25,7 +25,7 @@ use video_core::{Error, FrameTable, Result, Timestamp};
 use crate::demux::GstDemuxer;
 use crate::gsterror::{backend, codec_of, make};
 use crate::input::Input;
-use crate::pipeline::{Deadline, PipelineGuard, Progress, discard, is_video, pad_caps};
+use crate::pipeline::{Deadline, PipelineGuard, Progress, discard, pad_caps};
 
 /// One segment of a stream copy: the frames `[first, end)` of the source's frame table.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -408,32 +408,19 @@ impl CopyJob {
         // frames shown) must reach us; basesink would drop them.
         appsink.set_drop_out_of_segment(false);
         let failure: Failure = Arc::default();
-        let seen = Arc::new(Mutex::new(0usize));
         let (sink2, f2) = (appsink.clone(), failure.clone());
-        let (want_id, want_index, uri) =
-            (self.stream_id.clone(), self.stream_index, self.uri.clone());
+        let choice = crate::pipeline::VideoChoice::new(self.stream_id.clone(), self.stream_index);
+        let uri = self.uri.clone();
         let (guard, _typefind) = crate::pipeline::parse_pipeline(
             &self.input,
             Arc::new(AtomicBool::new(false)),
             move |pipeline, pad| {
+                if !choice.take(pipeline, pad) {
+                    return;
+                }
                 let Some(caps) = pad_caps(pad) else {
-                    return discard(pipeline, pad);
+                    return;
                 };
-                if !is_video(&caps) {
-                    return discard(pipeline, pad);
-                }
-                let ordinal = {
-                    let Ok(mut n) = seen.lock() else { return };
-                    *n += 1;
-                    *n - 1
-                };
-                let chosen = match &want_id {
-                    Some(id) => pad.stream_id().is_some_and(|s| s.as_str() == id),
-                    None => ordinal == want_index,
-                };
-                if !chosen {
-                    return discard(pipeline, pad);
-                }
                 let linked = if pad.query_caps(None).can_intersect(&mp4_caps) {
                     sink2
                         .static_pad("sink")

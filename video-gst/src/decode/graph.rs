@@ -13,7 +13,7 @@ use super::options::{DecodeOptions, Orientation, OutputFormat};
 use super::skip::SkipTap;
 use crate::gsterror::{backend, codec_of, make};
 use crate::input::Input;
-use crate::pipeline::{PipelineGuard, Progress, discard, is_video, pad_caps, parse_pipeline};
+use crate::pipeline::{PipelineGuard, Progress, pad_caps, parse_pipeline};
 
 /// The sink end of a decode pipeline and what the pad-added handler reports.
 pub(super) struct Graph {
@@ -62,28 +62,16 @@ pub(super) fn build_graph(
         .build();
     let failure: Arc<Mutex<Option<Error>>> = Arc::default();
     let decoded = Progress::default();
-    let seen = Arc::new(Mutex::new(0usize));
+    let choice = crate::pipeline::VideoChoice::new(want_id, want_index);
     let branch_sink = appsink.clone();
     let (f2, d2, m2, s2) = (failure.clone(), decoded.clone(), md5.clone(), skip.clone());
     let (guard, _typefind) = parse_pipeline(input, Arc::default(), move |pipeline, pad| {
+        if !choice.take(pipeline, pad) {
+            return;
+        }
         let Some(caps) = pad_caps(pad) else {
-            return discard(pipeline, pad);
+            return;
         };
-        if !is_video(&caps) {
-            return discard(pipeline, pad);
-        }
-        let ordinal = {
-            let Ok(mut n) = seen.lock() else { return };
-            *n += 1;
-            *n - 1
-        };
-        let chosen = match &want_id {
-            Some(id) => pad.stream_id().is_some_and(|s| s.as_str() == id),
-            None => ordinal == want_index,
-        };
-        if !chosen {
-            return discard(pipeline, pad);
-        }
         if let Err(e) = link_branch(
             &uri_owned,
             pipeline,
