@@ -554,8 +554,9 @@ fn web_copy_into_s3() {
     let bytes = block_on(sink.read(&o.key)).unwrap();
     assert_eq!(bytes.len() as u64, o.bytes);
     let local = tmp("s3-web");
-    std::fs::create_dir_all(local.join("prepared")).unwrap();
-    std::fs::write(local.join(&o.key), &bytes).unwrap();
+    let file = local.join(&o.key);
+    std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+    std::fs::write(&file, &bytes).unwrap();
     let stored: PreparedManifest =
         serde_json::from_slice(&block_on(sink.read(&report.manifest_key)).unwrap()).unwrap();
     check_outputs_against_source(&source, &local, &stored);
