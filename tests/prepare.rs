@@ -751,3 +751,32 @@ fn frames_sampled_from_a_segment_map_back_to_the_source() {
     }
     let _ = std::fs::remove_dir_all(&dataset);
 }
+
+/// A full-range source (Motion JPEG, `yuvj420p`) keeps its colours: the web copy is tagged
+/// with the source's colorimetry, so ffmpeg shows it as it shows the source. Taken for
+/// GStreamer's default (limited range), its blacks and whites would be stretched.
+#[test]
+fn web_copy_of_a_full_range_source_keeps_its_colours() {
+    use support::ffmpeg::{Orientation, ffmpeg_rgb_frames, psnr_rgb};
+    let source = barcode::generate(&barcode::mjpeg_avi());
+    let dataset = tmp("full-range");
+    let report = prepare(&source, &dataset, Preparation::web());
+    let m = stored_manifest(&dataset, &report);
+    check_outputs_against_source(&source, &dataset, &m);
+    let output = dataset.join(&m.outputs[0].key);
+    let first = |p: &Path| {
+        ffmpeg_rgb_frames(p, first_video_stream(p), Orientation::Display)
+            .next()
+            .unwrap()
+    };
+    let psnr = psnr_rgb(&first(&source), &first(&output));
+    assert!(
+        psnr > 32.0,
+        "frame 0 of the web copy is {psnr:.1} dB from the source's"
+    );
+    // The barcode's black, white and grey survive either reading; the range tag must say
+    // full, as the source's does, for every other colour to be shown right.
+    assert_eq!(ffprobe_video_entries(&source, "color_range"), ["pc"]);
+    assert_eq!(ffprobe_video_entries(&output, "color_range"), ["pc"]);
+    let _ = std::fs::remove_dir_all(&dataset);
+}

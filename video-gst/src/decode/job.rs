@@ -13,7 +13,7 @@ use video_core::{DecodeStats, Error, Frame, FrameTable, Result, Timestamp};
 use super::frame::{check_size, to_frame};
 use super::graph::{Graph, build_graph};
 use super::md5::Md5Tap;
-use super::options::DecodeOptions;
+use super::options::{DecodeOptions, OutputFormat};
 use super::planner::{Failure, Next, OnFrame, Planner};
 use super::skip::SkipTap;
 use crate::input::Input;
@@ -31,6 +31,8 @@ pub(super) struct Job {
     pub(super) deadline: Deadline,
     pub(super) max_dimension: u32,
     pub(super) stats: Arc<Mutex<DecodeStats>>,
+    /// The native frames' colorimetry, set from the first one's caps.
+    pub(super) colorimetry: Arc<Mutex<Option<String>>>,
     /// Ascending frame indices, each in the table.
     pub(super) targets: Vec<u64>,
 }
@@ -229,6 +231,15 @@ impl Job {
             };
             check_size(&self.uri, &sample, t, self.max_dimension)?;
             let mut frame = to_frame(&self.uri, &sample, *table.frame(t)?, self.opts.output)?;
+            if self.opts.output == OutputFormat::Native
+                && let Ok(mut c) = self.colorimetry.lock()
+                && c.is_none()
+            {
+                *c = sample
+                    .caps()
+                    .and_then(|caps| gstreamer_video::VideoInfo::from_caps(caps).ok())
+                    .map(|info| info.colorimetry().to_string());
+            }
             if let Some(tap) = &g.md5 {
                 frame.framemd5 = Some(tap.take(t).ok_or_else(|| {
                     Error::Decode {

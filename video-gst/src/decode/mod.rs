@@ -53,6 +53,9 @@ pub struct GstFrameSource {
     opts: DecodeOptions,
     limits: Timeouts,
     stats: Arc<Mutex<DecodeStats>>,
+    /// The colorimetry of the decoder's native frames (GStreamer's text for it), once one came
+    /// out with [`OutputFormat::Native`].
+    colorimetry: Arc<Mutex<Option<String>>>,
 }
 
 impl GstFrameSource {
@@ -70,7 +73,14 @@ impl GstFrameSource {
             opts,
             limits,
             stats: Default::default(),
+            colorimetry: Default::default(),
         })
+    }
+
+    /// Where the colorimetry of the native frames is kept (set before each such frame is
+    /// handed out), for a transcode to tag them as the decoder did.
+    pub(crate) fn colorimetry(&self) -> Arc<Mutex<Option<String>>> {
+        self.colorimetry.clone()
     }
 
     /// The frame table frames are identified with.
@@ -110,6 +120,7 @@ impl FrameSource for GstFrameSource {
             deadline: Deadline::after(self.limits.deadline),
             max_dimension: self.limits.max_dimension,
             stats: self.stats.clone(),
+            colorimetry: self.colorimetry.clone(),
             targets: plan.indices().to_vec(),
         };
         // The decode loop blocks while the consumer does not read: a stream driver, on a

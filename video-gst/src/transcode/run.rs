@@ -101,6 +101,7 @@ impl Job {
         let output = self.output.clone();
         let fail = |reason: String| failure(&uri, &output, reason);
 
+        let colorimetry = self.source.colorimetry();
         let mut frames = self.source.frames(&plan);
         let mut graph: Option<Graph> = None;
         let mut size = (0, 0);
@@ -130,7 +131,8 @@ impl Job {
                     reason: format!("the decoder gave frame {} instead", frame.info.index),
                 });
             }
-            let info = video_info(&uri, &frame, &rate, &self.metadata)?;
+            let tagged = colorimetry.lock().ok().and_then(|c| c.clone());
+            let info = video_info(&uri, &frame, &rate, &self.metadata, tagged.as_deref())?;
             if graph.is_none() {
                 let oriented = if flip.is_some() && rotation % 180 == 90 {
                     (frame.height, frame.width)
@@ -315,12 +317,15 @@ pub(super) fn key_int_max(map: &FrameMap, interval: Duration) -> u32 {
 }
 
 /// The caps of a decoded frame: its native format and size, the output's rate, the source's
-/// pixel aspect ratio.
+/// pixel aspect ratio, and the colorimetry the decoder gave it (its range, matrix, transfer
+/// and primaries, so that a full-range or BT.2020 source is converted and tagged as what it
+/// is, not taken for GStreamer's default).
 fn video_info(
     uri: &str,
     frame: &Frame,
     rate: &Rate,
     m: &VideoMetadata,
+    colorimetry: Option<&str>,
 ) -> Result<gst_video::VideoInfo> {
     let format = match &frame.format {
         PixelFormat::Native(name) => gst_video::VideoFormat::from_string(name),
@@ -349,11 +354,15 @@ fn video_info(
     } else {
         gst::Fraction::new(1, 1)
     };
-    gst_video::VideoInfo::builder(format, frame.width, frame.height)
+    let colorimetry = colorimetry.and_then(|c| c.parse::<gst_video::VideoColorimetry>().ok());
+    let builder = gst_video::VideoInfo::builder(format, frame.width, frame.height)
         .fps(rate.fps)
-        .par(par)
-        .build()
-        .map_err(|e| crate::gsterror::backend(uri, None, e.to_string()))
+        .par(par);
+    match &colorimetry {
+        Some(c) => builder.colorimetry(c).build(),
+        None => builder.build(),
+    }
+    .map_err(|e| crate::gsterror::backend(uri, None, e.to_string()))
 }
 
 /// A buffer of `frame` in GStreamer's default layout for `info`: the frame's own bytes when
