@@ -33,6 +33,7 @@ pub use tree::{
 };
 pub use video_annotation as annotation;
 pub use video_core as core;
+pub use video_export as export;
 pub use video_gif as gif;
 pub use video_gst as gst;
 pub use video_image as image;
