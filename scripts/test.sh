@@ -17,6 +17,9 @@ for _ in $(seq 1 100); do
 done
 curl -sf -X PUT "http://127.0.0.1:$port/video-dataset-test" >/dev/null
 export VIDEO_TEST_INTEGRATION=1
+# The Python environment of the tests that run Python (the bindings, webdataset, Ray).
+VIDEO_TEST_PYTHON=$(scripts/python-env.sh)
+export VIDEO_TEST_PYTHON
 export VIDEO_TEST_S3_URL="s3://video-dataset-test"
 export AWS_ENDPOINT="http://127.0.0.1:$port" AWS_ALLOW_HTTP=true AWS_REGION=us-east-1 \
   AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_VIRTUAL_HOSTED_STYLE_REQUEST=false

@@ -6,6 +6,7 @@
 //! | [`block_on`] | running one future to its end in a synchronous test |
 //! | [`corpus_dir`] | the shared corpus of real videos (skipped loudly when missing) |
 //! | [`s3_test_url`] | a fresh prefix on the S3 test server (skipped loudly without one) |
+//! | [`test_python`] | the test Python environment, with the packages a test imports (skipped loudly without one) |
 //! | [`png`] | reading a stored PNG's size, checking it is whole, decoding it to RGB |
 //! | [`barcode`] | reading the frame number painted into a barcode fixture's frames |
 //! | [`fixtures`] | clips made once with the ffmpeg CLI, encoded frames for sinks |
@@ -96,6 +97,46 @@ pub fn s3_test_url(test: &str) -> Option<String> {
         url.trim_end_matches('/'),
         std::process::id()
     ))
+}
+
+/// Environment variable naming the Python interpreter of the test environment
+/// (`scripts/python-env.sh` makes it; `scripts/test.sh` sets this variable).
+pub const PYTHON_ENV: &str = "VIDEO_TEST_PYTHON";
+
+/// The test environment's Python interpreter, for tests that run Python code: `$VIDEO_TEST_PYTHON`
+/// when it is set and can import every module of `modules`.
+///
+/// Otherwise `None`, after a loud `SKIPPED` line on stderr, unless `VIDEO_TEST_INTEGRATION` is
+/// set (as `scripts/test.sh` sets it): then the test command promised the environment, and its
+/// absence panics.
+pub fn test_python(test: &str, modules: &[&str]) -> Option<PathBuf> {
+    let integration = std::env::var_os("VIDEO_TEST_INTEGRATION").is_some();
+    let why = match std::env::var_os(PYTHON_ENV) {
+        Some(python) if !python.is_empty() => {
+            let python = PathBuf::from(python);
+            let imports = modules
+                .iter()
+                .map(|m| format!("import {m}"))
+                .collect::<Vec<_>>()
+                .join("; ");
+            match std::process::Command::new(&python)
+                .args(["-c", &imports])
+                .output()
+            {
+                Ok(out) if out.status.success() => return Some(python),
+                Ok(out) => format!(
+                    "{} cannot `{imports}`: {}",
+                    python.display(),
+                    String::from_utf8_lossy(&out.stderr).trim()
+                ),
+                Err(e) => format!("{} does not run: {e}", python.display()),
+            }
+        }
+        _ => format!("{PYTHON_ENV} is not set (scripts/python-env.sh makes the environment)"),
+    };
+    assert!(!integration, "{test}: {why}");
+    skipped(&format!("{test}: {why}"));
+    None
 }
 
 /// An error and its sources on one line, `outer <- inner <- …`, for assertion messages.
