@@ -439,13 +439,13 @@ pub(crate) enum Opened {
 
 /// A video's backend.
 #[derive(Debug)]
-enum Backend {
+pub(crate) enum Backend {
     Gst(GstDemuxer),
     Gif(GifDemuxer),
 }
 
 impl Backend {
-    fn as_dyn(&mut self) -> &mut dyn Demuxer {
+    pub(crate) fn as_dyn(&mut self) -> &mut dyn Demuxer {
         match self {
             Backend::Gst(d) => d,
             Backend::Gif(d) => d,
@@ -454,7 +454,7 @@ impl Backend {
 
     /// A frame source giving frames at `resize` (with the md5 of their native planes when
     /// `framemd5`), and their size.
-    async fn frame_source(
+    pub(crate) async fn frame_source(
         &mut self,
         resize: Option<Resize>,
         framemd5: bool,
@@ -631,6 +631,46 @@ impl Target<'_> {
 }
 
 /// The job of [`extract_frames_to`] and [`extract_frames_into`].
+/// Opens `video` (a URL is opened here; from then on the video is a local file or a stored
+/// object) and picks its backend by content: animated GIF (which GStreamer 1.22 cannot time) in
+/// pure Rust, everything else with GStreamer. Returns what was opened, its location (path or
+/// URL) and the backend.
+pub(crate) async fn open_video(
+    video: VideoInput,
+    store: &StoreOptions,
+    stall_timeout: Duration,
+    deadline: Option<Duration>,
+) -> Result<(Opened, String, Backend)> {
+    let opened = match video {
+        VideoInput::File(p) => Opened::File(p),
+        VideoInput::Url(url) => {
+            Opened::Store(Arc::new(StoreVideo::open_url_with(&url, store).await?))
+        }
+        VideoInput::Store(v) => Opened::Store(v),
+    };
+    let (builder, location) = match &opened {
+        Opened::Store(v) => (
+            GstDemuxerBuilder::from_source(v.clone()),
+            video_core::ByteSource::uri(v.as_ref()).to_owned(),
+        ),
+        Opened::File(p) => (GstDemuxerBuilder::new(p), p.display().to_string()),
+    };
+    let backend = if is_gif(&opened).await {
+        Backend::Gif(match &opened {
+            Opened::Store(v) => GifDemuxer::from_source(v.clone())?,
+            Opened::File(p) => GifDemuxer::open(p)?,
+        })
+    } else {
+        Backend::Gst(
+            builder
+                .with_stall_timeout(stall_timeout)
+                .with_deadline(deadline)
+                .build()?,
+        )
+    };
+    Ok((opened, location, backend))
+}
+
 async fn run(
     video: VideoInput,
     target: Target<'_>,
@@ -642,36 +682,13 @@ async fn run(
             .format(options.format)
             .jpeg_quality(options.quality),
     )?;
-    // A URL is opened here; from then on the video is a local file or a stored object.
-    let opened = match video {
-        VideoInput::File(p) => Opened::File(p),
-        VideoInput::Url(url) => Opened::Store(Arc::new(
-            StoreVideo::open_url_with(&url, &options.store).await?,
-        )),
-        VideoInput::Store(v) => Opened::Store(v),
-    };
-    let (builder, location) = match &opened {
-        Opened::Store(v) => (
-            GstDemuxerBuilder::from_source(v.clone()),
-            video_core::ByteSource::uri(v.as_ref()).to_owned(),
-        ),
-        Opened::File(p) => (GstDemuxerBuilder::new(p), p.display().to_string()),
-    };
-    // The backend, by content: animated GIF (which GStreamer 1.22 cannot time) in pure Rust,
-    // everything else with GStreamer.
-    let mut demuxer = if is_gif(&opened).await {
-        Backend::Gif(match &opened {
-            Opened::Store(v) => GifDemuxer::from_source(v.clone())?,
-            Opened::File(p) => GifDemuxer::open(p)?,
-        })
-    } else {
-        Backend::Gst(
-            builder
-                .with_stall_timeout(options.stall_timeout)
-                .with_deadline(options.deadline)
-                .build()?,
-        )
-    };
+    let (opened, location, mut demuxer) = open_video(
+        video,
+        &options.store,
+        options.stall_timeout,
+        options.deadline,
+    )
+    .await?;
     let metadata = demuxer.as_dyn().probe().await?;
     let table = demuxer.as_dyn().frame_table().await?;
     let mut options = options;

@@ -14,6 +14,7 @@ mod job;
 mod jobs;
 mod prepare;
 mod tree;
+mod video;
 
 pub use annotations::{AnnotationInput, COCO_FILE_NAME, META_KEY};
 pub use job::{
@@ -31,6 +32,7 @@ pub use prepare::{
 pub use tree::{
     TreeEntry, TreeFile, TreeOptions, TreeSource, VIDEO_EXTENSIONS, VideoTree, discover_tree,
 };
+pub use video::{Video, VideoOptions};
 pub use video_annotation as annotation;
 pub use video_core as core;
 pub use video_export as export;

@@ -279,6 +279,17 @@ pub enum Error {
         #[source]
         source: Option<BoxError>,
     },
+    /// A time outside the video: before its first frame or at or after its end. Times count
+    /// from the first frame's presentation time, as the plans' seconds do.
+    #[error("{uri}: time {seconds}s is outside the video (it lasts {duration:?})")]
+    TimeOutOfRange {
+        /// The file or URI.
+        uri: String,
+        /// The time asked for, in seconds.
+        seconds: f64,
+        /// How long the video lasts, from its first frame to its end.
+        duration: std::time::Duration,
+    },
 }
 
 impl Error {
@@ -310,6 +321,7 @@ impl Error {
             Error::PollTimeout { .. } => "poll_timeout",
             Error::NoEncoder { .. } => "no_encoder",
             Error::Transcode { .. } => "transcode",
+            Error::TimeOutOfRange { .. } => "time_out_of_range",
         }
     }
 
