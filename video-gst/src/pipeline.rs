@@ -34,6 +34,52 @@ impl Progress {
     }
 }
 
+/// Watches a [`Progress`] counter for a stall: [`check`](Self::check) fails with
+/// [`Error::Timeout`] once the counter has not moved for longer than the limit.
+pub(crate) struct StallWatch<'a> {
+    progress: &'a Progress,
+    last: u64,
+    since: Instant,
+}
+
+impl<'a> StallWatch<'a> {
+    /// Starts watching `progress` now.
+    pub(crate) fn new(progress: &'a Progress) -> Self {
+        StallWatch {
+            last: progress.get(),
+            progress,
+            since: Instant::now(),
+        }
+    }
+
+    /// The counter as last seen.
+    pub(crate) fn count(&self) -> u64 {
+        self.last
+    }
+
+    /// `Ok` while the counter moved less than `limit` ago; a timeout of `operation` on `uri`
+    /// otherwise.
+    pub(crate) fn check(
+        &mut self,
+        limit: Duration,
+        uri: &str,
+        operation: impl std::fmt::Display,
+    ) -> Result<()> {
+        let now = self.progress.get();
+        if now != self.last {
+            self.last = now;
+            self.since = Instant::now();
+        } else if self.since.elapsed() > limit {
+            return Err(Error::Timeout {
+                uri: uri.to_owned(),
+                operation: operation.to_string(),
+                waited: self.since.elapsed(),
+            });
+        }
+        Ok(())
+    }
+}
+
 /// A wall-clock limit on a whole operation (a probe, a decode), beside the stall timeout: the
 /// operation fails with [`Error::Timeout`] once it has run this long, progress or not.
 #[derive(Clone, Copy, Debug)]
@@ -164,8 +210,7 @@ impl PipelineGuard {
             .pipeline
             .bus()
             .ok_or_else(|| backend(&self.uri, None, "pipeline has no bus"))?;
-        let mut last = progress.get();
-        let mut since = Instant::now();
+        let mut watch = StallWatch::new(progress);
         loop {
             deadline.check(&self.uri, what)?;
             if let Some(msg) = bus.timed_pop_filtered(
@@ -187,17 +232,8 @@ impl PipelineGuard {
                     _ => {}
                 }
             }
-            let now = progress.get();
-            if now != last {
-                last = now;
-                since = Instant::now();
-            } else if since.elapsed() > if now == 0 { first } else { stall } {
-                return Err(Error::Timeout {
-                    uri: self.uri.clone(),
-                    operation: what.to_owned(),
-                    waited: since.elapsed(),
-                });
-            }
+            let limit = if watch.count() == 0 { first } else { stall };
+            watch.check(limit, &self.uri, what)?;
         }
     }
 }

@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use futures::StreamExt;
 use gstreamer as gst;
@@ -16,7 +16,7 @@ use super::graph::{AudioWindow, Graph, Spec, build};
 use super::{AudioOutcome, TranscodeOptions, TranscodeReport, target_size};
 use crate::decode::Orientation;
 use crate::input::Input;
-use crate::pipeline::Deadline;
+use crate::pipeline::{Deadline, StallWatch};
 
 /// One transcode.
 pub(super) struct Job {
@@ -425,8 +425,7 @@ fn wait_for_room(
     frame: usize,
 ) -> Result<()> {
     let limit = g.appsrc.max_bytes();
-    let mut last = g.progress.get();
-    let mut since = Instant::now();
+    let mut watch = StallWatch::new(&g.progress);
     loop {
         g.check()?;
         if g.appsrc.current_level_bytes() < limit {
@@ -438,25 +437,14 @@ fn wait_for_room(
             *ready = false;
             let _ = cvar.wait_timeout(ready, Duration::from_millis(20));
         }
-        let now = g.progress.get();
-        if now != last {
-            last = now;
-            since = Instant::now();
-        } else if since.elapsed() > stall {
-            return Err(Error::Timeout {
-                uri: uri.to_owned(),
-                operation: format!("encoding output frame {frame}"),
-                waited: since.elapsed(),
-            });
-        }
+        watch.check(stall, uri, format_args!("encoding output frame {frame}"))?;
     }
 }
 
 /// Wait until the file is complete (the filesink has the end of the stream, or the pipeline
 /// ended), failing on a pipeline error, a stall or the deadline.
 fn wait_finished(g: &Graph, uri: &str, stall: Duration, deadline: &Deadline) -> Result<()> {
-    let mut last = g.progress.get();
-    let mut since = Instant::now();
+    let mut watch = StallWatch::new(&g.progress);
     loop {
         if g.check()? || g.finished.load(Ordering::SeqCst) {
             // An error posted with the end still counts.
@@ -465,17 +453,7 @@ fn wait_finished(g: &Graph, uri: &str, stall: Duration, deadline: &Deadline) -> 
         }
         deadline.check(uri, "finishing the output file")?;
         std::thread::sleep(Duration::from_millis(10));
-        let now = g.progress.get();
-        if now != last {
-            last = now;
-            since = Instant::now();
-        } else if since.elapsed() > stall {
-            return Err(Error::Timeout {
-                uri: uri.to_owned(),
-                operation: "finishing the output file".into(),
-                waited: since.elapsed(),
-            });
-        }
+        watch.check(stall, uri, "finishing the output file")?;
     }
 }
 
