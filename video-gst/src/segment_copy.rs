@@ -22,6 +22,7 @@ use gstreamer_app as gst_app;
 use video_core::prepare::{FrameMap, clean_cuts};
 use video_core::{Error, FrameTable, Result, Timestamp};
 
+use crate::decode::match_tolerance;
 use crate::demux::GstDemuxer;
 use crate::gsterror::{backend, codec_of, make};
 use crate::input::Input;
@@ -471,17 +472,6 @@ fn mp4mux_video_caps(uri: &str) -> Result<gst::Caps> {
         .find(|t| t.name_template().starts_with("video"))
         .map(|t| t.caps())
         .ok_or_else(|| backend(uri, Some("mp4mux"), "mp4mux has no video pad template"))
-}
-
-/// Half the smallest distance between frames, at most 5 ms (as the decoder matches frames).
-fn match_tolerance(table: &FrameTable) -> Duration {
-    let min_gap = table
-        .as_slice()
-        .windows(2)
-        .filter_map(|w| w[1].pts.duration_since(w[0].pts))
-        .min()
-        .unwrap_or(Duration::from_millis(10));
-    (min_gap / 2).min(Duration::from_millis(5))
 }
 
 /// The frame-table index of a packet from its stream time; `None` for a packet that is not

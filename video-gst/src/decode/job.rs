@@ -291,8 +291,9 @@ impl Job {
 }
 
 /// Half the smallest distance between frames, at most 5 ms: wide enough for rounding in
-/// millisecond containers, narrow enough never to confuse neighbours.
-fn match_tolerance(table: &FrameTable) -> Duration {
+/// millisecond containers, narrow enough never to confuse neighbours. Stream copies match
+/// packets to frames with it too.
+pub(crate) fn match_tolerance(table: &FrameTable) -> Duration {
     let min_gap = table
         .as_slice()
         .windows(2)

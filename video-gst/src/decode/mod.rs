@@ -28,6 +28,7 @@ use crate::pipeline::Deadline;
 use crate::probed::Probed;
 use job::Job;
 
+pub(crate) use job::match_tolerance;
 pub(crate) use options::Timeouts;
 pub use options::{DecodeOptions, Orientation, OutputFormat, Resize};
 pub(crate) use timestamps::decoded_frames;
