@@ -221,24 +221,9 @@ fn framemd5_of_a_gif_is_unsupported() {
         matches!(&e, Error::Unsupported { uri, reason } if uri.contains("anim.gif") && reason.contains("framemd5")),
         "{e:?}"
     );
-    let images = walk(&out)
+    let images = common::walk(&out)
         .into_iter()
         .filter(|p| p.extension().is_some_and(|x| x == "jpg"))
         .count();
     assert_eq!(images, 0);
-}
-
-fn walk(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    if let Ok(rd) = std::fs::read_dir(dir) {
-        for e in rd.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                out.extend(walk(&p));
-            } else {
-                out.push(p);
-            }
-        }
-    }
-    out
 }

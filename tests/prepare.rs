@@ -11,24 +11,13 @@ use video_dataset::core::prepare::{
 };
 use video_dataset::{Error, PrepareOptions, PrepareReport, prepare_video};
 
+mod common;
+
 #[path = "../video-gst/tests/support/mod.rs"]
 mod support;
 
 use support::barcode::{self, FixtureSpec};
 use support::ffmpeg::{ffmpeg_frame_numbers, ffprobe_frames, first_video_stream};
-
-fn tmp(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!(
-        "vd-prepare-{name}-{}-{}",
-        std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .subsec_nanos()
-    ));
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
 
 fn block_on<T>(f: impl std::future::Future<Output = T>) -> T {
     tokio::runtime::Builder::new_multi_thread()
@@ -40,12 +29,17 @@ fn block_on<T>(f: impl std::future::Future<Output = T>) -> T {
 }
 
 fn prepare(source: &Path, dataset: &Path, preparation: Preparation) -> PrepareReport {
-    block_on(prepare_video(
-        source,
-        dataset.to_str().unwrap(),
-        PrepareOptions::new(preparation),
-    ))
-    .unwrap_or_else(|e| panic!("{}: {}", source.display(), video_testkit::error_chain(&e)))
+    try_prepare(source, dataset, PrepareOptions::new(preparation))
+        .unwrap_or_else(|e| panic!("{}: {}", source.display(), video_testkit::error_chain(&e)))
+}
+
+/// `prepare_video` of `source` into the local dataset `dataset` with `options`.
+fn try_prepare(
+    source: &Path,
+    dataset: &Path,
+    options: PrepareOptions,
+) -> video_dataset::Result<PrepareReport> {
+    block_on(prepare_video(source, dataset.to_str().unwrap(), options))
 }
 
 /// The stored manifest, read back from the dataset as JSON.
@@ -118,7 +112,7 @@ fn check_outputs_rotated(
 
 fn web_copy_keeps_every_frame(spec: FixtureSpec) {
     let source = barcode::generate(&spec);
-    let dataset = tmp(&spec.name);
+    let dataset = common::scratch(&spec.name);
     let report = prepare(&source, &dataset, Preparation::web());
     assert_eq!(report.outputs_written, 1);
     let m = stored_manifest(&dataset, &report);
@@ -175,13 +169,8 @@ fn web_copy_of_vfr_keeps_every_frame_and_its_timestamps() {
 #[test]
 fn an_edit_list_starts_at_the_edit_and_frames_gstreamer_loses_fail_typed() {
     let source = barcode::generate(&barcode::edit_list_mp4());
-    let dataset = tmp("edit-list");
-    let e = block_on(prepare_video(
-        &source,
-        dataset.to_str().unwrap(),
-        PrepareOptions::new(Preparation::web()),
-    ))
-    .unwrap_err();
+    let dataset = common::scratch("edit-list");
+    let e = try_prepare(&source, &dataset, PrepareOptions::new(Preparation::web())).unwrap_err();
     assert!(
         matches!(
             e,
@@ -198,15 +187,15 @@ fn an_edit_list_starts_at_the_edit_and_frames_gstreamer_loses_fail_typed() {
         video_testkit::error_chain(&e)
     );
     assert!(
-        walk(&dataset)
+        common::walk(&dataset)
             .iter()
             .all(|p| !p.to_string_lossy().ends_with(".mp4"))
     );
-    let e = block_on(prepare_video(
+    let e = try_prepare(
         &source,
-        dataset.to_str().unwrap(),
+        &dataset,
         PrepareOptions::new(Preparation::split(SplitBy::Frames(12), SplitMode::Exact)),
-    ))
+    )
     .unwrap_err();
     assert!(
         video_testkit::error_chain(&e).contains("36"),
@@ -214,7 +203,7 @@ fn an_edit_list_starts_at_the_edit_and_frames_gstreamer_loses_fail_typed() {
         video_testkit::error_chain(&e)
     );
     // The three segments before frame 36, from their records.
-    let mut records: Vec<PathBuf> = walk(&dataset)
+    let mut records: Vec<PathBuf> = common::walk(&dataset)
         .into_iter()
         .filter(|p| p.extension().is_some_and(|x| x == "json"))
         .collect();
@@ -265,7 +254,7 @@ fn web_copy_of_a_rotated_video_displays_upright_either_way() {
     let spec = barcode::rotated_mp4(90);
     let source = barcode::generate(&spec);
     for applied in [true, false] {
-        let dataset = tmp(&format!("rot-{applied}"));
+        let dataset = common::scratch(&format!("rot-{applied}"));
         let report = prepare(
             &source,
             &dataset,
@@ -291,7 +280,7 @@ fn web_copy_of_a_rotated_video_displays_upright_either_way() {
         let _ = std::fs::remove_dir_all(&dataset);
     }
     // A stream copy keeps the pixels and writes the rotation into every segment.
-    let dataset = tmp("rot-split");
+    let dataset = common::scratch("rot-split");
     let report = prepare(
         &source,
         &dataset,
@@ -317,7 +306,7 @@ fn split_covers_every_frame_once(
     mode: SplitMode,
 ) -> PreparedManifest {
     let source = barcode::generate(&spec);
-    let dataset = tmp(&format!("{}-split", spec.name));
+    let dataset = common::scratch(&format!("{}-split-{by:?}-{mode:?}", spec.name));
     let report = prepare(&source, &dataset, Preparation::split(by, mode));
     let m = stored_manifest(&dataset, &report);
     assert!(m.outputs.len() > 1, "{:?}", m.outputs.len());
@@ -386,7 +375,7 @@ fn key_frame_splits_cut_at_key_frames_and_say_so() {
 fn fps_conversion_shows_the_frame_shown_at_each_time() {
     let spec = barcode::vfr_mp4();
     let source = barcode::generate(&spec);
-    let dataset = tmp("fps");
+    let dataset = common::scratch("fps");
     let report = prepare(&source, &dataset, Preparation::web().fps(Some(12.0)));
     let m = stored_manifest(&dataset, &report);
     check_outputs_against_source(&source, &dataset, &m);
@@ -405,24 +394,24 @@ fn fps_conversion_shows_the_frame_shown_at_each_time() {
 #[test]
 fn a_source_over_a_limit_fails_before_anything_is_written() {
     let source = barcode::generate(&barcode::h264_mp4_bframes());
-    let dataset = tmp("limits");
+    let dataset = common::scratch("limits");
     for limits in [
         PrepareLimits::default().max_frames(Some(59)),
         PrepareLimits::default().max_bytes(Some(1000)),
         PrepareLimits::default().max_seconds(Some(1.5)),
     ] {
-        let e = block_on(prepare_video(
+        let e = try_prepare(
             &source,
-            dataset.to_str().unwrap(),
+            &dataset,
             PrepareOptions::new(Preparation::web()).limits(limits),
-        ))
+        )
         .unwrap_err();
         assert!(
             matches!(e, Error::LimitExceeded { .. } | Error::TooLarge { .. }),
             "{e}"
         );
         assert!(e.to_string().contains(source.to_str().unwrap()), "{e}");
-        let written: Vec<_> = walk(&dataset);
+        let written: Vec<_> = common::walk(&dataset);
         assert!(written.is_empty(), "{written:?}");
     }
     let _ = std::fs::remove_dir_all(&dataset);
@@ -431,7 +420,7 @@ fn a_source_over_a_limit_fails_before_anything_is_written() {
 #[test]
 fn a_rerun_makes_only_the_outputs_missing() {
     let source = barcode::generate(&barcode::h264_mp4_bframes());
-    let dataset = tmp("rerun");
+    let dataset = common::scratch("rerun");
     let prep = Preparation::split(SplitBy::Frames(20), SplitMode::Exact);
     let first = prepare(&source, &dataset, prep.clone());
     assert_eq!(first.outputs_written, 3);
@@ -516,21 +505,6 @@ fn ffprobe_video_entries(path: &Path, entries: &str) -> Vec<String> {
         .collect()
 }
 
-fn walk(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    if let Ok(rd) = std::fs::read_dir(dir) {
-        for e in rd.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                out.extend(walk(&p));
-            } else {
-                out.push(p);
-            }
-        }
-    }
-    out
-}
-
 /// Into S3: the outputs are streamed up, the manifest and records written there, and a re-run
 /// finds them.
 #[cfg(feature = "aws")]
@@ -553,7 +527,7 @@ fn web_copy_into_s3() {
     let o = &report.manifest.outputs[0];
     let bytes = block_on(sink.read(&o.key)).unwrap();
     assert_eq!(bytes.len() as u64, o.bytes);
-    let local = tmp("s3-web");
+    let local = common::scratch("s3-web");
     let file = local.join(&o.key);
     std::fs::create_dir_all(file.parent().unwrap()).unwrap();
     std::fs::write(&file, &bytes).unwrap();
@@ -570,7 +544,7 @@ fn web_copy_into_s3() {
 #[test]
 fn cli_prepare_prints_outputs_and_their_maps() {
     let source = barcode::generate(&barcode::h264_mp4_bframes());
-    let dataset = tmp("cli");
+    let dataset = common::scratch("cli");
     let cli = |args: &[&str]| {
         std::process::Command::new(env!("CARGO_BIN_EXE_video-dataset"))
             .arg("prepare")
@@ -666,7 +640,7 @@ fn a_job_prepares_every_video_and_resumes() {
     use video_dataset::{JobSpec, JobStatus, read_job, submit};
     let a = barcode::generate(&barcode::h264_mp4_bframes());
     let b = barcode::generate(&barcode::vfr_mp4());
-    let dataset = tmp("job");
+    let dataset = common::scratch("job");
     let ds = dataset.to_str().unwrap().to_owned();
     let spec = JobSpec::new(ds.clone())
         .video(&a, "a")
@@ -713,7 +687,7 @@ fn a_job_prepares_every_video_and_resumes() {
 fn frames_sampled_from_a_segment_map_back_to_the_source() {
     use video_dataset::{ExtractOptions, ImageFormat, SamplingPlan, extract_frames};
     let source = barcode::generate(&barcode::vfr_mp4());
-    let dataset = tmp("sample-prepared");
+    let dataset = common::scratch("sample-prepared");
     let report = prepare(
         &source,
         &dataset,
@@ -759,7 +733,7 @@ fn frames_sampled_from_a_segment_map_back_to_the_source() {
 fn web_copy_of_a_full_range_source_keeps_its_colours() {
     use support::ffmpeg::{Orientation, ffmpeg_rgb_frames, psnr_rgb};
     let source = barcode::generate(&barcode::mjpeg_avi());
-    let dataset = tmp("full-range");
+    let dataset = common::scratch("full-range");
     let report = prepare(&source, &dataset, Preparation::web());
     let m = stored_manifest(&dataset, &report);
     check_outputs_against_source(&source, &dataset, &m);

@@ -155,7 +155,7 @@ fn frames_written_to_paths_and_as_bytes_show_the_right_numbers() {
         for (i, p) in &targets {
             assert_eq!(image_number(p), truth[*i as usize], "{}", p.display());
         }
-        let leftovers: Vec<_> = walk(&dir)
+        let leftovers: Vec<_> = common::walk(&dir)
             .into_iter()
             .filter(|p| p.to_string_lossy().contains(".tmp-"))
             .collect();
@@ -189,17 +189,4 @@ fn a_sample_streams_the_plans_frames_in_index_order() {
         let expected: Vec<u64> = (0..truth.len() as u64).step_by(7).collect();
         assert_eq!(seen, expected);
     });
-}
-
-fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dir).unwrap() {
-        let p = e.unwrap().path();
-        if p.is_dir() {
-            out.extend(walk(&p));
-        } else {
-            out.push(p);
-        }
-    }
-    out
 }

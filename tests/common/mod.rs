@@ -37,6 +37,22 @@ pub(crate) fn scratch(name: &str) -> PathBuf {
     d
 }
 
+/// Every file below `dir` (none when it does not exist).
+pub(crate) fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    if let Ok(rd) = std::fs::read_dir(dir) {
+        for e in rd.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                out.extend(walk(&p));
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out
+}
+
 /// The md5 of each frame of `video`'s first video stream, in order, as ffmpeg's framemd5 prints
 /// it with the verification command the README gives (`ffmpeg -noautorotate -i VIDEO -map 0:v:0
 /// -fps_mode passthrough -f framemd5 -`): entry `N` is frame `N`.
