@@ -9,7 +9,6 @@
 mod support;
 
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::{self, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
@@ -131,24 +130,7 @@ fn demuxer(path: &Path) -> GstDemuxer {
 /// Runs `f` on its own thread and returns its result, failing the test if it panics or takes
 /// longer than [`HANG_GUARD`] (the thread is then left behind: the test has failed anyway).
 fn guarded<T: Send + 'static>(what: String, f: impl FnOnce() -> T + Send + 'static) -> T {
-    let (tx, rx) = mpsc::channel();
-    let started = Instant::now();
-    let handle = std::thread::spawn(move || {
-        let _ = tx.send(f());
-    });
-    match rx.recv_timeout(HANG_GUARD) {
-        Ok(value) => {
-            let _ = handle.join();
-            value
-        }
-        Err(RecvTimeoutError::Timeout) => {
-            panic!("{what}: no answer after {:?}: hang", started.elapsed())
-        }
-        Err(RecvTimeoutError::Disconnected) => match handle.join() {
-            Err(payload) => std::panic::resume_unwind(payload),
-            Ok(()) => panic!("{what}: the thread ended without an answer"),
-        },
-    }
+    video_testkit::guarded(what, HANG_GUARD, f)
 }
 
 /// The outcome of one `frames` call.

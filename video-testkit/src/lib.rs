@@ -4,6 +4,7 @@
 //! | item | for |
 //! |---|---|
 //! | [`block_on`] | running one future to its end in a synchronous test |
+//! | [`guarded`] | running a call that could hang on a thread of its own, with a time limit |
 //! | [`corpus_dir`] | the shared corpus of real videos (skipped loudly when missing) |
 //! | [`s3_test_url`] | a fresh prefix on the S3 test server (skipped loudly without one) |
 //! | [`test_python`] | the test Python environment, with the packages a test imports (skipped loudly without one) |
@@ -137,6 +138,35 @@ pub fn test_python(test: &str, modules: &[&str]) -> Option<PathBuf> {
     assert!(!integration, "{test}: {why}");
     skipped(&format!("{test}: {why}"));
     None
+}
+
+/// Runs `f` on a thread of its own and returns its result, failing the test if `f` panics
+/// (its panic goes on) or takes longer than `limit` (a hang: the thread is left behind, the test
+/// has failed anyway). `what` names the call in the failure.
+pub fn guarded<T: Send + 'static>(
+    what: String,
+    limit: std::time::Duration,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> T {
+    use std::sync::mpsc::{RecvTimeoutError, channel};
+    let (tx, rx) = channel();
+    let started = std::time::Instant::now();
+    let handle = std::thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    match rx.recv_timeout(limit) {
+        Ok(value) => {
+            let _ = handle.join();
+            value
+        }
+        Err(RecvTimeoutError::Timeout) => {
+            panic!("{what}: no answer after {:?}: hang", started.elapsed())
+        }
+        Err(RecvTimeoutError::Disconnected) => match handle.join() {
+            Err(payload) => std::panic::resume_unwind(payload),
+            Ok(()) => panic!("{what}: the thread ended without an answer"),
+        },
+    }
 }
 
 /// An error and its sources on one line, `outer <- inner <- …`, for assertion messages.
