@@ -72,7 +72,9 @@ pub(crate) fn to_py(e: Error) -> PyErr {
         };
         let _ = value.setattr("kind", e.kind());
         let (uri, index, frame_count) = match &e {
-            Error::IndexOutOfRange { index, frame_count } => (None, Some(*index), Some(*frame_count)),
+            Error::IndexOutOfRange { index, frame_count } => {
+                (None, Some(*index), Some(*frame_count))
+            }
             Error::Decode { uri, index, .. } => (Some(uri.clone()), *index, None),
             Error::NotFound { uri, .. }
             | Error::NotAVideo { uri, .. }

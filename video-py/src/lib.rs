@@ -136,8 +136,8 @@ impl PyVideo {
 
     fn frames_list<'py>(&self, py: Python<'py>, indices: Vec<u64>) -> PyResult<Bound<'py, PyList>> {
         let inner = self.inner.clone();
-        let frames = run(py, async move { inner.lock().await.frames(&indices).await })
-            .map_err(to_py)?;
+        let frames =
+            run(py, async move { inner.lock().await.frames(&indices).await }).map_err(to_py)?;
         let arrays = frames
             .into_iter()
             .map(|f| to_array(py, f))
@@ -150,7 +150,11 @@ impl PyVideo {
 impl PyVideo {
     #[new]
     #[pyo3(signature = (video, *, resize=None))]
-    fn new(py: Python<'_>, video: &Bound<'_, PyAny>, resize: Option<&Bound<'_, PyAny>>) -> PyResult<Self> {
+    fn new(
+        py: Python<'_>,
+        video: &Bound<'_, PyAny>,
+        resize: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Self> {
         let input = input_of(video)?;
         let options = VideoOptions::default().resize(resize_of(resize)?);
         let video = run(py, RustVideo::open_with(input, options)).map_err(to_py)?;
@@ -219,7 +223,11 @@ impl PyVideo {
         self.frames_list(py, indices)
     }
 
-    fn __getitem__<'py>(&self, py: Python<'py>, key: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    fn __getitem__<'py>(
+        &self,
+        py: Python<'py>,
+        key: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
         if let Ok(slice) = key.cast::<PySlice>() {
             let s = slice.indices(self.len as isize)?;
             let indices: Vec<u64> = (0..s.slicelength)
@@ -232,15 +240,22 @@ impl PyVideo {
     }
 
     /// The frames shown at `seconds` (a number or a list of numbers) after the first frame.
-    fn frames_at<'py>(&self, py: Python<'py>, seconds: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    fn frames_at<'py>(
+        &self,
+        py: Python<'py>,
+        seconds: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let one = seconds.extract::<f64>().ok();
         let times: Vec<f64> = match one {
             Some(t) => vec![t],
             None => seconds.extract()?,
         };
         let inner = self.inner.clone();
-        let frames = run(py, async move { inner.lock().await.frames_at(&times).await })
-            .map_err(to_py)?;
+        let frames = run(
+            py,
+            async move { inner.lock().await.frames_at(&times).await },
+        )
+        .map_err(to_py)?;
         let mut arrays = frames
             .into_iter()
             .map(|f| to_array(py, f))
@@ -292,7 +307,12 @@ impl PyVideo {
     /// Writes frames to files: `targets` maps frame index to path (or is a list of
     /// `(index, path)` pairs); JPEG or PNG by the path's extension.
     #[pyo3(signature = (targets, *, quality=90))]
-    fn write_frames(&self, py: Python<'_>, targets: &Bound<'_, PyAny>, quality: u8) -> PyResult<()> {
+    fn write_frames(
+        &self,
+        py: Python<'_>,
+        targets: &Bound<'_, PyAny>,
+        quality: u8,
+    ) -> PyResult<()> {
         let pairs: Vec<(i64, PathBuf)> = match targets.cast::<PyDict>() {
             Ok(d) => d
                 .iter()
@@ -410,7 +430,10 @@ impl FrameIterator {
             None => Err(PyStopIteration::new_err(())),
             Some(Err(e)) => Err(to_py(e)),
             Some(Ok(frame)) => {
-                let (index, t) = (frame.info.index, frame.info.pts.as_seconds() - self.start_pts);
+                let (index, t) = (
+                    frame.info.index,
+                    frame.info.pts.as_seconds() - self.start_pts,
+                );
                 Ok((index, t, to_array(py, frame)?))
             }
         }
