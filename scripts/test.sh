@@ -49,5 +49,12 @@ for set in "${feature_sets[@]}"; do
   cargo test -p "$package" --lib --no-default-features --features "$features" --locked --quiet
 done
 
+# The Python package, built into the test environment as a user would (`maturin develop`, an
+# optimised build: the GIL and benchmark-like tests time real decoding), and its tests against
+# ffmpeg's numbering, the webdataset package and a local Ray cluster on the S3 server.
+VIRTUAL_ENV="$(dirname "$(dirname "$VIDEO_TEST_PYTHON")")" \
+  "$(dirname "$VIDEO_TEST_PYTHON")/maturin" develop --release --locked -q -m video-py/Cargo.toml
+"$VIDEO_TEST_PYTHON" -m pytest video-py/tests -q
+
 # Last, so that its summary closes the run.
 cargo test --workspace --all-features --locked
