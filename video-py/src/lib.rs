@@ -478,11 +478,110 @@ fn extract<'py>(
     to_python(py, &report)
 }
 
+/// Extracts frames from every video of a tree (a directory or a store prefix URL) into the
+/// dataset at `dataset`, as one job of `concurrency` videos at a time, and returns what it did.
+/// Ctrl-C cancels the job (a re-run completes it).
+#[pyfunction]
+#[pyo3(signature = (source, dataset, *, step=None, fps=None, start=None, end=None,
+    max_frames=None, format="jpg", quality=90, resize=None, concurrency=2))]
+#[allow(clippy::too_many_arguments)]
+fn extract_tree<'py>(
+    py: Python<'py>,
+    source: &Bound<'py, PyAny>,
+    dataset: &Bound<'py, PyAny>,
+    step: Option<u64>,
+    fps: Option<f64>,
+    start: Option<f64>,
+    end: Option<f64>,
+    max_frames: Option<u64>,
+    format: &str,
+    quality: u8,
+    resize: Option<&Bound<'py, PyAny>>,
+    concurrency: usize,
+) -> PyResult<Bound<'py, PyAny>> {
+    use video_dataset::{JobSpec, JobStatus, TreeOptions, discover_tree, submit};
+    let source: String = match source.extract::<String>() {
+        Ok(s) => s,
+        Err(_) => source.extract::<PathBuf>()?.display().to_string(),
+    };
+    let dataset: String = match dataset.extract::<String>() {
+        Ok(s) => s,
+        Err(_) => dataset.extract::<PathBuf>()?.display().to_string(),
+    };
+    let options = ExtractOptions::default()
+        .plan(plan_of(None, step, fps, start, end, max_frames)?)
+        .format(format.parse().map_err(to_py)?)
+        .quality(quality)
+        .resize(resize_of(resize)?);
+    let tree = run(py, async {
+        discover_tree(source.as_str(), &TreeOptions::default()).await
+    })
+    .map_err(to_py)?;
+    let spec = JobSpec::from_tree(dataset, &tree)
+        .options(options)
+        .concurrency(concurrency);
+    let handle = {
+        let _runtime = runtime().enter();
+        submit(spec).map_err(to_py)?
+    };
+    // Waits in short steps, so that Ctrl-C (a signal Python sees between them) cancels.
+    let status = loop {
+        let status = run(py, handle.wait(std::time::Duration::from_millis(200)));
+        match status {
+            Ok(s) if s.is_final() => break s,
+            Ok(_) | Err(Error::PollTimeout { .. }) => {}
+            Err(e) => return Err(to_py(e)),
+        }
+        if let Err(interrupt) = py.check_signals() {
+            handle.cancel();
+            let _ = run(py, handle.wait(std::time::Duration::from_secs(30)));
+            return Err(interrupt);
+        }
+    };
+    let out = PyDict::new(py);
+    out.set_item("job_id", handle.id())?;
+    let (state, report, failures) = match &status {
+        JobStatus::Succeeded(r) => ("succeeded", Some(r.clone()), Vec::new()),
+        JobStatus::PartiallyFailed { report, failures } => {
+            ("partially_failed", Some(report.clone()), failures.clone())
+        }
+        JobStatus::Cancelled => ("cancelled", None, Vec::new()),
+        JobStatus::Failed(e) => {
+            let e = Error::Unsupported {
+                uri: handle.id().to_owned(),
+                reason: format!("the job could not run: {e}"),
+            };
+            return Err(to_py(e));
+        }
+        _ => ("running", None, Vec::new()),
+    };
+    out.set_item("state", state)?;
+    out.set_item(
+        "report",
+        match report {
+            Some(r) => to_python(py, &r)?,
+            None => py.None().into_bound(py),
+        },
+    )?;
+    let failed = PyList::empty(py);
+    for f in failures {
+        let d = PyDict::new(py);
+        d.set_item("source", &f.source)?;
+        d.set_item("folder_path", &f.folder_path)?;
+        d.set_item("error", f.error.to_string())?;
+        d.set_item("kind", f.error.kind())?;
+        failed.append(d)?;
+    }
+    out.set_item("failures", failed)?;
+    Ok(out.into_any())
+}
+
 /// The extension module.
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(probe, m)?)?;
     m.add_function(wrap_pyfunction!(extract, m)?)?;
+    m.add_function(wrap_pyfunction!(extract_tree, m)?)?;
     m.add_class::<PyVideo>()?;
     m.add_class::<FrameIterator>()?;
     errors::register(m)?;

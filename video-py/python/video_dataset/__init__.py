@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from . import errors
 from ._native import ERROR_CLASSES as _ERROR_CLASSES
-from ._native import FrameIterator, Video, extract, probe
+from ._native import FrameIterator, Video, extract, extract_tree, probe
 from .errors import *  # noqa: F401,F403
 from .errors import VideoDatasetError
 
@@ -29,6 +29,7 @@ __all__ = [
     "FrameIterator",
     "probe",
     "extract",
+    "extract_tree",
     "VideoDatasetError",
     *[n for n in dir(errors) if n.endswith("Error") and n != "VideoDatasetError"],
 ]

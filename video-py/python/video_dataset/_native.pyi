@@ -40,6 +40,25 @@ def extract(
     """Extracts frames of ``video`` into the dataset at ``dataset`` (a directory or a store URL);
     frames already there are skipped. Returns the report (``frames_written``, ``frames``, …)."""
 
+def extract_tree(
+    source: PathLike,
+    dataset: PathLike,
+    *,
+    step: Optional[int] = None,
+    fps: Optional[float] = None,
+    start: Optional[float] = None,
+    end: Optional[float] = None,
+    max_frames: Optional[int] = None,
+    format: str = "jpg",
+    quality: int = 90,
+    resize: Resize = None,
+    concurrency: int = 2,
+) -> Dict[str, Any]:
+    """Extracts frames from every video of a tree (a directory or a store prefix) into the
+    dataset, mirroring its folders, as one job. Returns ``{"job_id", "state", "report",
+    "failures"}``; a video that fails is listed in ``failures`` and the others go on. Ctrl-C
+    cancels the job; the same call again completes it."""
+
 class Video:
     """A video opened and probed once; its frames by index, by time or by plan."""
 
