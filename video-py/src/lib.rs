@@ -6,12 +6,13 @@
 //! the rows are not padded).
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use futures::StreamExt;
 use numpy::ndarray::Array3;
 use numpy::{PyArray1, PyArray3};
-use pyo3::exceptions::{PyException, PyStopIteration};
+use pyo3::exceptions::{PyException, PyRuntimeError, PyStopIteration};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PySlice};
 use tokio::sync::Mutex;
@@ -118,9 +119,39 @@ struct PyVideo {
     inner: Arc<Mutex<RustVideo>>,
     len: u64,
     location: String,
+    metadata: video_dataset::VideoMetadata,
+    table: Arc<video_dataset::FrameTable>,
+    /// Set while a `sample()` iterator holds the video.
+    iterating: Arc<AtomicBool>,
 }
 
 impl PyVideo {
+    /// The video, once no `sample()` iterator holds it: an iterator dropped a moment ago lets go
+    /// within a few milliseconds; one still open makes this fail (rather than wait for ever).
+    fn video(&self, py: Python<'_>) -> PyResult<Arc<Mutex<RustVideo>>> {
+        if self.iterating.load(Ordering::SeqCst) {
+            let flag = self.iterating.clone();
+            let free = py.detach(move || {
+                let started = std::time::Instant::now();
+                while flag.load(Ordering::SeqCst) {
+                    if started.elapsed() > std::time::Duration::from_secs(1) {
+                        return false;
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(2));
+                }
+                true
+            });
+            if !free {
+                return Err(PyRuntimeError::new_err(format!(
+                    "{}: a sample() iterator of this video is still open: exhaust or delete it \
+                     first, or open the video again for a second reader",
+                    self.location
+                )));
+            }
+        }
+        Ok(self.inner.clone())
+    }
+
     /// A Python index (negative counts from the end) as a frame index.
     fn index(&self, i: i64) -> PyResult<u64> {
         let n = self.len as i64;
@@ -135,7 +166,7 @@ impl PyVideo {
     }
 
     fn frames_list<'py>(&self, py: Python<'py>, indices: Vec<u64>) -> PyResult<Bound<'py, PyList>> {
-        let inner = self.inner.clone();
+        let inner = self.video(py)?;
         let frames =
             run(py, async move { inner.lock().await.frames(&indices).await }).map_err(to_py)?;
         let arrays = frames
@@ -161,6 +192,9 @@ impl PyVideo {
         Ok(PyVideo {
             len: video.len(),
             location: video.location().to_owned(),
+            metadata: video.metadata().clone(),
+            table: video.frame_table().clone(),
+            iterating: Arc::new(AtomicBool::new(false)),
             inner: Arc::new(Mutex::new(video)),
         })
     }
@@ -182,16 +216,13 @@ impl PyVideo {
     /// What probing said, as a dict.
     #[getter]
     fn metadata<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        let inner = self.inner.clone();
-        let metadata = run(py, async move { inner.lock().await.metadata().clone() });
-        to_python(py, &metadata)
+        to_python(py, &self.metadata)
     }
 
     /// Every frame's presentation time, duration (seconds) and key frame flag, as NumPy arrays.
     #[getter]
     fn frame_table<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        let inner = self.inner.clone();
-        let table = run(py, async move { inner.lock().await.frame_table().clone() });
+        let table = &self.table;
         let first = table.first().map(|f| f.pts.as_seconds()).unwrap_or(0.0);
         let pts: Vec<f64> = table.iter().map(|f| f.pts.as_seconds() - first).collect();
         let duration: Vec<f64> = table
@@ -209,7 +240,7 @@ impl PyVideo {
     /// Frame `index` (negative counts from the end) as an H×W×3 uint8 array.
     fn get_frame<'py>(&self, py: Python<'py>, index: i64) -> PyResult<Bound<'py, PyArray3<u8>>> {
         let i = self.index(index)?;
-        let inner = self.inner.clone();
+        let inner = self.video(py)?;
         let frame = run(py, async move { inner.lock().await.frame(i).await }).map_err(to_py)?;
         to_array(py, frame)
     }
@@ -250,7 +281,7 @@ impl PyVideo {
             Some(t) => vec![t],
             None => seconds.extract()?,
         };
-        let inner = self.inner.clone();
+        let inner = self.video(py)?;
         let frames = run(
             py,
             async move { inner.lock().await.frames_at(&times).await },
@@ -268,7 +299,7 @@ impl PyVideo {
 
     /// The index of the frame shown at `seconds` after the first frame.
     fn index_at(&self, py: Python<'_>, seconds: f64) -> PyResult<u64> {
-        let inner = self.inner.clone();
+        let inner = self.video(py)?;
         run(py, async move { inner.lock().await.index_at(seconds) }).map_err(to_py)
     }
 
@@ -292,7 +323,7 @@ impl PyVideo {
                 .jpeg_quality(quality),
         )
         .map_err(to_py)?;
-        let inner = self.inner.clone();
+        let inner = self.video(py)?;
         let images = run(py, async move {
             inner.lock().await.encoded_frames(&indices, &encoder).await
         })
@@ -324,7 +355,7 @@ impl PyVideo {
             .into_iter()
             .map(|(i, p)| Ok((self.index(i)?, p)))
             .collect::<PyResult<Vec<_>>>()?;
-        let inner = self.inner.clone();
+        let inner = self.video(py)?;
         run(py, async move {
             inner.lock().await.write_frames(&pairs, quality).await
         })
@@ -334,8 +365,10 @@ impl PyVideo {
     /// Iterates over the frames of a sampling plan, in index order, as `(index, seconds,
     /// array)`; memory stays bounded whatever the plan's length.
     #[pyo3(signature = (*, indices=None, step=None, fps=None, start=None, end=None, max_frames=None))]
+    #[allow(clippy::too_many_arguments)]
     fn sample(
         &self,
+        py: Python<'_>,
         indices: Option<Vec<u64>>,
         step: Option<u64>,
         fps: Option<f64>,
@@ -344,30 +377,40 @@ impl PyVideo {
         max_frames: Option<u64>,
     ) -> PyResult<FrameIterator> {
         let plan = plan_of(indices, step, fps, start, end, max_frames)?;
+        // The plan's errors (an invalid step) are raised here, not at the first frame.
+        plan.resolve(&self.table).map_err(to_py)?;
         let (tx, rx) = tokio::sync::mpsc::channel::<video_dataset::Result<Frame>>(2);
-        let inner = self.inner.clone();
-        let first = runtime().block_on(async {
-            // Taken now, so that the video is busy from the call on.
-            inner.clone().lock_owned().await
-        });
-        let start_pts = {
-            let t = first.frame_table();
-            t.first().map(|f| f.pts.as_seconds()).unwrap_or(0.0)
-        };
+        let inner = self.video(py)?;
+        // Taken now, so that the video is busy from the call on (other calls fail fast while
+        // the iterator is open, see `video`).
+        let guard = run(py, inner.lock_owned());
+        let iterating = self.iterating.clone();
+        iterating.store(true, Ordering::SeqCst);
+        let start_pts = self
+            .table
+            .first()
+            .map(|f| f.pts.as_seconds())
+            .unwrap_or(0.0);
         runtime().spawn(async move {
-            let mut video = first;
-            let mut stream = match video.sample(&plan).await {
-                Ok(s) => s,
-                Err(e) => {
-                    let _ = tx.send(Err(e)).await;
-                    return;
-                }
-            };
-            while let Some(frame) = stream.next().await {
-                if tx.send(frame).await.is_err() {
-                    return;
+            let mut video = guard;
+            {
+                match video.sample(&plan).await {
+                    Ok(mut stream) => {
+                        while let Some(frame) = stream.next().await {
+                            if tx.send(frame).await.is_err() {
+                                break;
+                            }
+                        }
+                    }
+                    Err(e) => {
+                        let _ = tx.send(Err(e)).await;
+                    }
                 }
             }
+            // The video is free before the consumer sees the end (the sender goes last).
+            drop(video);
+            iterating.store(false, Ordering::SeqCst);
+            drop(tx);
         });
         Ok(FrameIterator {
             rx: Arc::new(std::sync::Mutex::new(rx)),

@@ -245,3 +245,25 @@ def test_a_video_by_url(clips):
     video = vd.Video(path.resolve().as_uri())  # file:///…: read by byte ranges, as a store's
     assert len(video) == len(truth)
     assert numbers(video.get_frames([44, 1])) == [truth[44], truth[1]]
+
+
+def test_an_open_iterator_makes_other_calls_fail_fast_not_hang(clips):
+    path = clips["bframes"]
+    truth = ffmpeg_numbers(path)
+    video = vd.Video(str(path))
+    it = video.sample(step=1)
+    assert read_number(next(it)[2]) == truth[0]
+    t0 = time.perf_counter()
+    with pytest.raises(RuntimeError, match="iterator"):
+        video.get_frame(5)
+    assert time.perf_counter() - t0 < 30
+    del it
+    assert read_number(video.get_frame(5)) == truth[5]
+    # Leaving a loop early frees the video at once.
+    for index, _, _ in video.sample(step=3):
+        if index >= 9:
+            break
+    assert read_number(video.get_frame(7)) == truth[7]
+    # An exhausted iterator too.
+    assert [i for i, _, _ in video.sample(indices=[4, 2])] == [2, 4]
+    assert read_number(video.get_frame(8)) == truth[8]
