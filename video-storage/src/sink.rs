@@ -742,6 +742,38 @@ impl ObjectStoreSink {
             .map(Some)
             .map_err(|e| json_error(&key, e))
     }
+
+    /// The finished videos directly in `folder` (`""` for the top; subfolders are not
+    /// entered) with their manifests, in the order of their names: every
+    /// `{folder}/{video}.scene.json` ([`layout::manifest_key`]). What
+    /// `video_export::write_webdataset` and other exports take.
+    ///
+    /// # Errors
+    /// [`Error::InvalidPath`] for a bad folder; what [`video_manifest`](Self::video_manifest)
+    /// returns for a manifest that cannot be read.
+    pub async fn video_manifests(&self, folder: &str) -> Result<Vec<(VideoRef, VideoManifest)>> {
+        let videos: Vec<VideoRef> = self
+            .list_keys(folder)
+            .await?
+            .iter()
+            .filter_map(|key| {
+                let name = key.rsplit('/').next().unwrap_or(key);
+                layout::manifest_video(name).map(|video| VideoRef {
+                    folder: folder.to_owned(),
+                    name: video.to_owned(),
+                })
+            })
+            .collect();
+        futures::stream::iter(videos)
+            .map(|video| async move {
+                let manifest = self.video_manifest(&video).await?;
+                Ok::<_, Error>(manifest.map(|m| (video, m)))
+            })
+            .buffered(CONCURRENT_READS)
+            .try_filter_map(|x| async move { Ok(x) })
+            .try_collect()
+            .await
+    }
 }
 
 #[async_trait]
