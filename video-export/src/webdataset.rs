@@ -1,0 +1,538 @@
+//! WebDataset tar shards made from an extracted dataset, for the `webdataset` Python package
+//! (and any reader of plain tar files).
+//!
+//! # What is written
+//!
+//! [`write_webdataset`] reads the frames of the given videos' manifests through a
+//! [`DatasetSink`] and writes, under `{folder}/webdataset/`:
+//!
+//! - shards `{name}-{n:06}.tar` ([`layout::webdataset_shard_key`]), `n` from 0. Each frame is
+//!   one sample of two members: `{key}.{ext}`, the stored image's bytes as they are (`ext` is the
+//!   image key's extension, lower-cased: `jpg`, `png`), then `{key}.json`, the frame's record
+//!   (see [below](#the-json-member)). The sample key is [`layout::webdataset_sample_key`]:
+//!   `{folder}/{video}_{index:06}`, the video name's dots escaped (WebDataset splits a base
+//!   name at its first dot), unique across the dataset. A shard holds whole samples, in order,
+//!   up to [`shard_max_bytes`](WebDatasetOptions::shard_max_bytes) (the whole tar file, end
+//!   blocks included) and [`shard_max_samples`](WebDatasetOptions::shard_max_samples); a sample
+//!   larger than the limit alone gets a shard of its own.
+//! - then, last, the index `{name}.json` ([`layout::webdataset_index_key`]): the format
+//!   ([`layout::WEBDATASET_FORMAT`]), the settings, the shards with their keys, sample counts and
+//!   sizes, a brace pattern for `webdataset.WebDataset`, and the videos with their sample counts.
+//!   A reader that finds the index finds every shard it lists whole.
+//!
+//! Samples come in the order of the videos given, and each video's frames in index order.
+//! Tar headers carry fixed metadata (mode `0644`, owner 0, a fixed modification time), and the
+//! index holds no time: the same dataset and options give byte-identical shards and index, so
+//! a re-run rewrites the same bytes. A re-run that makes fewer shards than an earlier one
+//! leaves the earlier run's higher-numbered shards in place (a [`DatasetSink`] cannot delete):
+//! the index lists the shards of the export.
+//!
+//! Each shard is built in a temporary file in [`work_dir`](WebDatasetOptions::work_dir) and
+//! stored with [`DatasetSink::write_dataset_file_from`] (a multipart upload on object stores):
+//! memory holds at most [`reads_in_flight`](WebDatasetOptions::reads_in_flight) samples, never
+//! a shard, and a stopped run leaves whole shards only (the temporary file is removed).
+//!
+//! # The JSON member
+//!
+//! One object: the frame's [`FrameRecord`] fields (`index`, `pts_seconds`, `width`, `height`,
+//! `bytes`, `content_hash`, `framemd5`, `annotation_key` when set) with the record's `key` as
+//! `image_key`; `sample_key`; `annotation`, the frame's stored annotation (the JSON document at
+//! the record's `annotation_key`, as stored: a Supervisely image annotation) or `null` when the
+//! record names none; and `video`: `folder`, `name`, `source` (where the video was read from),
+//! `width`, `height`, `fps` (average), `frame_count`, `duration_seconds`, `codec`, `rotation`
+//! and the caller's `sample_info`.
+//!
+//! ```no_run
+//! # use video_core::{DatasetSink, VideoManifest, VideoRef};
+//! # async fn run(sink: &dyn DatasetSink, videos: Vec<(VideoRef, VideoManifest)>)
+//! # -> video_core::Result<()> {
+//! use video_export::{WebDatasetOptions, write_webdataset};
+//! // `videos`: the manifests of a folder, e.g. `ObjectStoreSink::video_manifests("train")`.
+//! let options = WebDatasetOptions::default()
+//!     .folder("train")
+//!     .shard_max_bytes(64 << 20);
+//! let report = write_webdataset(sink, &videos, &options).await?;
+//! println!("{} samples in {} shards", report.samples, report.shards.len());
+//! # Ok(()) }
+//! ```
+
+mod tar;
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use futures::{StreamExt as _, TryStreamExt as _};
+use serde_json::{Map, Value, json};
+use video_core::{DatasetSink, Error, FrameRecord, Result, VideoManifest, VideoRef, layout};
+
+/// The default [`shard_max_bytes`](WebDatasetOptions::shard_max_bytes): 256 MiB.
+pub const DEFAULT_SHARD_MAX_BYTES: u64 = 256 << 20;
+
+/// The default [`name`](WebDatasetOptions::name) of an export: `frames`.
+pub const DEFAULT_NAME: &str = "frames";
+
+/// The default [`reads_in_flight`](WebDatasetOptions::reads_in_flight).
+pub const DEFAULT_READS_IN_FLIGHT: usize = 16;
+
+/// How [`write_webdataset`] cuts and names shards.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct WebDatasetOptions {
+    /// The dataset folder the export goes into (`{folder}/webdataset/`); `""` for the top.
+    /// Default `""`.
+    pub folder: String,
+    /// The export's name: shards `{name}-{n:06}.tar`, index `{name}.json`. Default
+    /// [`DEFAULT_NAME`].
+    pub name: String,
+    /// The most bytes a shard file holds (headers, padding and end blocks included), unless one
+    /// sample alone is larger. Default [`DEFAULT_SHARD_MAX_BYTES`].
+    pub shard_max_bytes: u64,
+    /// The most samples a shard holds, if any. Default `None`.
+    pub shard_max_samples: Option<u64>,
+    /// Where shards are built before they are stored (created if missing). Default: the
+    /// system's temporary directory.
+    pub work_dir: Option<PathBuf>,
+    /// Samples (image and annotation) read ahead from the dataset at once. Default
+    /// [`DEFAULT_READS_IN_FLIGHT`].
+    pub reads_in_flight: usize,
+}
+
+impl Default for WebDatasetOptions {
+    fn default() -> Self {
+        WebDatasetOptions {
+            folder: String::new(),
+            name: DEFAULT_NAME.to_owned(),
+            shard_max_bytes: DEFAULT_SHARD_MAX_BYTES,
+            shard_max_samples: None,
+            work_dir: None,
+            reads_in_flight: DEFAULT_READS_IN_FLIGHT,
+        }
+    }
+}
+
+impl WebDatasetOptions {
+    /// Set [`folder`](Self::folder).
+    pub fn folder(mut self, v: impl Into<String>) -> Self {
+        self.folder = v.into();
+        self
+    }
+
+    /// Set [`name`](Self::name).
+    pub fn name(mut self, v: impl Into<String>) -> Self {
+        self.name = v.into();
+        self
+    }
+
+    /// Set [`shard_max_bytes`](Self::shard_max_bytes).
+    pub fn shard_max_bytes(mut self, v: u64) -> Self {
+        self.shard_max_bytes = v;
+        self
+    }
+
+    /// Set [`shard_max_samples`](Self::shard_max_samples).
+    pub fn shard_max_samples(mut self, v: Option<u64>) -> Self {
+        self.shard_max_samples = v;
+        self
+    }
+
+    /// Set [`work_dir`](Self::work_dir).
+    pub fn work_dir(mut self, v: Option<PathBuf>) -> Self {
+        self.work_dir = v;
+        self
+    }
+
+    /// Set [`reads_in_flight`](Self::reads_in_flight).
+    pub fn reads_in_flight(mut self, v: usize) -> Self {
+        self.reads_in_flight = v;
+        self
+    }
+
+    fn check(&self) -> Result<()> {
+        let invalid = |option: &str, reason: String| {
+            Err(Error::InvalidOption {
+                option: option.to_owned(),
+                reason,
+            })
+        };
+        if self.shard_max_bytes == 0 {
+            return invalid("shard_max_bytes", "0: a shard must hold something".into());
+        }
+        if self.shard_max_samples == Some(0) {
+            return invalid("shard_max_samples", "0: a shard must hold a sample".into());
+        }
+        if self.reads_in_flight == 0 {
+            return invalid("reads_in_flight", "0: nothing would be read".into());
+        }
+        layout::check_id(&self.name, "an export name")?;
+        if !self.folder.is_empty() {
+            layout::check_key(&self.folder)?;
+        }
+        Ok(())
+    }
+}
+
+/// One stored shard.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
+pub struct ShardInfo {
+    /// Its key in the dataset ([`layout::webdataset_shard_key`]).
+    pub key: String,
+    /// Samples in it.
+    pub samples: u64,
+    /// Its size in bytes.
+    pub bytes: u64,
+    /// The key of its first sample.
+    pub first_sample: String,
+    /// The key of its last sample.
+    pub last_sample: String,
+}
+
+/// What [`write_webdataset`] wrote.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[non_exhaustive]
+pub struct WebDatasetReport {
+    /// The key of the index, written last ([`layout::webdataset_index_key`]).
+    pub index_key: String,
+    /// The shards, in order.
+    pub shards: Vec<ShardInfo>,
+    /// Samples (frames) in all shards.
+    pub samples: u64,
+    /// Samples with an annotation.
+    pub annotated: u64,
+    /// Bytes of all shards.
+    pub bytes: u64,
+}
+
+/// One frame read from the dataset, ready to append.
+struct Sample {
+    key: String,
+    image_name: String,
+    image: Vec<u8>,
+    json_name: String,
+    json: Vec<u8>,
+    annotated: bool,
+}
+
+impl Sample {
+    /// The bytes the sample takes in a tar file.
+    fn tar_len(&self) -> Result<u64> {
+        Ok(tar::member_len(&self.image_name, self.image.len() as u64)?
+            + tar::member_len(&self.json_name, self.json.len() as u64)?)
+    }
+}
+
+/// Write the frames of `videos` (each video with its manifest, as
+/// `ObjectStoreSink::video_manifests` lists them) as WebDataset shards and their index into
+/// the dataset of `sink`; see the [module](self) for what is written.
+///
+/// # Errors
+/// - [`Error::InvalidOption`] for options that cannot work (a zero size), or a video given
+///   twice; [`Error::InvalidPath`] for a bad folder, name or video;
+/// - [`Error::NotFound`] naming the key of an image or annotation the manifest lists that the
+///   dataset does not have; [`Error::Annotation`] for an annotation that is not JSON;
+/// - [`Error::Io`] naming the temporary file; the sink's errors. Shards stored before an error
+///   stay; the index is not written.
+pub async fn write_webdataset(
+    sink: &dyn DatasetSink,
+    videos: &[(VideoRef, VideoManifest)],
+    options: &WebDatasetOptions,
+) -> Result<WebDatasetReport> {
+    options.check()?;
+    let mut seen = BTreeSet::new();
+    for (video, manifest) in videos {
+        layout::check_video(video)?;
+        if !seen.insert(video) {
+            return Err(Error::InvalidOption {
+                option: "videos".into(),
+                reason: format!(
+                    "video {:?} of folder {:?} is given twice",
+                    video.name, video.folder
+                ),
+            });
+        }
+        if let Some(w) = manifest
+            .frames
+            .windows(2)
+            .find(|w| w[0].index >= w[1].index)
+        {
+            return Err(Error::Unsupported {
+                uri: layout::manifest_key(video),
+                reason: format!(
+                    "frames are not in increasing index order ({} then {})",
+                    w[0].index, w[1].index
+                ),
+            });
+        }
+    }
+    let work_dir = options.work_dir.clone().unwrap_or_else(std::env::temp_dir);
+    std::fs::create_dir_all(&work_dir).map_err(|source| Error::Io {
+        path: work_dir.clone(),
+        operation: "create directory",
+        source,
+    })?;
+    let mut samples = futures::stream::iter(
+        videos
+            .iter()
+            .flat_map(|(v, m)| m.frames.iter().map(move |r| (v, m, r))),
+    )
+    .map(|(video, manifest, record)| read_sample(sink, video, manifest, record))
+    .buffered(options.reads_in_flight);
+
+    let mut shards: Vec<ShardInfo> = Vec::new();
+    let mut open: Option<OpenShard> = None;
+    let mut annotated = 0;
+    while let Some(sample) = samples.try_next().await? {
+        let len = sample.tar_len()?;
+        let full = open.as_ref().is_some_and(|shard| {
+            shard.tar.len() + len + tar::END_LEN > options.shard_max_bytes
+                || options.shard_max_samples == Some(shard.samples)
+        });
+        if full && let Some(shard) = open.take() {
+            shards.push(shard.store(sink).await?);
+        }
+        let shard = match &mut open {
+            Some(s) => s,
+            None => open.insert(OpenShard::create(
+                &work_dir,
+                layout::webdataset_shard_key(&options.folder, &options.name, shards.len() as u64),
+            )?),
+        };
+        shard.append(&sample)?;
+        annotated += u64::from(sample.annotated);
+    }
+    if let Some(shard) = open.take() {
+        shards.push(shard.store(sink).await?);
+    }
+
+    let index_key = layout::webdataset_index_key(&options.folder, &options.name);
+    let report = WebDatasetReport {
+        index_key: index_key.clone(),
+        samples: shards.iter().map(|s| s.samples).sum(),
+        bytes: shards.iter().map(|s| s.bytes).sum(),
+        annotated,
+        shards,
+    };
+    let index = index_json(videos, options, &report);
+    let bytes = serde_json::to_vec_pretty(&index).map_err(|e| Error::Backend {
+        backend: "serde_json",
+        uri: Some(index_key.clone()),
+        element: None,
+        source: Box::new(e),
+    })?;
+    sink.write_dataset_file(&index_key, &bytes).await?;
+    Ok(report)
+}
+
+/// The index document.
+fn index_json(
+    videos: &[(VideoRef, VideoManifest)],
+    options: &WebDatasetOptions,
+    report: &WebDatasetReport,
+) -> Value {
+    let pattern = match report.shards.len() {
+        0 => Value::Null,
+        1 => json!(format!("{}-{:06}.tar", options.name, 0)),
+        n => json!(format!("{}-{{{:06}..{:06}}}.tar", options.name, 0, n - 1)),
+    };
+    json!({
+        "format": layout::WEBDATASET_FORMAT,
+        "format_version": layout::WEBDATASET_FORMAT_VERSION,
+        "name": options.name,
+        "folder": options.folder,
+        "settings": {
+            "shard_max_bytes": options.shard_max_bytes,
+            "shard_max_samples": options.shard_max_samples,
+        },
+        "samples": report.samples,
+        "annotated": report.annotated,
+        "bytes": report.bytes,
+        "pattern": pattern,
+        "shards": report.shards,
+        "videos": videos.iter().map(|(v, m)| json!({
+            "folder": v.folder,
+            "name": v.name,
+            "manifest_key": layout::manifest_key(v),
+            "samples": m.frames.len(),
+        })).collect::<Vec<_>>(),
+    })
+}
+
+/// Read frame `record`'s image and annotation and make its sample.
+async fn read_sample(
+    sink: &dyn DatasetSink,
+    video: &VideoRef,
+    manifest: &VideoManifest,
+    record: &FrameRecord,
+) -> Result<Sample> {
+    let key = layout::webdataset_sample_key(video, record.index);
+    let image = read_required(sink, &record.key).await?;
+    let annotation = match &record.annotation_key {
+        Some(k) => {
+            let bytes = read_required(sink, k).await?;
+            Some(
+                serde_json::from_slice::<Value>(&bytes).map_err(|e| Error::Annotation {
+                    source_name: k.clone(),
+                    location: String::new(),
+                    reason: "not JSON".into(),
+                    source: Some(Box::new(e)),
+                })?,
+            )
+        }
+        None => None,
+    };
+    let annotated = annotation.is_some();
+    let json = serde_json::to_vec(&sample_json(&key, video, manifest, record, annotation))
+        .map_err(|e| Error::Backend {
+            backend: "serde_json",
+            uri: Some(key.clone()),
+            element: None,
+            source: Box::new(e),
+        })?;
+    let base = record.key.rsplit('/').next().unwrap_or(&record.key);
+    let ext = match base.rsplit_once('.') {
+        Some((stem, ext)) if !stem.is_empty() && !ext.is_empty() => ext.to_ascii_lowercase(),
+        _ => "bin".to_owned(),
+    };
+    Ok(Sample {
+        image_name: format!("{key}.{ext}"),
+        json_name: format!("{key}.json"),
+        key,
+        image,
+        json,
+        annotated,
+    })
+}
+
+/// The file at `key`, which the manifest lists.
+async fn read_required(sink: &dyn DatasetSink, key: &str) -> Result<Vec<u8>> {
+    sink.read_dataset_file(key)
+        .await?
+        .ok_or_else(|| Error::NotFound {
+            uri: key.to_owned(),
+            source: Some("listed in the video's manifest but not in the dataset".into()),
+        })
+}
+
+/// The `{key}.json` member (see the module's documentation).
+fn sample_json(
+    key: &str,
+    video: &VideoRef,
+    manifest: &VideoManifest,
+    record: &FrameRecord,
+    annotation: Option<Value>,
+) -> Value {
+    let mut out = match serde_json::to_value(record) {
+        Ok(Value::Object(m)) => m,
+        _ => Map::new(),
+    };
+    if let Some(image_key) = out.remove("key") {
+        out.insert("image_key".into(), image_key);
+    }
+    out.insert("sample_key".into(), json!(key));
+    out.insert("annotation".into(), annotation.unwrap_or(Value::Null));
+    let m = &manifest.metadata;
+    out.insert(
+        "video".into(),
+        json!({
+            "folder": video.folder,
+            "name": video.name,
+            "source": manifest.source.location,
+            "width": m.width,
+            "height": m.height,
+            "fps": m.avg_fps,
+            "frame_count": m.frame_count,
+            "duration_seconds": m.duration.map(|d| d.as_secs_f64()),
+            "codec": m.codec,
+            "rotation": m.rotation,
+            "sample_info": manifest.sample_info,
+        }),
+    );
+    Value::Object(out)
+}
+
+/// A temporary file, removed when dropped.
+struct TempFile(PathBuf);
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+/// A shard being built in a temporary file (removed when the shard is dropped).
+struct OpenShard {
+    key: String,
+    temp: TempFile,
+    tar: tar::TarWriter<std::io::BufWriter<std::fs::File>>,
+    samples: u64,
+    first: String,
+    last: String,
+}
+
+impl OpenShard {
+    fn create(work_dir: &Path, key: String) -> Result<Self> {
+        static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let path = work_dir.join(format!("video-export-{}-{n}.tar.part", std::process::id()));
+        let file = std::fs::File::create(&path).map_err(|source| Error::Io {
+            path: path.clone(),
+            operation: "create",
+            source,
+        })?;
+        Ok(OpenShard {
+            key,
+            temp: TempFile(path),
+            tar: tar::TarWriter::new(std::io::BufWriter::with_capacity(1 << 20, file)),
+            samples: 0,
+            first: String::new(),
+            last: String::new(),
+        })
+    }
+
+    fn append(&mut self, sample: &Sample) -> Result<()> {
+        self.tar
+            .append(&sample.image_name, &sample.image)
+            .and_then(|()| self.tar.append(&sample.json_name, &sample.json))
+            .map_err(|source| Error::Io {
+                path: self.temp.0.clone(),
+                operation: "write",
+                source,
+            })?;
+        if self.samples == 0 {
+            self.first.clone_from(&sample.key);
+        }
+        self.last.clone_from(&sample.key);
+        self.samples += 1;
+        Ok(())
+    }
+
+    /// End the archive, store it under its key and remove the temporary file.
+    async fn store(self, sink: &dyn DatasetSink) -> Result<ShardInfo> {
+        let path = self.temp.0.clone();
+        let io = |operation| {
+            let path = path.clone();
+            move |source| Error::Io {
+                path,
+                operation,
+                source,
+            }
+        };
+        let file = self
+            .tar
+            .finish()
+            .map_err(io("write"))?
+            .into_inner()
+            .map_err(|e| io("write")(e.into_error()))?;
+        file.sync_all().map_err(io("sync"))?;
+        drop(file);
+        let bytes = sink.write_dataset_file_from(&self.key, &path).await?;
+        drop(self.temp);
+        Ok(ShardInfo {
+            key: self.key,
+            samples: self.samples,
+            bytes,
+            first_sample: self.first,
+            last_sample: self.last,
+        })
+    }
+}
