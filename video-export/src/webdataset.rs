@@ -523,7 +523,7 @@ impl OpenShard {
             .map_err(io("write"))?
             .into_inner()
             .map_err(|e| io("write")(e.into_error()))?;
-        file.sync_all().map_err(io("sync"))?;
+        // No fsync: the file is read back at once, and a crash leaves it as junk anyway.
         drop(file);
         let bytes = sink.write_dataset_file_from(&self.key, &path).await?;
         drop(self.temp);
@@ -534,5 +534,236 @@ impl OpenShard {
             first_sample: self.first,
             last_sample: self.last,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! Shard cutting and errors over a `MemorySink`; the shards are read back by Python's
+    //! `tarfile`. The `webdataset` package reads real exports in `tests/webdataset.rs`.
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use video_core::VideoMetadata;
+    use video_core::testing::MemorySink;
+
+    fn video(folder: &str, name: &str) -> VideoRef {
+        VideoRef {
+            folder: folder.into(),
+            name: name.into(),
+        }
+    }
+
+    /// A video whose frame `i` is an image of `sizes[i]` bytes (all `i as u8`) stored in
+    /// `sink`, every other one annotated.
+    fn stored(sink: &MemorySink, v: &VideoRef, sizes: &[usize]) -> (VideoRef, VideoManifest) {
+        let frames = sizes
+            .iter()
+            .enumerate()
+            .map(|(i, &len)| {
+                let key = layout::in_folder(&v.folder, &format!("{}_{i:06}.jpg", v.name));
+                video_testkit::block_on(sink.write_dataset_file(&key, &vec![i as u8; len]))
+                    .unwrap();
+                let annotation_key = (i % 2 == 0).then(|| {
+                    let k = layout::annotation_key(&key);
+                    let doc = format!("{{\"frame\": {i}}}");
+                    video_testkit::block_on(sink.write_dataset_file(&k, doc.as_bytes())).unwrap();
+                    k
+                });
+                FrameRecord {
+                    index: i as u64,
+                    pts_seconds: i as f64 / 25.0,
+                    key,
+                    width: 4,
+                    height: 2,
+                    bytes: len as u64,
+                    content_hash: None,
+                    annotation_key,
+                    framemd5: None,
+                }
+            })
+            .collect();
+        (
+            v.clone(),
+            VideoManifest::new(VideoMetadata::new("x.mp4")).frames(frames),
+        )
+    }
+
+    /// The members of a tar file, in order, as Python's `tarfile` reads them: name, and the
+    /// offsets of its first header byte and of the end of its padded data.
+    fn tar_members(bytes: &[u8]) -> Vec<(String, u64, u64)> {
+        let dir = std::env::temp_dir().join(format!("video-export-names-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("s.tar");
+        std::fs::write(&path, bytes).unwrap();
+        let script = "import sys, tarfile\n\
+            for m in tarfile.open(sys.argv[1], 'r:'):\n\
+            \x20   print(m.offset, m.offset_data + (m.size + 511) // 512 * 512, m.name)";
+        let out = video_testkit::run_ok(
+            std::process::Command::new("python3")
+                .arg("-c")
+                .arg(script)
+                .arg(&path),
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+        String::from_utf8(out)
+            .unwrap()
+            .lines()
+            .map(|l| {
+                let mut f = l.splitn(3, ' ');
+                let start = f.next().unwrap().parse().unwrap();
+                let end = f.next().unwrap().parse().unwrap();
+                (f.next().unwrap().to_owned(), start, end)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn shards_hold_whole_samples_within_the_limits() {
+        let sink = MemorySink::new();
+        let limit = 8 * 1024;
+        let videos = vec![
+            stored(
+                &sink,
+                &video("a/b", "x.y"),
+                &[100, 3000, 20_000, 200, 0, 511, 512],
+            ),
+            stored(&sink, &video("", "z"), &[4000, 4000, 4000]),
+        ];
+        for max_samples in [None, Some(2)] {
+            let options = WebDatasetOptions::default()
+                .name(format!("s{}", max_samples.unwrap_or(0)))
+                .shard_max_bytes(limit)
+                .shard_max_samples(max_samples)
+                .reads_in_flight(3);
+            let report =
+                video_testkit::block_on(write_webdataset(&sink, &videos, &options)).unwrap();
+            let mut names = Vec::new();
+            // The bytes of each shard's first sample, and each shard's.
+            let mut firsts = Vec::new();
+            for (n, shard) in report.shards.iter().enumerate() {
+                assert_eq!(
+                    shard.key,
+                    layout::webdataset_shard_key("", &options.name, n as u64)
+                );
+                let bytes = sink.file(&shard.key).unwrap();
+                assert_eq!(bytes.len() as u64, shard.bytes);
+                assert!(shard.bytes <= limit || shard.samples == 1, "{shard:?}");
+                assert!(
+                    shard.samples <= max_samples.unwrap_or(u64::MAX),
+                    "{shard:?}"
+                );
+                let got = tar_members(&bytes);
+                assert_eq!(got.len() as u64, 2 * shard.samples);
+                assert_eq!(got[0].0, format!("{}.jpg", shard.first_sample));
+                assert_eq!(got[got.len() - 1].0, format!("{}.json", shard.last_sample));
+                // Members follow each other, then the two end blocks.
+                assert_eq!(got[0].1, 0);
+                assert!(got.windows(2).all(|w| w[0].2 == w[1].1));
+                assert_eq!(got[got.len() - 1].2 + 1024, shard.bytes);
+                firsts.push(got[1].2);
+                names.extend(got.into_iter().map(|m| m.0));
+            }
+            // A shard was closed only because the next sample did not fit (or the cap).
+            for (shard, next_first) in report.shards.iter().zip(&firsts[1..]) {
+                assert!(
+                    shard.bytes + next_first > limit || Some(shard.samples) == max_samples,
+                    "{shard:?} had room for {next_first} bytes"
+                );
+            }
+            // Every sample once, image then JSON, in the videos' order and index order.
+            let want: Vec<String> = (0..7)
+                .map(|i| format!("a/b/x%2Ey_{i:06}"))
+                .chain((0..3).map(|i| format!("z_{i:06}")))
+                .flat_map(|k| [format!("{k}.jpg"), format!("{k}.json")])
+                .collect();
+            assert_eq!(names, want);
+            assert_eq!(report.samples, 10);
+            assert_eq!(report.annotated, 6);
+            // The 20 000-byte image is over the limit: alone in its shard.
+            assert!(
+                report
+                    .shards
+                    .iter()
+                    .any(|s| s.first_sample == "a/b/x%2Ey_000002"
+                        && s.samples == 1
+                        && s.bytes > limit)
+            );
+            // Small samples share shards.
+            assert!(
+                report.shards.iter().any(|s| s.samples > 1),
+                "{:#?}",
+                report.shards
+            );
+            let index: Value =
+                serde_json::from_slice(&sink.file(&report.index_key).unwrap()).unwrap();
+            assert_eq!(index["samples"], 10);
+            assert_eq!(
+                index["shards"].as_array().unwrap().len(),
+                report.shards.len()
+            );
+            assert_eq!(index["settings"]["shard_max_bytes"], limit);
+        }
+        // The JSON member of an annotated frame carries its annotation and record.
+        let one = WebDatasetOptions::default()
+            .name("one")
+            .shard_max_samples(Some(1));
+        let report = video_testkit::block_on(write_webdataset(&sink, &videos, &one)).unwrap();
+        let shard = sink.file(&report.shards[2].key).unwrap();
+        // Its JSON member's header follows the 20 000-byte image.
+        let hdr = 512 + tar::padded(20_000) as usize;
+        let size = std::str::from_utf8(&shard[hdr + 124..hdr + 135]).unwrap();
+        let size = usize::from_str_radix(size, 8).unwrap();
+        let doc: Value = serde_json::from_slice(&shard[hdr + 512..hdr + 512 + size]).unwrap();
+        assert_eq!(doc["sample_key"], "a/b/x%2Ey_000002");
+        assert_eq!(doc["index"], 2);
+        assert_eq!(doc["image_key"], "a/b/x.y_000002.jpg");
+        assert_eq!(doc["annotation"], json!({"frame": 2}));
+        assert_eq!(doc["video"]["name"], "x.y");
+    }
+
+    #[test]
+    fn bad_input_fails_typed() {
+        let sink = MemorySink::new();
+        let v = stored(&sink, &video("", "v"), &[10, 10]);
+        let run = |videos: &[(VideoRef, VideoManifest)], o: &WebDatasetOptions| {
+            video_testkit::block_on(write_webdataset(&sink, videos, o))
+        };
+        let ok = WebDatasetOptions::default();
+        for (bad, option) in [
+            (ok.clone().shard_max_bytes(0), "shard_max_bytes"),
+            (ok.clone().shard_max_samples(Some(0)), "shard_max_samples"),
+            (ok.clone().reads_in_flight(0), "reads_in_flight"),
+        ] {
+            let e = run(std::slice::from_ref(&v), &bad).unwrap_err();
+            assert!(
+                matches!(&e, Error::InvalidOption { option: o, .. } if o == option),
+                "{e}"
+            );
+        }
+        for bad in [ok.clone().name("a/b"), ok.clone().folder("../x")] {
+            let e = run(std::slice::from_ref(&v), &bad).unwrap_err();
+            assert!(matches!(e, Error::InvalidPath { .. }), "{e}");
+        }
+        let e = run(&[v.clone(), v.clone()], &ok).unwrap_err();
+        assert!(
+            matches!(&e, Error::InvalidOption { option, .. } if option == "videos"),
+            "{e}"
+        );
+        // An annotation the record names but the dataset lacks.
+        let mut gone = v.clone();
+        gone.1.frames[0].annotation_key = Some("nowhere.json".into());
+        let e = run(&[gone], &ok).unwrap_err();
+        assert!(
+            matches!(&e, Error::NotFound { uri, .. } if uri == "nowhere.json"),
+            "{e}"
+        );
+        assert!(
+            sink.file(&layout::webdataset_index_key("", "frames"))
+                .is_none()
+        );
+        // Nothing at all: no shard, an index saying so.
+        let report = run(&[], &ok).unwrap();
+        assert_eq!((report.shards.len(), report.samples), (0, 0));
+        assert!(sink.file(&report.index_key).is_some());
     }
 }
