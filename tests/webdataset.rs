@@ -179,6 +179,17 @@ async fn export_and_check(dataset: &str, local: &Path) -> WebDatasetReport {
     let videos = sink.video_manifests("train").await.unwrap();
     let names: Vec<&str> = videos.iter().map(|(v, _)| v.name.as_str()).collect();
     assert_eq!(names, ["clip.v2", "street"]);
+    // Listed from the top: the same videos (none at the top itself, and the bookkeeping folders
+    // hold no manifest).
+    assert!(sink.video_manifests("").await.unwrap().is_empty());
+    assert_eq!(sink.video_manifests_under("").await.unwrap(), videos);
+    assert_eq!(sink.video_manifests_under("train").await.unwrap(), videos);
+    assert!(
+        sink.video_manifests_under("nowhere")
+            .await
+            .unwrap()
+            .is_empty()
+    );
     let options = WebDatasetOptions::default()
         .folder("train")
         .shard_max_bytes(SHARD_BYTES)
@@ -239,7 +250,8 @@ async fn local_dataset_exports_shards_webdataset_reads() {
     make_dataset(&url).await;
     let report = export_and_check(&url, &dir.join("shards")).await;
 
-    // The CLI writes the same shards and reports them.
+    // The CLI, from the dataset's top with --recursive, finds the same videos and writes the
+    // same shards (sample keys hold the whole folder path) into the top's webdataset/ folder.
     #[cfg(feature = "cli")]
     {
         let out = common::cli(
@@ -247,8 +259,7 @@ async fn local_dataset_exports_shards_webdataset_reads() {
                 "export",
                 "webdataset",
                 &url,
-                "--folder",
-                "train",
+                "--recursive",
                 "--shard-size",
                 &SHARD_BYTES.to_string(),
                 "--name",
@@ -261,15 +272,18 @@ async fn local_dataset_exports_shards_webdataset_reads() {
         let cli: Value = serde_json::from_slice(&out.stdout).unwrap();
         let shards = cli["shards"].as_array().unwrap();
         assert_eq!(shards.len(), report.shards.len());
-        for (c, r) in shards.iter().zip(&report.shards) {
+        for (n, (c, r)) in shards.iter().zip(&report.shards).enumerate() {
             let key = c["key"].as_str().unwrap();
-            assert_eq!(key, r.key.replace("/frames-", "/cli-"));
-            assert_eq!(
-                std::fs::read(dataset.join(key)).unwrap(),
-                std::fs::read(dataset.join(&r.key)).unwrap()
+            assert_eq!(key, format!("webdataset/cli-{n:06}.tar"));
+            assert!(
+                std::fs::read(dataset.join(key)).unwrap()
+                    == std::fs::read(dataset.join(&r.key)).unwrap(),
+                "{key} differs from {}",
+                r.key
             );
         }
-        assert_eq!(cli["index_key"], "train/webdataset/cli.json");
+        assert_eq!(cli["index_key"], "webdataset/cli.json");
+        assert_eq!(cli["samples"], report.samples);
     }
 
     // A frame whose image is gone: the export fails naming it, and writes no index.

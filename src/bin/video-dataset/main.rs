@@ -14,8 +14,8 @@
 //! video-dataset jobs status DATASET JOB_ID [--stale-after S] [--json]
 //! video-dataset jobs wait DATASET JOB_ID [--timeout S] [--stale-after S] [--json]
 //! video-dataset jobs cancel DATASET JOB_ID [--wait] [--timeout S] [--stale-after S] [--json]
-//! video-dataset export webdataset DATASET [--folder F] [--shard-size BYTES] [--max-samples N]
-//!     [--name NAME] [--work-dir DIR] [--json]
+//! video-dataset export webdataset DATASET [--folder F] [--recursive] [--shard-size BYTES]
+//!     [--max-samples N] [--name NAME] [--work-dir DIR] [--json]
 //! ```
 //!
 //! `extract` takes the options of the `extract_frames` example, with the same meanings (both
@@ -143,10 +143,13 @@ enum ExportAction {
 struct ExportWebdatasetCmd {
     /// The dataset: a directory, or a store URL (`file:///abs/dir`, `s3://bucket/prefix`).
     dataset: String,
-    /// The folder whose videos are exported (not its subfolders); the shards go to its
-    /// `webdataset/` folder.
+    /// The folder whose videos are exported (with --recursive, also those of its subfolders);
+    /// the shards go to its `webdataset/` folder.
     #[arg(long, value_name = "F", default_value = "")]
     folder: String,
+    /// Also export the videos of every folder under --folder.
+    #[arg(long)]
+    recursive: bool,
     /// The most bytes a shard holds (a sample larger than this gets a shard of its own).
     #[arg(long, value_name = "BYTES", default_value_t = video_dataset::export::webdataset::DEFAULT_SHARD_MAX_BYTES,
           value_parser = clap::value_parser!(u64).range(1..))]
@@ -674,7 +677,11 @@ async fn export_webdataset(cmd: ExportWebdatasetCmd) -> anyhow::Result<()> {
     use video_dataset::export::{WebDatasetOptions, write_webdataset};
     let started = Instant::now();
     let sink = ObjectStoreSink::from_url(&cmd.dataset)?;
-    let videos = sink.video_manifests(&cmd.folder).await?;
+    let videos = if cmd.recursive {
+        sink.video_manifests_under(&cmd.folder).await?
+    } else {
+        sink.video_manifests(&cmd.folder).await?
+    };
     let options = WebDatasetOptions::default()
         .folder(cmd.folder.clone())
         .name(cmd.name.clone())
