@@ -30,7 +30,8 @@
 //! Each shard is built in a temporary file in [`work_dir`](WebDatasetOptions::work_dir) and
 //! stored with [`DatasetSink::write_dataset_file_from`] (a multipart upload on object stores):
 //! memory holds at most [`reads_in_flight`](WebDatasetOptions::reads_in_flight) samples, never
-//! a shard, and a stopped run leaves whole shards only (the temporary file is removed).
+//! a shard, and a stopped run leaves whole shards only (the temporary file is removed). File
+//! writes run on [`video_core::blocking`]'s pool, not on the caller's executor.
 //!
 //! # The JSON member
 //!
@@ -284,7 +285,7 @@ pub async fn write_webdataset(
     while let Some(sample) = samples.try_next().await? {
         let len = sample.tar_len()?;
         let full = open.as_ref().is_some_and(|shard| {
-            shard.tar.len() + len + tar::END_LEN > options.shard_max_bytes
+            shard.len + len + tar::END_LEN > options.shard_max_bytes
                 || options.shard_max_samples == Some(shard.samples)
         });
         if full && let Some(shard) = open.take() {
@@ -297,8 +298,8 @@ pub async fn write_webdataset(
                 layout::webdataset_shard_key(&options.folder, &options.name, shards.len() as u64),
             )?),
         };
-        shard.append(&sample)?;
         annotated += u64::from(sample.annotated);
+        shard.append(sample).await?;
     }
     if let Some(shard) = open.take() {
         shards.push(shard.store(sink).await?);
@@ -459,11 +460,18 @@ impl Drop for TempFile {
     }
 }
 
-/// A shard being built in a temporary file (removed when the shard is dropped).
+/// The writer of a shard's temporary file.
+type ShardWriter = tar::TarWriter<std::io::BufWriter<std::fs::File>>;
+
+/// A shard being built in a temporary file (removed when the shard is dropped). File writes run
+/// on `video_core::blocking`'s pool, off the caller's executor.
 struct OpenShard {
     key: String,
     temp: TempFile,
-    tar: tar::TarWriter<std::io::BufWriter<std::fs::File>>,
+    /// `None` only after a write failed (the export fails with it).
+    tar: Option<ShardWriter>,
+    /// Bytes written so far.
+    len: u64,
     samples: u64,
     first: String,
     last: String,
@@ -482,49 +490,64 @@ impl OpenShard {
         Ok(OpenShard {
             key,
             temp: TempFile(path),
-            tar: tar::TarWriter::new(std::io::BufWriter::with_capacity(1 << 20, file)),
+            tar: Some(tar::TarWriter::new(std::io::BufWriter::with_capacity(
+                1 << 20,
+                file,
+            ))),
+            len: 0,
             samples: 0,
             first: String::new(),
             last: String::new(),
         })
     }
 
-    fn append(&mut self, sample: &Sample) -> Result<()> {
-        self.tar
-            .append(&sample.image_name, &sample.image)
-            .and_then(|()| self.tar.append(&sample.json_name, &sample.json))
-            .map_err(|source| Error::Io {
-                path: self.temp.0.clone(),
+    /// Run `f` with the shard's writer on the blocking pool.
+    async fn with_writer<T: Send + 'static>(
+        &mut self,
+        f: impl FnOnce(&mut ShardWriter) -> std::io::Result<T> + Send + 'static,
+    ) -> Result<(ShardWriter, T)> {
+        let path = self.temp.0.clone();
+        let mut tar = self.tar.take().ok_or_else(|| Error::Io {
+            path: path.clone(),
+            operation: "write",
+            source: std::io::Error::other("an earlier write to the shard failed"),
+        })?;
+        video_core::blocking::run(move || {
+            let out = f(&mut tar).map_err(|source| Error::Io {
+                path,
                 operation: "write",
                 source,
             })?;
+            Ok((tar, out))
+        })
+        .await
+    }
+
+    async fn append(&mut self, sample: Sample) -> Result<()> {
+        let (tar, key) = self
+            .with_writer(move |tar| {
+                tar.append(&sample.image_name, &sample.image)?;
+                tar.append(&sample.json_name, &sample.json)?;
+                Ok(sample.key)
+            })
+            .await?;
+        self.len = tar.len();
+        self.tar = Some(tar);
         if self.samples == 0 {
-            self.first.clone_from(&sample.key);
+            self.first.clone_from(&key);
         }
-        self.last.clone_from(&sample.key);
+        self.last = key;
         self.samples += 1;
         Ok(())
     }
 
     /// End the archive, store it under its key and remove the temporary file.
-    async fn store(self, sink: &dyn DatasetSink) -> Result<ShardInfo> {
+    async fn store(mut self, sink: &dyn DatasetSink) -> Result<ShardInfo> {
+        // The end blocks, then the file closed (no fsync: it is read back at once, and a crash
+        // leaves it as junk either way).
+        let (tar, ()) = self.with_writer(|tar| tar.finish()).await?;
+        drop(tar);
         let path = self.temp.0.clone();
-        let io = |operation| {
-            let path = path.clone();
-            move |source| Error::Io {
-                path,
-                operation,
-                source,
-            }
-        };
-        let file = self
-            .tar
-            .finish()
-            .map_err(io("write"))?
-            .into_inner()
-            .map_err(|e| io("write")(e.into_error()))?;
-        // No fsync: the file is read back at once, and a crash leaves it as junk anyway.
-        drop(file);
         let bytes = sink.write_dataset_file_from(&self.key, &path).await?;
         drop(self.temp);
         Ok(ShardInfo {

@@ -159,11 +159,11 @@ impl<W: Write> TarWriter<W> {
         Ok(())
     }
 
-    /// End the archive (two zero blocks) and hand back the writer.
-    pub(crate) fn finish(mut self) -> std::io::Result<W> {
+    /// End the archive (two zero blocks) and flush it. Nothing may be appended after.
+    pub(crate) fn finish(&mut self) -> std::io::Result<()> {
         self.out.write_all(&[0u8; END_LEN as usize])?;
-        self.out.flush()?;
-        Ok(self.out)
+        self.len += END_LEN;
+        self.out.flush()
     }
 }
 
