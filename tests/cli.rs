@@ -239,6 +239,8 @@ fn every_subcommand_has_help() {
         &["jobs", "--help"],
         &["jobs", "wait", "--help"],
         &["jobs", "cancel", "--help"],
+        &["export", "--help"],
+        &["export", "webdataset", "--help"],
         &["help", "extract"],
     ] {
         let out = run(args, &dir);

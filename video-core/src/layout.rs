@@ -27,6 +27,8 @@
 //!     ├── {video}.prepared/{tag}.mp4             prepared_output_key: a web-ready or fps copy
 //!     ├── {video}.prepared/{tag}/{video}_{n:04}.mp4   prepared_output_key: segment n of a split
 //!     ├── {video}.prepared/{tag}.json            prepared_manifest_key: its manifest, written last
+//!     ├── webdataset/{name}-{n:06}.tar           webdataset_shard_key: WebDataset shard n of export `name`
+//!     ├── webdataset/{name}.json                 webdataset_index_key: the export's index, written last
 //!     └── .video-dataset/
 //!         ├── {video}/{index:06}.json            record_key: one record per stored frame
 //!         ├── {video}.coco.json                  coco_part_key: the video's part of the COCO file
@@ -87,6 +89,15 @@ pub const SCENE_FORMAT: &str = "video-dataset/scene";
 
 /// The `format_version` field of a stored scene.
 pub const SCENE_FORMAT_VERSION: u32 = 1;
+
+/// The `format` field of a WebDataset export's index ([`webdataset_index_key`]).
+pub const WEBDATASET_FORMAT: &str = "video-dataset/webdataset";
+
+/// The `format_version` field of a WebDataset export's index.
+pub const WEBDATASET_FORMAT_VERSION: u32 = 1;
+
+/// The folder of WebDataset exports in a dataset folder (`{folder}/webdataset/`).
+pub const WEBDATASET_DIR: &str = "webdataset";
 
 /// The `format` field of a stored job record.
 pub const JOB_FORMAT: &str = "video-dataset/job";
@@ -203,6 +214,40 @@ pub fn manifest_file_name(video: &str) -> String {
 /// The key of a video's manifest: `{folder}/{video}.scene.json`.
 pub fn manifest_key(video: &VideoRef) -> String {
     video_folder_key(video, &manifest_file_name(&video.name))
+}
+
+/// The video name of a manifest's file name (`clip.scene.json` → `clip`; not a staging file
+/// `clip.scene.json#1`).
+pub fn manifest_video(file_name: &str) -> Option<&str> {
+    file_name.strip_suffix(MANIFEST).filter(|v| !v.is_empty())
+}
+
+/// The key of shard `n` of the WebDataset export `name` of `folder`:
+/// `{folder}/webdataset/{name}-{n:06}.tar`.
+pub fn webdataset_shard_key(folder: &str, name: &str, n: u64) -> String {
+    in_folder(folder, &format!("{WEBDATASET_DIR}/{name}-{n:06}.tar"))
+}
+
+/// The key of the index of the WebDataset export `name` of `folder`, written after its shards:
+/// `{folder}/webdataset/{name}.json`.
+pub fn webdataset_index_key(folder: &str, name: &str) -> String {
+    in_folder(folder, &format!("{WEBDATASET_DIR}/{name}{JSON}"))
+}
+
+/// The WebDataset sample key of frame `index` of `video`: `{folder}/{video}_{index:06}`, the
+/// video's name with `%` written `%25` and `.` written `%2E` (WebDataset splits a member's base
+/// name at its first dot: the key's base name must have none). The folder is kept as is (a
+/// reader splits at the last `/` first), so keys are unique across a dataset: distinct
+/// `(folder, name, index)` give distinct keys.
+///
+/// ```
+/// use video_core::{VideoRef, layout};
+/// let v = VideoRef { folder: "train/cam.1".into(), name: "clip.v2".into() };
+/// assert_eq!(layout::webdataset_sample_key(&v, 42), "train/cam.1/clip%2Ev2_000042");
+/// ```
+pub fn webdataset_sample_key(video: &VideoRef, index: u64) -> String {
+    let name = video.name.replace('%', "%25").replace('.', "%2E");
+    video_folder_key(video, &format!("{name}_{index:06}"))
 }
 
 /// The key of a video's writer lock (a local-disk `flock`):
@@ -623,6 +668,41 @@ mod tests {
             ".video-dataset/locks/train%2Fcoco%5Finstances%2Ejson.lock"
         );
         assert_eq!(file_lock_key("é"), ".video-dataset/locks/%C3%A9.lock");
+    }
+
+    #[test]
+    fn webdataset_keys() {
+        assert_eq!(WEBDATASET_FORMAT, "video-dataset/webdataset");
+        assert_eq!(WEBDATASET_FORMAT_VERSION, 1);
+        assert_eq!(WEBDATASET_DIR, "webdataset");
+        assert_eq!(
+            webdataset_shard_key("", "frames", 3),
+            "webdataset/frames-000003.tar"
+        );
+        assert_eq!(
+            webdataset_shard_key("a/b", "x", 1_234_567),
+            "a/b/webdataset/x-1234567.tar"
+        );
+        assert_eq!(webdataset_index_key("", "frames"), "webdataset/frames.json");
+        assert_eq!(
+            webdataset_index_key("t", "frames"),
+            "t/webdataset/frames.json"
+        );
+        assert_eq!(webdataset_sample_key(&video("", "clip"), 7), "clip_000007");
+        assert_eq!(
+            webdataset_sample_key(&video("a.b/c", "x.y%2E.z"), 1_234_567),
+            "a.b/c/x%2Ey%252E%2Ez_1234567"
+        );
+        // Escaping keeps distinct names distinct.
+        assert_ne!(
+            webdataset_sample_key(&video("", "a.b"), 0),
+            webdataset_sample_key(&video("", "a%2Eb"), 0)
+        );
+        assert_eq!(manifest_video("clip.scene.json"), Some("clip"));
+        assert_eq!(manifest_video("a.b.scene.json"), Some("a.b"));
+        assert_eq!(manifest_video(".scene.json"), None);
+        assert_eq!(manifest_video("clip.scene.json#1"), None);
+        assert_eq!(manifest_video("clip.json"), None);
     }
 
     #[test]

@@ -8,3 +8,7 @@
 //!
 //! Every output is a whole object written in one put, named only by what it holds, so a re-run
 //! rewrites the same bytes and an interrupted run leaves nothing half-written.
+
+pub mod webdataset;
+
+pub use webdataset::{ShardInfo, WebDatasetOptions, WebDatasetReport, write_webdataset};

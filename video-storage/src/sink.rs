@@ -742,6 +742,87 @@ impl ObjectStoreSink {
             .map(Some)
             .map_err(|e| json_error(&key, e))
     }
+
+    /// The finished videos directly in `folder` (`""` for the top; subfolders are not
+    /// entered) with their manifests, in the order of their names: every
+    /// `{folder}/{video}.scene.json` ([`layout::manifest_key`]). What
+    /// `video_export::write_webdataset` and other exports take.
+    ///
+    /// # Errors
+    /// [`Error::InvalidPath`] for a bad folder; what [`video_manifest`](Self::video_manifest)
+    /// returns for a manifest that cannot be read.
+    pub async fn video_manifests(&self, folder: &str) -> Result<Vec<(VideoRef, VideoManifest)>> {
+        let videos: Vec<VideoRef> = self
+            .list_keys(folder)
+            .await?
+            .iter()
+            .filter_map(|key| {
+                let name = key.rsplit('/').next().unwrap_or(key);
+                layout::manifest_video(name).map(|video| VideoRef {
+                    folder: folder.to_owned(),
+                    name: video.to_owned(),
+                })
+            })
+            .collect();
+        self.manifests_of(videos).await
+    }
+
+    /// [`video_manifests`](Self::video_manifests) of `folder` and of every folder under it, in
+    /// the order of their folders, then names (the library's own `.video-dataset` folders are
+    /// not entered).
+    ///
+    /// # Errors
+    /// As [`video_manifests`](Self::video_manifests).
+    pub async fn video_manifests_under(
+        &self,
+        folder: &str,
+    ) -> Result<Vec<(VideoRef, VideoManifest)>> {
+        let dir = if folder.is_empty() {
+            self.prefix.clone()
+        } else {
+            layout::check_key(folder)?;
+            self.path(folder)
+        };
+        let listed: Vec<object_store::ObjectMeta> =
+            match self.store.list(Some(&dir)).try_collect().await {
+                Ok(l) => l,
+                Err(object_store::Error::NotFound { .. }) => Vec::new(),
+                Err(e) => return Err(backend(folder, e)),
+            };
+        let mut videos: Vec<VideoRef> = listed
+            .iter()
+            .filter_map(|m| {
+                let parts: Vec<String> = m
+                    .location
+                    .prefix_match(&self.prefix)?
+                    .map(|p| p.as_ref().to_owned())
+                    .collect();
+                let (file, dirs) = parts.split_last()?;
+                if dirs.iter().any(|d| d == layout::BOOKKEEPING_DIR) {
+                    return None;
+                }
+                Some(VideoRef {
+                    folder: dirs.join("/"),
+                    name: layout::manifest_video(file)?.to_owned(),
+                })
+            })
+            .collect();
+        videos.sort();
+        self.manifests_of(videos).await
+    }
+
+    /// The manifests of `videos`, read a few at once, in order; unfinished videos left out.
+    async fn manifests_of(&self, videos: Vec<VideoRef>) -> Result<Vec<(VideoRef, VideoManifest)>> {
+        futures::stream::iter(videos)
+            .map(|video| async move {
+                let manifest = self.video_manifest(&video).await?;
+                Ok::<_, Error>(manifest.map(|m| (video, m)))
+            })
+            .buffered(CONCURRENT_READS)
+            .try_filter_map(|x| async move { Ok(x) })
+            .try_collect()
+            .await
+    }
 }
 
 #[async_trait]

@@ -14,6 +14,8 @@
 //! video-dataset jobs status DATASET JOB_ID [--stale-after S] [--json]
 //! video-dataset jobs wait DATASET JOB_ID [--timeout S] [--stale-after S] [--json]
 //! video-dataset jobs cancel DATASET JOB_ID [--wait] [--timeout S] [--stale-after S] [--json]
+//! video-dataset export webdataset DATASET [--folder F] [--recursive] [--shard-size BYTES]
+//!     [--max-samples N] [--name NAME] [--work-dir DIR] [--json]
 //! ```
 //!
 //! `extract` takes the options of the `extract_frames` example, with the same meanings (both
@@ -114,6 +116,56 @@ enum Command {
     /// frame to its source frame (index and time); a re-run skips the outputs already stored.
     #[command(after_help = EXIT_STATUSES)]
     Prepare(PrepareCmd),
+    /// Outputs made from a dataset's frames for training and review tools.
+    #[command(after_help = EXIT_STATUSES)]
+    Export(ExportCmd),
+}
+
+#[derive(Debug, Args)]
+struct ExportCmd {
+    #[command(subcommand)]
+    action: ExportAction,
+}
+
+#[derive(Debug, Subcommand)]
+enum ExportAction {
+    /// WebDataset tar shards of the frames of a folder's finished videos.
+    ///
+    /// Each frame is a sample `{folder}/{video}_{index:06}` of two members: its image as stored
+    /// (.jpg or .png) and a .json with its record, its annotation (or null) and its video's
+    /// metadata. Shards go to DATASET/{folder}/webdataset/{name}-{n:06}.tar, then the index
+    /// {name}.json listing them. The same dataset gives the same bytes.
+    #[command(after_help = EXIT_STATUSES)]
+    Webdataset(ExportWebdatasetCmd),
+}
+
+#[derive(Debug, Args)]
+struct ExportWebdatasetCmd {
+    /// The dataset: a directory, or a store URL (`file:///abs/dir`, `s3://bucket/prefix`).
+    dataset: String,
+    /// The folder whose videos are exported (with --recursive, also those of its subfolders);
+    /// the shards go to its `webdataset/` folder.
+    #[arg(long, value_name = "F", default_value = "")]
+    folder: String,
+    /// Also export the videos of every folder under --folder.
+    #[arg(long)]
+    recursive: bool,
+    /// The most bytes a shard holds (a sample larger than this gets a shard of its own).
+    #[arg(long, value_name = "BYTES", default_value_t = video_dataset::export::webdataset::DEFAULT_SHARD_MAX_BYTES,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    shard_size: u64,
+    /// The most samples a shard holds.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    max_samples: Option<u64>,
+    /// The export's name: shards NAME-000000.tar, ..., index NAME.json.
+    #[arg(long, value_name = "NAME", default_value = video_dataset::export::webdataset::DEFAULT_NAME)]
+    name: String,
+    /// Where shards are built before they are stored [default: the temporary directory].
+    #[arg(long, value_name = "DIR")]
+    work_dir: Option<PathBuf>,
+    /// Print the report (index key, shards with their samples and bytes) as one JSON object.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -611,6 +663,45 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Sample(_) => Ok(ExitCode::from(1)),
         Command::Jobs(cmd) => jobs(cmd.action).await,
         Command::Prepare(cmd) => prepare(cmd.action).await.map(|()| ExitCode::SUCCESS),
+        Command::Export(cmd) => export(cmd.action).await.map(|()| ExitCode::SUCCESS),
+    }
+}
+
+async fn export(action: ExportAction) -> anyhow::Result<()> {
+    match action {
+        ExportAction::Webdataset(cmd) => export_webdataset(cmd).await,
+    }
+}
+
+async fn export_webdataset(cmd: ExportWebdatasetCmd) -> anyhow::Result<()> {
+    use video_dataset::export::{WebDatasetOptions, write_webdataset};
+    let started = Instant::now();
+    let sink = ObjectStoreSink::from_url(&cmd.dataset)?;
+    let videos = if cmd.recursive {
+        sink.video_manifests_under(&cmd.folder).await?
+    } else {
+        sink.video_manifests(&cmd.folder).await?
+    };
+    let options = WebDatasetOptions::default()
+        .folder(cmd.folder.clone())
+        .name(cmd.name.clone())
+        .shard_max_bytes(cmd.shard_size)
+        .shard_max_samples(cmd.max_samples)
+        .work_dir(cmd.work_dir.clone());
+    let report = write_webdataset(&sink, &videos, &options).await?;
+    if cmd.json {
+        emit(&serde_json::to_string_pretty(&report)?)
+    } else {
+        emit(&format!(
+            "{}: {} videos, {} samples ({} annotated) in {} shards, {} bytes, {:.1} s",
+            cmd.dataset,
+            videos.len(),
+            report.samples,
+            report.annotated,
+            report.shards.len(),
+            report.bytes,
+            started.elapsed().as_secs_f64()
+        ))
     }
 }
 
