@@ -621,7 +621,8 @@ impl ObjectStoreSink {
     }
 
     /// The dataset-relative keys of the objects directly in `folder` (`/`-separated, relative
-    /// to the dataset; `""` for the top), sorted; subfolders are not entered.
+    /// to the dataset; `""` for the top), sorted; subfolders are not entered. Keys are as they
+    /// were written (`a/é b.json`), whatever encoding the store keeps them in.
     pub async fn list_keys(&self, folder: &str) -> Result<Vec<String>> {
         Ok(self
             .list_sizes(folder)
@@ -648,9 +649,14 @@ impl ObjectStoreSink {
             .objects
             .iter()
             .filter_map(|m| {
-                let name = m.location.filename()?;
+                // object_store percent-encodes a path part's non-ASCII bytes and a few others
+                // (`%` among them, so the encoding is unambiguous); a key is the name as written.
+                let raw = m.location.filename()?;
+                let name = percent_encoding::percent_decode_str(raw)
+                    .decode_utf8()
+                    .ok()?;
                 let key = if folder.is_empty() {
-                    name.to_owned()
+                    name.into_owned()
                 } else {
                     format!("{folder}/{name}")
                 };
@@ -714,6 +720,33 @@ impl ObjectStoreSink {
             Err(Error::NotFound { .. }) => Ok(None),
             Err(e) => Err(e),
         }
+    }
+
+    /// The finished videos directly in `folder` (`""` for the top) with their manifests, by
+    /// name: one per `{video}.scene.json` ([`layout::manifest_key`]) that
+    /// [`list_keys`](Self::list_keys) finds there.
+    ///
+    /// # Errors
+    /// As [`list_keys`](Self::list_keys) and [`video_manifest`](Self::video_manifest).
+    pub async fn video_manifests(&self, folder: &str) -> Result<Vec<(VideoRef, VideoManifest)>> {
+        let mut out = Vec::new();
+        for key in self.list_keys(folder).await? {
+            let file = key.rsplit('/').next().unwrap_or(&key);
+            let Some(name) = layout::manifest_video(file) else {
+                continue;
+            };
+            let video = VideoRef {
+                folder: folder.to_owned(),
+                name: name.to_owned(),
+            };
+            if layout::check_video(&video).is_err() {
+                continue;
+            }
+            if let Some(m) = self.video_manifest(&video).await? {
+                out.push((video, m));
+            }
+        }
+        Ok(out)
     }
 
     /// The manifest of a finished video, `None` if the video is not finished.
