@@ -779,6 +779,13 @@ impl ObjectStoreSink {
 
 #[async_trait]
 impl DatasetSink for ObjectStoreSink {
+    fn stored_name(&self, key: &str) -> String {
+        key.split('/')
+            .map(|seg| object_store::path::PathPart::from(seg).as_ref().to_owned())
+            .collect::<Vec<_>>()
+            .join("/")
+    }
+
     async fn existing(&self, video: &VideoRef, indices: &[u64]) -> Result<Vec<FrameRecord>> {
         layout::check_video(video)?;
         let dir_key = layout::records_dir(video);

@@ -240,6 +240,20 @@ async fn a_folders_manifests_are_listed_by_name_whatever_the_name() {
             keys.contains(&"cams/day 1/50% {x}_000003.jpg".to_owned()),
             "{url}: {keys:?}"
         );
+        // The file of a key is kept under its stored name.
+        let stored = sink.stored_name("cams/day 1/clip é 1.scene.json");
+        assert_eq!(stored, "cams/day 1/clip %C3%A9 1.scene.json");
+        if !url.starts_with("memory:") {
+            assert!(
+                dir.join(&stored).is_file(),
+                "{}",
+                dir.join(&stored).display()
+            );
+        }
+        assert_eq!(
+            sink.stored_name("a/50% {x}#?.jpg"),
+            "a/50%25 %7Bx%7D%23%3F.jpg"
+        );
         let listed = sink.video_manifests("cams/day 1").await.unwrap();
         let mut want: Vec<&str> = names.to_vec();
         want.sort();

@@ -111,8 +111,20 @@ ol.frames{columns:14rem;font-family:ui-monospace,monospace;font-size:.85rem}\
 /// For each entry: the video's name, then its facts (frames stored, of how many in the video,
 /// frame rate, size, codec, duration, source), its contact sheet (an `<img>` linked to the
 /// PNG), and a list of links to every frame image, labelled like the sheet's tiles. Every link
-/// is relative to the page ([`relative_href`]), so the folder can be copied or served as is.
-pub fn index_html(folder: &str, entries: &[IndexEntry<'_>]) -> String {
+/// is relative to the page ([`relative_href`]) and names the file as the store keeps it
+/// (`stored_name`: [`DatasetSink::stored_name`] of the dataset's sink), so the folder can be
+/// opened from disk, copied or served as is.
+pub fn index_html(
+    folder: &str,
+    entries: &[IndexEntry<'_>],
+    stored_name: &dyn Fn(&str) -> String,
+) -> String {
+    let page_dir = if folder.is_empty() {
+        String::new()
+    } else {
+        stored_name(folder)
+    };
+    let href = |key: &str| escaped(&relative_href(&page_dir, &stored_name(key)));
     let title = if folder.is_empty() {
         "Dataset".to_owned()
     } else {
@@ -159,7 +171,7 @@ pub fn index_html(folder: &str, entries: &[IndexEntry<'_>]) -> String {
         fact("source", m.source.location.clone());
         h.push_str("</table>\n");
         if let Some(sheet) = e.contact_sheet {
-            let href = escaped(&relative_href(folder, &sheet.key));
+            let href = href(&sheet.key);
             let _ = writeln!(
                 h,
                 "<a href=\"{href}\"><img class=\"sheet\" src=\"{href}\" width=\"{}\" height=\"{}\" \
@@ -180,7 +192,7 @@ pub fn index_html(folder: &str, entries: &[IndexEntry<'_>]) -> String {
             let _ = writeln!(
                 h,
                 "<li><a href=\"{}\">{}</a></li>",
-                escaped(&relative_href(folder, &f.key)),
+                href(&f.key),
                 escaped(&frame_label(f.index, f.pts_seconds))
             );
         }
@@ -205,8 +217,8 @@ pub async fn write_index_html(
         layout::check_key(folder)?;
     }
     let key = layout::index_html_key(folder);
-    sink.write_dataset_file(&key, index_html(folder, entries).as_bytes())
-        .await?;
+    let page = index_html(folder, entries, &|k| sink.stored_name(k));
+    sink.write_dataset_file(&key, page.as_bytes()).await?;
     Ok(key)
 }
 
