@@ -12,7 +12,7 @@
 //! cell is a tile of `tile_width` pixels wide, as high as the first frame's aspect makes it, with
 //! the frame scaled into it (aspect kept, centred), over a label band reading
 //! `#{index}  {mm:ss.mmm}` (`h:mm:ss.mmm` past an hour). Text is drawn with a 5x7 bitmap font of
-//! this crate's own at twice its size.
+//! this crate's own at twice its size (labels at its own size when the widest does not fit).
 
 mod font;
 mod html;
@@ -334,6 +334,14 @@ pub async fn write_contact_sheet(
         CAPTION,
     );
 
+    // One text size for every label: twice the font's when the widest fits its tile.
+    let widest = shown
+        .iter()
+        .map(|f| font::text_width(&frame_label(f.index, f.pts_seconds), TEXT_SCALE))
+        .max()
+        .unwrap_or(0);
+    let label_scale = if widest <= tile_width { TEXT_SCALE } else { 1 };
+
     // Tiles: read ahead, decode and shrink one at a time, paste.
     let mut tiles = Vec::with_capacity(shown.len());
     let mut reads = futures::stream::iter(shown.iter().map(|f| {
@@ -376,11 +384,6 @@ pub async fn write_contact_sheet(
         );
         paste(&mut sheet, width, &thumb, (x, y, tw, th));
         let label = frame_label(record.index, record.pts_seconds);
-        let label_scale = if font::text_width(&label, TEXT_SCALE) <= tile_width {
-            TEXT_SCALE
-        } else {
-            1
-        };
         let label_y = cell_y + tile_height;
         font::draw_text(
             &mut sheet,
