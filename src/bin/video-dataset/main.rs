@@ -14,6 +14,8 @@
 //! video-dataset jobs status DATASET JOB_ID [--stale-after S] [--json]
 //! video-dataset jobs wait DATASET JOB_ID [--timeout S] [--stale-after S] [--json]
 //! video-dataset jobs cancel DATASET JOB_ID [--wait] [--timeout S] [--stale-after S] [--json]
+//! video-dataset export contact-sheets DATASET [--folder F] [--columns N] [--tile-width PX]
+//!     [--max-tiles N] [--json]
 //! ```
 //!
 //! `extract` takes the options of the `extract_frames` example, with the same meanings (both
@@ -114,6 +116,47 @@ enum Command {
     /// frame to its source frame (index and time); a re-run skips the outputs already stored.
     #[command(after_help = EXIT_STATUSES)]
     Prepare(PrepareCmd),
+    /// Make outputs of a dataset for people and other tools: contact sheets and an index page.
+    #[command(after_help = EXIT_STATUSES)]
+    Export(ExportCmd),
+}
+
+#[derive(Debug, Args)]
+struct ExportCmd {
+    #[command(subcommand)]
+    action: ExportAction,
+}
+
+#[derive(Debug, Subcommand)]
+enum ExportAction {
+    /// A contact sheet per finished video of a folder, then the folder's index.html.
+    ///
+    /// A sheet, DATASET/{folder}/{video}.contact.png, is a grid of the video's stored frames,
+    /// each labelled `#index  mm:ss.mmm`; DATASET/{folder}/index.html shows every video's facts
+    /// and sheet and links each of its frames (a static page: open it in a browser).
+    #[command(after_help = EXIT_STATUSES)]
+    ContactSheets(ContactSheetsCmd),
+}
+
+#[derive(Debug, Args)]
+struct ContactSheetsCmd {
+    /// The dataset: a directory, or a store URL (`file:///abs/dir`, `s3://bucket/prefix`).
+    dataset: String,
+    /// The folder of the dataset whose videos get sheets.
+    #[arg(long, value_name = "F", default_value = "")]
+    folder: String,
+    /// Tiles per row (1 to 64).
+    #[arg(long, value_name = "N", default_value_t = 6)]
+    columns: u32,
+    /// Width of a tile in pixels (32 to 2048); its height follows the frames' aspect.
+    #[arg(long, value_name = "PX", default_value_t = 240)]
+    tile_width: u32,
+    /// Show at most N frames per sheet, evenly spaced over a video's stored frames.
+    #[arg(long, value_name = "N", default_value_t = 60)]
+    max_tiles: usize,
+    /// Print the sheets' keys and geometry and the index's key as one JSON object.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -611,6 +654,51 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
         Command::Sample(_) => Ok(ExitCode::from(1)),
         Command::Jobs(cmd) => jobs(cmd.action).await,
         Command::Prepare(cmd) => prepare(cmd.action).await.map(|()| ExitCode::SUCCESS),
+        Command::Export(cmd) => export(cmd.action).await.map(|()| ExitCode::SUCCESS),
+    }
+}
+
+async fn export(action: ExportAction) -> anyhow::Result<()> {
+    match action {
+        ExportAction::ContactSheets(cmd) => contact_sheets(cmd).await,
+    }
+}
+
+async fn contact_sheets(cmd: ContactSheetsCmd) -> anyhow::Result<()> {
+    use video_dataset::export::{ContactSheetOptions, write_contact_sheets};
+    let sink = ObjectStoreSink::from_url(&cmd.dataset)?;
+    let videos = sink.video_manifests(&cmd.folder).await?;
+    if videos.is_empty() {
+        anyhow::bail!(
+            "{}: no finished video in folder {:?} (no {{video}}.scene.json there)",
+            cmd.dataset,
+            cmd.folder
+        );
+    }
+    let options = ContactSheetOptions::default()
+        .columns(cmd.columns)
+        .tile_width(cmd.tile_width)
+        .max_tiles(cmd.max_tiles);
+    let done = write_contact_sheets(&sink, &cmd.folder, &videos, &options).await?;
+    if cmd.json {
+        emit(&serde_json::to_string_pretty(&done)?)
+    } else {
+        let mut lines: Vec<String> = done
+            .sheets
+            .iter()
+            .map(|s| {
+                format!(
+                    "{}: {} of {} frames, {}x{}",
+                    s.key,
+                    s.tiles.len(),
+                    s.frames_stored,
+                    s.width,
+                    s.height
+                )
+            })
+            .collect();
+        lines.push(done.index_key);
+        emit(&lines.join("\n"))
     }
 }
 
