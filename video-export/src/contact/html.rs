@@ -189,12 +189,13 @@ pub fn index_html(
             if m.frames.len() == 1 { "" } else { "s" }
         );
         for f in &m.frames {
-            let _ = writeln!(
-                h,
-                "<li><a href=\"{}\">{}</a></li>",
-                href(&f.key),
-                escaped(&frame_label(f.index, f.pts_seconds))
-            );
+            let label = escaped(&frame_label(f.index, f.pts_seconds));
+            // A key that could leave the dataset (a hand-edited manifest) gets no link.
+            if layout::check_key(&f.key).is_ok() {
+                let _ = writeln!(h, "<li><a href=\"{}\">{label}</a></li>", href(&f.key));
+            } else {
+                let _ = writeln!(h, "<li>{label} ({})</li>", escaped(&f.key));
+            }
         }
         h.push_str("</ol>\n</details>\n</section>\n");
     }
@@ -232,6 +233,55 @@ mod tests {
             escaped(r#"<a href="x">&'"#),
             "&lt;a href=&quot;x&quot;&gt;&amp;&#39;"
         );
+    }
+
+    #[test]
+    fn the_page_escapes_names_and_links_by_stored_name() {
+        use video_core::{FrameRecord, VideoMetadata};
+        let video = VideoRef {
+            folder: "f".into(),
+            name: "a<b>&\"c\" é".into(),
+        };
+        let record = |index: u64| FrameRecord {
+            index,
+            pts_seconds: index as f64 * 0.5,
+            key: format!("f/{}_{index:06}.jpg", video.name),
+            width: 4,
+            height: 2,
+            bytes: 1,
+            content_hash: None,
+            annotation_key: None,
+            framemd5: None,
+        };
+        let manifest =
+            VideoManifest::new(VideoMetadata::new("x.mp4")).frames(vec![record(0), record(7)]);
+        let mut manifest = manifest;
+        manifest.frames.push(FrameRecord {
+            key: "../../etc/passwd".into(),
+            ..record(9)
+        });
+        let entries = [IndexEntry::new(&video, &manifest)];
+        // A store that keeps `é` as `%C3%A9` (as object_store does).
+        let stored = |k: &str| k.replace('é', "%C3%A9");
+        let page = index_html("f", &entries, &stored);
+        assert!(
+            page.contains("<h2>a&lt;b&gt;&amp;&quot;c&quot; é</h2>"),
+            "{page}"
+        );
+        assert!(
+            page.contains(
+                "<li><a href=\"a%3Cb%3E%26%22c%22%20%25C3%25A9_000007.jpg\">#7  00:03.500</a></li>"
+            ),
+            "{page}"
+        );
+        assert_eq!(page.matches("<li>").count(), 3);
+        assert_eq!(
+            page.matches("<li><a href").count(),
+            2,
+            "no link leaves the dataset"
+        );
+        assert!(!page.contains("<img"), "no sheet, no image");
+        assert!(!page.contains("<script"));
     }
 
     #[test]
