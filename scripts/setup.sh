@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what video-dataset needs on Debian 12 (bookworm), idempotently.
 #   scripts/setup.sh          GStreamer runtime + build dependencies (run the examples)
-#   scripts/setup.sh --test   also the tools the tests use (ffmpeg CLI, gst-launch-1.0)
+#   scripts/setup.sh --test   also the tools the tests use (ffmpeg CLI, gst-launch-1.0, chromium)
 set -euo pipefail
 
 packages=(
@@ -12,7 +12,8 @@ packages=(
   libturbojpeg0-dev
 )
 if [[ "${1:-}" == "--test" ]]; then
-  packages+=(ffmpeg gstreamer1.0-tools python3-pip curl)
+  # chromium: headless, renders the index.html of tests/contact_sheets.rs to a screenshot.
+  packages+=(ffmpeg gstreamer1.0-tools python3-pip curl chromium)
 fi
 
 missing=()

@@ -945,6 +945,10 @@ impl DatasetSink for JobSink<'_> {
         self.sink.read_dataset_file(key).await
     }
 
+    fn stored_name(&self, key: &str) -> String {
+        self.sink.stored_name(key)
+    }
+
     async fn write_dataset_file_from(&self, key: &str, path: &Path) -> Result<u64> {
         self.sink.write_dataset_file_from(key, path).await
     }

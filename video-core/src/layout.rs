@@ -23,6 +23,8 @@
 //!     ├── ann/{video}_{index:06}.{jpg|png}.json  annotation_key of an image in img/
 //!     ├── coco_instances.json                    coco_key: the folder's COCO instances
 //!     ├── {video}.scene.json                     manifest_key: the video's manifest, written last
+//!     ├── {video}.contact.png                    contact_sheet_key: a grid of its frames (export)
+//!     ├── index.html                             index_html_key: the folder's page (export)
 //!     ├── {video file name}                      uploaded_video_key: a video put there by upload
 //!     ├── {video}.prepared/{tag}.mp4             prepared_output_key: a web-ready or fps copy
 //!     ├── {video}.prepared/{tag}/{video}_{n:04}.mp4   prepared_output_key: segment n of a split
@@ -137,6 +139,10 @@ const JSON: &str = ".json";
 const COCO_PART: &str = ".coco.json";
 /// The suffix of a video's manifest.
 const MANIFEST: &str = ".scene.json";
+/// The suffix of a video's contact sheet.
+const CONTACT_SHEET: &str = ".contact.png";
+/// The file name of a folder's index page.
+const INDEX_HTML: &str = "index.html";
 /// The suffix of a lock file.
 const LOCK: &str = ".lock";
 const PREPARED: &str = ".prepared";
@@ -248,6 +254,17 @@ pub fn webdataset_index_key(folder: &str, name: &str) -> String {
 pub fn webdataset_sample_key(video: &VideoRef, index: u64) -> String {
     let name = video.name.replace('%', "%25").replace('.', "%2E");
     video_folder_key(video, &format!("{name}_{index:06}"))
+}
+
+/// The key of a video's contact sheet (`video_export::write_contact_sheet`), beside its
+/// manifest: `{folder}/{video}.contact.png`.
+pub fn contact_sheet_key(video: &VideoRef) -> String {
+    video_folder_key(video, &format!("{}{CONTACT_SHEET}", video.name))
+}
+
+/// The key of a folder's index page (`video_export::write_index_html`): `{folder}/index.html`.
+pub fn index_html_key(folder: &str) -> String {
+    in_folder(folder, INDEX_HTML)
 }
 
 /// The key of a video's writer lock (a local-disk `flock`):
@@ -654,6 +671,23 @@ mod tests {
             manifest_key(&video("train/cam1", "clip")),
             "train/cam1/clip.scene.json"
         );
+        assert_eq!(manifest_video("clip.scene.json"), Some("clip"));
+        assert_eq!(manifest_video("a b.scene.json"), Some("a b"));
+        for other in [
+            ".scene.json",
+            "clip.json",
+            "clip.scene.json#1",
+            "clip.coco.json",
+        ] {
+            assert_eq!(manifest_video(other), None, "{other}");
+        }
+        assert_eq!(contact_sheet_key(&video("", "clip")), "clip.contact.png");
+        assert_eq!(
+            contact_sheet_key(&video("train/cam1", "clip")),
+            "train/cam1/clip.contact.png"
+        );
+        assert_eq!(index_html_key(""), "index.html");
+        assert_eq!(index_html_key("train/cam1"), "train/cam1/index.html");
         assert_eq!(lock_key(&video("", "clip")), ".video-dataset/clip.lock");
         assert_eq!(
             lock_key(&video("train", "clip")),

@@ -185,6 +185,8 @@ pub struct FrameRecord {
 ///   `write_dataset_file_from`), `None` when there is none; `write_dataset_file_from` stores a
 ///   local file (a prepared video) under a key as `write_dataset_file` does, without holding it
 ///   in memory where the store allows.
+/// - `stored_name` tells the name the store keeps a key's file under, for links made by hand
+///   (an index page's); it reads nothing.
 /// - Errors name the key or path. After an error the sink stays usable.
 #[async_trait]
 pub trait DatasetSink: Send + Sync + Debug {
@@ -237,6 +239,15 @@ pub trait DatasetSink: Send + Sync + Debug {
             operation: "DatasetSink::read_dataset_file",
             implementer: std::any::type_name::<Self>(),
         })
+    }
+
+    /// The name under which the store keeps the file `key` (relative to the dataset, `/` between
+    /// segments): what a file manager, a web server or a page's relative link sees. The default
+    /// is `key` itself; the `object_store` sink percent-encodes the bytes `object_store` does not
+    /// keep as they are (non-ASCII, `%`, `#`, `?`, …), so `clip é.jpg` is stored as
+    /// `clip %C3%A9.jpg`.
+    fn stored_name(&self, key: &str) -> String {
+        key.to_owned()
     }
 
     /// Store the local file at `path` under `key`, atomically (a reader sees the whole file or
@@ -325,6 +336,9 @@ macro_rules! forward_sink {
                 path: &std::path::Path,
             ) -> Result<u64> {
                 (**self).write_dataset_file_from(key, path).await
+            }
+            fn stored_name(&self, key: &str) -> String {
+                (**self).stored_name(key)
             }
         }
     };

@@ -9,6 +9,13 @@
 //! Every output is a whole object written in one put, named only by what it holds, so a re-run
 //! rewrites the same bytes and an interrupted run leaves nothing half-written.
 
+mod contact;
+
+pub use contact::{
+    BACKGROUND, ContactSheet, ContactSheetOptions, FolderSheets, IndexEntry, MAX_SHEET_PIXELS,
+    SheetTile, format_time, frame_label, index_html, relative_href, tile_positions,
+    write_contact_sheet, write_contact_sheets, write_index_html,
+};
 pub mod webdataset;
 
 pub use webdataset::{ShardInfo, WebDatasetOptions, WebDatasetReport, write_webdataset};

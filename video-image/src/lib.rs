@@ -1,5 +1,5 @@
 //! Image work of video-dataset that needs no media framework: encoding decoded frames as JPEG
-//! or PNG, and converting 8-bit planar YUV to RGB.
+//! or PNG (and decoding them back), and converting 8-bit planar YUV to RGB.
 //!
 //! Any backend can use it: the GStreamer backend (`video-gst`) converts the YUV frames it
 //! decodes with [`yuv_to_rgb`], and the default job encodes with [`ImageEncoder`], the
@@ -11,8 +11,10 @@
 //! - [`yuv_to_rgb`] and [`frame_to_rgb`]: 8-bit planar YUV ([`ChromaSubsampling`] 4:2:0, 4:2:2,
 //!   4:4:4) to packed RGB with a [`ColorMatrix`] and [`ColorRange`], with `yuvutils-rs` (SIMD).
 //!   Streams that signal no matrix use [`ColorMatrix::untagged`].
+//! - [`decode_image`]: a stored JPEG or PNG back to packed RGB ([`RgbImage`]), for tools that
+//!   read a dataset's images (contact sheets).
 //!
-//! Both are synchronous and CPU-bound (milliseconds per 1080p frame): async callers run them
+//! All are synchronous and CPU-bound (milliseconds per 1080p frame): async callers run them
 //! off the executor, as [`video_core::extract_to_sink`] does with
 //! [`video_core::blocking::run`].
 //!
@@ -50,8 +52,10 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(rustdoc::broken_intra_doc_links)]
 
+mod decode;
 mod encode;
 mod yuv;
 
+pub use decode::{DEFAULT_MAX_PIXELS, RgbImage, decode_image};
 pub use encode::{EncodeOptions, ImageEncoder, PngCompression};
 pub use yuv::{ChromaSubsampling, ColorMatrix, ColorRange, YuvPlanes, frame_to_rgb, yuv_to_rgb};

@@ -621,7 +621,8 @@ impl ObjectStoreSink {
     }
 
     /// The dataset-relative keys of the objects directly in `folder` (`/`-separated, relative
-    /// to the dataset; `""` for the top), sorted; subfolders are not entered.
+    /// to the dataset; `""` for the top), sorted; subfolders are not entered. Keys are as they
+    /// were written (`a/é b.json`), whatever encoding the store keeps them in.
     pub async fn list_keys(&self, folder: &str) -> Result<Vec<String>> {
         Ok(self
             .list_sizes(folder)
@@ -648,9 +649,14 @@ impl ObjectStoreSink {
             .objects
             .iter()
             .filter_map(|m| {
-                let name = m.location.filename()?;
+                // object_store percent-encodes a path part's non-ASCII bytes and a few others
+                // (`%` among them, so the encoding is unambiguous); a key is the name as written.
+                let raw = m.location.filename()?;
+                let name = percent_encoding::percent_decode_str(raw)
+                    .decode_utf8()
+                    .ok()?;
                 let key = if folder.is_empty() {
-                    name.to_owned()
+                    name.into_owned()
                 } else {
                     format!("{folder}/{name}")
                 };
@@ -792,11 +798,17 @@ impl ObjectStoreSink {
         let mut videos: Vec<VideoRef> = listed
             .iter()
             .filter_map(|m| {
+                // Parts as written (object_store percent-encodes some bytes, see list_keys).
                 let parts: Vec<String> = m
                     .location
                     .prefix_match(&self.prefix)?
-                    .map(|p| p.as_ref().to_owned())
-                    .collect();
+                    .map(|p| {
+                        percent_encoding::percent_decode_str(p.as_ref())
+                            .decode_utf8()
+                            .map(|d| d.into_owned())
+                    })
+                    .collect::<std::result::Result<_, _>>()
+                    .ok()?;
                 let (file, dirs) = parts.split_last()?;
                 if dirs.iter().any(|d| d == layout::BOOKKEEPING_DIR) {
                     return None;
@@ -827,6 +839,13 @@ impl ObjectStoreSink {
 
 #[async_trait]
 impl DatasetSink for ObjectStoreSink {
+    fn stored_name(&self, key: &str) -> String {
+        key.split('/')
+            .map(|seg| object_store::path::PathPart::from(seg).as_ref().to_owned())
+            .collect::<Vec<_>>()
+            .join("/")
+    }
+
     async fn existing(&self, video: &VideoRef, indices: &[u64]) -> Result<Vec<FrameRecord>> {
         layout::check_video(video)?;
         let dir_key = layout::records_dir(video);

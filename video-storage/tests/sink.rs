@@ -203,6 +203,74 @@ async fn manifest_holds_video_fields_and_reads_back() {
 }
 
 #[tokio::test]
+async fn a_folders_manifests_are_listed_by_name_whatever_the_name() {
+    let dir = tmp("manifests");
+    for url in ["memory:///m".to_owned(), dir.display().to_string()] {
+        let sink = ObjectStoreSink::from_url(&url).unwrap();
+        let names = ["clip é 1", "plain", "50% {x}"];
+        for name in names {
+            let video = VideoRef {
+                folder: "cams/day 1".into(),
+                name: name.into(),
+            };
+            let rec = sink.write_frame(&video, &frame(3)).await.unwrap();
+            sink.finish_video(&video, &full_manifest(vec![rec]))
+                .await
+                .unwrap();
+        }
+        // Not a manifest, and a video in another folder: left out.
+        sink.write_dataset_file("cams/day 1/x.json", b"{}")
+            .await
+            .unwrap();
+        let other = VideoRef {
+            folder: "cams".into(),
+            name: "other".into(),
+        };
+        let rec = sink.write_frame(&other, &frame(0)).await.unwrap();
+        sink.finish_video(&other, &full_manifest(vec![rec]))
+            .await
+            .unwrap();
+
+        let keys = sink.list_keys("cams/day 1").await.unwrap();
+        assert!(
+            keys.contains(&"cams/day 1/clip é 1.scene.json".to_owned()),
+            "{url}: {keys:?}"
+        );
+        assert!(
+            keys.contains(&"cams/day 1/50% {x}_000003.jpg".to_owned()),
+            "{url}: {keys:?}"
+        );
+        // The file of a key is kept under its stored name.
+        let stored = sink.stored_name("cams/day 1/clip é 1.scene.json");
+        assert_eq!(stored, "cams/day 1/clip %C3%A9 1.scene.json");
+        if !url.starts_with("memory:") {
+            assert!(
+                dir.join(&stored).is_file(),
+                "{}",
+                dir.join(&stored).display()
+            );
+        }
+        assert_eq!(
+            sink.stored_name("a/50% {x}#?.jpg"),
+            "a/50%25 %7Bx%7D%23%3F.jpg"
+        );
+        let listed = sink.video_manifests("cams/day 1").await.unwrap();
+        let mut want: Vec<&str> = names.to_vec();
+        want.sort();
+        let got: Vec<&str> = listed.iter().map(|(v, _)| v.name.as_str()).collect();
+        assert_eq!(got, want, "{url}");
+        for (video, m) in &listed {
+            assert_eq!(video.folder, "cams/day 1");
+            assert_eq!(m.frames.len(), 1);
+            assert_eq!(
+                m.frames[0].key,
+                format!("cams/day 1/{}_000003.jpg", video.name)
+            );
+        }
+    }
+}
+
+#[tokio::test]
 async fn manifest_of_another_version_is_refused_by_name() {
     let sink = ObjectStoreSink::from_url("memory:///").unwrap();
     let video = VideoRef {

@@ -8,6 +8,7 @@
 //! | [`corpus_dir`] | the shared corpus of real videos (skipped loudly when missing) |
 //! | [`s3_test_url`] | a fresh prefix on the S3 test server (skipped loudly without one) |
 //! | [`test_python`] | the test Python environment, with the packages a test imports (skipped loudly without one) |
+//! | [`chromium`], [`screenshot`] | headless Chromium, to render a page a test made (skipped loudly without it) |
 //! | [`png`] | reading a stored PNG's size, checking it is whole, decoding it to RGB |
 //! | [`barcode`] | reading the frame number painted into a barcode fixture's frames |
 //! | [`fixtures`] | clips made once with the ffmpeg CLI, encoded frames for sinks |
@@ -167,6 +168,82 @@ pub fn guarded<T: Send + 'static>(
             Ok(()) => panic!("{what}: the thread ended without an answer"),
         },
     }
+}
+
+/// Environment variable naming the Chromium binary of the tests (default `/usr/bin/chromium`,
+/// Debian's `chromium`, which `scripts/setup.sh --test` installs).
+pub const CHROMIUM_ENV: &str = "VIDEO_TEST_CHROMIUM";
+
+/// The Chromium binary, for tests that render a page ([`screenshot`]): `$VIDEO_TEST_CHROMIUM`
+/// or `/usr/bin/chromium`, when it runs (`--version`).
+///
+/// Otherwise `None`, after a loud `SKIPPED` line on stderr, unless `VIDEO_TEST_INTEGRATION` is
+/// set (as `scripts/test.sh` sets it, after installing it): then its absence panics.
+pub fn chromium(test: &str) -> Option<PathBuf> {
+    let bin = match std::env::var_os(CHROMIUM_ENV) {
+        Some(b) if !b.is_empty() => PathBuf::from(b),
+        _ => PathBuf::from("/usr/bin/chromium"),
+    };
+    let why = match std::process::Command::new(&bin).arg("--version").output() {
+        Ok(out) if out.status.success() => return Some(bin),
+        Ok(out) => format!(
+            "{} --version failed: {}",
+            bin.display(),
+            String::from_utf8_lossy(&out.stderr).trim()
+        ),
+        Err(e) => format!(
+            "{} does not run ({e}); install Debian's chromium (scripts/setup.sh --test) or set \
+             {CHROMIUM_ENV}",
+            bin.display()
+        ),
+    };
+    assert!(
+        std::env::var_os("VIDEO_TEST_INTEGRATION").is_none(),
+        "{test}: {why}"
+    );
+    skipped(&format!("{test}: {why}"));
+    None
+}
+
+/// Render `url` (a `file://` URL of a page a test wrote) with headless `chromium` in a window of
+/// `width` x `height` CSS pixels at scale 1, and write the screenshot as the PNG `out`. Each
+/// call has a fresh profile under `out`'s folder, and no network but the page's own files.
+pub fn screenshot(chromium: &Path, url: &str, out: &Path, (width, height): (u32, u32)) {
+    let profile = out.with_extension("profile");
+    let _ = std::fs::remove_dir_all(&profile);
+    let _ = std::fs::remove_file(out);
+    let mut screenshot = std::ffi::OsString::from("--screenshot=");
+    screenshot.push(out);
+    let mut user_data = std::ffi::OsString::from("--user-data-dir=");
+    user_data.push(&profile);
+    let status = std::process::Command::new(chromium)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--hide-scrollbars",
+            "--force-device-scale-factor=1",
+            "--force-color-profile=srgb",
+        ])
+        .arg(user_data)
+        .arg(screenshot)
+        .arg(format!("--window-size={width},{height}"))
+        .arg(url)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    let _ = std::fs::remove_dir_all(&profile);
+    assert!(
+        status.success() && out.is_file(),
+        "{} made no screenshot of {url} ({status})",
+        chromium.display()
+    );
 }
 
 /// An error and its sources on one line, `outer <- inner <- …`, for assertion messages.

@@ -16,6 +16,8 @@
 //! video-dataset jobs cancel DATASET JOB_ID [--wait] [--timeout S] [--stale-after S] [--json]
 //! video-dataset export webdataset DATASET [--folder F] [--recursive] [--shard-size BYTES]
 //!     [--max-samples N] [--name NAME] [--work-dir DIR] [--json]
+//! video-dataset export contact-sheets DATASET [--folder F] [--columns N] [--tile-width PX]
+//!     [--max-tiles N] [--json]
 //! ```
 //!
 //! `extract` takes the options of the `extract_frames` example, with the same meanings (both
@@ -116,7 +118,8 @@ enum Command {
     /// frame to its source frame (index and time); a re-run skips the outputs already stored.
     #[command(after_help = EXIT_STATUSES)]
     Prepare(PrepareCmd),
-    /// Outputs made from a dataset's frames for training and review tools.
+    /// Outputs made from a dataset for training and review tools: WebDataset shards, contact
+    /// sheets and an index page.
     #[command(after_help = EXIT_STATUSES)]
     Export(ExportCmd),
 }
@@ -137,6 +140,13 @@ enum ExportAction {
     /// {name}.json listing them. The same dataset gives the same bytes.
     #[command(after_help = EXIT_STATUSES)]
     Webdataset(ExportWebdatasetCmd),
+    /// A contact sheet per finished video of a folder, then the folder's index.html.
+    ///
+    /// A sheet, DATASET/{folder}/{video}.contact.png, is a grid of the video's stored frames,
+    /// each labelled `#index  mm:ss.mmm`; DATASET/{folder}/index.html shows every video's facts
+    /// and sheet and links each of its frames (a static page: open it in a browser).
+    #[command(after_help = EXIT_STATUSES)]
+    ContactSheets(ContactSheetsCmd),
 }
 
 #[derive(Debug, Args)]
@@ -164,6 +174,27 @@ struct ExportWebdatasetCmd {
     #[arg(long, value_name = "DIR")]
     work_dir: Option<PathBuf>,
     /// Print the report (index key, shards with their samples and bytes) as one JSON object.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Args)]
+struct ContactSheetsCmd {
+    /// The dataset: a directory, or a store URL (`file:///abs/dir`, `s3://bucket/prefix`).
+    dataset: String,
+    /// The folder of the dataset whose videos get sheets.
+    #[arg(long, value_name = "F", default_value = "")]
+    folder: String,
+    /// Tiles per row (1 to 64).
+    #[arg(long, value_name = "N", default_value_t = 6)]
+    columns: u32,
+    /// Width of a tile in pixels (32 to 2048); its height follows the frames' aspect.
+    #[arg(long, value_name = "PX", default_value_t = 240)]
+    tile_width: u32,
+    /// Show at most N frames per sheet, evenly spaced over a video's stored frames.
+    #[arg(long, value_name = "N", default_value_t = 60)]
+    max_tiles: usize,
+    /// Print the sheets' keys and geometry and the index's key as one JSON object.
     #[arg(long)]
     json: bool,
 }
@@ -670,6 +701,7 @@ async fn run(command: Command) -> anyhow::Result<ExitCode> {
 async fn export(action: ExportAction) -> anyhow::Result<()> {
     match action {
         ExportAction::Webdataset(cmd) => export_webdataset(cmd).await,
+        ExportAction::ContactSheets(cmd) => contact_sheets(cmd).await,
     }
 }
 
@@ -702,6 +734,44 @@ async fn export_webdataset(cmd: ExportWebdatasetCmd) -> anyhow::Result<()> {
             report.bytes,
             started.elapsed().as_secs_f64()
         ))
+    }
+}
+
+async fn contact_sheets(cmd: ContactSheetsCmd) -> anyhow::Result<()> {
+    use video_dataset::export::{ContactSheetOptions, write_contact_sheets};
+    let sink = ObjectStoreSink::from_url(&cmd.dataset)?;
+    let videos = sink.video_manifests(&cmd.folder).await?;
+    if videos.is_empty() {
+        anyhow::bail!(
+            "{}: no finished video in folder {:?} (no {{video}}.scene.json there)",
+            cmd.dataset,
+            cmd.folder
+        );
+    }
+    let options = ContactSheetOptions::default()
+        .columns(cmd.columns)
+        .tile_width(cmd.tile_width)
+        .max_tiles(cmd.max_tiles);
+    let done = write_contact_sheets(&sink, &cmd.folder, &videos, &options).await?;
+    if cmd.json {
+        emit(&serde_json::to_string_pretty(&done)?)
+    } else {
+        let mut lines: Vec<String> = done
+            .sheets
+            .iter()
+            .map(|s| {
+                format!(
+                    "{}: {} of {} frames, {}x{}",
+                    s.key,
+                    s.tiles.len(),
+                    s.frames_stored,
+                    s.width,
+                    s.height
+                )
+            })
+            .collect();
+        lines.push(done.index_key);
+        emit(&lines.join("\n"))
     }
 }
 
