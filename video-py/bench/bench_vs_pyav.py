@@ -18,7 +18,8 @@ Workloads (every frame as an H×W×3 uint8 RGB array, handed to the caller and d
 
 Ours streams the plan with ``Video.sample`` (``step=1``, ``step=30``, ``indices=...``). PyAV is
 used the way a user would write it fast: ``thread_type = "AUTO"``, frames numbered in decode
-output order, ``to_ndarray(format="rgb24")`` only for the frames wanted. For sparse plans PyAV
+output order, ``to_ndarray(format="rgb24", src_colorspace="ITU709")`` only for the frames wanted
+(BT.709 as ours; see ``RGB`` below). For sparse plans PyAV
 has two ways: decode the whole stream and convert only the targets (``sequential``), or seek to
 the key frame before each target's GOP and decode forward (``seek``); ``--pyav-sparse`` picks
 one, or ``both`` (the default: both are timed, one row each).
@@ -59,6 +60,10 @@ SEED = 0x00C0_FFEE_5EED
 SUB = 8  # fingerprint: every SUB-th row and column
 WORKLOADS = ["dense-rgb", "every30-rgb", "random100-rgb"]
 MASK = (1 << 64) - 1
+# PyAV's conversion to RGB. Without a colorspace, swscale converts untagged video with BT.601,
+# while ours (GStreamer) takes untagged HD for BT.709, as players do: the frames differ by a mean
+# of 9 levels (46 at most). `--pyav-colorspace default` times the plain call.
+RGB = {"format": "rgb24", "src_colorspace": "ITU709"}
 
 
 def random_indices(n: int, count: int, seed: int) -> list[int]:
@@ -137,7 +142,7 @@ def pyav_sequential(clip: str, workload: str, n: int):
         last = None if wanted is None else wanted[-1]
         for index, frame in enumerate(container.decode(stream)):
             if targets is None or index in targets:
-                yield index, frame.to_ndarray(format="rgb24")
+                yield index, frame.to_ndarray(**RGB)
             if last is not None and index >= last:
                 break
 
@@ -174,7 +179,7 @@ def pyav_seek(clip: str, workload: str, n: int):
                 if index is None or index < key:
                     continue
                 if index in todo:
-                    yield index, frame.to_ndarray(format="rgb24")
+                    yield index, frame.to_ndarray(**RGB)
                     todo.discard(index)
                 if not todo:
                     break
@@ -184,6 +189,8 @@ TOOLS = {"ours": ours, "pyav": pyav_sequential, "pyav-seek": pyav_seek}
 
 
 def child(tool: str, workload: str, clip: str, n: int, out: str) -> None:
+    if os.environ.get("PYAV_COLORSPACE") == "default":
+        RGB.pop("src_colorspace")
     count = 0
     with open(out, "wb") as f:
         for index, rgb in TOOLS[tool](clip, workload, n):
@@ -284,17 +291,21 @@ def main() -> None:
     ap.add_argument("--fixtures", type=Path, default=REPO / "target" / "bench-fixtures")
     ap.add_argument("--workloads", nargs="+", default=WORKLOADS, choices=WORKLOADS)
     ap.add_argument("--pyav-sparse", choices=["sequential", "seek", "both"], default="both")
+    ap.add_argument("--pyav-colorspace", choices=["ITU709", "default"], default="ITU709",
+                    help="PyAV's source colorspace for RGB (default: BT.709, as ours)")
     ap.add_argument("--no-threads", action="store_true", help="skip the two-threads row")
     ap.add_argument("--json", type=Path, help="also write the results here")
     args = ap.parse_args()
 
     clip = fixture(args.fixtures, args.seconds)
     n = args.seconds * FPS
+    os.environ["PYAV_COLORSPACE"] = args.pyav_colorspace
     work = args.fixtures / "pyav-bench"
     work.mkdir(parents=True, exist_ok=True)
     pyav_tools = {"sequential": ["pyav"], "seek": ["pyav-seek"], "both": ["pyav", "pyav-seek"]}
     tools = ["ours", *pyav_tools[args.pyav_sparse]]
-    print(f"# video_dataset vs PyAV: {clip.name} ({n} frames), {args.reps} repetitions, medians")
+    print(f"# video_dataset vs PyAV: {clip.name} ({n} frames), {args.reps} repetitions, medians, "
+          f"PyAV colorspace {args.pyav_colorspace}")
     rows, results = [], {}
     reference = None  # PyAV's dense frames, the neighbours of the identity check
     for workload in args.workloads:
