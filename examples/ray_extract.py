@@ -18,8 +18,9 @@ earlier or a concurrent run stored and skips them. So any task may be run again:
 - a task whose worker dies (killed, out of memory, a lost node) is run again by Ray Data (its
   default for map tasks: retried without limit); the new attempt skips the frames the dead one
   stored;
-- a transient error (the store failing or stalling, ``StoreError``, ``StallTimeoutError``,
-  ``IoError``) is retried inside the task, ``--attempts`` times with backoff;
+- a transient error (a store that cannot be reached, resets or answers with server errors after
+  object_store's own retries, about a minute; a stalled decode or store) is retried inside the
+  task, ``--attempts`` times in all with backoff;
 - any other error (not a video, a bad plan, a decode error) is the video's, reported in its row,
   and the other videos go on.
 
@@ -47,8 +48,10 @@ VIDEO_EXTENSIONS = {".mp4", ".mov", ".m4v", ".mkv", ".webm", ".avi", ".ts", ".mt
                     ".mpeg", ".flv", ".wmv", ".3gp", ".gif"}
 # Environment variables of object_store's stores, passed on to the workers.
 FORWARDED_ENV_PREFIXES = ("AWS_", "GOOGLE_", "AZURE_")
-# Errors worth another attempt inside the task (the store or the network), by class name.
-TRANSIENT = ("StoreError", "StallTimeoutError", "IoError")
+# The message of a store error the library deems transient (video_core::Error::is_transient:
+# the store could not be reached, reset the connection, timed out or answered with a server
+# error after object_store's own retries).
+TRANSIENT_STORE = "(transient: a retry may succeed)"
 # The columns of a summary row taken from the video's report.
 REPORT_KEYS = ("frames_planned", "frames_written", "frames_existing", "frames_redone",
                "bytes_written", "source_bytes_read", "elapsed_s")
@@ -136,6 +139,16 @@ def plan_inputs(inputs: List[str], folder: str) -> List[Dict[str, str]]:
 # ------------------------------------------------------------------------------- the task
 
 
+def is_transient(e: Exception) -> bool:
+    """Whether the same extraction later could succeed: the library's ``is_transient`` (a
+    timeout, or a store failure marked transient)."""
+    flag = getattr(e, "transient", None)  # if the bindings expose it
+    if flag is not None:
+        return bool(flag)
+    kind = getattr(e, "kind", "")
+    return kind == "timeout" or (kind == "store" and TRANSIENT_STORE in str(e))
+
+
 def extract_video(row: Dict[str, Any], *, dataset: str, options: Dict[str, Any],
                   attempts: int) -> Dict[str, Any]:
     """Runs on a Ray worker: extracts one video into the dataset, returns its summary row.
@@ -155,7 +168,7 @@ def extract_video(row: Dict[str, Any], *, dataset: str, options: Dict[str, Any],
         try:
             report = vd.extract(row["video"], dataset, **opts)
         except vd.VideoDatasetError as e:
-            if type(e).__name__ in TRANSIENT and attempt < attempts:
+            if is_transient(e) and attempt < attempts:
                 time.sleep(min(30.0, 0.5 * 2 ** attempt))
                 continue
             out["error"] = f"{type(e).__name__}: {e}"
@@ -177,7 +190,7 @@ def extract_video(row: Dict[str, Any], *, dataset: str, options: Dict[str, Any],
 
 
 def run(rows: List[Dict[str, str]], dataset: str, options: Dict[str, Any], *,
-        num_cpus: float = 1.0, attempts: int = 4) -> Dict[str, Any]:
+        num_cpus: float = 1.0, attempts: int = 3) -> Dict[str, Any]:
     """Runs the pipeline on the connected Ray cluster; returns the summary."""
     import ray
 
@@ -248,7 +261,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     ap.add_argument("--resize", help="N (longest side) or WxH")
     ap.add_argument("--folder", default="", help="dataset folder of the videos")
     ap.add_argument("--num-cpus", type=float, default=1.0, help="CPUs per video task (default 1)")
-    ap.add_argument("--attempts", type=int, default=4, help="attempts of a video on transient store errors")
+    ap.add_argument("--attempts", type=int, default=3, help="attempts of a video on transient store errors")
     ap.add_argument("--no-forward-env", action="store_true")
     ap.add_argument("--output", help="also write the summary JSON to this file")
     args = ap.parse_args(argv)
