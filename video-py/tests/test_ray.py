@@ -196,6 +196,11 @@ def test_ray_pipeline_survives_a_killed_worker(s3_url, example, ray_cluster, tmp
         with fs.open_input_stream(f"{bucket_path(dataset)}/{name}.scene.json") as f:
             manifest = json.loads(f.read())
         assert manifest["format"] == "video-dataset/manifest"
+        # One record per stored frame, nothing else left behind for the video.
+        infos = fs.get_file_info(pafs.FileSelector(
+            f"{bucket_path(dataset)}/.video-dataset/{name}", recursive=True))
+        records = sorted(Path(i.path).name for i in infos if i.type == pafs.FileType.File)
+        assert records == [f"{i:06d}.json" for i in range(0, FRAMES, STEP)], name
 
     print(f"checked {time.monotonic() - started:.1f} s after the start")
     # Again: nothing left to write.
