@@ -167,8 +167,8 @@ def extract_video(row: Dict[str, Any], *, dataset: str, options: Dict[str, Any],
         out["attempts"] = attempt
         try:
             report = vd.extract(row["video"], dataset, **opts)
-        except vd.VideoDatasetError as e:
-            if is_transient(e) and attempt < attempts:
+        except Exception as e:  # the video's error, in its row: the other videos go on
+            if isinstance(e, vd.VideoDatasetError) and is_transient(e) and attempt < attempts:
                 time.sleep(min(30.0, 0.5 * 2 ** attempt))
                 continue
             out["error"] = f"{type(e).__name__}: {e}"
@@ -207,7 +207,7 @@ def run(rows: List[Dict[str, str]], dataset: str, options: Dict[str, Any], *,
     )
     results = ds.take_all()
     done = {r["video"] for r in results}
-    for row in rows:  # a task Ray gave up on has no row
+    for row in rows:  # every task returns a row; defensive, should Ray drop a block
         if row["video"] not in done:
             results.append({**row, **{k: None for k in REPORT_KEYS}, "attempts": None,
                             "pid": None, "error": "no result (the task failed)"})
