@@ -1,7 +1,7 @@
 """The Ray Data example (examples/ray_extract.py) on a local Ray cluster, into a dataset on the
 S3 test server: a worker killed mid-run is retried by Ray and the dataset ends complete, every
 stored frame the right one (its barcode read from the image as ffmpeg decodes it), nothing
-doubled; a second run writes nothing.
+doubled; a second run writes nothing, and a file that is not a video is its own row's error.
 
 The videos are uploaded to the S3 test server and read from it by the tasks. Needs the S3
 server of the test command (scripts/test.sh exports VIDEO_TEST_S3_URL and the
@@ -203,9 +203,17 @@ def test_ray_pipeline_survives_a_killed_worker(s3_url, example, ray_cluster, tmp
         assert records == [f"{i:06d}.json" for i in range(0, FRAMES, STEP)], name
 
     print(f"checked {time.monotonic() - started:.1f} s after the start")
-    # Again: nothing left to write.
-    again = example.run(rows, dataset, {"step": STEP})
+    # Again, with a file that is not a video among them: nothing left to write, and the bad
+    # file is its row's error while the others complete.
+    broken = tmp_path / "broken.mp4"
+    broken.write_bytes(b"not a video\n" * 100)
+    put_object(f"{run_prefix}/other/broken.mp4", broken)
+    bad = {"video": f"{run_prefix}/other/broken.mp4", "folder": "other"}
+    again = example.run([*rows, bad], dataset, {"step": STEP})
     print(f"second run {again['totals']['wall_s']} s")
-    assert again["failed"] == []
-    assert again["totals"]["frames_written"] == 0, again["totals"]
-    assert all(r["frames_existing"] == planned for r in again["videos"])
+    assert again["failed"] == [bad["video"]], again
+    (bad_row,) = [r for r in again["videos"] if r["video"] == bad["video"]]
+    assert bad_row["error"].startswith("NotAVideoError"), bad_row
+    good = [r for r in again["videos"] if r["video"] != bad["video"]]
+    assert sum(r["frames_written"] for r in good) == 0, again["totals"]
+    assert all(r["frames_existing"] == planned and r["error"] is None for r in good)
