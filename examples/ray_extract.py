@@ -48,10 +48,6 @@ VIDEO_EXTENSIONS = {".mp4", ".mov", ".m4v", ".mkv", ".webm", ".avi", ".ts", ".mt
                     ".mpeg", ".flv", ".wmv", ".3gp", ".gif"}
 # Environment variables of object_store's stores, passed on to the workers.
 FORWARDED_ENV_PREFIXES = ("AWS_", "GOOGLE_", "AZURE_")
-# The message of a store error the library deems transient (video_core::Error::is_transient:
-# the store could not be reached, reset the connection, timed out or answered with a server
-# error after object_store's own retries).
-TRANSIENT_STORE = "(transient: a retry may succeed)"
 # The columns of a summary row taken from the video's report.
 REPORT_KEYS = ("frames_planned", "frames_written", "frames_existing", "frames_redone",
                "bytes_written", "source_bytes_read", "elapsed_s")
@@ -142,11 +138,7 @@ def plan_inputs(inputs: List[str], folder: str) -> List[Dict[str, str]]:
 def is_transient(e: Exception) -> bool:
     """Whether the same extraction later could succeed: the library's ``is_transient`` (a
     timeout, or a store failure marked transient)."""
-    flag = getattr(e, "transient", None)  # if the bindings expose it
-    if flag is not None:
-        return bool(flag)
-    kind = getattr(e, "kind", "")
-    return kind == "timeout" or (kind == "store" and TRANSIENT_STORE in str(e))
+    return bool(getattr(e, "transient", False))
 
 
 def extract_video(row: Dict[str, Any], *, dataset: str, options: Dict[str, Any],

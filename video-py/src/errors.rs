@@ -4,7 +4,8 @@
 //! class derives from it too (an index past the end is an `IndexError`, an invalid option a
 //! `ValueError`, a missing file a `FileNotFoundError`), so Python code that catches the
 //! built-in still works. Every raised exception carries `kind` (the Rust kind's snake-case
-//! name, `Error::kind`) and, where the error has them, `uri`, `index` and `frame_count`.
+//! name, `Error::kind`), `transient` (`Error::is_transient`: a retry later could succeed) and,
+//! where the error has them, `uri`, `index` and `frame_count`.
 
 use pyo3::prelude::*;
 use video_dataset::Error;
@@ -71,6 +72,7 @@ pub(crate) fn to_py(e: Error) -> PyErr {
             Err(import_error) => return import_error,
         };
         let _ = value.setattr("kind", e.kind());
+        let _ = value.setattr("transient", e.is_transient());
         let (uri, index, frame_count) = match &e {
             Error::IndexOutOfRange { index, frame_count } => {
                 (None, Some(*index), Some(*frame_count))

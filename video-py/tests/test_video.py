@@ -267,3 +267,12 @@ def test_an_open_iterator_makes_other_calls_fail_fast_not_hang(clips):
     # An exhausted iterator too.
     assert [i for i, _, _ in video.sample(indices=[4, 2])] == [2, 4]
     assert read_number(video.get_frame(8)) == truth[8]
+
+
+def test_errors_say_whether_a_retry_could_help(clips):
+    """`transient` is the library's `is_transient` (a store error that is, is not quick to
+    provoke: object_store retries for a minute first)."""
+    video = vd.Video(str(clips["bframes"]))
+    with pytest.raises(vd.IndexOutOfRangeError) as e:
+        video.get_frame(10_000)
+    assert "transient" in vars(e.value) and e.value.transient is False

@@ -8,8 +8,10 @@ means the same where there is one, so code that catches the built-in keeps worki
     except IndexError as e:          # also video_dataset.IndexOutOfRangeError
         print(e.index, e.frame_count)
 
-Every raised exception carries ``kind`` (the Rust error's kind, such as ``"index_out_of_range"``)
-and, where known, ``uri``, ``index`` and ``frame_count`` (else ``None``).
+Every raised exception carries ``kind`` (the Rust error's kind, such as ``"index_out_of_range"``),
+``transient`` (whether the same call later could succeed: a stall, or a store that could not be
+reached or answered with server errors) and, where known, ``uri``, ``index`` and ``frame_count``
+(else ``None``).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ class VideoDatasetError(Exception):
     """Base class of every error video_dataset raises."""
 
     kind: str = "error"
+    transient: bool = False
     uri: Optional[str] = None
     index: Optional[int] = None
     frame_count: Optional[int] = None
