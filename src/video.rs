@@ -198,10 +198,6 @@ impl Video {
     /// [`Error::IndexOutOfRange`] (before anything is decoded) for the first index past the end.
     pub async fn frames(&mut self, indices: &[u64]) -> Result<Vec<Frame>> {
         let plan = self.plan_of(indices)?;
-        let mut uses: HashMap<u64, usize> = HashMap::new();
-        for &i in indices {
-            *uses.entry(i).or_default() += 1;
-        }
         let mut decoded: HashMap<u64, Frame> = HashMap::with_capacity(plan.len());
         {
             let (source, _) = self.source().await?;
@@ -211,20 +207,7 @@ impl Video {
                 decoded.insert(frame.info.index, frame);
             }
         }
-        let mut out = Vec::with_capacity(indices.len());
-        for &i in indices {
-            let left = uses.get_mut(&i).map(|n| {
-                *n -= 1;
-                *n
-            });
-            let frame = if left == Some(0) {
-                decoded.remove(&i)
-            } else {
-                decoded.get(&i).cloned()
-            };
-            out.push(frame.ok_or_else(|| self.missing(i))?);
-        }
-        Ok(out)
+        in_order(indices, decoded, |i| self.missing(i))
     }
 
     /// The frames shown at `seconds` (see [`index_at`](Self::index_at)), in that order.
@@ -252,10 +235,6 @@ impl Video {
         encoder: &dyn FrameEncoder,
     ) -> Result<Vec<EncodedFrame>> {
         let plan = self.plan_of(indices)?;
-        let mut uses: HashMap<u64, usize> = HashMap::new();
-        for &i in indices {
-            *uses.entry(i).or_default() += 1;
-        }
         let mut encoded: HashMap<u64, EncodedFrame> = HashMap::with_capacity(plan.len());
         {
             let (source, _) = self.source().await?;
@@ -265,20 +244,7 @@ impl Video {
                 encoded.insert(frame.info.index, encoder.encode(&frame)?);
             }
         }
-        let mut out = Vec::with_capacity(indices.len());
-        for &i in indices {
-            let left = uses.get_mut(&i).map(|n| {
-                *n -= 1;
-                *n
-            });
-            let image = if left == Some(0) {
-                encoded.remove(&i)
-            } else {
-                encoded.get(&i).cloned()
-            };
-            out.push(image.ok_or_else(|| self.missing(i))?);
-        }
-        Ok(out)
+        in_order(indices, encoded, |i| self.missing(i))
     }
 
     /// Writes frame `index` to `path` for every `(index, path)` of `targets`, as JPEG or PNG by
@@ -374,6 +340,33 @@ impl Video {
             reason: "the decoder did not give this frame".into(),
         }
     }
+}
+
+/// `by_index`'s values in the order of `indices`, each as many times as it is asked for (cloned
+/// but for its last use, which takes it); `missing` makes the error for an index not there.
+fn in_order<T: Clone>(
+    indices: &[u64],
+    mut by_index: HashMap<u64, T>,
+    missing: impl Fn(u64) -> Error,
+) -> Result<Vec<T>> {
+    let mut uses: HashMap<u64, usize> = HashMap::new();
+    for &i in indices {
+        *uses.entry(i).or_default() += 1;
+    }
+    let mut out = Vec::with_capacity(indices.len());
+    for &i in indices {
+        let left = uses.get_mut(&i).map(|n| {
+            *n -= 1;
+            *n
+        });
+        let item = if left == Some(0) {
+            by_index.remove(&i)
+        } else {
+            by_index.get(&i).cloned()
+        };
+        out.push(item.ok_or_else(|| missing(i))?);
+    }
+    Ok(out)
 }
 
 /// Writes `bytes` to `path` under a temporary name in the same directory, then renames it.

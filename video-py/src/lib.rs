@@ -483,6 +483,28 @@ impl FrameIterator {
     }
 }
 
+/// A path (`str` or `os.PathLike`) or a URL, as text.
+fn location_of(obj: &Bound<'_, PyAny>) -> PyResult<String> {
+    match obj.extract::<String>() {
+        Ok(s) => Ok(s),
+        Err(_) => Ok(obj.extract::<PathBuf>()?.display().to_string()),
+    }
+}
+
+/// The extraction options of the keyword arguments `extract` and `extract_tree` share.
+fn extract_options(
+    plan: SamplingPlan,
+    format: &str,
+    quality: u8,
+    resize: Option<&Bound<'_, PyAny>>,
+) -> PyResult<ExtractOptions> {
+    Ok(ExtractOptions::default()
+        .plan(plan)
+        .format(format.parse().map_err(to_py)?)
+        .quality(quality)
+        .resize(resize_of(resize)?))
+}
+
 /// Extracts frames of `video` into the dataset at `dataset` (a directory or a store URL) and
 /// returns the report as a dict.
 #[pyfunction]
@@ -505,15 +527,9 @@ fn extract<'py>(
     folder: Option<String>,
 ) -> PyResult<Bound<'py, PyAny>> {
     let input = input_of(video)?;
-    let dataset: String = match dataset.extract::<String>() {
-        Ok(s) => s,
-        Err(_) => dataset.extract::<PathBuf>()?.display().to_string(),
-    };
-    let mut options = ExtractOptions::default()
-        .plan(plan_of(indices, step, fps, start, end, max_frames)?)
-        .format(format.parse().map_err(to_py)?)
-        .quality(quality)
-        .resize(resize_of(resize)?);
+    let dataset = location_of(dataset)?;
+    let plan = plan_of(indices, step, fps, start, end, max_frames)?;
+    let mut options = extract_options(plan, format, quality, resize)?;
     if let Some(f) = folder {
         options = options.folder_path(f);
     }
@@ -543,19 +559,10 @@ fn extract_tree<'py>(
     concurrency: usize,
 ) -> PyResult<Bound<'py, PyAny>> {
     use video_dataset::{JobSpec, JobStatus, TreeOptions, discover_tree, submit};
-    let source: String = match source.extract::<String>() {
-        Ok(s) => s,
-        Err(_) => source.extract::<PathBuf>()?.display().to_string(),
-    };
-    let dataset: String = match dataset.extract::<String>() {
-        Ok(s) => s,
-        Err(_) => dataset.extract::<PathBuf>()?.display().to_string(),
-    };
-    let options = ExtractOptions::default()
-        .plan(plan_of(None, step, fps, start, end, max_frames)?)
-        .format(format.parse().map_err(to_py)?)
-        .quality(quality)
-        .resize(resize_of(resize)?);
+    let source = location_of(source)?;
+    let dataset = location_of(dataset)?;
+    let plan = plan_of(None, step, fps, start, end, max_frames)?;
+    let options = extract_options(plan, format, quality, resize)?;
     let tree = run(py, async {
         discover_tree(source.as_str(), &TreeOptions::default()).await
     })
