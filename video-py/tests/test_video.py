@@ -276,3 +276,33 @@ def test_errors_say_whether_a_retry_could_help(clips):
     with pytest.raises(vd.IndexOutOfRangeError) as e:
         video.get_frame(10_000)
     assert "transient" in vars(e.value) and e.value.transient is False
+
+
+def _peak_rss_iterating(path) -> int:
+    """Peak RSS (KiB) of a fresh interpreter that iterates over every frame of ``path``."""
+    import subprocess
+    import sys
+
+    code = (
+        "import resource, sys, video_dataset as vd\n"
+        "v = vd.Video(sys.argv[1])\n"
+        "n = sum(1 for _ in v.sample(step=1))\n"
+        "assert n == len(v), (n, len(v))\n"
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code, str(path)], check=True,
+                         capture_output=True, text=True)
+    return int(out.stdout.strip())
+
+
+def test_iterating_a_longer_video_takes_no_more_memory(tmp_path):
+    """Memory is bounded by the stream's buffering, not by the video's length: ten times the
+    frames (640x480 RGB, 0.9 MiB each) must not raise the peak by more than a few frames."""
+    from conftest import make_clip
+
+    short = make_clip(tmp_path / "short.mp4", 60, size="640x480")
+    long = make_clip(tmp_path / "long.mp4", 600, size="640x480")
+    a, b = _peak_rss_iterating(short), _peak_rss_iterating(long)
+    print(f"peak RSS: 60 frames {a / 1024:.0f} MiB, 600 frames {b / 1024:.0f} MiB")
+    # Holding the 540 extra frames would add about 480 MiB.
+    assert b - a < 40 * 1024, (a, b)
