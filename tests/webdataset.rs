@@ -249,6 +249,7 @@ async fn local_dataset_exports_shards_webdataset_reads() {
     let url = dataset.to_str().unwrap().to_owned();
     make_dataset(&url).await;
     let report = export_and_check(&url, &dir.join("shards")).await;
+    assert!(report.shards.len() > 1, "small shards: several of them");
 
     // The CLI, from the dataset's top with --recursive, finds the same videos and writes the
     // same shards (sample keys hold the whole folder path) into the top's webdataset/ folder.
