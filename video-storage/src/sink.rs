@@ -649,14 +649,9 @@ impl ObjectStoreSink {
             .objects
             .iter()
             .filter_map(|m| {
-                // object_store percent-encodes a path part's non-ASCII bytes and a few others
-                // (`%` among them, so the encoding is unambiguous); a key is the name as written.
-                let raw = m.location.filename()?;
-                let name = percent_encoding::percent_decode_str(raw)
-                    .decode_utf8()
-                    .ok()?;
+                let name = as_written(m.location.filename()?)?;
                 let key = if folder.is_empty() {
-                    name.into_owned()
+                    name
                 } else {
                     format!("{folder}/{name}")
                 };
@@ -798,17 +793,11 @@ impl ObjectStoreSink {
         let mut videos: Vec<VideoRef> = listed
             .iter()
             .filter_map(|m| {
-                // Parts as written (object_store percent-encodes some bytes, see list_keys).
                 let parts: Vec<String> = m
                     .location
                     .prefix_match(&self.prefix)?
-                    .map(|p| {
-                        percent_encoding::percent_decode_str(p.as_ref())
-                            .decode_utf8()
-                            .map(|d| d.into_owned())
-                    })
-                    .collect::<std::result::Result<_, _>>()
-                    .ok()?;
+                    .map(|p| as_written(p.as_ref()))
+                    .collect::<Option<_>>()?;
                 let (file, dirs) = parts.split_last()?;
                 if dirs.iter().any(|d| d == layout::BOOKKEEPING_DIR) {
                     return None;
@@ -1194,6 +1183,16 @@ fn remove_staging(dirs: &[(std::path::PathBuf, Owned)], names: &FrameName, video
             }
         }
     }
+}
+
+/// A listed path part as it was written: object_store percent-encodes a part's non-ASCII bytes
+/// and a few others (`%` among them, so the encoding is unambiguous). `None` for a part that is
+/// not UTF-8 once decoded.
+fn as_written(part: &str) -> Option<String> {
+    percent_encoding::percent_decode_str(part)
+        .decode_utf8()
+        .ok()
+        .map(|d| d.into_owned())
 }
 
 #[cfg(test)]
