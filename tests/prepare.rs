@@ -19,15 +19,6 @@ mod support;
 use support::barcode::{self, FixtureSpec};
 use support::ffmpeg::{ffmpeg_frame_numbers, ffprobe_frames, first_video_stream};
 
-fn block_on<T>(f: impl std::future::Future<Output = T>) -> T {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(f)
-}
-
 fn prepare(source: &Path, dataset: &Path, preparation: Preparation) -> PrepareReport {
     try_prepare(source, dataset, PrepareOptions::new(preparation))
         .unwrap_or_else(|e| panic!("{}: {}", source.display(), video_testkit::error_chain(&e)))
@@ -39,7 +30,7 @@ fn try_prepare(
     dataset: &Path,
     options: PrepareOptions,
 ) -> video_dataset::Result<PrepareReport> {
-    block_on(prepare_video(source, dataset.to_str().unwrap(), options))
+    common::block_on(prepare_video(source, dataset.to_str().unwrap(), options))
 }
 
 /// The stored manifest, read back from the dataset as JSON.
@@ -515,7 +506,7 @@ fn web_copy_into_s3() {
     };
     let source = barcode::generate(&barcode::h264_mp4_bframes());
     let run = || {
-        block_on(prepare_video(
+        common::block_on(prepare_video(
             &source,
             &url,
             PrepareOptions::new(Preparation::web()).folder_path("prepared"),
@@ -525,14 +516,15 @@ fn web_copy_into_s3() {
     let report = run();
     let sink = video_dataset::ObjectStoreSink::from_url(&url).unwrap();
     let o = &report.manifest.outputs[0];
-    let bytes = block_on(sink.read(&o.key)).unwrap();
+    let bytes = common::block_on(sink.read(&o.key)).unwrap();
     assert_eq!(bytes.len() as u64, o.bytes);
     let local = common::scratch("s3-web");
     let file = local.join(&o.key);
     std::fs::create_dir_all(file.parent().unwrap()).unwrap();
     std::fs::write(&file, &bytes).unwrap();
     let stored: PreparedManifest =
-        serde_json::from_slice(&block_on(sink.read(&report.manifest_key)).unwrap()).unwrap();
+        serde_json::from_slice(&common::block_on(sink.read(&report.manifest_key)).unwrap())
+            .unwrap();
     check_outputs_against_source(&source, &local, &stored);
     let again = run();
     assert_eq!((again.outputs_written, again.outputs_skipped), (0, 1));
@@ -651,7 +643,7 @@ fn a_job_prepares_every_video_and_resumes() {
             SplitMode::Exact,
         ))));
     let run = |spec: JobSpec| {
-        block_on(async {
+        common::block_on(async {
             let job = submit(spec).unwrap();
             let status = job.wait(std::time::Duration::from_secs(300)).await.unwrap();
             (job.id().to_owned(), status)
@@ -663,7 +655,7 @@ fn a_job_prepares_every_video_and_resumes() {
     };
     assert_eq!(report.frames_planned, 120);
     assert_eq!((report.frames_written, report.frames_existing), (120, 0));
-    let record = block_on(read_job(&ds, &id)).unwrap();
+    let record = common::block_on(read_job(&ds, &id)).unwrap();
     assert_eq!((record.videos_done, record.frames_done), (2, 120));
     for (source, folder) in [(&a, "a"), (&b, "b/c")] {
         let name = source.file_stem().unwrap().to_str().unwrap();
@@ -696,7 +688,7 @@ fn frames_sampled_from_a_segment_map_back_to_the_source() {
     let m = stored_manifest(&dataset, &report);
     let source_numbers = ffmpeg_frame_numbers(&source);
     let (k, segment) = (1, &m.outputs[1]);
-    let frames = block_on(extract_frames(
+    let frames = common::block_on(extract_frames(
         dataset.join(&segment.key),
         dataset.join("sampled").to_str().unwrap(),
         ExtractOptions::default()

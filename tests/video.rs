@@ -16,15 +16,6 @@ mod support;
 use support::barcode;
 use support::ffmpeg::{ffmpeg_frame_numbers, ffprobe_frames, first_video_stream};
 
-fn block_on<T>(f: impl std::future::Future<Output = T>) -> T {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(f)
-}
-
 fn number(frame: &Frame) -> u32 {
     let plane = &frame.planes[0];
     let stride = plane.stride;
@@ -63,7 +54,7 @@ fn frames_come_in_the_callers_order_with_duplicates() {
         let path = barcode::generate(&spec);
         let truth = ffmpeg_frame_numbers(&path);
         let last = truth.len() as u64 - 1;
-        block_on(async {
+        common::block_on(async {
             let mut video = Video::open(&path).await.unwrap();
             assert_eq!(video.len(), truth.len() as u64, "{}", spec.name);
             let asked = [17, 3, 17, 0, last, 3, 40];
@@ -89,7 +80,7 @@ fn frames_at_a_time_are_the_frames_shown_then() {
     let truth = ffmpeg_frame_numbers(&path);
     let pts = pts_seconds(&path);
     let start = pts[0];
-    block_on(async {
+    common::block_on(async {
         let mut video = Video::open(&path).await.unwrap();
         let duration = video.frame_table().duration().unwrap().as_secs_f64();
         let times = [0.0, 0.49, 1.0, 0.033, duration * 0.7, duration - 1e-3, 0.49];
@@ -116,7 +107,7 @@ fn frames_at_a_time_are_the_frames_shown_then() {
 fn an_index_past_the_end_is_a_typed_error_naming_it() {
     let path = barcode::generate(&barcode::h264_mp4_bframes());
     let count = ffmpeg_frame_numbers(&path).len() as u64;
-    block_on(async {
+    common::block_on(async {
         let mut video = Video::open(&path).await.unwrap();
         match video.frames(&[0, count + 5, count]).await {
             Err(Error::IndexOutOfRange { index, frame_count }) => {
@@ -134,7 +125,7 @@ fn frames_written_to_paths_and_as_bytes_show_the_right_numbers() {
     let path = barcode::generate(&barcode::h264_mp4_bframes());
     let truth = ffmpeg_frame_numbers(&path);
     let dir = common::scratch("video-write-frames");
-    block_on(async {
+    common::block_on(async {
         let mut video = Video::open(&path).await.unwrap();
         let targets = vec![
             (25, dir.join("a/25.jpg")),
@@ -177,7 +168,7 @@ fn frames_written_to_paths_and_as_bytes_show_the_right_numbers() {
 fn a_sample_streams_the_plans_frames_in_index_order() {
     let path = barcode::generate(&barcode::h264_mp4_bframes());
     let truth = ffmpeg_frame_numbers(&path);
-    block_on(async {
+    common::block_on(async {
         let mut video = Video::open(&path).await.unwrap();
         let mut stream = video.sample(&SamplingPlan::every(7)).await.unwrap();
         let mut seen = Vec::new();

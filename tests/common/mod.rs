@@ -37,6 +37,16 @@ pub(crate) fn scratch(name: &str) -> PathBuf {
     d
 }
 
+/// Runs `f` to its end on a two-worker Tokio runtime of its own (object_store needs Tokio).
+pub(crate) fn block_on<T>(f: impl std::future::Future<Output = T>) -> T {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(f)
+}
+
 /// Every file below `dir` (none when it does not exist).
 pub(crate) fn walk(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
