@@ -69,8 +69,10 @@ pub struct Frame {
     pub format: PixelFormat,
     /// Plane layout inside `data`.
     pub planes: Vec<Plane>,
-    /// The pixel bytes, rows possibly padded (see [`Plane::stride`]).
-    pub data: Vec<u8>,
+    /// The pixel bytes, rows possibly padded (see [`Plane::stride`]); a `Vec<u8>` that may
+    /// return to its source's [`FramePool`](crate::FramePool) when the frame is dropped
+    /// ([`FrameData::into_vec`](crate::FrameData::into_vec) keeps it).
+    pub data: crate::FrameData,
     /// The md5 of the decoded frame's native planes, when the source was asked for it (see
     /// [`FrameMd5`]); it describes the frame as decoded, before any conversion, rotation or
     /// resizing that made `data`.

@@ -68,6 +68,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(rustdoc::broken_intra_doc_links)]
 
+mod buffer;
 mod error;
 mod extract;
 mod frame;
@@ -89,6 +90,7 @@ pub mod layout;
 #[cfg(any(feature = "testing", test))]
 pub mod testing;
 
+pub use buffer::{FrameData, FramePool};
 pub use error::{BoxError, Error, Result};
 pub use extract::{
     ExtractReport, ExtractToSinkOptions, FrameAnnotator, StoredFrameSpec, extract_to_sink,

@@ -64,7 +64,7 @@ impl FrameSource for SyntheticSource {
                         row_bytes: w as usize * 3,
                         rows: h as usize,
                     }],
-                    data: vec![Self::value_of(i); stride * h as usize],
+                    data: vec![Self::value_of(i); stride * h as usize].into(),
                     framemd5: None,
                 })
             })

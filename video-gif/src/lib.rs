@@ -517,7 +517,7 @@ fn compose(
                     row_bytes: w * 3,
                     rows: h,
                 }],
-                data,
+                data: data.into(),
                 framemd5: None,
             };
             if futures::executor::block_on(tx.send(Ok(frame))).is_err() {

@@ -4,7 +4,7 @@
 use gstreamer as gst;
 use gstreamer_video as gst_video;
 use gstreamer_video::prelude::*;
-use video_core::{Error, Frame, FrameInfo};
+use video_core::{Error, Frame, FrameInfo, FramePool};
 use video_image::{ChromaSubsampling, ColorMatrix, ColorRange, YuvPlanes};
 
 /// Convert a decoded 8-bit planar YUV frame (I420, Y42B, Y444) to packed RGB with the matrix
@@ -13,6 +13,7 @@ pub(crate) fn yuv_to_rgb_frame(
     vinfo: &gst_video::VideoInfo,
     vframe: &gst_video::VideoFrameRef<&gst::BufferRef>,
     info: FrameInfo,
+    pool: &FramePool,
 ) -> std::result::Result<Frame, String> {
     use gst_video::VideoFormat;
     let (w, h) = (vinfo.width(), vinfo.height());
@@ -30,7 +31,7 @@ pub(crate) fn yuv_to_rgb_frame(
     };
     let planes = YuvPlanes::new(subsampling, w, h, [plane(0)?, plane(1)?, plane(2)?]);
     let (matrix, range) = colour(&vinfo.colorimetry(), h);
-    video_image::yuv_to_rgb(&planes, matrix, range, info).map_err(|e| match e {
+    video_image::yuv_to_rgb_in(&planes, matrix, range, info, pool).map_err(|e| match e {
         Error::Convert { source, .. } => format!("YUV to RGB conversion failed: {source}"),
         other => other.to_string(),
     })

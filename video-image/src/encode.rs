@@ -387,7 +387,7 @@ mod tests {
                 row_bytes: w * 3,
                 rows: h,
             }],
-            data,
+            data: data.into(),
             framemd5: None,
         }
     }
@@ -558,7 +558,7 @@ mod tests {
         // The last row's 4 padding bytes may be missing, not its pixels.
         push("last row cut", &|f| {
             let n = f.data.len() - 5;
-            f.data.truncate(n);
+            f.data.as_mut_vec().truncate(n);
         });
         push("offset pushes last row out", &|f| f.planes[0].offset += 5);
         push("stride too long", &|f| f.planes[0].stride += 10);
@@ -582,10 +582,10 @@ mod tests {
             f.height = 0;
             f.planes[0].rows = 0;
         });
-        push("no data", &|f| f.data.clear());
+        push("no data", &|f| f.data.as_mut_vec().clear());
         let mut unpadded_end = good.clone();
         let n = unpadded_end.data.len() - 4;
-        unpadded_end.data.truncate(n);
+        unpadded_end.data.as_mut_vec().truncate(n);
         for enc in [ImageEncoder::default(), png_encoder(PngCompression::Fast)] {
             enc.encode(&good).expect("the unchanged frame encodes");
             enc.encode(&unpadded_end)

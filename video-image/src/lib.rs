@@ -58,4 +58,6 @@ mod yuv;
 
 pub use decode::{DEFAULT_MAX_PIXELS, RgbImage, decode_image};
 pub use encode::{EncodeOptions, ImageEncoder, PngCompression};
-pub use yuv::{ChromaSubsampling, ColorMatrix, ColorRange, YuvPlanes, frame_to_rgb, yuv_to_rgb};
+pub use yuv::{
+    ChromaSubsampling, ColorMatrix, ColorRange, YuvPlanes, frame_to_rgb, yuv_to_rgb, yuv_to_rgb_in,
+};

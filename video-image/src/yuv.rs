@@ -1,6 +1,6 @@
 //! 8-bit planar YUV (4:2:0, 4:2:2, 4:4:4) to packed RGB, with `yuvutils-rs`.
 
-use video_core::{Error, Frame, FrameInfo, PixelFormat, Plane, Result};
+use video_core::{Error, Frame, FrameData, FrameInfo, FramePool, PixelFormat, Plane, Result};
 use yuvutils_rs::{YuvPlanarImage, YuvRange, YuvStandardMatrix};
 
 /// How a YUV format samples its chroma planes.
@@ -195,6 +195,32 @@ pub fn yuv_to_rgb(
     range: ColorRange,
     info: FrameInfo,
 ) -> Result<Frame> {
+    convert(planes, matrix, range, info, |len| vec![0u8; len].into())
+}
+
+/// [`yuv_to_rgb`] into a buffer from `pool`: the same bytes, without allocating and zeroing a
+/// new buffer for each frame once the pool holds returned ones (the conversion writes every
+/// byte).
+///
+/// # Errors
+/// As [`yuv_to_rgb`].
+pub fn yuv_to_rgb_in(
+    planes: &YuvPlanes<'_>,
+    matrix: ColorMatrix,
+    range: ColorRange,
+    info: FrameInfo,
+    pool: &FramePool,
+) -> Result<Frame> {
+    convert(planes, matrix, range, info, |len| pool.buffer(len))
+}
+
+fn convert(
+    planes: &YuvPlanes<'_>,
+    matrix: ColorMatrix,
+    range: ColorRange,
+    info: FrameInfo,
+    buffer: impl FnOnce(usize) -> FrameData,
+) -> Result<Frame> {
     let fail = |source: video_core::BoxError| Error::Convert {
         index: info.index,
         from: planes.subsampling.native_name().to_owned(),
@@ -224,7 +250,7 @@ pub fn yuv_to_rgb(
     let row_bytes = w as usize * 3;
     let rgb_stride = u32::try_from(row_bytes)
         .map_err(|_| fail(format!("a row of {w} RGB pixels does not fit in 32 bits").into()))?;
-    let mut data = vec![0u8; row_bytes * h as usize];
+    let mut data = buffer(row_bytes * h as usize);
     match planes.subsampling {
         ChromaSubsampling::Yuv420 => {
             yuvutils_rs::yuv420_to_rgb(&image, &mut data, rgb_stride, range, matrix)
@@ -311,7 +337,7 @@ mod tests {
             height: h as u32,
             format: PixelFormat::Native(sub.native_name().into()),
             planes,
-            data,
+            data: data.into(),
             framemd5: None,
         }
     }
@@ -353,6 +379,38 @@ mod tests {
             let again = yuv_to_rgb(&planes, ColorMatrix::Bt709, ColorRange::Full, info())
                 .expect("converts");
             assert!(again.data == rgb.data, "{sub:?}");
+        }
+    }
+
+    /// A pooled buffer keeps an earlier frame's bytes: the conversion must write every one of
+    /// them, at odd sizes too (where the last chroma sample covers one pixel).
+    #[test]
+    fn a_reused_buffer_full_of_stale_bytes_gives_the_same_frame() {
+        let pool = video_core::FramePool::new(1);
+        for sub in [
+            ChromaSubsampling::Yuv420,
+            ChromaSubsampling::Yuv422,
+            ChromaSubsampling::Yuv444,
+        ] {
+            for (w, h) in [(37, 23), (38, 24), (1, 1), (3, 2)] {
+                let f = yuv_frame(sub, w, h);
+                let planes = YuvPlanes::of_frame(&f).expect("planes");
+                let fresh =
+                    frame_to_rgb(&f, ColorMatrix::Bt709, ColorRange::Limited).expect("converts");
+                for stale in [0x00, 0x5A, 0xFF] {
+                    drop(pool.filled(w * h * 3 + 64, stale));
+                    let reused = yuv_to_rgb_in(
+                        &planes,
+                        ColorMatrix::Bt709,
+                        ColorRange::Limited,
+                        f.info,
+                        &pool,
+                    )
+                    .expect("converts");
+                    assert!(reused.data.is_pooled());
+                    assert_eq!(reused.data, fresh.data, "{sub:?} {w}x{h}, stale {stale:#x}");
+                }
+            }
         }
     }
 
@@ -421,7 +479,7 @@ mod tests {
         push(&|f| f.planes[2].offset = f.data.len() + 1);
         push(&|f| {
             let n = f.data.len() - 10;
-            f.data.truncate(n);
+            f.data.as_mut_vec().truncate(n);
         });
         push(&|f| f.height = 40);
         push(&|f| f.width = 0);

@@ -87,7 +87,7 @@ fn to_array<'py>(py: Python<'py>, frame: Frame) -> PyResult<Bound<'py, PyArray3<
         PyException::new_err(format!("frame {}: {e}", frame.info.index))
     };
     let array = if offset == 0 && stride == row && frame.data.len() == row * h {
-        Array3::from_shape_vec((h, w, 3), frame.data).map_err(shape_error)?
+        Array3::from_shape_vec((h, w, 3), frame.data.into_vec()).map_err(shape_error)?
     } else {
         let mut packed = Vec::with_capacity(row * h);
         for y in 0..h {

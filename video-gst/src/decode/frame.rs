@@ -3,7 +3,7 @@
 use gstreamer as gst;
 use gstreamer_video as gst_video;
 use gstreamer_video::prelude::*;
-use video_core::{Error, Frame, PixelFormat, Plane, Result};
+use video_core::{Error, Frame, FramePool, PixelFormat, Plane, Result};
 
 use super::options::OutputFormat;
 use crate::yuv::yuv_to_rgb_frame;
@@ -33,6 +33,7 @@ pub(super) fn to_frame(
     sample: &gst::Sample,
     info: video_core::FrameInfo,
     output: OutputFormat,
+    pool: &FramePool,
 ) -> Result<Frame> {
     let fail = |reason: &str| Error::Decode {
         uri: uri.to_owned(),
@@ -51,10 +52,11 @@ pub(super) fn to_frame(
     let vframe = gst_video::VideoFrameRef::from_buffer_ref_readable(buffer, &vinfo)
         .map_err(|_| fail("cannot map the decoded buffer"))?;
     if output == OutputFormat::Rgb8 && vinfo.format() != gst_video::VideoFormat::Rgb {
-        return yuv_to_rgb_frame(&vinfo, &vframe, info).map_err(|e| fail(&e));
+        return yuv_to_rgb_frame(&vinfo, &vframe, info, pool).map_err(|e| fail(&e));
     }
     let mut planes = Vec::new();
-    let mut data = Vec::with_capacity(buffer.size());
+    let mut frame_data = pool.empty(buffer.size());
+    let data = frame_data.as_mut_vec();
     for p in 0..vinfo.n_planes() {
         let (row_bytes, rows, stride) = plane_layout(&vinfo, &vframe, p);
         let src = vframe
@@ -88,7 +90,7 @@ pub(super) fn to_frame(
         height: vinfo.height(),
         format,
         planes,
-        data,
+        data: frame_data,
         framemd5: None,
     })
 }

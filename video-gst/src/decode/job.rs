@@ -8,7 +8,7 @@ use futures::SinkExt;
 use futures::channel::mpsc;
 use gstreamer as gst;
 use gstreamer::prelude::*;
-use video_core::{DecodeStats, Error, Frame, FrameTable, Result, Timestamp};
+use video_core::{DecodeStats, Error, Frame, FramePool, FrameTable, Result, Timestamp};
 
 use super::frame::{check_size, to_frame};
 use super::graph::{Graph, build_graph};
@@ -33,6 +33,8 @@ pub(super) struct Job {
     pub(super) stats: Arc<Mutex<DecodeStats>>,
     /// The native frames' colorimetry, set from the first one's caps.
     pub(super) colorimetry: Arc<Mutex<Option<String>>>,
+    /// Where the frames' buffers come from.
+    pub(super) pool: FramePool,
     /// Ascending frame indices, each in the table.
     pub(super) targets: Vec<u64>,
 }
@@ -230,7 +232,13 @@ impl Job {
                 }
             };
             check_size(&self.uri, &sample, t, self.max_dimension)?;
-            let mut frame = to_frame(&self.uri, &sample, *table.frame(t)?, self.opts.output)?;
+            let mut frame = to_frame(
+                &self.uri,
+                &sample,
+                *table.frame(t)?,
+                self.opts.output,
+                &self.pool,
+            )?;
             if self.opts.output == OutputFormat::Native
                 && let Ok(mut c) = self.colorimetry.lock()
                 && c.is_none()
@@ -252,6 +260,10 @@ impl Job {
                     }
                 })?);
             }
+            // The decoded picture is copied out: give it back to the decoder's pool before
+            // waiting for the consumer (at 4K it is 12 MB the decoder would otherwise allocate
+            // anew).
+            drop(sample);
             if futures::executor::block_on(tx.send(Ok(frame))).is_err() {
                 return Ok(Consumer::Gone); // the consumer dropped the stream
             }

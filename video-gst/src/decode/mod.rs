@@ -21,7 +21,9 @@ mod timestamps;
 use std::sync::{Arc, Mutex};
 
 use futures::stream::{BoxStream, StreamExt};
-use video_core::{DecodeStats, Error, Frame, FrameSource, FrameTable, ResolvedPlan, Result};
+use video_core::{
+    DecodeStats, Error, Frame, FramePool, FrameSource, FrameTable, ResolvedPlan, Result,
+};
 
 use crate::input::Input;
 use crate::pipeline::Deadline;
@@ -57,7 +59,14 @@ pub struct GstFrameSource {
     /// The colorimetry of the decoder's native frames (GStreamer's text for it), once one came
     /// out with [`OutputFormat::Native`].
     colorimetry: Arc<Mutex<Option<String>>>,
+    /// The buffers of the frames handed out, reused once a frame is dropped.
+    pool: FramePool,
 }
+
+/// How many returned frame buffers a source keeps for its next frames: frames are dropped one
+/// at a time as the consumer goes on, so two cover the steady state without holding more
+/// idle memory than two frames.
+const POOL_KEPT: usize = 2;
 
 impl GstFrameSource {
     pub(crate) fn from_probed(
@@ -75,6 +84,7 @@ impl GstFrameSource {
             limits,
             stats: Default::default(),
             colorimetry: Default::default(),
+            pool: FramePool::new(POOL_KEPT),
         })
     }
 
@@ -122,6 +132,7 @@ impl FrameSource for GstFrameSource {
             max_dimension: self.limits.max_dimension,
             stats: self.stats.clone(),
             colorimetry: self.colorimetry.clone(),
+            pool: self.pool.clone(),
             targets: plan.indices().to_vec(),
         };
         // The decode loop blocks while the consumer does not read: a stream driver, on a
