@@ -17,7 +17,8 @@
 //! | `gopsK-jpeg`   | one frame in the middle of K GOPs, long clip  | one `ffmpeg -ss T -i … -frames:v 1` per frame      |
 //!
 //! Issue 11's targets compare some rows with `ffmpeg -i CLIP -f null -` (decoding every frame
-//! of the clip, no output), measured once per repetition, and are checked in a last table.
+//! of the clip, no output), measured beside ours in each repetition of such a row, and are
+//! checked in a last table (the median of the repetitions' ratios).
 //!
 //! Each measurement is a separate process, ours being this binary re-run as
 //! `--child PLAN OUTPUT CLIP OUTDIR`, so that both sides pay for process start-up and are
@@ -50,6 +51,8 @@ use common::{
     tool_version,
 };
 
+use video_dataset::core::FramePool;
+use video_dataset::image::{ColorMatrix, ColorRange, YuvPlanes, yuv_to_rgb, yuv_to_rgb_in};
 use video_dataset::{
     DecodeOptions, Demuxer, EncodeOptions, FrameSource, FrameTable, GstDemuxer, ImageEncoder,
     ImageFormat, OutputFormat, ResolvedPlan, SamplingPlan,
@@ -651,6 +654,9 @@ fn fresh_dir(dir: &Path) -> anyhow::Result<()> {
 struct Results {
     ours: Vec<Run>,
     ffmpeg: Vec<Run>,
+    /// `ffmpeg -i CLIP -f null -` on the row's clip, measured beside ours in each repetition
+    /// (rows with a [`Target::VsDecodeAll`] only).
+    decode_all: Vec<Run>,
     /// Files written and their bytes, ours and ffmpeg's (last run).
     files: [(u64, u64); 2],
 }
@@ -747,29 +753,8 @@ fn compare_with_ffmpeg(meter: &Meter, clips: &Clips, reps: u64, dir: &Path) -> a
         .filter(|w| clips.get(w.clip).is_some())
         .collect();
     let clip_of = |w: &Workload| clips.get(w.clip).expect("filtered above");
-    // The clips a target compares with decoding every frame, each measured once per repetition.
-    let mut baseline_kinds: Vec<ClipKind> = Vec::new();
-    for w in &list {
-        if matches!(w.target, Some(Target::VsDecodeAll(_))) && !baseline_kinds.contains(&w.clip) {
-            baseline_kinds.push(w.clip);
-        }
-    }
-    let mut baselines: Vec<Vec<Run>> = baseline_kinds.iter().map(|_| Vec::new()).collect();
     let mut results: Vec<Results> = list.iter().map(|_| Results::default()).collect();
     for rep in 0..reps {
-        for (kind, runs) in baseline_kinds.iter().zip(baselines.iter_mut()) {
-            let clip = clips.get(*kind).expect("a workload's clip");
-            let run = meter.measure(&ffmpeg, &decode_all_args(clip))?;
-            eprintln!(
-                "rep {}/{reps} {:<17} {:>3}s clip: ffmpeg -f null {:6.2} s ({:.2} s CPU)",
-                rep + 1,
-                "decode-all",
-                clip.seconds,
-                run.wall_s,
-                run.cpu_s
-            );
-            runs.push(run);
-        }
         for (w, r) in list.iter().zip(results.iter_mut()) {
             let clip = clip_of(w);
             let ours_args: Vec<String> = vec![
@@ -780,9 +765,27 @@ fn compare_with_ffmpeg(meter: &Meter, clips: &Clips, reps: u64, dir: &Path) -> a
                 ours_dir.display().to_string(),
             ];
             let ff_args = ffmpeg_runs(w, clip, &ff_dir)?;
-            // Alternate who goes first.
-            for side in [rep % 2, 1 - rep % 2] {
-                if side == 0 {
+            // Alternate who goes first. A row whose target is decoding every frame with no
+            // output measures that too, beside ours (the machine's speed drifts over minutes:
+            // a baseline measured at another moment skews the ratio by 10 % or more here).
+            let sides: Vec<u64> = if matches!(w.target, Some(Target::VsDecodeAll(_))) {
+                (0..3).map(|i| (i + rep) % 3).collect()
+            } else {
+                vec![rep % 2, 1 - rep % 2]
+            };
+            for side in sides {
+                if side == 2 {
+                    let run = meter.measure(&ffmpeg, &decode_all_args(clip))?;
+                    eprintln!(
+                        "rep {}/{reps} {:<17} {:>3}s clip: ffmpeg -f null {:6.2} s ({:.2} s CPU)",
+                        rep + 1,
+                        w.name,
+                        clip.seconds,
+                        run.wall_s,
+                        run.cpu_s
+                    );
+                    r.decode_all.push(run);
+                } else if side == 0 {
                     fresh_dir(&ours_dir)?;
                     let run = meter.measure(&exe, &ours_args)?;
                     r.files[0] = files_in(&ours_dir)?;
@@ -918,15 +921,23 @@ fn compare_with_ffmpeg(meter: &Meter, clips: &Clips, reps: u64, dir: &Path) -> a
         let (oc, ow) = (med(&r.ours, |x| x.cpu_s), med(&r.ours, |x| x.wall_s));
         let (what, other, limit, ratio_cpu, ratio_wall) = match target {
             Target::VsDecodeAll(limit) => {
-                let i = baseline_kinds
-                    .iter()
-                    .position(|k| *k == w.clip)
-                    .expect("measured above");
-                let (bc, bw) = (
-                    med(&baselines[i], |x| x.cpu_s),
-                    med(&baselines[i], |x| x.wall_s),
-                );
-                ("ffmpeg -f null", bc, limit, oc / bc, ow / bw)
+                // The median of each repetition's ratio: ours and the baseline side by side.
+                let paired = |f: fn(&Run) -> f64| {
+                    median(
+                        r.ours
+                            .iter()
+                            .zip(&r.decode_all)
+                            .map(|(o, b)| f(o) / f(b))
+                            .collect(),
+                    )
+                };
+                (
+                    "ffmpeg -f null",
+                    med(&r.decode_all, |x| x.cpu_s),
+                    limit,
+                    paired(|x| x.cpu_s),
+                    paired(|x| x.wall_s),
+                )
             }
             Target::VsPeer(limit) => {
                 let (fc, fw) = (med(&r.ffmpeg, |x| x.cpu_s), med(&r.ffmpeg, |x| x.wall_s));
@@ -979,15 +990,24 @@ fn clip_label(kind: ClipKind) -> &'static str {
     }
 }
 
-/// Criterion benchmarks of the pure stages: plan resolution and JPEG encoding of one frame.
+/// Criterion benchmarks of the pure stages: plan resolution, YUV to RGB conversion and JPEG
+/// encoding of one frame.
 fn micro_stages(clip: &Clip) -> anyhow::Result<()> {
-    let frame = futures::executor::block_on(async {
-        let mut d = GstDemuxer::open(&clip.path)?;
-        let mut source = d.frame_source(DecodeOptions::default()).await?;
-        let mut stream = source.frames(&SamplingPlan::indices([100]).resolve(&clip.table)?);
-        let frame = stream.next().await.context("no frame came out")??;
-        anyhow::Ok(frame)
-    })?;
+    let frame_as = |output| {
+        futures::executor::block_on(async {
+            let mut d = GstDemuxer::open(&clip.path)?;
+            let mut source = d
+                .frame_source(DecodeOptions::default().output(output))
+                .await?;
+            let mut stream = source.frames(&SamplingPlan::indices([100]).resolve(&clip.table)?);
+            let frame = stream.next().await.context("no frame came out")??;
+            anyhow::Ok(frame)
+        })
+    };
+    let frame = frame_as(OutputFormat::Rgb8)?;
+    let native = frame_as(OutputFormat::Native)?;
+    let planes = YuvPlanes::of_frame(&native)?;
+    let (matrix, range) = (ColorMatrix::Bt709, ColorRange::Limited);
     let encoder = ImageEncoder::new(
         EncodeOptions::default()
             .format(ImageFormat::Jpeg)
@@ -1008,6 +1028,19 @@ fn micro_stages(clip: &Clip) -> anyhow::Result<()> {
         let random = random_indices(table.len(), 100, SEED);
         g.bench_function("resolve_indices100", |b| {
             b.iter(|| SamplingPlan::indices(black_box(random.clone())).resolve(black_box(&table)))
+        });
+        g.finish();
+    }
+    {
+        // What a pooled buffer saves: a fresh 6 MB buffer is zeroed (or page-faulted) first.
+        let mut g = c.benchmark_group("convert");
+        g.throughput(Throughput::Elements(1));
+        let pool = FramePool::new(2);
+        g.bench_function("i420_to_rgb_1080p_pooled", |b| {
+            b.iter(|| yuv_to_rgb_in(black_box(&planes), matrix, range, native.info, &pool))
+        });
+        g.bench_function("i420_to_rgb_1080p_fresh", |b| {
+            b.iter(|| yuv_to_rgb(black_box(&planes), matrix, range, native.info))
         });
         g.finish();
     }
