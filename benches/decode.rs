@@ -993,21 +993,18 @@ fn clip_label(kind: ClipKind) -> &'static str {
 /// Criterion benchmarks of the pure stages: plan resolution, YUV to RGB conversion and JPEG
 /// encoding of one frame.
 fn micro_stages(clip: &Clip) -> anyhow::Result<()> {
-    let frame_as = |output| {
-        futures::executor::block_on(async {
-            let mut d = GstDemuxer::open(&clip.path)?;
-            let mut source = d
-                .frame_source(DecodeOptions::default().output(output))
-                .await?;
-            let mut stream = source.frames(&SamplingPlan::indices([100]).resolve(&clip.table)?);
-            let frame = stream.next().await.context("no frame came out")??;
-            anyhow::Ok(frame)
-        })
-    };
-    let frame = frame_as(OutputFormat::Rgb8)?;
-    let native = frame_as(OutputFormat::Native)?;
+    let native = futures::executor::block_on(async {
+        let mut d = GstDemuxer::open(&clip.path)?;
+        let opts = DecodeOptions::default().output(OutputFormat::Native);
+        let mut source = d.frame_source(opts).await?;
+        let mut stream = source.frames(&SamplingPlan::indices([100]).resolve(&clip.table)?);
+        let frame = stream.next().await.context("no frame came out")??;
+        anyhow::Ok(frame)
+    })?;
     let planes = YuvPlanes::of_frame(&native)?;
+    // The clip is untagged 1080p: BT.709, limited range, as the source converts it.
     let (matrix, range) = (ColorMatrix::Bt709, ColorRange::Limited);
+    let frame = yuv_to_rgb(&planes, matrix, range, native.info)?;
     let encoder = ImageEncoder::new(
         EncodeOptions::default()
             .format(ImageFormat::Jpeg)

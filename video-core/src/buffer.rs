@@ -211,11 +211,7 @@ impl FramePool {
     pub fn buffer(&self, len: usize) -> FrameData {
         let bytes = match self.take() {
             Some(mut bytes) => {
-                if bytes.len() > len {
-                    bytes.truncate(len);
-                } else {
-                    bytes.resize(len, 0);
-                }
+                bytes.resize(len, 0); // truncates, or zeroes only the bytes past the old end
                 bytes
             }
             // A zeroed allocation: fresh pages from the system need no zeroing by hand.
